@@ -1,0 +1,93 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Default addresses: everything on loopback, so a fresh `vmcp dev` exposes nothing beyond this
+// machine.
+const (
+	DefaultEdge      = "127.0.0.1:8080"
+	DefaultEgress    = "127.0.0.1:8081"
+	DefaultAdmin     = "127.0.0.1:9901"
+	DefaultXDS       = "127.0.0.1:18000"
+	DefaultAuthz     = "127.0.0.1:18001"
+	DefaultExtProc   = "127.0.0.1:18002"
+	DefaultHTTP      = "127.0.0.1:18003"
+	DefaultCAFile    = "/etc/ssl/certs/ca-certificates.crt"
+	DefaultSeparator = "__"
+)
+
+func applyDefaults(c *Config) {
+	s := &c.Server
+	setDefault(&s.Envoy.Edge, DefaultEdge)
+	setDefault(&s.Envoy.Egress, DefaultEgress)
+	setDefault(&s.Envoy.Admin, DefaultAdmin)
+	setDefault(&s.Envoy.CAFile, DefaultCAFile)
+	setDefault(&s.Listen.XDS, DefaultXDS)
+	setDefault(&s.Listen.Authz, DefaultAuthz)
+	setDefault(&s.Listen.ExtProc, DefaultExtProc)
+	setDefault(&s.Listen.HTTP, DefaultHTTP)
+	setDefault(&s.PublicURL, "http://"+s.Envoy.Edge)
+	setDefault(&s.DataDir, ".vmcp")
+	setDefault(&s.LogLevel, "info")
+	setDefault(&c.Auth.Issuer, s.PublicURL)
+	if c.Auth.TokenTTL == 0 {
+		c.Auth.TokenTTL = Duration(time.Hour)
+	}
+	if c.Auth.Leeway == 0 {
+		c.Auth.Leeway = Duration(30 * time.Second)
+	}
+	for i := range c.Connectors {
+		conn := &c.Connectors[i]
+		if conn.Timeout == 0 {
+			conn.Timeout = Duration(10 * time.Second)
+		}
+		if conn.CallTimeout == 0 {
+			conn.CallTimeout = Duration(5 * time.Minute)
+		}
+		if conn.Credential.Type == "" {
+			conn.Credential.Type = CredentialNone
+		}
+	}
+	for i := range c.VirtualServers {
+		vs := &c.VirtualServers[i]
+		setDefault(&vs.Path, "/v/"+vs.Name+"/mcp")
+		if vs.Prefix.Mode == "" {
+			vs.Prefix.Mode = PrefixAlways
+		}
+		setDefault(&vs.Prefix.Separator, DefaultSeparator)
+	}
+}
+
+func setDefault(v *string, def string) {
+	if *v == "" {
+		*v = def
+	}
+}
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a Go duration string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// UnmarshalYAML accepts either a bare connector name or a mapping.
+func (r *ConnectorRef) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		r.Name = n.Value
+		return nil
+	}
+	type plain ConnectorRef
+	return n.Decode((*plain)(r))
+}

@@ -1,0 +1,137 @@
+// Package config loads, validates and watches vmcp's single YAML configuration file.
+//
+// The file is decoded into the types below, checked for every problem at once (each named by
+// file:line:column), and only then handed to the running components. Secrets are never written in
+// the file itself: fields of type Secret hold a ${env:NAME} or ${file:path} reference that is
+// resolved at load time and redacted whenever the value is printed.
+package config
+
+import "time"
+
+// Config is the whole vmcp configuration file.
+type Config struct {
+	Server         Server          `yaml:"server"`
+	Auth           Auth            `yaml:"auth"`
+	Connectors     []Connector     `yaml:"connectors"`
+	VirtualServers []VirtualServer `yaml:"virtual_servers"`
+
+	// Path is the file the configuration was read from; relative ${file:…} references and
+	// data_dir are resolved against its directory.
+	Path string `yaml:"-"`
+}
+
+// Server holds the addresses vmcp listens on and the Envoy it drives.
+type Server struct {
+	// PublicURL is the scheme://host[:port] clients use to reach the Envoy edge listener.
+	// Every virtual server's resource URL (the JWT audience) is PublicURL + its path.
+	PublicURL string `yaml:"public_url"`
+	// DataDir holds the embedded SQLite store and generated keys.
+	DataDir string `yaml:"data_dir"`
+	Listen  Listen `yaml:"listen"`
+	Envoy   Envoy  `yaml:"envoy"`
+	// LogLevel is one of debug, info, warn, error.
+	LogLevel string `yaml:"log_level"`
+}
+
+// Listen holds vmcp's own listening addresses, one per component, so that each can be firewalled,
+// scaled and monitored on its own.
+type Listen struct {
+	XDS     string `yaml:"xds"`
+	Authz   string `yaml:"authz"`
+	ExtProc string `yaml:"extproc"`
+	// HTTP serves the aggregator (the virtual MCP endpoint for fan-out methods) and, later, the
+	// OAuth authorization server and the admin API.
+	HTTP string `yaml:"http"`
+}
+
+// Envoy describes the Envoy that vmcp configures over xDS and, in `vmcp dev`, starts itself.
+type Envoy struct {
+	// Edge is the listener AI clients connect to.
+	Edge string `yaml:"edge"`
+	// Egress is the loopback listener the aggregator uses to reach connectors, so that TLS,
+	// retries, stats and credential injection stay in Envoy for fan-out traffic too.
+	Egress string `yaml:"egress"`
+	Admin  string `yaml:"admin"`
+	// CAFile is the trust bundle Envoy uses to verify https connectors.
+	CAFile string `yaml:"ca_file"`
+}
+
+// Auth configures how vmcp issues and verifies access tokens.
+type Auth struct {
+	// Issuer is the `iss` of tokens vmcp issues; it defaults to Server.PublicURL.
+	Issuer string `yaml:"issuer"`
+	// TokenTTL is the lifetime of issued access tokens.
+	TokenTTL Duration `yaml:"token_ttl"`
+	// Leeway is the clock skew tolerated on exp, nbf and iat.
+	Leeway Duration `yaml:"leeway"`
+}
+
+// Connector is one upstream MCP server reached over Streamable HTTP.
+type Connector struct {
+	Name string `yaml:"name"`
+	// URL is the connector's MCP endpoint, http or https.
+	URL string `yaml:"url"`
+	// Timeout bounds each fan-out request (initialize, lists) to this connector.
+	Timeout Duration `yaml:"timeout"`
+	// CallTimeout bounds a whole routed call (tools/call and friends), streamed response
+	// included.
+	CallTimeout Duration   `yaml:"call_timeout"`
+	Credential  Credential `yaml:"credential"`
+}
+
+// CredentialType names how vmcp authenticates to a connector.
+type CredentialType string
+
+// The credential strategies understood so far.
+const (
+	CredentialNone   CredentialType = "none"
+	CredentialBearer CredentialType = "bearer"
+	CredentialHeader CredentialType = "header"
+	CredentialBasic  CredentialType = "basic"
+)
+
+// Credential is the connector's own credential; the client's token never reaches a connector.
+type Credential struct {
+	Type CredentialType `yaml:"type"`
+	// Token is the bearer token (type bearer) or header value (type header).
+	Token Secret `yaml:"token"`
+	// Header names the header that carries Token when Type is header (an API key, say).
+	Header   string `yaml:"header"`
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+}
+
+// PrefixMode says when a tool name gets its connector's prefix.
+type PrefixMode string
+
+// Prefix modes.
+const (
+	PrefixAlways PrefixMode = "always"
+)
+
+// VirtualServer bundles connectors behind one MCP endpoint.
+type VirtualServer struct {
+	Name string `yaml:"name"`
+	// Path is where the virtual server is served on the edge; it defaults to /v/<name>/mcp.
+	Path       string         `yaml:"path"`
+	Connectors []ConnectorRef `yaml:"connectors"`
+	Prefix     Prefix         `yaml:"prefix"`
+}
+
+// ConnectorRef includes one connector in a virtual server. In YAML it is either the connector's
+// name or a mapping with a name key.
+type ConnectorRef struct {
+	Name string `yaml:"name"`
+}
+
+// Prefix configures how tool names are namespaced by connector.
+type Prefix struct {
+	Mode      PrefixMode `yaml:"mode"`
+	Separator string     `yaml:"separator"`
+}
+
+// Duration is a time.Duration written in YAML as a Go duration string ("30s", "5m").
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,176 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// nameRE keeps connector and virtual server names safe in cluster names, URL paths and tool
+// prefixes: MCP tool names allow [A-Za-z0-9_.-], and a name must not contain the separator.
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// pathRE is the shape of a virtual server's edge path.
+var pathRE = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
+
+func (l *loader) validate(c *Config) {
+	l.checkURL("server.public_url", c.Server.PublicURL)
+	if u, err := url.Parse(c.Server.PublicURL); err == nil && (u.Path != "" && u.Path != "/" || u.RawQuery != "") {
+		l.add("server.public_url", "server.public_url must be scheme://host[:port] with no path or query")
+	}
+	for _, a := range []struct{ path, addr string }{
+		{"server.listen.xds", c.Server.Listen.XDS},
+		{"server.listen.authz", c.Server.Listen.Authz},
+		{"server.listen.extproc", c.Server.Listen.ExtProc},
+		{"server.listen.http", c.Server.Listen.HTTP},
+		{"server.envoy.edge", c.Server.Envoy.Edge},
+		{"server.envoy.egress", c.Server.Envoy.Egress},
+		{"server.envoy.admin", c.Server.Envoy.Admin},
+	} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			l.add(a.path, "%s: %q is not host:port", a.path, a.addr)
+		}
+	}
+	switch c.Server.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		l.add("server.log_level", "server.log_level: %q is not one of debug, info, warn, error", c.Server.LogLevel)
+	}
+	l.checkURL("auth.issuer", c.Auth.Issuer)
+
+	connectors := map[string]bool{}
+	for i := range c.Connectors {
+		conn := &c.Connectors[i]
+		p := fmt.Sprintf("connectors[%d]", i)
+		switch {
+		case conn.Name == "":
+			l.add(p, "%s: name is required", p)
+		case !nameRE.MatchString(conn.Name):
+			l.add(p+".name", "connector name %q must be lowercase letters, digits and '-', starting with a letter or digit (at most 63)", conn.Name)
+		case connectors[conn.Name]:
+			l.add(p+".name", "duplicate connector name %q", conn.Name)
+		}
+		connectors[conn.Name] = true
+		if conn.URL == "" {
+			l.add(p, "connector %q: url is required", conn.Name)
+		} else {
+			l.checkURL(p+".url", conn.URL)
+		}
+		l.validateCredential(c, p+".credential", &conn.Credential)
+	}
+
+	names, paths := map[string]bool{}, map[string]bool{}
+	for i := range c.VirtualServers {
+		vs := &c.VirtualServers[i]
+		p := fmt.Sprintf("virtual_servers[%d]", i)
+		switch {
+		case vs.Name == "":
+			l.add(p, "%s: name is required", p)
+		case !nameRE.MatchString(vs.Name):
+			l.add(p+".name", "virtual server name %q must be lowercase letters, digits and '-'", vs.Name)
+		case names[vs.Name]:
+			l.add(p+".name", "duplicate virtual server name %q", vs.Name)
+		}
+		names[vs.Name] = true
+		switch {
+		case !pathRE.MatchString(vs.Path):
+			l.add(p+".path", "virtual server %q: path %q must be an absolute URL path of [A-Za-z0-9._~-] segments", vs.Name, vs.Path)
+		case strings.HasPrefix(vs.Path, "/.well-known/") || strings.HasPrefix(vs.Path, "/oauth/"):
+			l.add(p+".path", "virtual server %q: path %q is reserved for vmcp's own endpoints", vs.Name, vs.Path)
+		case paths[vs.Path]:
+			l.add(p+".path", "virtual server %q: path %q is already used by another virtual server", vs.Name, vs.Path)
+		}
+		paths[vs.Path] = true
+		if vs.Prefix.Mode != PrefixAlways {
+			l.add(p+".prefix.mode", "virtual server %q: prefix mode %q is not supported (use always)", vs.Name, vs.Prefix.Mode)
+		}
+		if !toolSeparatorRE.MatchString(vs.Prefix.Separator) {
+			l.add(p+".prefix.separator", "virtual server %q: separator %q must be 1-3 of the tool-name characters _ . -", vs.Name, vs.Prefix.Separator)
+		}
+		if len(vs.Connectors) == 0 {
+			l.add(p, "virtual server %q: connectors must list at least one connector", vs.Name)
+		}
+		seen := map[string]bool{}
+		for j, ref := range vs.Connectors {
+			rp := fmt.Sprintf("%s.connectors[%d]", p, j)
+			switch {
+			case !connectors[ref.Name]:
+				l.add(rp, "virtual server %q names connector %q, which is not defined under connectors", vs.Name, ref.Name)
+			case seen[ref.Name]:
+				l.add(rp, "virtual server %q lists connector %q twice", vs.Name, ref.Name)
+			case strings.Contains(ref.Name, vs.Prefix.Separator):
+				l.add(rp, "connector %q contains the separator %q of virtual server %q", ref.Name, vs.Prefix.Separator, vs.Name)
+			}
+			seen[ref.Name] = true
+		}
+	}
+}
+
+var toolSeparatorRE = regexp.MustCompile(`^[_.-]{1,3}$`)
+
+func (l *loader) validateCredential(c *Config, p string, cr *Credential) {
+	resolve := func(field string, s *Secret) {
+		if err := s.resolve(c); err != nil {
+			l.add(p+"."+field, "%s.%s: %v", p, field, err)
+		}
+	}
+	requireSecret := func(field string, s *Secret) {
+		if !s.IsSet() {
+			l.add(p, "%s: %s is required for credential type %q", p, field, cr.Type)
+			return
+		}
+		resolve(field, s)
+	}
+	switch cr.Type {
+	case CredentialNone:
+		if cr.Token.IsSet() || cr.Password.IsSet() {
+			l.add(p, "%s: credential type none takes no token or password", p)
+		}
+	case CredentialBearer:
+		requireSecret("token", &cr.Token)
+	case CredentialHeader:
+		if cr.Header == "" {
+			l.add(p, "%s: header is required for credential type header", p)
+		} else if !headerNameRE.MatchString(cr.Header) || strings.HasPrefix(strings.ToLower(cr.Header), "x-vmcp-") {
+			l.add(p+".header", "%s.header: %q is not a usable header name", p, cr.Header)
+		}
+		requireSecret("token", &cr.Token)
+	case CredentialBasic:
+		if cr.Username == "" {
+			l.add(p, "%s: username is required for credential type basic", p)
+		}
+		requireSecret("password", &cr.Password)
+	default:
+		l.add(p+".type", "%s.type: unknown credential type %q (use none, bearer, header or basic)", p, cr.Type)
+	}
+}
+
+var headerNameRE = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+
+// checkURL reports a URL that is not absolute http(s). Messages show the URL with any userinfo
+// redacted, since a password pasted into a URL is still a password.
+func (l *loader) checkURL(path, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		l.add(path, "%s: not a valid URL: %v", path, errors.Unwrap(err))
+		return
+	}
+	raw = u.Redacted()
+	if u.Scheme != "http" && u.Scheme != "https" {
+		l.add(path, "%s: %q must use http or https", path, raw)
+		return
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		l.add(path, "%s: %q has no host", path, raw)
+		return
+	}
+	if u.User != nil {
+		l.add(path, "%s: credentials in URLs are not allowed; use the connector's credential", path)
+	}
+	if u.Fragment != "" {
+		l.add(path, "%s: %q must not have a fragment", path, raw)
+	}
+}
