@@ -1,0 +1,50 @@
+// Package aggregator is the virtual MCP server's own endpoint for everything that is not routed
+// straight to one connector: initialize, the */list methods, ping, session teardown. It fans each
+// out to the virtual server's connectors in parallel, through Envoy's egress listener, and merges
+// the answers.
+package aggregator
+
+import (
+	"net/url"
+	"time"
+
+	"github.com/vmcp-dev/vmcp/internal/config"
+)
+
+// compiled is the request-ready configuration, swapped atomically on reload.
+type compiled struct {
+	byPath map[string]*virtualServer
+}
+
+type virtualServer struct {
+	name       string
+	separator  string
+	connectors []*connector
+}
+
+type connector struct {
+	name    string
+	path    string
+	timeout time.Duration
+}
+
+func compile(cfg *config.Config) *compiled {
+	conns := map[string]*connector{}
+	for _, c := range cfg.Connectors {
+		u, _ := url.Parse(c.URL) // validated at load
+		path := u.EscapedPath()
+		if path == "" {
+			path = "/"
+		}
+		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout.D()}
+	}
+	out := &compiled{byPath: map[string]*virtualServer{}}
+	for _, vs := range cfg.VirtualServers {
+		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator}
+		for _, ref := range vs.Connectors {
+			v.connectors = append(v.connectors, conns[ref.Name])
+		}
+		out.byPath[vs.Path] = v
+	}
+	return out
+}

@@ -1,0 +1,186 @@
+package aggregator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/session"
+)
+
+type ctxT = context.Context
+
+// outcome is one connector's answer in a fan-out.
+type outcome struct {
+	connector *connector
+	value     any
+	err       error
+}
+
+// fanOut runs fn for every connector of vs in parallel, each under its own timeout, and returns
+// the outcomes in configuration order. A slow or failing connector only loses its own answer.
+func (s *Server) fanOut(ctx context.Context, vs *virtualServer, fn func(context.Context, *connector) (any, error)) []outcome {
+	out := make([]outcome, len(vs.connectors))
+	done := make(chan int, len(vs.connectors))
+	for i, c := range vs.connectors {
+		go func() {
+			cctx, cancel := context.WithTimeout(ctx, c.timeout)
+			defer cancel()
+			v, err := fn(cctx, c)
+			out[i] = outcome{connector: c, value: v, err: err}
+			done <- i
+		}()
+	}
+	for range vs.connectors {
+		<-done
+	}
+	for _, o := range out {
+		if o.err != nil {
+			s.log.Warn("aggregator: connector left out", zap.String("vs", vs.name), zap.String("connector", o.connector.name), zap.Error(o.err))
+		}
+	}
+	return out
+}
+
+// initialize starts a session with every connector and answers with merged capabilities and a
+// vmcp session id that carries the connectors' own session ids.
+func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request, msg *jsonrpc.Message) {
+	var params struct {
+		ProtocolVersion string          `json:"protocolVersion"`
+		Capabilities    json.RawMessage `json:"capabilities"`
+		ClientInfo      json.RawMessage `json:"clientInfo"`
+	}
+	if err := json.Unmarshal(msg.Params, &params); err != nil {
+		writeError(w, 200, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "initialize: bad params"))
+		return
+	}
+	version := negotiate(params.ProtocolVersion)
+	upstreamParams := map[string]any{
+		"protocolVersion": version,
+		"capabilities":    map[string]any{},
+		"clientInfo":      map[string]any{"name": "vmcp", "version": s.version},
+	}
+	type initAnswer struct {
+		sessionID string
+		caps      map[string]json.RawMessage
+	}
+	outcomes := s.fanOut(r.Context(), req.vs, func(ctx context.Context, c *connector) (any, error) {
+		res, err := s.up.do(ctx, call{connector: c, identity: req.signed, method: "initialize", params: upstreamParams})
+		if err != nil {
+			return nil, err
+		}
+		var ir struct {
+			ProtocolVersion string                     `json:"protocolVersion"`
+			Capabilities    map[string]json.RawMessage `json:"capabilities"`
+		}
+		if err := json.Unmarshal(res.result, &ir); err != nil {
+			return nil, errors.New("initialize: malformed result")
+		}
+		// The MCP lifecycle requires notifications/initialized before normal requests.
+		if err := s.up.notify(ctx, call{connector: c, identity: req.signed, sessionID: res.sessionID, protocolVersion: ir.ProtocolVersion, method: "notifications/initialized"}); err != nil {
+			return nil, err
+		}
+		return initAnswer{sessionID: res.sessionID, caps: ir.Capabilities}, nil
+	})
+	st := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{}}
+	caps := map[string]any{"tools": map[string]any{}}
+	for _, o := range outcomes {
+		if o.err != nil {
+			continue
+		}
+		a := o.value.(initAnswer)
+		if a.sessionID != "" {
+			st.Upstream[o.connector.name] = a.sessionID
+		}
+		for _, k := range []string{"prompts", "resources"} {
+			if _, ok := a.caps[k]; ok {
+				caps[k] = map[string]any{}
+			}
+		}
+	}
+	sid, err := s.sessions.Seal(st)
+	if err != nil {
+		writeError(w, 200, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "cannot create session"))
+		return
+	}
+	writeResult(w, msg.ID, map[string]any{
+		"protocolVersion": version,
+		"capabilities":    caps,
+		"serverInfo":      map[string]any{"name": "vmcp/" + req.vs.name, "version": s.version},
+		"instructions":    "Tools of this virtual MCP server are named <connector>" + req.vs.separator + "<tool>.",
+	}, sid)
+}
+
+// list pages through one list method on every connector and merges the items. Names of tools and
+// prompts get their connector's prefix; resource URIs are left as they are.
+func (s *Server) list(ctx context.Context, req *request, method, key string, prefix bool) map[string]any {
+	outcomes := s.fanOut(ctx, req.vs, func(ctx context.Context, c *connector) (any, error) {
+		cl := call{connector: c, identity: req.signed, protocolVersion: req.protocol, method: method}
+		if req.session != nil {
+			cl.sessionID = req.session.Upstream[c.name]
+		}
+		return s.listAll(ctx, cl, key)
+	})
+	items := []json.RawMessage{}
+	for _, o := range outcomes {
+		if o.err != nil {
+			continue
+		}
+		for _, item := range o.value.([]map[string]json.RawMessage) {
+			if prefix {
+				var name string
+				if json.Unmarshal(item["name"], &name) != nil {
+					continue
+				}
+				item["name"], _ = json.Marshal(o.connector.name + req.vs.separator + name)
+			}
+			b, err := json.Marshal(item)
+			if err != nil {
+				continue
+			}
+			items = append(items, b)
+		}
+	}
+	return map[string]any{key: items}
+}
+
+// maxPages bounds how many pages vmcp follows from one connector, so a connector that always
+// returns a nextCursor cannot keep a request busy forever.
+const maxPages = 100
+
+func (s *Server) listAll(ctx context.Context, c call, key string) ([]map[string]json.RawMessage, error) {
+	var all []map[string]json.RawMessage
+	cursor := ""
+	for range maxPages {
+		if cursor != "" {
+			c.params = map[string]any{"cursor": cursor}
+		}
+		res, err := s.up.do(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		var page map[string]json.RawMessage
+		if err := json.Unmarshal(res.result, &page); err != nil {
+			return nil, errors.New(c.method + ": malformed result")
+		}
+		var items []map[string]json.RawMessage
+		if raw := page[key]; len(raw) > 0 {
+			if err := json.Unmarshal(raw, &items); err != nil {
+				return nil, errors.New(c.method + ": malformed " + key)
+			}
+		}
+		all = append(all, items...)
+		cursor = ""
+		if raw := page["nextCursor"]; len(raw) > 0 {
+			json.Unmarshal(raw, &cursor)
+		}
+		if cursor == "" {
+			return all, nil
+		}
+	}
+	return all, nil
+}

@@ -1,0 +1,53 @@
+// Package extproc is vmcp's Envoy ext_proc service. On the edge listener it reads each MCP
+// JSON-RPC request, picks the connector a tools/call or prompts/get is for from the prefixed
+// name, rewrites the request for that connector (original name, the connector's own session id
+// and credential, the routing header) and lets Envoy route it; everything else goes on to the
+// aggregator untouched. On the egress listener it attaches the connector's credential to the
+// aggregator's fan-out requests.
+package extproc
+
+import (
+	"fmt"
+
+	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/credential"
+)
+
+// compiled is the request-ready configuration, swapped atomically on reload.
+type compiled struct {
+	byPath     map[string]*virtualServer
+	connectors map[string]*connector
+}
+
+type virtualServer struct {
+	name       string
+	separator  string
+	connectors map[string]*connector
+}
+
+type connector struct {
+	name       string
+	credential []credential.Header
+}
+
+func compile(cfg *config.Config) (*compiled, error) {
+	c := &compiled{
+		byPath:     make(map[string]*virtualServer, len(cfg.VirtualServers)),
+		connectors: make(map[string]*connector, len(cfg.Connectors)),
+	}
+	for _, conn := range cfg.Connectors {
+		hs, err := credential.Headers(conn.Credential)
+		if err != nil {
+			return nil, fmt.Errorf("connector %q: %w", conn.Name, err)
+		}
+		c.connectors[conn.Name] = &connector{name: conn.Name, credential: hs}
+	}
+	for _, vs := range cfg.VirtualServers {
+		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, connectors: map[string]*connector{}}
+		for _, ref := range vs.Connectors {
+			v.connectors[ref.Name] = c.connectors[ref.Name]
+		}
+		c.byPath[vs.Path] = v
+	}
+	return c, nil
+}

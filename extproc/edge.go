@@ -1,0 +1,140 @@
+package extproc
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"go.uber.org/zap"
+
+	"github.com/vmcp-dev/vmcp/internal/headers"
+	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/session"
+)
+
+// edgeExchange follows one client request through its processing steps.
+type edgeExchange struct {
+	state    *compiled
+	sessions *session.Codec
+	log      *zap.Logger
+
+	vs        *virtualServer
+	subject   string
+	sessionID string
+	// routed is set once the request is sent to a connector rather than the aggregator.
+	routed *connector
+}
+
+func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
+	switch r := req.GetRequest().(type) {
+	case *extprocv3.ProcessingRequest_RequestHeaders:
+		return e.requestHeaders(req, r.RequestHeaders)
+	case *extprocv3.ProcessingRequest_RequestBody:
+		return e.requestBody(r.RequestBody)
+	case *extprocv3.ProcessingRequest_ResponseHeaders:
+		return e.responseHeaders()
+	default:
+		// Bodies and trailers of responses are not requested by the bootstrap; pass them on.
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
+			ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{}},
+		}}
+	}
+}
+
+// requestHeaders notes who is calling, on which virtual server and session. ext_authz has
+// already removed client-sent internal headers; removing the routing header again costs nothing
+// and keeps routing safe even behind a misconfigured ext_authz.
+func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	path, _, _ := strings.Cut(headerValue(h.GetHeaders(), ":path"), "?")
+	e.vs = e.state.byPath[path]
+	e.sessionID = headerValue(h.GetHeaders(), headers.SessionID)
+	if md := req.GetMetadataContext().GetFilterMetadata()[authzNamespace]; md != nil {
+		e.subject = md.GetFields()["sub"].GetStringValue()
+	}
+	return continueRequestHeaders(&extprocv3.HeaderMutation{RemoveHeaders: []string{headers.Connector}})
+}
+
+// authzNamespace is where ext_authz's dynamic metadata arrives (forwarding_namespaces in the
+// bootstrap).
+const authzNamespace = "envoy.filters.http.ext_authz"
+
+// requestBody is decode → decide → mutate for one JSON-RPC message.
+func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
+	if e.vs == nil || e.subject == "" {
+		// Not a virtual server request, or no verified caller: the route or ext_authz answers.
+		return continueRequestBody()
+	}
+	msg, err := jsonrpc.Parse(b.GetBody())
+	if err != nil {
+		var rpcErr *jsonrpc.Error
+		errors.As(err, &rpcErr)
+		return rpcError(http.StatusBadRequest, nil, rpcErr)
+	}
+	const field = "name"
+	var kind string
+	switch msg.Method {
+	case "tools/call":
+		kind = "tool"
+	case "prompts/get":
+		kind = "prompt"
+	default:
+		// initialize, lists, ping, notifications, responses to server requests: the aggregator.
+		return continueRequestBody()
+	}
+	var params map[string]json.RawMessage
+	if err := json.Unmarshal(msg.Params, &params); err != nil || params == nil {
+		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs params with a %q", msg.Method, field))
+	}
+	var name string
+	if err := json.Unmarshal(params[field], &name); err != nil || name == "" {
+		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs a string %q", msg.Method, field))
+	}
+	prefix, original, ok := strings.Cut(name, e.vs.separator)
+	c := e.vs.connectors[prefix]
+	if !ok || c == nil || original == "" {
+		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown %s %q on virtual server %q", kind, name, e.vs.name))
+	}
+
+	set, remove := credentialMutation(c)
+	set = append(set, setHeader(headers.Connector, c.name))
+	remove = append(remove, headers.SessionID)
+	if e.sessionID != "" {
+		st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
+		if err != nil {
+			// MCP transports: an unknown or expired session is 404, so the client re-initializes.
+			return rpcError(http.StatusNotFound, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found: %v", err))
+		}
+		if up := st.Upstream[c.name]; up != "" {
+			set = append(set, setHeader(headers.SessionID, up))
+			remove = remove[:len(remove)-1]
+		}
+	}
+
+	params[field], _ = json.Marshal(original)
+	newParams, err := json.Marshal(params)
+	if err != nil {
+		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
+	}
+	msg.Params = newParams
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
+	}
+	e.routed = c
+	e.log.Debug("extproc: routed", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.String("method", msg.Method), zap.String("name", original))
+	return rewriteRequestBody(body, set, remove)
+}
+
+// responseHeaders hides the connector's own session id: the client knows only vmcp's.
+func (e *edgeExchange) responseHeaders() *extprocv3.ProcessingResponse {
+	if e.routed == nil {
+		return continueResponseHeaders(nil)
+	}
+	if e.sessionID != "" {
+		return continueResponseHeaders(&extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{setHeader(headers.SessionID, e.sessionID)}})
+	}
+	return continueResponseHeaders(&extprocv3.HeaderMutation{RemoveHeaders: []string{headers.SessionID}})
+}

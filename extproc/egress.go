@@ -1,0 +1,48 @@
+package extproc
+
+import (
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+
+	"github.com/vmcp-dev/vmcp/internal/headers"
+)
+
+// egressExchange handles one aggregator→connector request on the egress listener: it attaches
+// that connector's credential, so fan-out and routed calls authenticate the same way and the
+// aggregator never holds connector secrets.
+type egressExchange struct {
+	state *compiled
+}
+
+func (e *egressExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
+	rh := req.GetRequestHeaders()
+	if rh == nil {
+		// The bootstrap asks only for request headers on egress; answer anything else neutrally.
+		return continueRequestBody()
+	}
+	name := headerValue(rh.GetHeaders(), headers.Connector)
+	c := e.state.connectors[name]
+	if c == nil {
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{
+			ImmediateResponse: &extprocv3.ImmediateResponse{Status: &typev3.HttpStatus{Code: typev3.StatusCode_NotFound}, Body: []byte("unknown connector\n")},
+		}}
+	}
+	set, remove := credentialMutation(c)
+	return continueRequestHeaders(&extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove})
+}
+
+// credentialMutation sets the connector's credential headers and removes any Authorization the
+// credential does not itself set, so no other token can ride along.
+func credentialMutation(c *connector) (set []*corev3.HeaderValueOption, remove []string) {
+	setsAuthorization := false
+	set = make([]*corev3.HeaderValueOption, 0, len(c.credential)+2)
+	for _, h := range c.credential {
+		set = append(set, setHeader(h.Name, h.Value))
+		setsAuthorization = setsAuthorization || h.Name == headers.Authorization
+	}
+	if !setsAuthorization {
+		remove = append(remove, headers.Authorization)
+	}
+	return set, remove
+}

@@ -1,0 +1,78 @@
+package extproc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/headers"
+	"github.com/vmcp-dev/vmcp/internal/session"
+)
+
+// Server implements envoy.service.ext_proc.v3.ExternalProcessor.
+type Server struct {
+	extprocv3.UnimplementedExternalProcessorServer
+	state    atomic.Pointer[compiled]
+	sessions *session.Codec
+	log      *zap.Logger
+}
+
+// NewServer returns an ext_proc server that opens client session ids with sessions.
+func NewServer(sessions *session.Codec, log *zap.Logger) *Server {
+	return &Server{sessions: sessions, log: log}
+}
+
+// Prepare compiles cfg; the returned commit swaps it in.
+func (s *Server) Prepare(cfg *config.Config) (func(), error) {
+	c, err := compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func() { s.state.Store(c) }, nil
+}
+
+// Process handles one HTTP stream: Envoy sends the request headers, then (on the edge, for
+// requests with a body) the buffered body, then the response headers.
+func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
+	st := s.state.Load()
+	if st == nil {
+		return status.Error(codes.Unavailable, "vmcp is not configured yet")
+	}
+	var handle func(*extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse
+	if listenerOf(stream.Context()) == "egress" {
+		e := &egressExchange{state: st}
+		handle = e.handle
+	} else {
+		e := &edgeExchange{state: st, sessions: s.sessions, log: s.log}
+		handle = e.handle
+	}
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(handle(req)); err != nil {
+			return err
+		}
+	}
+}
+
+// listenerOf reads the listener name the bootstrap puts in the gRPC initial metadata.
+func listenerOf(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get(headers.Listener); len(v) > 0 {
+		return v[0]
+	}
+	return "edge"
+}

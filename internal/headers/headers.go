@@ -1,0 +1,32 @@
+// Package headers names the HTTP headers vmcp's components pass to each other through Envoy.
+//
+// Every internal header starts with Prefix. Envoy's ext_authz answer removes any header with that
+// prefix that a client sent, so none of them can be forged from outside.
+package headers
+
+import "strings"
+
+// Prefix starts every vmcp-internal header name.
+const Prefix = "x-vmcp-"
+
+const (
+	// Connector names the connector a request is routed to. extproc sets it on the edge after
+	// choosing the connector from the tool name; the aggregator sets it on egress requests. The
+	// xDS routes match on it.
+	Connector = "x-vmcp-connector"
+	// Identity carries the caller's verified identity, signed by authz, to the aggregator and
+	// through the egress listener back to extproc.
+	Identity = "x-vmcp-identity"
+	// Listener tells extproc, in its gRPC stream metadata, which Envoy listener is calling.
+	Listener = "x-vmcp-listener"
+
+	// MCP headers (Streamable HTTP transport).
+	SessionID       = "mcp-session-id"
+	ProtocolVersion = "mcp-protocol-version"
+	Authorization   = "authorization"
+)
+
+// IsInternal reports whether name is a vmcp-internal header (case-insensitive).
+func IsInternal(name string) bool {
+	return len(name) >= len(Prefix) && strings.EqualFold(name[:len(Prefix)], Prefix)
+}

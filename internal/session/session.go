@@ -1,0 +1,104 @@
+// Package session mints and opens the session ids vmcp gives MCP clients.
+//
+// A client-facing session id is sealed with AES-256-GCM and names its owner (subject), its
+// virtual server, its expiry, the negotiated protocol revision and each connector's own session
+// id. Because everything is inside the id, any replica that shares the key can serve it, and no
+// server-side table grows with open sessions. Binding to owner and virtual server stops the
+// replay-across-routes and session-theft bugs seen in other gateways (DESIGN.md, "Lessons").
+package session
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is what a session id carries.
+type State struct {
+	Subject         string `json:"u"`
+	VirtualServer   string `json:"v"`
+	Expiry          int64  `json:"e"`
+	ProtocolVersion string `json:"p,omitempty"`
+	// Upstream maps connector name to that connector's own Mcp-Session-Id.
+	Upstream map[string]string `json:"c,omitempty"`
+}
+
+// Errors returned by Open. Missing and unknown sessions map to different HTTP statuses in the
+// MCP transport (400 and 404), so callers need to tell them apart.
+var (
+	ErrMalformed = errors.New("session id is not valid")
+	ErrExpired   = errors.New("session expired")
+	ErrNotYours  = errors.New("session belongs to another user or virtual server")
+)
+
+// additionalData binds ciphertexts to this use of the key and to the format version.
+var additionalData = []byte("vmcp-session-v1")
+
+// Codec seals and opens session ids. The AEAD is built once; Seal and Open do no key derivation.
+type Codec struct {
+	aead cipher.AEAD
+	ttl  time.Duration
+	now  func() time.Time
+}
+
+// NewCodec returns a codec for a 32-byte key and a session lifetime.
+func NewCodec(key []byte, ttl time.Duration) (*Codec, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("session key must be 32 bytes, got %d", len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Codec{aead: aead, ttl: ttl, now: time.Now}, nil
+}
+
+// Seal returns a new session id for st, setting its expiry from the codec's TTL.
+func (c *Codec) Seal(st State) (string, error) {
+	st.Expiry = c.now().Add(c.ttl).Unix()
+	plain, err := json.Marshal(st)
+	if err != nil {
+		return "", fmt.Errorf("encode session: %w", err)
+	}
+	ns := c.aead.NonceSize()
+	buf := make([]byte, ns, ns+len(plain)+c.aead.Overhead())
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	buf = c.aead.Seal(buf, buf[:ns], plain, additionalData)
+	return base64.RawURLEncoding.EncodeToString(buf), nil
+}
+
+// Open decrypts id and checks that it belongs to subject on virtualServer and has not expired.
+// Session ids are visible ASCII per the MCP transport spec; base64url satisfies that.
+func (c *Codec) Open(id, subject, virtualServer string) (State, error) {
+	var st State
+	raw, err := base64.RawURLEncoding.DecodeString(id)
+	ns := c.aead.NonceSize()
+	if err != nil || len(raw) < ns+c.aead.Overhead() {
+		return st, ErrMalformed
+	}
+	plain, err := c.aead.Open(nil, raw[:ns], raw[ns:], additionalData)
+	if err != nil {
+		return st, ErrMalformed
+	}
+	if err := json.Unmarshal(plain, &st); err != nil {
+		return State{}, ErrMalformed
+	}
+	if st.Subject != subject || st.VirtualServer != virtualServer {
+		return State{}, ErrNotYours
+	}
+	if c.now().Unix() > st.Expiry {
+		return State{}, ErrExpired
+	}
+	return st, nil
+}

@@ -1,0 +1,291 @@
+// Package xds serves Envoy its dynamic configuration over ADS: one cluster per connector and the
+// route tables of the edge and egress listeners, rebuilt from vmcp's config on every reload and
+// handed to go-control-plane's snapshot cache as a whole, immutable snapshot.
+package xds
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/headers"
+)
+
+// Names shared with the bootstrap in envoy/: the listeners ask for these route tables, the
+// filters are disabled per route under these names, and vmcp's own HTTP server is this cluster.
+const (
+	EdgeRouteName   = "vmcp_edge"
+	EgressRouteName = "vmcp_egress"
+	HTTPCluster     = "vmcp_http"
+	ExtAuthzFilter  = "envoy.filters.http.ext_authz"
+	ExtProcFilter   = "envoy.filters.http.ext_proc"
+)
+
+// ClusterName is the Envoy cluster of a connector.
+func ClusterName(connector string) string { return "connector_" + connector }
+
+// Resources is one complete set of xDS resources built from a configuration.
+type Resources struct {
+	Clusters []*clusterv3.Cluster
+	Routes   []*routev3.RouteConfiguration
+}
+
+// Build turns a validated configuration into Envoy resources.
+func Build(cfg *config.Config) (*Resources, error) {
+	res := &Resources{}
+	upstreams := make(map[string]*upstream, len(cfg.Connectors))
+	for i := range cfg.Connectors {
+		c := &cfg.Connectors[i]
+		u, err := parseUpstream(c.URL)
+		if err != nil {
+			return nil, fmt.Errorf("connector %q: %w", c.Name, err)
+		}
+		upstreams[c.Name] = u
+		res.Clusters = append(res.Clusters, buildCluster(c.Name, u, cfg.Server.Envoy.CAFile))
+	}
+	res.Routes = append(res.Routes,
+		buildEdgeRoutes(cfg, upstreams),
+		buildEgressRoutes(cfg, upstreams))
+	return res, nil
+}
+
+// upstream is a connector URL split into what Envoy needs.
+type upstream struct {
+	host string
+	port uint32
+	tls  bool
+	// authority is what the connector expects in Host: its own name, not the client's view of
+	// vmcp. go-sdk servers on loopback reject a non-loopback Host (DNS-rebinding protection), and
+	// https virtual hosts need it to match SNI.
+	authority string
+	path      string
+}
+
+func parseUpstream(raw string) (*upstream, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	up := &upstream{host: u.Hostname(), tls: u.Scheme == "https", authority: u.Host, path: u.EscapedPath()}
+	if up.path == "" {
+		up.path = "/"
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if up.tls {
+			port = "443"
+		}
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("bad port %q", port)
+	}
+	up.port = uint32(p)
+	return up, nil
+}
+
+func buildCluster(name string, u *upstream, caFile string) *clusterv3.Cluster {
+	discovery := clusterv3.Cluster_STRICT_DNS
+	if net.ParseIP(u.host) != nil {
+		discovery = clusterv3.Cluster_STATIC
+	}
+	c := &clusterv3.Cluster{
+		Name:                 ClusterName(name),
+		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: discovery},
+		ConnectTimeout:       durationpb.New(5 * time.Second),
+		DnsLookupFamily:      clusterv3.Cluster_V4_PREFERRED,
+		LoadAssignment: &endpointv3.ClusterLoadAssignment{
+			ClusterName: ClusterName(name),
+			Endpoints: []*endpointv3.LocalityLbEndpoints{{
+				LbEndpoints: []*endpointv3.LbEndpoint{{
+					HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
+						Address: &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
+							Address:       u.host,
+							PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: u.port},
+						}}},
+					}},
+				}},
+			}},
+		},
+	}
+	if u.tls {
+		// Envoy trusts nothing by default and checks no name unless told: verify the chain
+		// against the configured bundle and the certificate against the connector's host.
+		tlsCtx := &tlsv3.UpstreamTlsContext{
+			Sni: u.host,
+			CommonTlsContext: &tlsv3.CommonTlsContext{
+				ValidationContextType: &tlsv3.CommonTlsContext_ValidationContext{
+					ValidationContext: &tlsv3.CertificateValidationContext{
+						TrustedCa: &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: caFile}},
+						MatchTypedSubjectAltNames: []*tlsv3.SubjectAltNameMatcher{{
+							SanType: sanType(u.host),
+							Matcher: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: u.host}},
+						}},
+					},
+				},
+			},
+		}
+		c.TransportSocket = &corev3.TransportSocket{
+			Name:       "envoy.transport_sockets.tls",
+			ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: mustAny(tlsCtx)},
+		}
+	}
+	return c
+}
+
+func sanType(host string) tlsv3.SubjectAltNameMatcher_SanType {
+	if net.ParseIP(host) != nil {
+		return tlsv3.SubjectAltNameMatcher_IP_ADDRESS
+	}
+	return tlsv3.SubjectAltNameMatcher_DNS
+}
+
+// buildEdgeRoutes routes client traffic. Order matters: Envoy takes the first match.
+//  1. vmcp's own public endpoints (OAuth and well-known metadata) go to vmcp_http without
+//     ext_authz or ext_proc: they must be reachable before a client has a token.
+//  2. For each virtual server, a request that extproc has tagged with a connector goes to that
+//     connector's cluster, with the path and Host rewritten to the connector's own.
+//  3. Any other request on a virtual server's path goes to the aggregator.
+//  4. Everything else is 404 without bothering authz.
+func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.RouteConfiguration {
+	public := publicFilterOverrides()
+	routes := []*routev3.Route{
+		prefixToHTTP("/.well-known/", public),
+		prefixToHTTP("/oauth/", public),
+	}
+	connectors := make(map[string]*config.Connector, len(cfg.Connectors))
+	for i := range cfg.Connectors {
+		connectors[cfg.Connectors[i].Name] = &cfg.Connectors[i]
+	}
+	for _, vs := range cfg.VirtualServers {
+		for _, ref := range vs.Connectors {
+			c := connectors[ref.Name]
+			u := ups[ref.Name]
+			routes = append(routes, &routev3.Route{
+				Name: "vs_" + vs.Name + "_" + c.Name,
+				Match: &routev3.RouteMatch{
+					PathSpecifier: &routev3.RouteMatch_Path{Path: vs.Path},
+					Headers:       []*routev3.HeaderMatcher{exactHeader(headers.Connector, c.Name)},
+				},
+				Action: &routev3.Route_Route{Route: connectorAction(c, u, true)},
+				// The routing tag has done its job; the connector must not see it.
+				RequestHeadersToRemove: []string{headers.Connector, headers.Identity},
+			})
+		}
+		routes = append(routes, &routev3.Route{
+			Name:  "vs_" + vs.Name,
+			Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Path{Path: vs.Path}},
+			Action: &routev3.Route_Route{Route: &routev3.RouteAction{
+				ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: HTTPCluster},
+				// GET streams and SSE answers stay open; the listener's stream idle timeout bounds them.
+				Timeout: durationpb.New(0),
+			}},
+		})
+	}
+	routes = append(routes, &routev3.Route{
+		Name:                 "not_found",
+		Match:                &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
+		Action:               &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 404, Body: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "no virtual MCP server at this path\n"}}}},
+		TypedPerFilterConfig: public,
+	})
+	return &routev3.RouteConfiguration{
+		Name: EdgeRouteName,
+		VirtualHosts: []*routev3.VirtualHost{{
+			Name:    "edge",
+			Domains: []string{"*"},
+			Routes:  routes,
+		}},
+	}
+}
+
+// buildEgressRoutes routes the aggregator's fan-out: it sends each request to the connector's
+// own path with the connector header, and Envoy picks the cluster.
+func buildEgressRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.RouteConfiguration {
+	var routes []*routev3.Route
+	for i := range cfg.Connectors {
+		c := &cfg.Connectors[i]
+		routes = append(routes, &routev3.Route{
+			Name: "egress_" + c.Name,
+			Match: &routev3.RouteMatch{
+				PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"},
+				Headers:       []*routev3.HeaderMatcher{exactHeader(headers.Connector, c.Name)},
+			},
+			Action:                 &routev3.Route_Route{Route: connectorAction(c, ups[c.Name], false)},
+			RequestHeadersToRemove: []string{headers.Connector, headers.Identity},
+		})
+	}
+	routes = append(routes, &routev3.Route{
+		Name:   "unknown_connector",
+		Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
+		Action: &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 404, Body: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "unknown connector\n"}}}},
+	})
+	return &routev3.RouteConfiguration{
+		Name:         EgressRouteName,
+		VirtualHosts: []*routev3.VirtualHost{{Name: "egress", Domains: []string{"*"}, Routes: routes}},
+	}
+}
+
+// connectorAction forwards to a connector. On the edge the path is the virtual server's and must
+// become the connector's; on egress the aggregator already uses the connector's path.
+func connectorAction(c *config.Connector, u *upstream, rewritePath bool) *routev3.RouteAction {
+	a := &routev3.RouteAction{
+		ClusterSpecifier:     &routev3.RouteAction_Cluster{Cluster: ClusterName(c.Name)},
+		HostRewriteSpecifier: &routev3.RouteAction_HostRewriteLiteral{HostRewriteLiteral: u.authority},
+		Timeout:              durationpb.New(c.CallTimeout.D()),
+	}
+	if rewritePath {
+		// With an exact path match, prefix_rewrite replaces the whole path.
+		a.PrefixRewrite = u.path
+	}
+	return a
+}
+
+func exactHeader(name, value string) *routev3.HeaderMatcher {
+	return &routev3.HeaderMatcher{
+		Name: name,
+		HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: &matcherv3.StringMatcher{
+			MatchPattern: &matcherv3.StringMatcher_Exact{Exact: value},
+		}},
+	}
+}
+
+func prefixToHTTP(prefix string, overrides map[string]*anypb.Any) *routev3.Route {
+	return &routev3.Route{
+		Name:                 "vmcp" + prefix,
+		Match:                &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: prefix}},
+		Action:               &routev3.Route_Route{Route: &routev3.RouteAction{ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: HTTPCluster}}},
+		TypedPerFilterConfig: overrides,
+	}
+}
+
+// publicFilterOverrides turns off ext_authz and ext_proc on routes that need no token.
+func publicFilterOverrides() map[string]*anypb.Any {
+	return map[string]*anypb.Any{
+		ExtAuthzFilter: mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}}),
+		ExtProcFilter:  mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}}),
+	}
+}
+
+func mustAny(m proto.Message) *anypb.Any {
+	a, err := anypb.New(m)
+	if err != nil {
+		panic(fmt.Sprintf("xds: marshal %T: %v", m, err)) // only on a programming error
+	}
+	return a
+}
