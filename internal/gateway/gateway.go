@@ -1,0 +1,254 @@
+// Package gateway wires vmcp's components together: it opens the store, loads keys, starts the
+// xDS, ext_authz, ext_proc and HTTP servers, and applies each configuration to all of them at
+// once — or to none, when any of them rejects it.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
+	"github.com/vmcp-dev/vmcp/aggregator"
+	"github.com/vmcp-dev/vmcp/authz"
+	"github.com/vmcp-dev/vmcp/extproc"
+	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/identity"
+	"github.com/vmcp-dev/vmcp/internal/session"
+	"github.com/vmcp-dev/vmcp/internal/store"
+	"github.com/vmcp-dev/vmcp/internal/tokens"
+	"github.com/vmcp-dev/vmcp/xds"
+)
+
+// Version is vmcp's version as reported to MCP clients.
+var Version = "0.1.0-dev"
+
+// SessionTTL is how long a client-facing MCP session id stays valid.
+const SessionTTL = 24 * time.Hour
+
+// component is anything that takes configuration: Prepare compiles without side effects, the
+// returned commit makes it live.
+type component interface {
+	Prepare(*config.Config) (commit func(), err error)
+}
+
+// Gateway is a running vmcp.
+type Gateway struct {
+	log        *zap.Logger
+	store      *store.Store
+	keys       *tokens.Keys
+	xds        *xds.Server
+	authz      *authz.Server
+	extproc    *extproc.Server
+	aggregator *aggregator.Server
+
+	mu  sync.Mutex
+	cfg *config.Config
+}
+
+// OpenStore opens the embedded store under the configuration's data directory.
+func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	return store.OpenSQLite(ctx, filepath.Join(cfg.Server.DataDir, "vmcp.db"))
+}
+
+// New builds a gateway for cfg. Nothing listens until Run.
+func New(ctx context.Context, cfg *config.Config, log *zap.Logger) (*Gateway, error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newWithStore(ctx, cfg, st, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+func newWithStore(ctx context.Context, cfg *config.Config, st *store.Store, log *zap.Logger) (*Gateway, error) {
+	keys, err := tokens.LoadKeys(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	random32 := func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	}
+	idKey, err := st.Secret(ctx, "identity-hmac-1", random32)
+	if err != nil {
+		return nil, err
+	}
+	sessKey, err := st.Secret(ctx, "session-aes-1", random32)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := identity.NewSigner(idKey)
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := session.NewCodec(sessKey, SessionTTL)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		log:        log,
+		store:      st,
+		keys:       keys,
+		xds:        xds.NewServer(log.Named("xds")),
+		authz:      authz.NewServer(keys.PublicSet(), signer, log.Named("authz")),
+		extproc:    extproc.NewServer(sessions, log.Named("extproc")),
+		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, log.Named("aggregator")),
+	}
+	if err := g.Apply(cfg); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Apply hands cfg to every component, all or nothing.
+func (g *Gateway) Apply(cfg *config.Config) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cfg != nil {
+		if err := restartRequired(g.cfg, cfg); err != nil {
+			return err
+		}
+	}
+	var commits []func()
+	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator} {
+		commit, err := c.Prepare(cfg)
+		if err != nil {
+			return err
+		}
+		commits = append(commits, commit)
+	}
+	for _, commit := range commits {
+		commit()
+	}
+	g.cfg = cfg
+	return nil
+}
+
+// restartRequired refuses reloads that change what a running process cannot change: its
+// listening addresses and data directory.
+func restartRequired(old, cur *config.Config) error {
+	if old.Server.Listen != cur.Server.Listen || old.Server.Envoy != cur.Server.Envoy || old.Server.DataDir != cur.Server.DataDir {
+		return errors.New("server.listen, server.envoy and server.data_dir changes need a restart")
+	}
+	return nil
+}
+
+// Minter returns a token minter for the current configuration.
+func (g *Gateway) Minter() *tokens.Minter {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return tokens.NewMinter(g.keys, g.cfg.Auth.Issuer, g.cfg.Auth.TokenTTL.D())
+}
+
+// Run serves until ctx is done, reloading configuration from the file it came from whenever it
+// changes (watchFile false disables that, for embedded configurations).
+func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
+	defer g.store.Close()
+	cfg := g.current()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	listeners := map[string]string{
+		"xds": cfg.Server.Listen.XDS, "authz": cfg.Server.Listen.Authz,
+		"extproc": cfg.Server.Listen.ExtProc, "http": cfg.Server.Listen.HTTP,
+	}
+	lis := map[string]net.Listener{}
+	for name, addr := range listeners {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, open := range lis {
+				open.Close()
+			}
+			return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+		}
+		lis[name] = l
+	}
+
+	errc := make(chan error, 8)
+	var wg sync.WaitGroup
+	run := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+
+	run("xds", func() error { return g.xds.Serve(ctx, lis["xds"]) })
+	authzGRPC := grpc.NewServer()
+	authv3.RegisterAuthorizationServer(authzGRPC, g.authz)
+	run("authz", func() error { return authzGRPC.Serve(lis["authz"]) })
+	extprocGRPC := grpc.NewServer()
+	extprocv3.RegisterExternalProcessorServer(extprocGRPC, g.extproc)
+	run("extproc", func() error { return extprocGRPC.Serve(lis["extproc"]) })
+	httpSrv := &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+	run("http", func() error { return httpSrv.Serve(lis["http"]) })
+	if watchFile && cfg.Path != "" {
+		data, err := os.ReadFile(cfg.Path)
+		if err != nil {
+			return err
+		}
+		run("config watch", func() error { return config.Watch(ctx, cfg.Path, data, g.log.Named("config"), g.Apply) })
+	}
+	g.log.Info("vmcp serving",
+		zap.String("xds", cfg.Server.Listen.XDS), zap.String("authz", cfg.Server.Listen.Authz),
+		zap.String("extproc", cfg.Server.Listen.ExtProc), zap.String("http", cfg.Server.Listen.HTTP))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	cancel()
+	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	httpSrv.Shutdown(shutdownCtx)
+	stopGRPC(shutdownCtx, authzGRPC)
+	stopGRPC(shutdownCtx, extprocGRPC)
+	wg.Wait()
+	return runErr
+}
+
+// stopGRPC lets in-flight checks and streams finish, up to the deadline.
+func stopGRPC(ctx context.Context, s *grpc.Server) {
+	stopped := make(chan struct{})
+	go func() { s.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.Stop()
+	}
+}
+
+func (g *Gateway) current() *config.Config {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cfg
+}
+
+// httpHandler serves the aggregator on every virtual server path and a readiness probe.
+func (g *Gateway) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.Handle("/", g.aggregator)
+	return mux
+}
