@@ -109,6 +109,9 @@ func CheckStrict(body []byte) error {
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
+			if len(stack) > 0 {
+				return Errorf(CodeParseError, "invalid JSON: unexpected end of input")
+			}
 			break
 		}
 		if err != nil {
