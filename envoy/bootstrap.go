@@ -1,0 +1,201 @@
+// Package envoy owns vmcp's relationship with the Envoy binary: the bootstrap configuration it
+// starts with, finding a usable Envoy 1.40 on this machine, and running it as a child process.
+//
+// Everything else Envoy knows about vmcp (routes, connector clusters) arrives over ADS from the
+// xds package; the bootstrap only pins down what must hold before vmcp is reachable, above all the
+// fail-closed ext_authz and ext_proc filters.
+package envoy
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/vmcp-dev/vmcp/internal/config"
+)
+
+// NodeID is the node id Envoy announces on its ADS stream; vmcp's xDS server keys its snapshots
+// by it.
+const NodeID = "vmcp-envoy"
+
+// Cluster names vmcp's xDS routes and the bootstrap agree on.
+const (
+	ClusterXDS     = "vmcp_xds"
+	ClusterAuthz   = "vmcp_authz"
+	ClusterExtProc = "vmcp_extproc"
+	ClusterHTTP    = "vmcp_http"
+)
+
+// Names of the two listeners' route configurations, served over ADS (RDS).
+const (
+	RouteConfigEdge   = "vmcp_edge"
+	RouteConfigEgress = "vmcp_egress"
+)
+
+// HTTP filter names in the listeners; routes turn filters off per route under these names.
+const (
+	FilterExtAuthz = "envoy.filters.http.ext_authz"
+	FilterExtProc  = "envoy.filters.http.ext_proc"
+	FilterRouter   = "envoy.filters.http.router"
+)
+
+//go:embed bootstrap.yaml.tmpl
+var bootstrapTemplate string
+
+// tmpl is parsed once; a template that does not parse is a build-time bug, caught by every test.
+var tmpl = template.Must(template.New("bootstrap").
+	Funcs(template.FuncMap{"q": quote}).
+	Option("missingkey=error").
+	Parse(bootstrapTemplate))
+
+// BootstrapParams are the addresses the bootstrap is rendered with, each host:port.
+type BootstrapParams struct {
+	NodeID string
+	// Edge, Egress and Admin are where Envoy listens; they must be IP addresses.
+	Edge, Egress, Admin string
+	// XDS, Authz, ExtProc and HTTP are vmcp's servers as Envoy reaches them: IPs or hostnames
+	// (a docker service name, say).
+	XDS, Authz, ExtProc, HTTP string
+}
+
+// ParamsFromConfig takes the addresses from vmcp's configuration. Fields left empty (a Config that
+// did not go through config.Load) fall back to the same defaults config.Load applies.
+func ParamsFromConfig(cfg *config.Config) BootstrapParams {
+	or := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return v
+	}
+	s := cfg.Server
+	return BootstrapParams{
+		NodeID:  NodeID,
+		Edge:    or(s.Envoy.Edge, config.DefaultEdge),
+		Egress:  or(s.Envoy.Egress, config.DefaultEgress),
+		Admin:   or(s.Envoy.Admin, config.DefaultAdmin),
+		XDS:     or(s.Listen.XDS, config.DefaultXDS),
+		Authz:   or(s.Listen.Authz, config.DefaultAuthz),
+		ExtProc: or(s.Listen.ExtProc, config.DefaultExtProc),
+		HTTP:    or(s.Listen.HTTP, config.DefaultHTTP),
+	}
+}
+
+// hostPort is an address split the way Envoy's socket_address wants it: an IPv6 host without
+// brackets, the port as a number.
+type hostPort struct {
+	Host string
+	Port uint16
+}
+
+type clusterView struct {
+	Name  string
+	HTTP2 bool
+	Addr  hostPort
+}
+
+type bootstrapView struct {
+	EnvoyVersion        string
+	NodeID              string
+	Edge, Egress, Admin hostPort
+	Clusters            []clusterView
+}
+
+// Render produces the Envoy bootstrap YAML for p. Every address is checked first, and an error
+// names the field that is wrong.
+func Render(p BootstrapParams) ([]byte, error) {
+	if p.NodeID == "" {
+		return nil, errors.New("envoy bootstrap: NodeID: must not be empty")
+	}
+	v := bootstrapView{EnvoyVersion: SupportedVersion, NodeID: p.NodeID}
+	listeners := []struct {
+		field, addr string
+		dst         *hostPort
+	}{
+		{"Edge", p.Edge, &v.Edge},
+		{"Egress", p.Egress, &v.Egress},
+		{"Admin", p.Admin, &v.Admin},
+	}
+	for _, l := range listeners {
+		hp, err := splitAddr(l.field, l.addr)
+		if err != nil {
+			return nil, err
+		}
+		// Envoy binds listeners to IPs only; a hostname fails at startup with a far less
+		// helpful message.
+		if _, err := netip.ParseAddr(hp.Host); err != nil {
+			return nil, fmt.Errorf("envoy bootstrap: %s: %q: Envoy listens on IP addresses only, not on hostname %q", l.field, l.addr, hp.Host)
+		}
+		*l.dst = hp
+	}
+	upstreams := []struct {
+		field, addr, cluster string
+		http2                bool
+	}{
+		{"XDS", p.XDS, ClusterXDS, true},
+		{"Authz", p.Authz, ClusterAuthz, true},
+		{"ExtProc", p.ExtProc, ClusterExtProc, true},
+		{"HTTP", p.HTTP, ClusterHTTP, false},
+	}
+	for _, u := range upstreams {
+		hp, err := splitAddr(u.field, u.addr)
+		if err != nil {
+			return nil, err
+		}
+		v.Clusters = append(v.Clusters, clusterView{Name: u.cluster, HTTP2: u.http2, Addr: hp})
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, v); err != nil {
+		return nil, fmt.Errorf("envoy bootstrap: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// splitAddr checks that addr is host:port with a usable port and returns it split.
+func splitAddr(field, addr string) (hostPort, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return hostPort{}, fmt.Errorf("envoy bootstrap: %s: %q is not host:port: %w", field, addr, err)
+	}
+	if host == "" {
+		return hostPort{}, fmt.Errorf("envoy bootstrap: %s: %q has no host", field, addr)
+	}
+	if _, err := netip.ParseAddr(host); err != nil && !isDNSName(host) {
+		return hostPort{}, fmt.Errorf("envoy bootstrap: %s: %q: %q is neither an IP address nor a DNS name", field, addr, host)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil || port == 0 {
+		return hostPort{}, fmt.Errorf("envoy bootstrap: %s: %q: port must be 1-65535", field, addr)
+	}
+	return hostPort{Host: host, Port: uint16(port)}, nil
+}
+
+// isDNSName accepts RFC 1123 host names (plus "_", which docker service names may contain).
+func isDNSName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// quote renders s as a JSON string, which YAML reads back as the same double-quoted scalar.
+func quote(s string) (string, error) {
+	b, err := json.Marshal(s)
+	return string(b), err
+}
