@@ -1,0 +1,213 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
+)
+
+// bearer adds a client's access token to every request, as an MCP client does after OAuth.
+type bearer struct {
+	token string
+	base  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.base.RoundTrip(r)
+}
+
+func connect(t *testing.T, url, token string) *mcp.ClientSession {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint:   url,
+		HTTPClient: &http.Client{Transport: bearer{token: token, base: http.DefaultTransport}},
+	}, nil)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", url, err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+func toolNames(t *testing.T, cs *mcp.ClientSession) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatalf("tools/list: %v", err)
+	}
+	var names []string
+	for _, tool := range res.Tools {
+		names = append(names, tool.Name)
+	}
+	return names
+}
+
+func callTool(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		t.Fatalf("tools/call %s: %v", name, err)
+	}
+	return res
+}
+
+func TestGoSDKClientUsesBothConnectorsThroughEnvoy(t *testing.T) {
+	s := startSystem(t)
+	clientToken := s.token("alice", "demo")
+	cs := connect(t, s.url("demo"), clientToken)
+
+	names := toolNames(t, cs)
+	for _, want := range []string{"notes__add_note", "notes__list_notes", "weather__get_forecast", "weather__convert_temperature"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("tools/list lacks %s; got %v", want, names)
+		}
+	}
+
+	added := callTool(t, cs, "notes__add_note", map[string]any{"title": "standup", "body": "ship vmcp"})
+	if added.IsError {
+		t.Fatalf("notes__add_note failed: %v", added.Content)
+	}
+	var note struct{ ID string }
+	raw, _ := json.Marshal(added.StructuredContent)
+	if err := json.Unmarshal(raw, &note); err != nil || note.ID == "" {
+		t.Fatalf("add_note returned no id: %s", raw)
+	}
+	forecast := callTool(t, cs, "weather__get_forecast", map[string]any{"city": "Lisbon", "days": 2})
+	if forecast.IsError {
+		t.Fatalf("weather__get_forecast failed: %v", forecast.Content)
+	}
+	text := forecast.Content[0].(*mcp.TextContent).Text
+	if !strings.Contains(text, "Lisbon") {
+		t.Errorf("forecast does not name the city: %s", text)
+	}
+	// The note stored by the first call is visible to the next one: both went to the same
+	// connector session.
+	listed := callTool(t, cs, "notes__list_notes", map[string]any{})
+	if raw, _ := json.Marshal(listed); !strings.Contains(string(raw), "standup") {
+		t.Errorf("list_notes does not show the added note: %s", raw)
+	}
+
+	// Each connector saw exactly its own credential, and never the client's token.
+	for _, h := range s.notesSeen.all() {
+		if got := h.Get("Authorization"); got != "Bearer "+notesToken {
+			t.Errorf("notes connector got Authorization %q", redact(got, clientToken))
+		}
+	}
+	for _, h := range s.weatherSee.all() {
+		if got := h.Get("Authorization"); got != "" {
+			t.Errorf("weather connector got Authorization %q", redact(got, clientToken))
+		}
+	}
+	for _, rec := range []*recorder{s.notesSeen, s.weatherSee} {
+		for _, h := range rec.all() {
+			for k, vs := range h {
+				if strings.HasPrefix(strings.ToLower(k), "x-vmcp-") {
+					t.Errorf("a connector saw the internal header %s", k)
+				}
+				for _, v := range vs {
+					if strings.Contains(v, clientToken) {
+						t.Errorf("a connector saw the client's token in %s", k)
+					}
+				}
+			}
+		}
+	}
+	if len(s.notesSeen.all()) == 0 || len(s.weatherSee.all()) == 0 {
+		t.Fatal("a connector saw no requests at all")
+	}
+}
+
+// redact keeps the client's token out of test output.
+func redact(s, token string) string { return strings.ReplaceAll(s, token, "[client token]") }
+
+func TestRequestsWithoutAValidTokenAreChallenged(t *testing.T) {
+	s := startSystem(t)
+	otherVS := s.token("alice", "demo")
+	tests := []struct {
+		name, authorization string
+		wantInvalid         bool
+	}{
+		{"no token", "", false},
+		{"garbage token", "Bearer garbage", true},
+		{"token whose signature is cut", "Bearer " + otherVS[:len(otherVS)-10], true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, s.url("demo"), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+			req.Header.Set("Content-Type", "application/json")
+			if tc.authorization != "" {
+				req.Header.Set("Authorization", tc.authorization)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("status = %d, want 401", resp.StatusCode)
+			}
+			challenge := resp.Header.Get("WWW-Authenticate")
+			wantMeta := `resource_metadata="` + s.edge + `/.well-known/oauth-protected-resource/v/demo/mcp"`
+			if !strings.Contains(challenge, wantMeta) {
+				t.Errorf("WWW-Authenticate = %q, want %s", challenge, wantMeta)
+			}
+			if got := strings.Contains(challenge, "invalid_token"); got != tc.wantInvalid {
+				t.Errorf("invalid_token present = %v, want %v", got, tc.wantInvalid)
+			}
+		})
+	}
+}
+
+func TestConfigEditsApplyWithoutRestartAndBadEditsAreRejected(t *testing.T) {
+	s := startSystem(t)
+	s.writeConfig(`  - name: ops
+    connectors: [weather]
+`)
+	// The token command reads the edited file, so the new virtual server is known to it.
+	var cs *mcpSession
+	harness.Eventually(t, 10*time.Second, func() error {
+		var err error
+		cs, err = tryConnect(s.url("ops"), s.token("bob", "ops"))
+		return err
+	})
+	defer cs.Close()
+	names := toolNames(t, cs.ClientSession)
+	if len(names) != 2 || !slices.Contains(names, "weather__get_forecast") {
+		t.Fatalf("ops tools = %v, want only weather's", names)
+	}
+
+	// A broken edit is reported and the last good configuration keeps serving.
+	if err := writeFile(s.configPath, "virtual_servers:\n  - name: ops\n    connectors: [missing]\n"); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(s.vmcp.Output(), "config reload rejected") {
+			return errorf("vmcp has not reported the broken configuration yet")
+		}
+		return nil
+	})
+	// The rejection names the file, line and column, and what is wrong there.
+	if !strings.Contains(s.vmcp.Output(), "vmcp.yaml:3:18:") || !strings.Contains(s.vmcp.Output(), "which is not defined under connectors") {
+		t.Errorf("the rejection does not say where and what is wrong")
+	}
+	if names := toolNames(t, cs.ClientSession); len(names) != 2 {
+		t.Fatalf("after a broken edit ops tools = %v", names)
+	}
+}

@@ -1,0 +1,39 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+type mcpSession struct{ *mcp.ClientSession }
+
+// tryConnect is connect for polling loops: it returns the error instead of failing the test.
+func tryConnect(url, token string) (*mcpSession, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint:   url,
+		HTTPClient: &http.Client{Transport: bearer{token: token, base: http.DefaultTransport}},
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &mcpSession{cs}, nil
+}
+
+func writeFile(path, data string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func errorf(format string, args ...any) error { return errors.New(fmt.Sprintf(format, args...)) }

@@ -1,0 +1,149 @@
+// Package e2e drives the whole of vmcp — the vmcp binary, a real Envoy 1.40 and real MCP
+// connectors — with real MCP clients, as a user would.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
+	"github.com/vmcp-dev/vmcp/examples/connectors/notes"
+	"github.com/vmcp-dev/vmcp/examples/connectors/weather"
+)
+
+const notesToken = "e2e-notes-credential-5d1c"
+
+// system is one running vmcp: the binary in dev mode (gateway + Envoy child) and the example
+// connectors served in this test process so the test can see what reaches them.
+type system struct {
+	t          *testing.T
+	dir        string
+	configPath string
+	edge       string
+	addrs      map[string]string
+	vmcp       *harness.Proc
+	notesSeen  *recorder
+	weatherSee *recorder
+}
+
+// recorder keeps the headers of every request a connector received.
+type recorder struct {
+	mu   sync.Mutex
+	seen []http.Header
+}
+
+func (r *recorder) observe(req *http.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen = append(r.seen, req.Header.Clone())
+}
+
+func (r *recorder) all() []http.Header {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]http.Header(nil), r.seen...)
+}
+
+func configYAML(addrs map[string]string, dataDir string, extra string) string {
+	return fmt.Sprintf(`
+server:
+  public_url: http://%[1]s
+  data_dir: %[2]s
+  log_level: debug
+  listen: {xds: %[3]s, authz: %[4]s, extproc: %[5]s, http: %[6]s}
+  envoy: {edge: %[1]s, egress: %[7]s, admin: %[8]s}
+connectors:
+  - name: notes
+    url: http://%[9]s/mcp
+    timeout: 5s
+    credential: {type: bearer, token: "${file:notes-token}"}
+  - name: weather
+    url: http://%[10]s/mcp
+    timeout: 5s
+virtual_servers:
+  - name: demo
+    connectors: [notes, weather]
+%[11]s`, addrs["edge"], dataDir, addrs["xds"], addrs["authz"], addrs["extproc"], addrs["http"],
+		addrs["egress"], addrs["admin"], addrs["notes"], addrs["weather"], extra)
+}
+
+func startSystem(t *testing.T) *system {
+	t.Helper()
+	s := &system{t: t, dir: t.TempDir(), addrs: map[string]string{}, notesSeen: &recorder{}, weatherSee: &recorder{}}
+	for _, name := range []string{"edge", "egress", "admin", "xds", "authz", "extproc", "http", "notes", "weather"} {
+		s.addrs[name] = harness.FreeAddr(t)
+	}
+	s.edge = "http://" + s.addrs["edge"]
+	s.serveConnector("notes", notes.New(notes.Options{Token: notesToken, Observe: s.notesSeen.observe}))
+	s.serveConnector("weather", weather.New(weather.Options{Observe: s.weatherSee.observe}))
+
+	if err := os.WriteFile(filepath.Join(s.dir, "notes-token"), []byte(notesToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.configPath = filepath.Join(s.dir, "vmcp.yaml")
+	s.writeConfig("")
+	s.vmcp = harness.Start(t, "vmcp dev", nil, harness.BuildVMCP(t), "dev", "-c", s.configPath, "--no-example-connectors")
+	// Ready when Envoy answers on the virtual server path with vmcp's challenge: that needs
+	// Envoy, its routes from xDS and authz all working.
+	harness.Eventually(t, 60*time.Second, func() error {
+		resp, err := http.Post(s.edge+"/v/demo/mcp", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			return fmt.Errorf("edge answered %d, want 401", resp.StatusCode)
+		}
+		return nil
+	})
+	return s
+}
+
+func (s *system) writeConfig(extra string) {
+	s.t.Helper()
+	data := configYAML(s.addrs, filepath.Join(s.dir, "data"), extra)
+	// Write then rename, as editors do, so the watcher never sees half a file.
+	tmp := s.configPath + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, s.configPath); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *system) serveConnector(name string, h http.Handler) {
+	s.t.Helper()
+	lis, err := net.Listen("tcp", s.addrs[name])
+	if err != nil {
+		s.t.Fatalf("%s connector: %v", name, err)
+	}
+	srv := &http.Server{Handler: h, ErrorLog: nil}
+	go srv.Serve(lis)
+	s.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+}
+
+// token runs `vmcp token` for user on virtual server vs.
+func (s *system) token(user, vs string) string {
+	s.t.Helper()
+	out, err := exec.Command(harness.BuildVMCP(s.t), "token", "-c", s.configPath, "--user", user, "--vs", vs).Output()
+	if err != nil {
+		s.t.Fatalf("vmcp token: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (s *system) url(vs string) string { return s.edge + "/v/" + vs + "/mcp" }
