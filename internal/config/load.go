@@ -60,7 +60,8 @@ func Load(path string, data []byte) (*Config, error) {
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, Problems{l.syntaxProblem(err)}
 	}
-	if len(doc.Content) > 0 {
+	// A document holding only "---", "~" or "null" is as empty as an empty file.
+	if len(doc.Content) > 0 && !isNull(doc.Content[0]) {
 		root := doc.Content[0]
 		l.walk(root, reflect.TypeOf(Config{}), "")
 		if len(l.problems) > 0 {
@@ -78,6 +79,10 @@ func Load(path string, data []byte) (*Config, error) {
 		return nil, l.sorted()
 	}
 	return cfg, nil
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
 type loader struct {
@@ -179,9 +184,19 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 			l.addAt(n, "%s: expected a duration such as \"30s\"", displayPath(path))
 			return
 		}
-		if _, err := time.ParseDuration(n.Value); err != nil {
+		d, err := time.ParseDuration(n.Value)
+		switch {
+		case err != nil:
 			l.addAt(n, "%s: %q is not a duration (use e.g. \"30s\" or \"5m\")", displayPath(path), n.Value)
+		case d < 0:
+			// A negative timeout or lifetime would make every request fail at once.
+			l.addAt(n, "%s: %q must not be negative", displayPath(path), n.Value)
 		}
+		return
+	case t == secretType && n.Kind != yaml.ScalarNode:
+		// Without this, a mapping here would be reported as unknown keys of an internal type,
+		// and a sequence would fail later at decode time without a position.
+		l.addAt(n, "%s: a secret must be a ${env:NAME} or ${file:path} reference", displayPath(path))
 		return
 	case scalarAllowed[t] && n.Kind == yaml.ScalarNode:
 		return

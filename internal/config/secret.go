@@ -1,7 +1,10 @@
 package config
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -37,8 +40,9 @@ func (s Secret) String() string {
 // GoString keeps %#v from printing the resolved value.
 func (s Secret) GoString() string { return fmt.Sprintf("config.Secret{Ref: %q}", s.Ref) }
 
-// MarshalJSON writes the reference, never the value.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(fmt.Sprintf("%q", s.Ref)), nil }
+// MarshalJSON writes the reference, never the value. (fmt's %q is not JSON: it writes \x00 and
+// \a escapes that JSON parsers refuse.)
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.Ref) }
 
 // MarshalYAML writes the reference, never the value.
 func (s Secret) MarshalYAML() (any, error) { return s.Ref, nil }
@@ -84,7 +88,7 @@ func (s *Secret) resolve(cfg *Config) error {
 		if arg == "" {
 			return fmt.Errorf("%s: empty file path", s.Ref)
 		}
-		data, err := os.ReadFile(resolveRelative(cfg, arg))
+		data, err := readSecretFile(resolveRelative(cfg, arg))
 		if err != nil {
 			// The path is not secret; the content is never read into the message.
 			return fmt.Errorf("%s: cannot read file: %v", s.Ref, unwrapPathErr(err))
@@ -104,4 +108,26 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// maxSecretFile bounds a ${file:…} read: a reference to /dev/zero or to a log file by mistake
+// must fail with a message, not exhaust memory.
+const maxSecretFile = 1 << 20
+
+var errSecretTooLarge = errors.New("larger than 1 MiB; not a credential")
+
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSecretFile {
+		return nil, errSecretTooLarge
+	}
+	return data, nil
 }

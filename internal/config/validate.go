@@ -66,6 +66,7 @@ func (l *loader) validate(c *Config) {
 	for i := range c.VirtualServers {
 		vs := &c.VirtualServers[i]
 		p := fmt.Sprintf("virtual_servers[%d]", i)
+		nameBad := true
 		switch {
 		case vs.Name == "":
 			l.add(p, "%s: name is required", p)
@@ -73,9 +74,15 @@ func (l *loader) validate(c *Config) {
 			l.add(p+".name", "virtual server name %q must be lowercase letters, digits and '-'", vs.Name)
 		case names[vs.Name]:
 			l.add(p+".name", "duplicate virtual server name %q", vs.Name)
+		default:
+			nameBad = false
 		}
 		names[vs.Name] = true
+		// A path left to its default (/v/<name>/mcp) is only as good as the name, which has
+		// just been reported; a second problem about the same mistake is noise.
+		_, pathWritten := l.positions[p+".path"]
 		switch {
+		case nameBad && !pathWritten:
 		case !pathRE.MatchString(vs.Path):
 			l.add(p+".path", "virtual server %q: path %q must be an absolute URL path of [A-Za-z0-9._~-] segments", vs.Name, vs.Path)
 		case strings.HasPrefix(vs.Path, "/.well-known/") || strings.HasPrefix(vs.Path, "/oauth/"):
@@ -155,10 +162,16 @@ var headerNameRE = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
 func (l *loader) checkURL(path, raw string) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		if strings.Contains(raw, "@") {
+			// url.Parse's reasons quote pieces of the input ("invalid port \":pass\"",
+			// "invalid URL escape \"%zz\""), which may be pieces of a password.
+			l.add(path, "%s: not a valid URL", path)
+			return
+		}
 		l.add(path, "%s: not a valid URL: %v", path, errors.Unwrap(err))
 		return
 	}
-	raw = u.Redacted()
+	raw = redactURL(u)
 	if u.Scheme != "http" && u.Scheme != "https" {
 		l.add(path, "%s: %q must use http or https", path, raw)
 		return
@@ -173,4 +186,18 @@ func (l *loader) checkURL(path, raw string) {
 	if u.Fragment != "" {
 		l.add(path, "%s: %q must not have a fragment", path, raw)
 	}
+}
+
+// redactURL is u.Redacted() that also covers URLs Go parses as opaque: "user:pass@host/mcp"
+// (no "//") has scheme "user" and opaque "pass@host/mcp", and Redacted leaves that alone.
+func redactURL(u *url.URL) string {
+	s := u.Redacted()
+	if i := strings.LastIndex(s, "@"); i >= 0 && u.User == nil {
+		start := 0
+		if j := strings.Index(s, "://"); j >= 0 && j < i {
+			start = j + len("://")
+		}
+		return s[:start] + "xxxxx" + s[i:]
+	}
+	return s
 }

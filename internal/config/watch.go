@@ -27,6 +27,12 @@ const debounce = 50 * time.Millisecond
 // The directory is watched, not the file, because editors and Kubernetes ConfigMaps replace the
 // file by renaming, which ends a watch on the old inode.
 func Watch(ctx context.Context, path string, current []byte, log *zap.Logger, apply ApplyFunc) error {
+	return watch(ctx, path, current, log, apply, nil)
+}
+
+// watch is Watch with a hook called once the directory watch is in place, so that tests can
+// change the file knowing the change will be seen, without sleeping.
+func watch(ctx context.Context, path string, current []byte, log *zap.Logger, apply ApplyFunc, ready func()) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return err
@@ -35,6 +41,9 @@ func Watch(ctx context.Context, path string, current []byte, log *zap.Logger, ap
 	dir := filepath.Dir(path)
 	if err := w.Add(dir); err != nil {
 		return err
+	}
+	if ready != nil {
+		ready()
 	}
 	base := filepath.Base(path)
 	timer := time.NewTimer(time.Hour)
