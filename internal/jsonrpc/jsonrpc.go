@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // Standard JSON-RPC and MCP error codes.
@@ -67,7 +69,7 @@ func Parse(body []byte) (*Message, error) {
 	if body[0] == '[' {
 		return nil, ErrBatch
 	}
-	if err := CheckStrict(body); err != nil {
+	if err := checkStrict(body, true); err != nil {
 		return nil, err
 	}
 	var m Message
@@ -96,7 +98,16 @@ func validID(id json.RawMessage) bool {
 }
 
 // CheckStrict rejects invalid JSON, duplicate object keys and nesting deeper than MaxDepth.
-func CheckStrict(body []byte) error {
+// body must hold exactly one JSON value, with nothing but white space after it.
+func CheckStrict(body []byte) error { return checkStrict(body, false) }
+
+// envelopeKeys are the members of a JSON-RPC message. encoding/json matches object keys to
+// struct fields case-insensitively (with Unicode simple folding: "paramſ" is "params" to it),
+// and the last match wins, so {"method":"a","Method":"b"} is method "b" here and "a" to a
+// case-sensitive parser downstream: the same attack as a duplicate key.
+var envelopeKeys = []string{"jsonrpc", "id", "method", "params", "result", "error"}
+
+func checkStrict(body []byte, envelope bool) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	type frame struct {
@@ -112,19 +123,17 @@ func CheckStrict(body []byte) error {
 			if len(stack) > 0 {
 				return Errorf(CodeParseError, "invalid JSON: unexpected end of input")
 			}
-			break
+			return Errorf(CodeParseError, "invalid JSON: no value")
 		}
 		if err != nil {
 			return Errorf(CodeParseError, "invalid JSON: %s", shortJSONError(err))
 		}
 		top := len(stack) - 1
+		isKey := false
 		switch t := tok.(type) {
 		case json.Delim:
 			switch t {
 			case '{', '[':
-				if top >= 0 && stack[top].isObj {
-					stack[top].expectKey = true
-				}
 				if len(stack) >= MaxDepth {
 					return Errorf(CodeInvalidRequest, "JSON nested deeper than %d levels", MaxDepth)
 				}
@@ -132,35 +141,66 @@ func CheckStrict(body []byte) error {
 			default:
 				stack = stack[:top]
 			}
-			continue
 		case string:
 			if top >= 0 && stack[top].isObj && stack[top].expectKey {
+				isKey = true
 				if stack[top].keys == nil {
 					stack[top].keys = make(map[string]struct{}, 4)
 				}
 				if _, dup := stack[top].keys[t]; dup {
 					return Errorf(CodeInvalidRequest, "duplicate key %q in JSON object", truncate(t))
 				}
+				if envelope && top == 0 {
+					if err := checkEnvelopeKey(t); err != nil {
+						return err
+					}
+				}
 				stack[top].keys[t] = struct{}{}
 				stack[top].expectKey = false
-				continue
 			}
 		}
-		if top >= 0 && stack[top].isObj {
-			stack[top].expectKey = true
+		// A value (scalar, or a container just opened) was read in the enclosing object: the
+		// next token there is a key.
+		if !isKey {
+			parent := len(stack) - 1
+			if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') {
+				parent--
+			}
+			if parent >= 0 && stack[parent].isObj {
+				stack[parent].expectKey = true
+			}
+		}
+		if len(stack) == 0 {
+			break
 		}
 	}
-	if dec.More() {
+	// json.Decoder reads a stream of values; a second one after the first is trailing data, not
+	// a second message.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Errorf(CodeParseError, "invalid JSON: trailing data")
 	}
 	return nil
 }
 
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
+func checkEnvelopeKey(k string) error {
+	for _, m := range envelopeKeys {
+		if k != m && strings.EqualFold(k, m) {
+			return Errorf(CodeInvalidRequest, "key %q differs from %q only in case", truncate(k), m)
+		}
 	}
-	return s
+	return nil
+}
+
+// truncate bounds how much of the input an error message echoes, cutting on a rune boundary.
+func truncate(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	cut := 64
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // shortJSONError keeps encoding/json's reason but not any echo of the input.
