@@ -41,9 +41,9 @@ func Args(bootstrapPath string) []string {
 		// `vmcp dev`s) can run side by side without picking distinct --base-id values.
 		"--disable-hot-restart",
 		"--log-level", "info",
-		// Stop quickly: the default drain waits 600 s before a removed listener closes.
+		// Drain for 1 s, not the default 600 s, whenever Envoy drains listeners.
 		"--drain-time-s", "1",
-		// A format Process.forward parses into level and component, and escaped so that a
+		// A format forward parses into level and component, escaped so that a
 		// multi-line message stays one log line and one zap event.
 		"--log-format", logFormat,
 		"--log-format-escaped",
@@ -54,6 +54,9 @@ func Args(bootstrapPath string) []string {
 // from that bootstrap, used by WaitReady. Each line Envoy writes becomes one zap event on log.
 // When ctx is done Envoy is stopped as by Stop.
 func Start(ctx context.Context, bin, bootstrapPath, adminAddr string, log *zap.Logger) (*Process, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
 	host, port, err := net.SplitHostPort(adminAddr)
 	if err != nil {
 		return nil, fmt.Errorf("envoy admin address %q: %w", adminAddr, err)
