@@ -64,13 +64,16 @@ func Load(path string, data []byte) (*Config, error) {
 	if len(doc.Content) > 0 && !isNull(doc.Content[0]) {
 		root := doc.Content[0]
 		l.walk(root, reflect.TypeOf(Config{}), "")
-		if len(l.problems) > 0 {
-			return nil, l.sorted()
-		}
 		if err := root.Decode(cfg); err != nil {
-			l.typeErrors(err)
+			// walk has already described shape errors where it found them; yaml's own
+			// messages would only repeat them less precisely.
+			if len(l.problems) == 0 {
+				l.typeErrors(err)
+			}
 			return nil, l.sorted()
 		}
+		// Unknown keys do not stop decoding, so a file with a typo also gets its other
+		// problems reported in the same run.
 	}
 	cfg.Path = path
 	applyDefaults(cfg)

@@ -138,9 +138,12 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			want: []string{`vmcp.yaml:4:5: unknown key "timout" in connectors[0] (known: call_timeout, credential, name, timeout, url)`},
 		},
 		{
-			name: "an unknown key in a credential lists the known keys",
+			name: "an unknown key in a credential lists the known keys, and what the typo left missing",
 			yaml: conn + "    credential:\n      type: bearer\n      secret: ${env:X}\n",
-			want: []string{`vmcp.yaml:6:7: unknown key "secret" in connectors[0].credential (known: header, password, token, type, username)`},
+			want: []string{
+				`vmcp.yaml:5:7: connectors[0].credential: token is required for credential type "bearer"`,
+				`vmcp.yaml:6:7: unknown key "secret" in connectors[0].credential (known: header, password, token, type, username)`,
+			},
 		},
 		{
 			name: "a duplicate key is named at its second occurrence",
@@ -391,6 +394,7 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			yaml: "servr: {}\nconnectors:\n  - name: a\n    uri: http://h\nauthz: {}\n",
 			want: []string{
 				`vmcp.yaml:1:1: unknown key "servr" in the top level (known: auth, connectors, server, virtual_servers)`,
+				`vmcp.yaml:3:5: connector "a": url is required`,
 				`vmcp.yaml:4:5: unknown key "uri" in connectors[0] (known: call_timeout, credential, name, timeout, url)`,
 				`vmcp.yaml:5:1: unknown key "authz" in the top level (known: auth, connectors, server, virtual_servers)`,
 			},
