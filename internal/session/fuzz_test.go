@@ -24,4 +24,3 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
-
