@@ -41,6 +41,23 @@ func applyDefaults(c *Config) {
 	if c.Auth.Leeway == 0 {
 		c.Auth.Leeway = Duration(30 * time.Second)
 	}
+	if c.Auth.TokenCacheSize == 0 {
+		c.Auth.TokenCacheSize = 10000
+	}
+	for i := range c.Auth.TrustedIssuers {
+		ti := &c.Auth.TrustedIssuers[i]
+		if len(ti.Algorithms) == 0 {
+			ti.Algorithms = []string{"RS256", "ES256"}
+		}
+		setDefault(&ti.GroupsClaim, "groups")
+		setDefault(&ti.RolesClaim, "roles")
+		if ti.RefreshInterval == 0 {
+			ti.RefreshInterval = Duration(15 * time.Minute)
+		}
+		if ti.MinRefreshInterval == 0 {
+			ti.MinRefreshInterval = Duration(30 * time.Second)
+		}
+	}
 	for i := range c.Connectors {
 		conn := &c.Connectors[i]
 		if conn.Timeout == 0 {

@@ -36,9 +36,10 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 			Envoy:     Envoy{Edge: "127.0.0.1:8080", Egress: "127.0.0.1:8081", Admin: "127.0.0.1:9901", CAFile: DefaultCAFile},
 		},
 		Auth: Auth{
-			Issuer:   "http://127.0.0.1:8080", // defaults to public_url
-			TokenTTL: Duration(time.Hour),
-			Leeway:   Duration(30 * time.Second),
+			Issuer:         "http://127.0.0.1:8080", // defaults to public_url
+			TokenTTL:       Duration(time.Hour),
+			Leeway:         Duration(30 * time.Second),
+			TokenCacheSize: 10000,
 		},
 		Connectors: []Connector{
 			{

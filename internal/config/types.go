@@ -64,6 +64,33 @@ type Auth struct {
 	TokenTTL Duration `yaml:"token_ttl"`
 	// Leeway is the clock skew tolerated on exp, nbf and iat.
 	Leeway Duration `yaml:"leeway"`
+	// TrustedIssuers are identity providers whose JWTs vmcp accepts directly, besides its own.
+	// Their tokens must still name the virtual server's resource URL as audience.
+	TrustedIssuers []TrustedIssuer `yaml:"trusted_issuers"`
+	// Policies is a directory of .rego files that replaces the embedded default policies.
+	// Changes to its files are picked up like configuration changes.
+	Policies string `yaml:"policies"`
+	// TokenCacheSize bounds how many verified tokens authz remembers (by hash, until expiry).
+	TokenCacheSize int `yaml:"token_cache_size"`
+}
+
+// TrustedIssuer is an external identity provider issuing JWT access tokens.
+type TrustedIssuer struct {
+	// Issuer must equal the tokens' iss exactly.
+	Issuer string `yaml:"issuer"`
+	// JWKSURL is where the issuer publishes its signing keys.
+	JWKSURL string `yaml:"jwks_url"`
+	// Algorithms are the signature algorithms accepted from this issuer. Never none, never HS*:
+	// a symmetric algorithm verified with a public key is the classic forgery.
+	Algorithms []string `yaml:"algorithms"`
+	// GroupsClaim and RolesClaim name the claims that hold the caller's groups and roles.
+	GroupsClaim string `yaml:"groups_claim"`
+	RolesClaim  string `yaml:"roles_claim"`
+	// RefreshInterval is how often the keys are fetched again in the background.
+	RefreshInterval Duration `yaml:"refresh_interval"`
+	// MinRefreshInterval limits refetches triggered by tokens with an unknown key id, so that
+	// a flood of made-up key ids cannot hammer the identity provider.
+	MinRefreshInterval Duration `yaml:"min_refresh_interval"`
 }
 
 // Connector is one upstream MCP server reached over Streamable HTTP.
@@ -116,6 +143,15 @@ type VirtualServer struct {
 	Path       string         `yaml:"path"`
 	Connectors []ConnectorRef `yaml:"connectors"`
 	Prefix     Prefix         `yaml:"prefix"`
+	// Access says who may use this virtual server; the vmcp.authz policy decides with it.
+	Access Access `yaml:"access"`
+}
+
+// Access lists the groups and roles let into a virtual server. Both empty means every signed-in
+// user; otherwise a caller needs one of the groups or one of the roles.
+type Access struct {
+	Groups []string `yaml:"groups"`
+	Roles  []string `yaml:"roles"`
 }
 
 // ConnectorRef includes one connector in a virtual server. In YAML it is either the connector's

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 )
@@ -40,6 +41,7 @@ func (l *loader) validate(c *Config) {
 		l.add("server.log_level", "server.log_level: %q is not one of debug, info, warn, error", c.Server.LogLevel)
 	}
 	l.checkURL("auth.issuer", c.Auth.Issuer)
+	l.validateAuth(c)
 
 	connectors := map[string]bool{}
 	for i := range c.Connectors {
@@ -200,4 +202,72 @@ func redactURL(u *url.URL) string {
 		return s[:start] + "xxxxx" + s[i:]
 	}
 	return s
+}
+
+// SignatureAlgorithms are the JWS algorithms a trusted issuer may use: asymmetric only.
+var SignatureAlgorithms = map[string]bool{
+	"RS256": true, "RS384": true, "RS512": true,
+	"PS256": true, "PS384": true, "PS512": true,
+	"ES256": true, "ES384": true, "ES512": true,
+	"EdDSA": true,
+}
+
+func (l *loader) validateAuth(c *Config) {
+	if c.Auth.TokenCacheSize < 0 {
+		l.add("auth.token_cache_size", "auth.token_cache_size must not be negative")
+	}
+	if c.Auth.Policies != "" {
+		dir := resolveRelative(c, c.Auth.Policies)
+		entries, err := os.ReadDir(dir)
+		switch {
+		case err != nil:
+			l.add("auth.policies", "auth.policies: cannot read directory %s: %v", c.Auth.Policies, unwrapPathErr(err))
+		case !hasRego(entries):
+			l.add("auth.policies", "auth.policies: %s holds no .rego files", c.Auth.Policies)
+		}
+	}
+	seen := map[string]bool{c.Auth.Issuer: true}
+	for i := range c.Auth.TrustedIssuers {
+		ti := &c.Auth.TrustedIssuers[i]
+		p := fmt.Sprintf("auth.trusted_issuers[%d]", i)
+		if ti.Issuer == "" {
+			l.add(p, "%s: issuer is required", p)
+		} else if seen[ti.Issuer] {
+			l.add(p+".issuer", "%s: issuer %q is listed twice (or is vmcp's own issuer)", p, ti.Issuer)
+		}
+		seen[ti.Issuer] = true
+		if ti.JWKSURL == "" {
+			l.add(p, "%s: jwks_url is required", p)
+		} else {
+			l.checkURL(p+".jwks_url", ti.JWKSURL)
+			if u, err := url.Parse(ti.JWKSURL); err == nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+				l.add(p+".jwks_url", "%s.jwks_url: keys must be fetched over https (http is allowed for loopback only)", p)
+			}
+		}
+		for j, alg := range ti.Algorithms {
+			if !SignatureAlgorithms[alg] {
+				l.add(fmt.Sprintf("%s.algorithms[%d]", p, j), "%s.algorithms: %q is not allowed (use RS*, PS*, ES* or EdDSA; never none or HS*)", p, alg)
+			}
+		}
+		if ti.MinRefreshInterval < 0 || ti.RefreshInterval < 0 {
+			l.add(p, "%s: refresh intervals must not be negative", p)
+		}
+	}
+}
+
+func hasRego(entries []os.DirEntry) bool {
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".rego") && !strings.HasSuffix(e.Name(), "_test.rego") {
+			return true
+		}
+	}
+	return false
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
