@@ -21,6 +21,8 @@ type Claims struct {
 	Audience string
 	// Expiry is set by Verify; Mint derives it from the minter's lifetime.
 	Expiry time.Time
+	// All holds every verified claim, set by Verify, for policies to read.
+	All map[string]any
 }
 
 // Minter issues access tokens.

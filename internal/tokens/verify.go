@@ -1,10 +1,12 @@
 package tokens
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -15,6 +17,9 @@ type Verifier struct {
 	keys   jwk.Set
 	issuer string
 	leeway time.Duration
+	// algs, when set, is the allow-list of header algorithms; keys without an "alg" then get
+	// theirs inferred from the key type (an RSA key never verifies an HS256 token).
+	algs map[jwa.SignatureAlgorithm]bool
 }
 
 // NewVerifier returns a verifier for tokens from issuer signed by a key in keys. Only the
@@ -23,14 +28,54 @@ func NewVerifier(keys jwk.Set, issuer string, leeway time.Duration) *Verifier {
 	return &Verifier{keys: keys, issuer: issuer, leeway: leeway}
 }
 
-// ErrInvalidToken wraps every verification failure; its message is safe to show a client (it
-// never includes the token).
-var ErrInvalidToken = errors.New("invalid token")
+// WithAlgorithms returns a copy of v that accepts only the given JWS algorithms, for keys from
+// an external JWKS that may not declare their own.
+func (v *Verifier) WithAlgorithms(algs []string) *Verifier {
+	c := *v
+	c.algs = make(map[jwa.SignatureAlgorithm]bool, len(algs))
+	for _, a := range algs {
+		c.algs[jwa.SignatureAlgorithm(a)] = true
+	}
+	return &c
+}
+
+// Errors returned by Verify. Every failure wraps ErrInvalidToken, whose text is safe to show a
+// client (it never includes the token); a token signed by a key the set lacks also wraps
+// ErrUnknownKey, so the caller can refresh the keys and try again.
+var (
+	ErrInvalidToken = errors.New("invalid token")
+	ErrUnknownKey   = errors.New("token signed by an unknown key")
+)
+
+func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, reason) }
 
 // Verify parses and validates token for audience, returning its claims.
 func (v *Verifier) Verify(token, audience string) (Claims, error) {
+	msg, err := jws.ParseString(token)
+	if err != nil {
+		return Claims{}, invalid("token signature or format is invalid")
+	}
+	sigs := msg.Signatures()
+	if len(sigs) != 1 {
+		return Claims{}, invalid("token must carry exactly one signature")
+	}
+	hdr := sigs[0].ProtectedHeaders()
+	alg := hdr.Algorithm()
+	if alg == jwa.NoSignature || (v.algs != nil && !v.algs[alg]) {
+		return Claims{}, invalid("token signing algorithm is not accepted")
+	}
+	if hdr.KeyID() == "" {
+		return Claims{}, invalid("token has no key id")
+	}
+	if _, ok := v.keys.LookupKeyID(hdr.KeyID()); !ok {
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrUnknownKey)
+	}
+	keyOpts := []any{jws.WithRequireKid(true)}
+	if v.algs != nil {
+		keyOpts = append(keyOpts, jws.WithInferAlgorithmFromKey(true))
+	}
 	tok, err := jwt.ParseString(token,
-		jwt.WithKeySet(v.keys, jws.WithRequireKid(true)),
+		jwt.WithKeySet(v.keys, keyOpts...),
 		jwt.WithValidate(true),
 		jwt.WithIssuer(v.issuer),
 		jwt.WithAudience(audience),
@@ -39,28 +84,41 @@ func (v *Verifier) Verify(token, audience string) (Claims, error) {
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
 	)
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %s", ErrInvalidToken, describe(err))
+		return Claims{}, invalid(describe(err))
 	}
-	c := Claims{Subject: tok.Subject(), Audience: audience, Expiry: tok.Expiration()}
-	if v, ok := tok.Get("email"); ok {
-		c.Email, _ = v.(string)
+	if tok.Subject() == "" {
+		return Claims{}, invalid("token has an empty subject")
 	}
-	if v, ok := tok.Get("client_id"); ok {
-		c.ClientID, _ = v.(string)
+	all, err := tok.AsMap(context.Background())
+	if err != nil {
+		return Claims{}, invalid("token claims are unreadable")
 	}
-	if v, ok := tok.Get("scope"); ok {
-		c.Scope, _ = v.(string)
-	}
-	if v, ok := tok.Get("groups"); ok {
-		if list, ok := v.([]any); ok {
-			for _, g := range list {
-				if s, ok := g.(string); ok {
-					c.Groups = append(c.Groups, s)
-				}
+	c := Claims{Subject: tok.Subject(), Audience: audience, Expiry: tok.Expiration(), All: all}
+	c.Email, _ = all["email"].(string)
+	c.ClientID, _ = all["client_id"].(string)
+	c.Scope, _ = all["scope"].(string)
+	c.Groups = StringList(all["groups"])
+	return c, nil
+}
+
+// StringList reads a claim that should be a list of strings (or one string); anything else
+// yields nothing.
+func StringList(v any) []string {
+	switch t := v.(type) {
+	case string:
+		return []string{t}
+	case []string:
+		return t
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
 			}
 		}
+		return out
 	}
-	return c, nil
+	return nil
 }
 
 // describe turns a jwx error into a short reason for error_description, dropping anything that
