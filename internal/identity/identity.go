@@ -45,8 +45,12 @@ func NewSigner(key []byte) (*Signer, error) {
 // callers, who might be probing.
 var ErrInvalid = errors.New("invalid identity")
 
-// Sign encodes id as base64url(JSON) "." base64url(HMAC).
+// Sign encodes id as base64url(JSON) "." base64url(HMAC). An identity without a subject or an
+// expiry is refused: Verify would refuse it too.
 func (s *Signer) Sign(id Identity) (string, error) {
+	if id.Subject == "" || id.Expiry == 0 {
+		return "", errors.New("identity needs a subject and an expiry")
+	}
 	payload, err := json.Marshal(id)
 	if err != nil {
 		return "", fmt.Errorf("encode identity: %w", err)
@@ -85,7 +89,9 @@ func (s *Signer) Verify(signed string) (Identity, error) {
 	if err := json.Unmarshal(payload, &id); err != nil || id.Subject == "" {
 		return Identity{}, ErrInvalid
 	}
-	if id.Expiry != 0 && s.now().Unix() > id.Expiry {
+	// No expiry is not "never expires": an identity is worth no more than the token it came
+	// from, and every token vmcp accepts has an exp.
+	if id.Expiry == 0 || s.now().Unix() > id.Expiry {
 		return Identity{}, ErrInvalid
 	}
 	return id, nil
