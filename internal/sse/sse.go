@@ -24,15 +24,55 @@ var ErrTooLarge = errors.New("sse: event too large")
 
 // Reader reads events from a text/event-stream body.
 type Reader struct {
-	s *bufio.Scanner
+	s     *bufio.Scanner
+	lines lineSplitter
+	// started is set once the first line has been read (and a byte order mark dropped).
+	started bool
 }
 
 // NewReader returns a reader over r.
 func NewReader(r io.Reader) *Reader {
-	s := bufio.NewScanner(r)
-	s.Buffer(make([]byte, 0, 4096), MaxEventSize)
-	return &Reader{s: s}
+	rd := &Reader{s: bufio.NewScanner(r)}
+	rd.s.Buffer(make([]byte, 0, 4096), MaxEventSize)
+	rd.s.Split(rd.lines.split)
+	return rd
 }
+
+// lineSplitter splits on the three line endings the SSE grammar allows: CRLF, LF and a lone CR
+// (WHATWG HTML, "9.2.5 Parsing an event stream"). bufio.ScanLines knows only LF and CRLF, so a
+// stream using CR alone would be one endless line.
+type lineSplitter struct {
+	// skipLF is set when a line ended in CR at the end of the buffered data: if the next byte
+	// is LF, it belongs to that CRLF. Deciding later, rather than waiting for the next byte,
+	// delivers an event ending in CR CR at once instead of when the server next writes.
+	skipLF bool
+}
+
+func (ls *lineSplitter) split(data []byte, atEOF bool) (int, []byte, error) {
+	if ls.skipLF && len(data) > 0 {
+		ls.skipLF = false
+		if data[0] == '\n' {
+			return 1, nil, nil
+		}
+	}
+	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+		if data[i] == '\r' {
+			if i+1 == len(data) {
+				ls.skipLF = true
+			} else if data[i+1] == '\n' {
+				return i + 2, data[:i], nil
+			}
+		}
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
+}
+
+// bom is U+FEFF, which the SSE grammar allows (and ignores) at the start of a stream.
+var bom = []byte("\uFEFF")
 
 // Next returns the next event with data, or io.EOF at the end of the stream. Comments and events
 // without data (keep-alives, retry hints) are skipped.
@@ -42,9 +82,13 @@ func (r *Reader) Next() (Event, error) {
 	hasData := false
 	for r.s.Scan() {
 		line := r.s.Bytes()
+		if !r.started {
+			r.started = true
+			line = bytes.TrimPrefix(line, bom)
+		}
 		if len(line) == 0 {
 			if hasData {
-				ev.Data = bytes.Clone(data.Bytes())
+				ev.Data = append([]byte{}, data.Bytes()...)
 				return ev, nil
 			}
 			ev = Event{}
@@ -66,7 +110,10 @@ func (r *Reader) Next() (Event, error) {
 			data.Write(value)
 			hasData = true
 		case "id":
-			ev.ID = string(value)
+			// The grammar ignores an id containing NUL.
+			if bytes.IndexByte(value, 0) < 0 {
+				ev.ID = string(value)
+			}
 		case "event":
 			ev.Name = string(value)
 		}
@@ -79,7 +126,7 @@ func (r *Reader) Next() (Event, error) {
 	}
 	if hasData {
 		// A stream that ends without the final blank line still delivers its last event.
-		ev.Data = bytes.Clone(data.Bytes())
+		ev.Data = append([]byte{}, data.Bytes()...)
 		return ev, nil
 	}
 	return Event{}, io.EOF
