@@ -1,12 +1,14 @@
 // Package authz is vmcp's Envoy ext_authz service. For every request to a virtual server it
-// decides who the caller is (a vmcp-issued JWT, audience-bound to that virtual server) and
-// whether they may reach it; tool-level decisions come later, in extproc.
+// decides who the caller is (a JWT from vmcp's own authorization server or a trusted identity
+// provider, audience-bound to that virtual server) and whether they may reach it (the Rego
+// policy vmcp.authz); tool-level decisions come later, in extproc.
 package authz
 
 import (
+	"context"
+	"net/http"
 	"strings"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
+	"time"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
@@ -14,19 +16,42 @@ import (
 
 // compiled is the request-ready form of the configuration, swapped atomically on reload.
 type compiled struct {
-	byPath   map[string]*virtualServer
-	verifier *tokens.Verifier
+	byPath  map[string]*virtualServer
+	issuers map[string]*issuer
+	policy  *policy
+	cache   *tokenCache
 }
 
 type virtualServer struct {
 	name string
+	path string
 	// resource is the RFC 8707 resource URL: the audience a token must name.
 	resource string
 	// challenge is the full WWW-Authenticate value for a request without a token, prebuilt so
 	// the deny path allocates nothing per request.
 	challenge string
-	// invalidPrefix starts the WWW-Authenticate value for a request with a bad token.
-	invalidPrefix string
+	metadata  string
+	access    config.Access
+}
+
+// issuer is one trusted token issuer.
+type issuer struct {
+	name        string
+	groupsClaim string
+	rolesClaim  string
+	// static is vmcp's own verifier; remote issuers build theirs from the current key set.
+	static *tokens.Verifier
+	remote *remoteKeys
+	algs   []string
+	leeway time.Duration
+	now    func() time.Time
+}
+
+func (is *issuer) verifier() *tokens.Verifier {
+	if is.static != nil {
+		return is.static
+	}
+	return tokens.NewVerifier(is.remote.current(), is.name, is.leeway).WithAlgorithms(is.algs).WithClock(is.now)
 }
 
 // ResourceURL is a virtual server's resource identifier: the URL clients use for it.
@@ -40,20 +65,61 @@ func ResourceMetadataURL(cfg *config.Config, vs *config.VirtualServer) string {
 	return strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/.well-known/oauth-protected-resource" + vs.Path
 }
 
-func compile(cfg *config.Config, keys jwk.Set) *compiled {
+// compile builds the request-ready state. remotes carries the previous configuration's key sets
+// over, so that a reload does not forget keys (or refetch them) for unchanged issuers.
+func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, map[string]*remoteKeys, error) {
+	pol, err := loadPolicy(ctx, policyDir(cfg))
+	if err != nil {
+		return nil, nil, err
+	}
 	c := &compiled{
-		byPath:   make(map[string]*virtualServer, len(cfg.VirtualServers)),
-		verifier: tokens.NewVerifier(keys, cfg.Auth.Issuer, cfg.Auth.Leeway.D()),
+		byPath:  make(map[string]*virtualServer, len(cfg.VirtualServers)),
+		issuers: map[string]*issuer{},
+		policy:  pol,
+		cache:   newTokenCache(cfg.Auth.TokenCacheSize),
+	}
+	leeway := cfg.Auth.Leeway.D()
+	c.issuers[cfg.Auth.Issuer] = &issuer{
+		name: cfg.Auth.Issuer, groupsClaim: "groups", rolesClaim: "roles",
+		static: tokens.NewVerifier(s.keys, cfg.Auth.Issuer, leeway).WithClock(s.clock),
+	}
+	remotes := map[string]*remoteKeys{}
+	for _, ti := range cfg.Auth.TrustedIssuers {
+		key := ti.JWKSURL + " " + ti.MinRefreshInterval.D().String() + " " + ti.RefreshInterval.D().String()
+		rk := s.remotes[key]
+		if rk == nil {
+			rk = newRemoteKeys(ti.JWKSURL, ti.RefreshInterval.D(), ti.MinRefreshInterval.D(), &http.Client{Timeout: 10 * time.Second}, s.log)
+			fetchCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			rk.refresh(fetchCtx) // a failure is logged; tokens from this issuer fail until it answers
+			cancel()
+		}
+		remotes[key] = rk
+		c.issuers[ti.Issuer] = &issuer{
+			name: ti.Issuer, groupsClaim: ti.GroupsClaim, rolesClaim: ti.RolesClaim,
+			remote: rk, algs: ti.Algorithms, leeway: leeway, now: s.clock,
+		}
 	}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		meta := ResourceMetadataURL(cfg, vs)
 		c.byPath[vs.Path] = &virtualServer{
-			name:          vs.Name,
-			resource:      ResourceURL(cfg, vs),
-			challenge:     `Bearer resource_metadata="` + meta + `"`,
-			invalidPrefix: `Bearer resource_metadata="` + meta + `", error="invalid_token", error_description="`,
+			name:      vs.Name,
+			path:      vs.Path,
+			resource:  ResourceURL(cfg, vs),
+			challenge: `Bearer resource_metadata="` + meta + `"`,
+			metadata:  meta,
+			access:    vs.Access,
 		}
 	}
-	return c
+	return c, remotes, nil
 }
+
+func policyDir(cfg *config.Config) string {
+	if cfg.Auth.Policies == "" {
+		return ""
+	}
+	return cfg.Resolve(cfg.Auth.Policies)
+}
+
+// PolicyDir is the directory of .rego files cfg uses, or "" for the embedded defaults.
+func PolicyDir(cfg *config.Config) string { return policyDir(cfg) }

@@ -2,18 +2,19 @@ package authz
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
-	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-	"google.golang.org/genproto/googleapis/rpc/code"
-	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/headers"
@@ -28,63 +29,167 @@ const MetadataNamespace = "envoy.filters.http.ext_authz"
 // Server implements envoy.service.auth.v3.Authorization.
 type Server struct {
 	authv3.UnimplementedAuthorizationServer
-	state  atomic.Pointer[compiled]
-	keys   jwk.Set
-	signer *identity.Signer
-	log    *zap.Logger
+	state     atomic.Pointer[compiled]
+	keys      jwk.Set
+	signer    *identity.Signer
+	log       *zap.Logger
+	audit     *zap.Logger
+	decisions *prometheus.CounterVec
+	now       func() time.Time
+
+	mu      sync.Mutex // serialises Prepare/commit
+	remotes map[string]*remoteKeys
 }
 
-// NewServer returns an authz server verifying tokens against keys and signing identities with
-// signer. It denies everything until the first configuration is committed.
-func NewServer(keys jwk.Set, signer *identity.Signer, log *zap.Logger) *Server {
-	return &Server{keys: keys, signer: signer, log: log}
+// NewServer returns an authz server verifying vmcp's own tokens against keys and signing
+// identities with signer; decisions are counted in reg (nil: not exported). It denies everything
+// until the first configuration is committed.
+func NewServer(keys jwk.Set, signer *identity.Signer, log *zap.Logger, reg prometheus.Registerer) *Server {
+	s := &Server{
+		keys: keys, signer: signer, log: log, audit: log.Named("audit"), now: time.Now,
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vmcp_authz_decisions_total",
+			Help: "ext_authz decisions by virtual server and outcome (allow, deny, unauthenticated, error).",
+		}, []string{"virtual_server", "decision"}),
+	}
+	if reg != nil {
+		reg.MustRegister(s.decisions)
+	}
+	return s
 }
 
-// Prepare compiles cfg; the returned commit swaps it in.
+// clock reads the server's time source; tests move it.
+func (s *Server) clock() time.Time { return s.now() }
+
+// Prepare compiles cfg and its policies; the returned commit swaps them in.
 func (s *Server) Prepare(cfg *config.Config) (func(), error) {
-	c := compile(cfg, s.keys)
-	return func() { s.state.Store(c) }, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, remotes, err := s.compile(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.remotes = remotes
+		s.state.Store(c)
+		s.log.Info("authz: configuration applied", zap.String("policy", c.policy.source), zap.Int("issuers", len(c.issuers)))
+	}, nil
 }
 
-// Check decides one request: decode → verify → respond.
+// Check decides one request: find the virtual server → verify the token → ask the policy →
+// answer.
 func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	st := s.state.Load()
 	httpReq := req.GetAttributes().GetRequest().GetHttp()
 	if st == nil || httpReq == nil {
-		return denied(http.StatusServiceUnavailable, "", "vmcp is not configured yet"), nil
+		return denied(http.StatusServiceUnavailable, "temporarily_unavailable", "", "vmcp is not configured yet"), nil
 	}
 	path, _, _ := strings.Cut(httpReq.GetPath(), "?")
 	vs := st.byPath[path]
 	if vs == nil {
-		return denied(http.StatusNotFound, "", "no virtual MCP server at this path"), nil
+		return denied(http.StatusNotFound, "not_found", "", "no virtual MCP server at this path"), nil
 	}
 	hdrs := httpReq.GetHeaders()
+	ev := auditEvent{vs: vs.name, requestID: hdrs["x-request-id"], mcpMethod: hdrs["mcp-method"]}
+
 	token, ok := bearerToken(hdrs[headers.Authorization])
 	if !ok {
-		s.log.Debug("authz: no bearer token", zap.String("vs", vs.name))
-		return denied(http.StatusUnauthorized, vs.challenge, "authorization required"), nil
+		ev.decision, ev.reason = "unauthenticated", "no bearer token"
+		s.record(ev)
+		return unauthorized(vs, ""), nil
 	}
-	claims, err := st.verifier.Verify(token, vs.resource)
+	v, err := st.verify(ctx, vs, token, s.clock())
 	if err != nil {
 		reason := strings.TrimPrefix(err.Error(), tokens.ErrInvalidToken.Error()+": ")
-		s.log.Info("authz: token rejected", zap.String("vs", vs.name), zap.String("reason", reason))
-		return denied(http.StatusUnauthorized, vs.invalidPrefix+reason+`"`, reason), nil
+		ev.decision, ev.reason = "unauthenticated", reason
+		s.record(ev)
+		return unauthorized(vs, reason), nil
 	}
+	ev.subject, ev.email, ev.clientID, ev.issuer = v.claims.Subject, v.claims.Email, v.claims.ClientID, v.issuer.name
+
+	input, err := buildInput(vs, v.issuer, v.claims, httpReq.GetMethod(), path, hdrs)
+	if err == nil {
+		var d decision
+		d, err = st.policy.decide(ctx, input)
+		if err == nil && !d.allow {
+			ev.decision, ev.reason, ev.policy = "deny", d.reason, st.policy.source
+			s.record(ev)
+			return forbidden(vs, d), nil
+		}
+		if err == nil {
+			return s.allow(ev, vs, v, d, st, hdrs)
+		}
+	}
+	// Fail closed: a policy that cannot decide denies.
+	s.log.Error("authz: policy failed; denying", zap.String("vs", vs.name), zap.Error(err))
+	ev.decision, ev.reason, ev.policy = "error", "policy evaluation failed", st.policy.source
+	s.record(ev)
+	return denied(http.StatusForbidden, "access_denied", "", "the access policy could not decide"), nil
+}
+
+func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision, st *compiled, hdrs map[string]string) (*authv3.CheckResponse, error) {
 	id := identity.Identity{
-		Subject:       claims.Subject,
-		Email:         claims.Email,
-		Groups:        claims.Groups,
-		ClientID:      claims.ClientID,
+		Subject:       v.claims.Subject,
+		Email:         v.claims.Email,
+		Groups:        tokens.StringList(v.claims.All[v.issuer.groupsClaim]),
+		ClientID:      v.claims.ClientID,
 		VirtualServer: vs.name,
-		Expiry:        claims.Expiry.Unix(),
+		Expiry:        v.claims.Expiry.Unix(),
 	}
 	signed, err := s.signer.Sign(id)
 	if err != nil {
 		s.log.Error("authz: sign identity", zap.Error(err))
-		return denied(http.StatusInternalServerError, "", "internal error"), nil
+		return denied(http.StatusInternalServerError, "server_error", "", "internal error"), nil
 	}
-	s.log.Debug("authz: allowed", zap.String("vs", vs.name), zap.String("sub", id.Subject))
-	return allowed(id, signed, hdrs), nil
+	ev.decision, ev.reason, ev.policy = "allow", d.reason, st.policy.source
+	s.record(ev)
+	return allowed(id, signed, hdrs, d.headers), nil
+}
+
+// verify checks token for vs, from the cache when it was verified before. A token signed by a
+// key the issuer's set lacks triggers one (rate-limited) refetch of that issuer's keys: that is
+// how a rotated key becomes usable.
+func (c *compiled) verify(ctx context.Context, vs *virtualServer, token string, now time.Time) (verified, error) {
+	key := cacheKey(vs.resource, token)
+	if v, ok := c.cache.get(key, now); ok {
+		return v, nil
+	}
+	is := c.issuers[peekIssuer(token)]
+	if is == nil {
+		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token issuer is not trusted")
+	}
+	claims, err := is.verifier().Verify(token, vs.resource)
+	if errors.Is(err, tokens.ErrUnknownKey) && is.remote != nil && is.remote.refresh(ctx) {
+		claims, err = is.verifier().Verify(token, vs.resource)
+	}
+	if err != nil {
+		return verified{}, err
+	}
+	v := verified{claims: claims, issuer: is}
+	c.cache.put(key, v, now)
+	return v, nil
+}
+
+// peekIssuer reads the unverified iss claim, only to choose whose keys verify the token; the
+// verification then checks iss exactly.
+func peekIssuer(token string) string {
+	parts := strings.SplitN(token, ".", 4)
+	if len(parts) != 3 || len(parts[1]) > 16<<10 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Iss string `json:"iss"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	return claims.Iss
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer …" value (scheme case-insensitive,
@@ -98,71 +203,27 @@ func bearerToken(v string) (string, bool) {
 	return tok, tok != ""
 }
 
-func denied(status int, challenge, message string) *authv3.CheckResponse {
-	body := `{"error":"` + errorCode(status) + `","error_description":"` + message + `"}`
-	resp := &authv3.DeniedHttpResponse{
-		Status: &typev3.HttpStatus{Code: typev3.StatusCode(status)},
-		Body:   body,
-		Headers: []*corev3.HeaderValueOption{
-			header("content-type", "application/json"),
-		},
-	}
-	if challenge != "" {
-		resp.Headers = append(resp.Headers, header("www-authenticate", challenge))
-	}
-	return &authv3.CheckResponse{
-		Status:       &rpcstatus.Status{Code: int32(code.Code_PERMISSION_DENIED)},
-		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: resp},
-	}
+// auditEvent is one authz decision, logged as one structured line (and, with the audit store,
+// persisted). It never holds the token.
+type auditEvent struct {
+	vs, requestID, mcpMethod         string
+	subject, email, clientID, issuer string
+	decision, reason, policy         string
 }
 
-func errorCode(status int) string {
-	switch status {
-	case http.StatusUnauthorized:
-		return "invalid_token"
-	case http.StatusForbidden:
-		return "insufficient_scope"
-	case http.StatusNotFound:
-		return "not_found"
-	default:
-		return "server_error"
-	}
-}
-
-// allowed strips the client's credential and any client-sent internal header, and hands the
-// verified identity on: as dynamic metadata for extproc, as a signed header for the aggregator.
-func allowed(id identity.Identity, signed string, in map[string]string) *authv3.CheckResponse {
-	remove := []string{headers.Authorization}
-	for name := range in {
-		if headers.IsInternal(name) {
-			remove = append(remove, name)
-		}
-	}
-	groups := make([]any, len(id.Groups))
-	for i, g := range id.Groups {
-		groups[i] = g
-	}
-	meta, _ := structpb.NewStruct(map[string]any{
-		"sub":       id.Subject,
-		"email":     id.Email,
-		"groups":    groups,
-		"client_id": id.ClientID,
-		"vs":        id.VirtualServer,
-		"identity":  signed,
-	})
-	return &authv3.CheckResponse{
-		Status: &rpcstatus.Status{Code: int32(code.Code_OK)},
-		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
-			Headers:         []*corev3.HeaderValueOption{header(headers.Identity, signed)},
-			HeadersToRemove: remove,
-		}},
-		DynamicMetadata: meta,
-	}
-}
-
-func header(k, v string) *corev3.HeaderValueOption {
-	return &corev3.HeaderValueOption{
-		Header:       &corev3.HeaderValue{Key: k, Value: v},
-		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
-	}
+func (s *Server) record(ev auditEvent) {
+	s.decisions.WithLabelValues(ev.vs, ev.decision).Inc()
+	s.audit.Info("authz decision",
+		zap.String("event", "authz"),
+		zap.String("request_id", ev.requestID),
+		zap.String("virtual_server", ev.vs),
+		zap.String("sub", ev.subject),
+		zap.String("email", ev.email),
+		zap.String("client_id", ev.clientID),
+		zap.String("issuer", ev.issuer),
+		zap.String("mcp_method", ev.mcpMethod),
+		zap.String("decision", ev.decision),
+		zap.String("reason", ev.reason),
+		zap.String("policy", ev.policy),
+	)
 }

@@ -68,7 +68,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(keys.PublicSet(), signer, zaptest.NewLogger(t))
+	srv := NewServer(keys.PublicSet(), signer, zaptest.NewLogger(t), nil)
 	commit, err := srv.Prepare(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func TestUnknownPathsAreNotFound(t *testing.T) {
 }
 
 func TestUnconfiguredServerDeniesEverything(t *testing.T) {
-	srv := NewServer(nil, nil, zaptest.NewLogger(t))
+	srv := NewServer(nil, nil, zaptest.NewLogger(t), nil)
 	resp := check(t, srv, "/v/eng/mcp", nil)
 	if resp.GetDeniedResponse() == nil {
 		t.Fatal("an unconfigured authz allowed a request")

@@ -302,3 +302,7 @@ func resolveRelative(cfg *Config, p string) string {
 	}
 	return filepath.Join(filepath.Dir(cfg.Path), p)
 }
+
+// Resolve makes a path written in the configuration absolute or relative to the working
+// directory: relative paths in the file are relative to the file's own directory.
+func (c *Config) Resolve(p string) string { return resolveRelative(c, p) }

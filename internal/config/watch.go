@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -33,59 +34,79 @@ func Watch(ctx context.Context, path string, current []byte, log *zap.Logger, ap
 // watch is Watch with a hook called once the directory watch is in place, so that tests can
 // change the file knowing the change will be seen, without sleeping.
 func watch(ctx context.Context, path string, current []byte, log *zap.Logger, apply ApplyFunc, ready func()) error {
+	base := filepath.Base(path)
+	last := current
+	// ConfigMaps swap a "..data" symlink; any change in the directory may be ours then.
+	match := func(name string) bool { return name == base || name == "..data" }
+	return watchDir(ctx, filepath.Dir(path), match, log, ready, func() {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			log.Error("config reload failed; keeping the last good configuration", zap.String("file", path), zap.Error(err))
+			return
+		}
+		if bytes.Equal(data, last) {
+			return
+		}
+		cfg, err := Load(path, data)
+		if err == nil {
+			err = apply(cfg)
+		}
+		if err != nil {
+			var ps Problems
+			if errors.As(err, &ps) {
+				for _, p := range ps {
+					log.Error("config reload rejected; keeping the last good configuration", zap.String("problem", p.String()))
+				}
+			} else {
+				log.Error("config reload rejected; keeping the last good configuration", zap.String("file", path), zap.Error(err))
+			}
+			return
+		}
+		last = data
+		log.Info("config reloaded", zap.String("file", path))
+	})
+}
+
+// WatchDir calls reload whenever a file ending in suffix changes in dir (policy files, say). A
+// reload that fails is logged and what was serving keeps serving.
+func WatchDir(ctx context.Context, dir, suffix string, log *zap.Logger, reload func() error) error {
+	match := func(name string) bool { return strings.HasSuffix(name, suffix) || name == "..data" }
+	return watchDir(ctx, dir, match, log, nil, func() {
+		if err := reload(); err != nil {
+			log.Error("reload rejected; keeping what was serving", zap.String("dir", dir), zap.Error(err))
+			return
+		}
+		log.Info("reloaded", zap.String("dir", dir))
+	})
+}
+
+// watchDir runs onChange, debounced, after changes to files in dir whose base name matches.
+func watchDir(ctx context.Context, dir string, match func(string) bool, log *zap.Logger, ready func(), onChange func()) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	dir := filepath.Dir(path)
 	if err := w.Add(dir); err != nil {
 		return err
 	}
 	if ready != nil {
 		ready()
 	}
-	base := filepath.Base(path)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	last := current
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case err := <-w.Errors:
-			log.Warn("config watch error", zap.Error(err))
+			log.Warn("watch error", zap.String("dir", dir), zap.Error(err))
 		case ev := <-w.Events:
-			// ConfigMaps swap a "..data" symlink; any change in the directory may be ours then.
-			if filepath.Base(ev.Name) == base || filepath.Base(ev.Name) == "..data" {
+			if match(filepath.Base(ev.Name)) {
 				timer.Reset(debounce)
 			}
 		case <-timer.C:
-			data, err := os.ReadFile(path)
-			if err != nil {
-				log.Error("config reload failed; keeping the last good configuration", zap.String("file", path), zap.Error(err))
-				continue
-			}
-			if bytes.Equal(data, last) {
-				continue
-			}
-			cfg, err := Load(path, data)
-			if err == nil {
-				err = apply(cfg)
-			}
-			if err != nil {
-				var ps Problems
-				if errors.As(err, &ps) {
-					for _, p := range ps {
-						log.Error("config reload rejected; keeping the last good configuration", zap.String("problem", p.String()))
-					}
-				} else {
-					log.Error("config reload rejected; keeping the last good configuration", zap.String("file", path), zap.Error(err))
-				}
-				continue
-			}
-			last = data
-			log.Info("config reloaded", zap.String("file", path))
+			onChange()
 		}
 	}
 }

@@ -17,6 +17,9 @@ import (
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
@@ -52,6 +55,8 @@ type Gateway struct {
 	authz      *authz.Server
 	extproc    *extproc.Server
 	aggregator *aggregator.Server
+
+	metrics *prometheus.Registry
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -102,12 +107,15 @@ func newWithStore(ctx context.Context, cfg *config.Config, st *store.Store, log 
 	if err != nil {
 		return nil, err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g := &Gateway{
 		log:        log,
 		store:      st,
 		keys:       keys,
+		metrics:    reg,
 		xds:        xds.NewServer(log.Named("xds")),
-		authz:      authz.NewServer(keys.PublicSet(), signer, log.Named("authz")),
+		authz:      authz.NewServer(keys.PublicSet(), signer, log.Named("authz"), reg),
 		extproc:    extproc.NewServer(sessions, log.Named("extproc")),
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, log.Named("aggregator")),
 	}
@@ -209,6 +217,9 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 		}
 		run("config watch", func() error { return config.Watch(ctx, cfg.Path, data, g.log.Named("config"), g.Apply) })
 	}
+	if dir := authz.PolicyDir(cfg); dir != "" {
+		run("policy watch", func() error { return config.WatchDir(ctx, dir, ".rego", g.log.Named("policy"), g.reapply) })
+	}
 	g.log.Info("vmcp serving",
 		zap.String("xds", cfg.Server.Listen.XDS), zap.String("authz", cfg.Server.Listen.Authz),
 		zap.String("extproc", cfg.Server.Listen.ExtProc), zap.String("http", cfg.Server.Listen.HTTP))
@@ -239,6 +250,9 @@ func stopGRPC(ctx context.Context, s *grpc.Server) {
 	}
 }
 
+// reapply compiles the current configuration again, picking up changed policy files.
+func (g *Gateway) reapply() error { return g.Apply(g.current()) }
+
 func (g *Gateway) current() *config.Config {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -249,6 +263,9 @@ func (g *Gateway) current() *config.Config {
 func (g *Gateway) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/ and /oauth/ to
+	// this listener, so /metrics is not reachable through Envoy.
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", g.aggregator)
 	return mux
 }

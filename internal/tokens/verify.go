@@ -20,12 +20,20 @@ type Verifier struct {
 	// algs, when set, is the allow-list of header algorithms; keys without an "alg" then get
 	// theirs inferred from the key type (an RSA key never verifies an HS256 token).
 	algs map[jwa.SignatureAlgorithm]bool
+	now  func() time.Time
 }
 
 // NewVerifier returns a verifier for tokens from issuer signed by a key in keys. Only the
 // algorithm each key declares is accepted, so "none" and HS256-with-a-public-key forgeries fail.
 func NewVerifier(keys jwk.Set, issuer string, leeway time.Duration) *Verifier {
-	return &Verifier{keys: keys, issuer: issuer, leeway: leeway}
+	return &Verifier{keys: keys, issuer: issuer, leeway: leeway, now: time.Now}
+}
+
+// WithClock returns a copy of v that validates times against now.
+func (v *Verifier) WithClock(now func() time.Time) *Verifier {
+	c := *v
+	c.now = now
+	return &c
 }
 
 // WithAlgorithms returns a copy of v that accepts only the given JWS algorithms, for keys from
@@ -80,6 +88,7 @@ func (v *Verifier) Verify(token, audience string) (Claims, error) {
 		jwt.WithIssuer(v.issuer),
 		jwt.WithAudience(audience),
 		jwt.WithAcceptableSkew(v.leeway),
+		jwt.WithClock(jwt.ClockFunc(v.now)),
 		jwt.WithRequiredClaim(jwt.SubjectKey),
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
 	)

@@ -1,0 +1,71 @@
+package authz
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+
+	"github.com/vmcp-dev/vmcp/internal/tokens"
+)
+
+// tokenCache remembers verified tokens until they expire, keyed by a hash of the audience and the
+// token: the token itself is never stored, so a heap dump does not leak credentials.
+type tokenCache struct {
+	mu  sync.RWMutex
+	m   map[[sha256.Size]byte]verified
+	max int
+}
+
+// verified is what a successful verification established.
+type verified struct {
+	claims tokens.Claims
+	issuer *issuer
+}
+
+func newTokenCache(max int) *tokenCache {
+	return &tokenCache{m: make(map[[sha256.Size]byte]verified), max: max}
+}
+
+func cacheKey(audience, token string) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(audience))
+	h.Write([]byte{0})
+	h.Write([]byte(token))
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+func (c *tokenCache) get(k [sha256.Size]byte, now time.Time) (verified, bool) {
+	if c.max <= 0 {
+		return verified{}, false
+	}
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if !ok || !now.Before(v.claims.Expiry) {
+		return verified{}, false
+	}
+	return v, true
+}
+
+// put stores v. When full, expired entries are dropped; if that frees nothing, the whole cache
+// is cleared — simple, bounded, and a cache miss only costs one verification.
+func (c *tokenCache) put(k [sha256.Size]byte, v verified, now time.Time) {
+	if c.max <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		for key, e := range c.m {
+			if !now.Before(e.claims.Expiry) {
+				delete(c.m, key)
+			}
+		}
+		if len(c.m) >= c.max {
+			clear(c.m)
+		}
+	}
+	c.m[k] = v
+}

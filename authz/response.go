@@ -1,0 +1,110 @@
+package authz
+
+import (
+	"encoding/json"
+	"net/http"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/genproto/googleapis/rpc/code"
+	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/vmcp-dev/vmcp/internal/headers"
+	"github.com/vmcp-dev/vmcp/internal/identity"
+)
+
+// denied answers the client directly. challenge, when set, becomes WWW-Authenticate, as the MCP
+// authorization spec requires on 401 (and on 403 insufficient_scope).
+func denied(status int, errCode, challenge, description string) *authv3.CheckResponse {
+	body, _ := json.Marshal(map[string]string{"error": errCode, "error_description": description})
+	resp := &authv3.DeniedHttpResponse{
+		Status:  &typev3.HttpStatus{Code: typev3.StatusCode(status)},
+		Body:    string(body),
+		Headers: []*corev3.HeaderValueOption{header("content-type", "application/json")},
+	}
+	if challenge != "" {
+		resp.Headers = append(resp.Headers, header("www-authenticate", challenge))
+	}
+	return &authv3.CheckResponse{
+		Status:       &rpcstatus.Status{Code: int32(code.Code_PERMISSION_DENIED)},
+		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: resp},
+	}
+}
+
+func unauthorized(vs *virtualServer, reason string) *authv3.CheckResponse {
+	if reason == "" {
+		// No token at all: RFC 6750 §3.1 says not to add an error code.
+		return denied(http.StatusUnauthorized, "invalid_token", vs.challenge, "authorization required")
+	}
+	return denied(http.StatusUnauthorized, "invalid_token",
+		vs.challenge+`, error="invalid_token", error_description="`+reason+`"`, reason)
+}
+
+func forbidden(vs *virtualServer, d decision) *authv3.CheckResponse {
+	if d.scope != "" {
+		return denied(http.StatusForbidden, "insufficient_scope",
+			`Bearer error="insufficient_scope", scope="`+quoteSafe(d.scope)+`", resource_metadata="`+vs.metadata+`", error_description="`+quoteSafe(d.reason)+`"`, d.reason)
+	}
+	return denied(http.StatusForbidden, "access_denied", "", d.reason)
+}
+
+// quoteSafe keeps a policy-supplied string from breaking out of a quoted auth-param.
+func quoteSafe(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '"' || c == '\\' || c < 0x20 || c == 0x7f {
+			continue
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// allowed strips the client's credential and any client-sent internal header, and hands the
+// verified identity on: as dynamic metadata for extproc, as a signed header for the aggregator.
+func allowed(id identity.Identity, signed string, in map[string]string, extra map[string]string) *authv3.CheckResponse {
+	remove := []string{headers.Authorization}
+	for name := range in {
+		if headers.IsInternal(name) {
+			remove = append(remove, name)
+		}
+	}
+	set := []*corev3.HeaderValueOption{header(headers.Identity, signed)}
+	for k, v := range extra {
+		// A policy may add headers for the upstream, but never an internal one or a credential.
+		if headers.IsInternal(k) || k == headers.Authorization || k == "cookie" {
+			continue
+		}
+		set = append(set, header(k, v))
+	}
+	groups := make([]any, len(id.Groups))
+	for i, g := range id.Groups {
+		groups[i] = g
+	}
+	meta, _ := structpb.NewStruct(map[string]any{
+		"sub":       id.Subject,
+		"email":     id.Email,
+		"groups":    groups,
+		"client_id": id.ClientID,
+		"vs":        id.VirtualServer,
+		"identity":  signed,
+	})
+	return &authv3.CheckResponse{
+		Status: &rpcstatus.Status{Code: int32(code.Code_OK)},
+		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
+			Headers:         set,
+			HeadersToRemove: remove,
+		}},
+		DynamicMetadata: meta,
+	}
+}
+
+func header(k, v string) *corev3.HeaderValueOption {
+	return &corev3.HeaderValueOption{
+		Header:       &corev3.HeaderValue{Key: k, Value: v},
+		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+	}
+}
