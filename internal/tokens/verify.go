@@ -144,6 +144,10 @@ func describe(err error) string {
 		return "token audience is not this virtual server"
 	case errors.Is(err, jwt.ErrInvalidIssuer()):
 		return "token issuer is not trusted"
+	case errors.Is(err, jwt.ErrRequiredClaim()):
+		// The signature was good; telling the client it was not sends it looking in the
+		// wrong place.
+		return "token lacks a required claim (sub, exp)"
 	default:
 		return "token signature or format is invalid"
 	}
