@@ -53,8 +53,13 @@ func (r *recorder) all() []http.Header {
 	return append([]http.Header(nil), r.seen...)
 }
 
-func configYAML(addrs map[string]string, dataDir string, extra string) string {
+// configYAML is the test configuration; auth is extra YAML under auth:, servers extra virtual
+// servers.
+func configYAML(addrs map[string]string, dataDir, auth, servers string) string {
 	return fmt.Sprintf(`
+auth:
+  leeway: 30s
+%[12]s
 server:
   public_url: http://%[1]s
   data_dir: %[2]s
@@ -73,7 +78,7 @@ virtual_servers:
   - name: demo
     connectors: [notes, weather]
 %[11]s`, addrs["edge"], dataDir, addrs["xds"], addrs["authz"], addrs["extproc"], addrs["http"],
-		addrs["egress"], addrs["admin"], addrs["notes"], addrs["weather"], extra)
+		addrs["egress"], addrs["admin"], addrs["notes"], addrs["weather"], servers, auth)
 }
 
 func startSystem(t *testing.T) *system {
@@ -108,9 +113,11 @@ func startSystem(t *testing.T) *system {
 	return s
 }
 
-func (s *system) writeConfig(extra string) {
+func (s *system) writeConfig(servers string) { s.writeConfigAuth("", servers) }
+
+func (s *system) writeConfigAuth(auth, servers string) {
 	s.t.Helper()
-	data := configYAML(s.addrs, filepath.Join(s.dir, "data"), extra)
+	data := configYAML(s.addrs, filepath.Join(s.dir, "data"), auth, servers)
 	// Write then rename, as editors do, so the watcher never sees half a file.
 	tmp := s.configPath + ".tmp"
 	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
@@ -136,10 +143,11 @@ func (s *system) serveConnector(name string, h http.Handler) {
 	})
 }
 
-// token runs `vmcp token` for user on virtual server vs.
-func (s *system) token(user, vs string) string {
+// token runs `vmcp token` for user on virtual server vs, with extra flags (--groups, say).
+func (s *system) token(user, vs string, flags ...string) string {
 	s.t.Helper()
-	out, err := exec.Command(harness.BuildVMCP(s.t), "token", "-c", s.configPath, "--user", user, "--vs", vs).Output()
+	args := append([]string{"token", "-c", s.configPath, "--user", user, "--vs", vs}, flags...)
+	out, err := exec.Command(harness.BuildVMCP(s.t), args...).Output()
 	if err != nil {
 		s.t.Fatalf("vmcp token: %v", err)
 	}

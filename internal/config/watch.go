@@ -47,6 +47,13 @@ func watch(ctx context.Context, path string, current []byte, log *zap.Logger, ap
 		if bytes.Equal(data, last) {
 			return
 		}
+		// An empty file would be a valid all-defaults configuration, but during a reload it is
+		// almost always an editor caught between truncate and write: dropping every connector
+		// for that would be worse than waiting for the next event.
+		if len(bytes.TrimSpace(data)) == 0 {
+			log.Warn("config file is empty; keeping the last good configuration", zap.String("file", path))
+			return
+		}
 		cfg, err := Load(path, data)
 		if err == nil {
 			err = apply(cfg)

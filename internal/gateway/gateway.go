@@ -31,6 +31,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
+	"github.com/vmcp-dev/vmcp/oauth"
 	"github.com/vmcp-dev/vmcp/xds"
 )
 
@@ -55,11 +56,17 @@ type Gateway struct {
 	authz      *authz.Server
 	extproc    *extproc.Server
 	aggregator *aggregator.Server
+	metadata   *oauth.Metadata
 
 	metrics *prometheus.Registry
 
 	mu  sync.Mutex
 	cfg *config.Config
+	// The policy directory watcher, owned by Run's context.
+	runCtx          context.Context
+	policyDir       string
+	stopPolicyWatch context.CancelFunc
+	watchers        sync.WaitGroup
 }
 
 // OpenStore opens the embedded store under the configuration's data directory.
@@ -117,6 +124,7 @@ func newWithStore(ctx context.Context, cfg *config.Config, st *store.Store, log 
 		xds:        xds.NewServer(log.Named("xds")),
 		authz:      authz.NewServer(keys.PublicSet(), signer, log.Named("authz"), reg),
 		extproc:    extproc.NewServer(sessions, log.Named("extproc")),
+		metadata:   &oauth.Metadata{},
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, log.Named("aggregator")),
 	}
 	if err := g.Apply(cfg); err != nil {
@@ -135,7 +143,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 		}
 	}
 	var commits []func()
-	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator} {
+	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata} {
 		commit, err := c.Prepare(cfg)
 		if err != nil {
 			return err
@@ -146,7 +154,35 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 		commit()
 	}
 	g.cfg = cfg
+	g.syncPolicyWatch()
 	return nil
+}
+
+// syncPolicyWatch makes the policy directory watcher follow the configuration: a reload that
+// adds, moves or removes auth.policies starts or stops watching accordingly. Called with g.mu
+// held; before Run there is nothing to watch with.
+func (g *Gateway) syncPolicyWatch() {
+	dir := authz.PolicyDir(g.cfg)
+	if g.runCtx == nil || dir == g.policyDir {
+		return
+	}
+	if g.stopPolicyWatch != nil {
+		g.stopPolicyWatch()
+		g.stopPolicyWatch = nil
+	}
+	g.policyDir = dir
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithCancel(g.runCtx)
+	g.stopPolicyWatch = cancel
+	g.watchers.Add(1)
+	go func() {
+		defer g.watchers.Done()
+		if err := config.WatchDir(ctx, dir, ".rego", g.log.Named("policy"), g.reapply); err != nil {
+			g.log.Error("policy watch stopped", zap.String("dir", dir), zap.Error(err))
+		}
+	}()
 }
 
 // restartRequired refuses reloads that change what a running process cannot change: its
@@ -217,9 +253,10 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 		}
 		run("config watch", func() error { return config.Watch(ctx, cfg.Path, data, g.log.Named("config"), g.Apply) })
 	}
-	if dir := authz.PolicyDir(cfg); dir != "" {
-		run("policy watch", func() error { return config.WatchDir(ctx, dir, ".rego", g.log.Named("policy"), g.reapply) })
-	}
+	g.mu.Lock()
+	g.runCtx = ctx
+	g.syncPolicyWatch()
+	g.mu.Unlock()
 	g.log.Info("vmcp serving",
 		zap.String("xds", cfg.Server.Listen.XDS), zap.String("authz", cfg.Server.Listen.Authz),
 		zap.String("extproc", cfg.Server.Listen.ExtProc), zap.String("http", cfg.Server.Listen.HTTP))
@@ -236,6 +273,7 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 	stopGRPC(shutdownCtx, authzGRPC)
 	stopGRPC(shutdownCtx, extprocGRPC)
 	wg.Wait()
+	g.watchers.Wait()
 	return runErr
 }
 
@@ -266,6 +304,8 @@ func (g *Gateway) httpHandler() http.Handler {
 	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/ and /oauth/ to
 	// this listener, so /metrics is not reachable through Envoy.
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
+	mux.Handle("GET "+oauth.ProtectedResourcePrefix+"/", g.metadata)
+	mux.Handle("GET "+oauth.ProtectedResourcePrefix, g.metadata)
 	mux.Handle("/", g.aggregator)
 	return mux
 }

@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
+)
+
+// post sends one JSON-RPC request through Envoy and returns the status and WWW-Authenticate.
+func post(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+}
+
+func TestProtectedResourceMetadataIsServedWithoutAToken(t *testing.T) {
+	s := startSystem(t)
+	resp, err := http.Get(s.edge + "/.well-known/oauth-protected-resource/v/demo/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+	}
+	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&doc) != nil {
+		t.Fatalf("metadata: HTTP %d", resp.StatusCode)
+	}
+	if doc.Resource != s.url("demo") || len(doc.AuthorizationServers) == 0 {
+		t.Errorf("metadata = %+v, want resource %s", doc, s.url("demo"))
+	}
+}
+
+func TestGroupAccessAndLivePolicyEdits(t *testing.T) {
+	s := startSystem(t)
+	policyDir := filepath.Join(s.dir, "policies")
+	if err := os.MkdirAll(policyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	defaults, err := os.ReadFile(filepath.Join(harness.ModuleRoot(t), "policies", "authz.rego"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policyFile := filepath.Join(policyDir, "authz.rego")
+	if err := os.WriteFile(policyFile, defaults, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.writeConfigAuth("  policies: "+policyDir, "  - name: ops\n    connectors: [weather]\n    access: {groups: [sre]}\n")
+
+	var sre, eng string
+	harness.Eventually(t, 10*time.Second, func() error {
+		sre = s.token("bob", "ops", "--groups", "sre")
+		if code, _ := post(t, s.url("ops"), sre); code != http.StatusOK {
+			return errorf("sre member on ops: HTTP %d", code)
+		}
+		return nil
+	})
+	eng = s.token("alice", "ops", "--groups", "eng")
+	if code, _ := post(t, s.url("ops"), eng); code != http.StatusForbidden {
+		t.Fatalf("a caller outside the allowed groups got HTTP %d, want 403", code)
+	}
+
+	// The security team edits the policy file; vmcp picks it up without a restart.
+	closed := "package vmcp.authz\nimport rego.v1\ndecision := {\"allow\": false, \"reason\": \"closed\", \"scope\": \"mcp:ops\"}\n"
+	if err := writeFile(policyFile, closed); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, 10*time.Second, func() error {
+		code, challenge := post(t, s.url("ops"), sre)
+		if code != http.StatusForbidden || !strings.Contains(challenge, `insufficient_scope`) {
+			return errorf("after the policy edit: HTTP %d %q", code, challenge)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,77 @@
+// Package oauth is vmcp's OAuth side: the metadata documents MCP clients discover it through and,
+// as it grows, the authorization server that signs users in through the organisation's IdP.
+package oauth
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/vmcp-dev/vmcp/authz"
+	"github.com/vmcp-dev/vmcp/internal/config"
+)
+
+// ProtectedResourcePrefix is the RFC 9728 well-known path; a virtual server's document lives at
+// this prefix followed by its path, so virtual servers on one host never collide.
+const ProtectedResourcePrefix = "/.well-known/oauth-protected-resource"
+
+// ProtectedResource is an RFC 9728 protected resource metadata document.
+type ProtectedResource struct {
+	Resource               string   `json:"resource"`
+	AuthorizationServers   []string `json:"authorization_servers"`
+	BearerMethodsSupported []string `json:"bearer_methods_supported"`
+	ResourceName           string   `json:"resource_name,omitempty"`
+	ScopesSupported        []string `json:"scopes_supported,omitempty"`
+}
+
+// Metadata serves the protected resource metadata of every virtual server, without a token: it
+// is how a client learns where to get one.
+type Metadata struct {
+	docs atomic.Pointer[map[string][]byte]
+}
+
+// Prepare builds every document for cfg; the returned commit serves them.
+func (m *Metadata) Prepare(cfg *config.Config) (func(), error) {
+	docs := make(map[string][]byte, len(cfg.VirtualServers)+1)
+	issuers := []string{cfg.Auth.Issuer}
+	for _, ti := range cfg.Auth.TrustedIssuers {
+		issuers = append(issuers, ti.Issuer)
+	}
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		b, err := json.Marshal(ProtectedResource{
+			Resource:               authz.ResourceURL(cfg, vs),
+			AuthorizationServers:   issuers,
+			BearerMethodsSupported: []string{"header"},
+			ResourceName:           "vmcp virtual server " + vs.Name,
+		})
+		if err != nil {
+			return nil, err
+		}
+		docs[ProtectedResourcePrefix+vs.Path] = b
+		if len(cfg.VirtualServers) == 1 {
+			// With a single virtual server, clients that try the bare well-known URL find it too.
+			docs[ProtectedResourcePrefix] = b
+		}
+	}
+	return func() { m.docs.Store(&docs) }, nil
+}
+
+func (m *Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	docs := m.docs.Load()
+	if docs == nil {
+		http.Error(w, "not configured", http.StatusServiceUnavailable)
+		return
+	}
+	doc, ok := (*docs)[strings.TrimSuffix(r.URL.Path, "/")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	// Browser-based MCP clients fetch metadata cross-origin; the documents are public.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(doc)
+}
