@@ -144,10 +144,10 @@ func TestADSPushesClustersAndRoutesAndThenTheEditedConfig(t *testing.T) {
 	if len(routes.Resources) != 2 {
 		t.Fatalf("got %d route configurations, want 2", len(routes.Resources))
 	}
-	var edge routev3.RouteConfiguration
+	var edge *routev3.RouteConfiguration
 	for _, a := range routes.Resources {
-		var rc routev3.RouteConfiguration
-		if err := a.UnmarshalTo(&rc); err != nil {
+		rc := &routev3.RouteConfiguration{}
+		if err := a.UnmarshalTo(rc); err != nil {
 			t.Fatal(err)
 		}
 		if rc.Name == EdgeRouteName {
