@@ -41,6 +41,27 @@ func applyDefaults(c *Config) {
 	if c.Auth.Leeway == 0 {
 		c.Auth.Leeway = Duration(30 * time.Second)
 	}
+	if c.Auth.RefreshTokenTTL == 0 {
+		c.Auth.RefreshTokenTTL = Duration(30 * 24 * time.Hour)
+	}
+	if c.Auth.CodeTTL == 0 {
+		c.Auth.CodeTTL = Duration(time.Minute)
+	}
+	if c.Auth.KeyRotation == 0 {
+		c.Auth.KeyRotation = Duration(30 * 24 * time.Hour)
+	}
+	if c.Auth.DynamicRegistration == nil {
+		c.Auth.DynamicRegistration = ptr(true)
+	}
+	if c.Auth.ClientMetadataDocuments == nil {
+		c.Auth.ClientMetadataDocuments = ptr(true)
+	}
+	if o := c.Auth.Login.OIDC; o != nil {
+		if len(o.Scopes) == 0 {
+			o.Scopes = []string{"openid", "email", "profile"}
+		}
+		setDefault(&o.GroupsClaim, "groups")
+	}
 	if c.Auth.TokenCacheSize == 0 {
 		c.Auth.TokenCacheSize = 10000
 	}
@@ -108,3 +129,5 @@ func (r *ConnectorRef) UnmarshalYAML(n *yaml.Node) error {
 	type plain ConnectorRef
 	return n.Decode((*plain)(r))
 }
+
+func ptr[T any](v T) *T { return &v }

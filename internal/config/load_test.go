@@ -40,6 +40,12 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 			TokenTTL:       Duration(time.Hour),
 			Leeway:         Duration(30 * time.Second),
 			TokenCacheSize: 10000,
+
+			RefreshTokenTTL:         Duration(30 * 24 * time.Hour),
+			CodeTTL:                 Duration(time.Minute),
+			KeyRotation:             Duration(30 * 24 * time.Hour),
+			DynamicRegistration:     ptr(true),
+			ClientMetadataDocuments: ptr(true),
 		},
 		Connectors: []Connector{
 			{

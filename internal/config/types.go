@@ -72,6 +72,59 @@ type Auth struct {
 	Policies string `yaml:"policies"`
 	// TokenCacheSize bounds how many verified tokens authz remembers (by hash, until expiry).
 	TokenCacheSize int `yaml:"token_cache_size"`
+
+	// The authorization server MCP clients sign in through.
+
+	// RefreshTokenTTL is how long a refresh token (and its rotated successors) stays usable.
+	RefreshTokenTTL Duration `yaml:"refresh_token_ttl"`
+	// CodeTTL is the lifetime of an authorization code.
+	CodeTTL Duration `yaml:"code_ttl"`
+	// KeyRotation is how often a new signing key is made; old public keys stay published until
+	// every token they signed has expired.
+	KeyRotation Duration `yaml:"key_rotation"`
+	// Login says how users prove who they are.
+	Login Login `yaml:"login"`
+	// Clients are pre-registered OAuth clients.
+	Clients []OAuthClient `yaml:"clients"`
+	// DynamicRegistration enables RFC 7591 registration at /oauth/register.
+	DynamicRegistration *bool `yaml:"dynamic_registration"`
+	// ClientMetadataDocuments accepts https URLs as client ids (Client ID Metadata Documents).
+	ClientMetadataDocuments *bool `yaml:"client_metadata_documents"`
+}
+
+// Login configures user sign-in: the organisation's OIDC provider, or, for `vmcp dev` only, a
+// built-in user list.
+type Login struct {
+	OIDC     *OIDCLogin `yaml:"oidc"`
+	DevUsers []DevUser  `yaml:"dev_users"`
+}
+
+// OIDCLogin delegates sign-in to an OpenID Connect provider (authorization code + PKCE).
+type OIDCLogin struct {
+	Issuer       string   `yaml:"issuer"`
+	ClientID     string   `yaml:"client_id"`
+	ClientSecret Secret   `yaml:"client_secret"`
+	Scopes       []string `yaml:"scopes"`
+	// GroupsClaim names the ID token (or userinfo) claim that lists the user's groups.
+	GroupsClaim string `yaml:"groups_claim"`
+}
+
+// DevUser is a built-in user for local development; `vmcp serve` refuses them.
+type DevUser struct {
+	Username string `yaml:"username"`
+	// PasswordHash is a bcrypt hash (`vmcp hash-password` prints one).
+	PasswordHash string   `yaml:"password_hash"`
+	Email        string   `yaml:"email"`
+	Groups       []string `yaml:"groups"`
+}
+
+// OAuthClient is a pre-registered OAuth client.
+type OAuthClient struct {
+	ClientID     string   `yaml:"client_id"`
+	Name         string   `yaml:"name"`
+	RedirectURIs []string `yaml:"redirect_uris"`
+	// ClientSecret makes the client confidential; public clients (most MCP clients) use PKCE only.
+	ClientSecret Secret `yaml:"client_secret"`
 }
 
 // TrustedIssuer is an external identity provider issuing JWT access tokens.

@@ -226,6 +226,7 @@ func (l *loader) validateAuth(c *Config) {
 			l.add("auth.policies", "auth.policies: %s holds no .rego files", c.Auth.Policies)
 		}
 	}
+	l.validateLogin(c)
 	seen := map[string]bool{c.Auth.Issuer: true}
 	for i := range c.Auth.TrustedIssuers {
 		ti := &c.Auth.TrustedIssuers[i]
@@ -270,4 +271,82 @@ func isLoopbackHost(h string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+func (l *loader) validateLogin(c *Config) {
+	if o := c.Auth.Login.OIDC; o != nil {
+		p := "auth.login.oidc"
+		if o.Issuer == "" {
+			l.add(p, "%s: issuer is required", p)
+		} else {
+			l.checkURL(p+".issuer", o.Issuer)
+		}
+		if o.ClientID == "" {
+			l.add(p, "%s: client_id is required", p)
+		}
+		if o.ClientSecret.IsSet() {
+			if err := o.ClientSecret.resolve(c); err != nil {
+				l.add(p+".client_secret", "%s.client_secret: %v", p, err)
+			}
+		}
+	}
+	users := map[string]bool{}
+	for i, u := range c.Auth.Login.DevUsers {
+		p := fmt.Sprintf("auth.login.dev_users[%d]", i)
+		switch {
+		case u.Username == "":
+			l.add(p, "%s: username is required", p)
+		case users[u.Username]:
+			l.add(p+".username", "%s: duplicate user %q", p, u.Username)
+		}
+		users[u.Username] = true
+		if !strings.HasPrefix(u.PasswordHash, "$2") {
+			l.add(p+".password_hash", "%s: password_hash must be a bcrypt hash (vmcp hash-password prints one)", p)
+		}
+	}
+	clients := map[string]bool{}
+	for i := range c.Auth.Clients {
+		cl := &c.Auth.Clients[i]
+		p := fmt.Sprintf("auth.clients[%d]", i)
+		switch {
+		case cl.ClientID == "":
+			l.add(p, "%s: client_id is required", p)
+		case clients[cl.ClientID]:
+			l.add(p+".client_id", "%s: duplicate client %q", p, cl.ClientID)
+		}
+		clients[cl.ClientID] = true
+		if len(cl.RedirectURIs) == 0 {
+			l.add(p, "%s: redirect_uris must list at least one URI", p)
+		}
+		for j, r := range cl.RedirectURIs {
+			if err := CheckRedirectURI(r); err != nil {
+				l.add(fmt.Sprintf("%s.redirect_uris[%d]", p, j), "%s.redirect_uris: %v", p, err)
+			}
+		}
+		if cl.ClientSecret.IsSet() {
+			if err := cl.ClientSecret.resolve(c); err != nil {
+				l.add(p+".client_secret", "%s.client_secret: %v", p, err)
+			}
+		}
+	}
+}
+
+// CheckRedirectURI enforces the MCP authorization spec's rule for redirect URIs: https, or http
+// on a loopback host (native clients); never a fragment.
+func CheckRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	if u.Fragment != "" {
+		return fmt.Errorf("%q must not have a fragment", raw)
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+		return nil
+	default:
+		return fmt.Errorf("%q must use https, or http on a loopback host", raw)
+	}
 }
