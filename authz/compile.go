@@ -39,8 +39,8 @@ type issuer struct {
 	name        string
 	groupsClaim string
 	rolesClaim  string
-	// static is vmcp's own verifier; remote issuers build theirs from the current key set.
-	static *tokens.Verifier
+	// own is vmcp's key ring; remote issuers' keys come from their JWKS.
+	own    KeySource
 	remote *remoteKeys
 	algs   []string
 	leeway time.Duration
@@ -48,11 +48,23 @@ type issuer struct {
 }
 
 func (is *issuer) verifier() *tokens.Verifier {
-	if is.static != nil {
-		return is.static
+	if is.own != nil {
+		return tokens.NewVerifier(is.own.PublicSet(), is.name, is.leeway).WithClock(is.now)
 	}
 	return tokens.NewVerifier(is.remote.current(), is.name, is.leeway).WithAlgorithms(is.algs).WithClock(is.now)
 }
+
+// refresh fetches the issuer's keys again (rate-limited) after a token named an unknown key.
+func (is *issuer) refresh(ctx context.Context) bool {
+	if is.own != nil {
+		return is.own.Reload(ctx, ownKeysReloadInterval)
+	}
+	return is.remote.refresh(ctx)
+}
+
+// ownKeysReloadInterval limits store reads caused by tokens with unknown key ids; a key another
+// replica just rotated in is picked up within it.
+const ownKeysReloadInterval = 10 * time.Second
 
 // ResourceURL is a virtual server's resource identifier: the URL clients use for it.
 func ResourceURL(cfg *config.Config, vs *config.VirtualServer) string {
@@ -81,7 +93,7 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 	leeway := cfg.Auth.Leeway.D()
 	c.issuers[cfg.Auth.Issuer] = &issuer{
 		name: cfg.Auth.Issuer, groupsClaim: "groups", rolesClaim: "roles",
-		static: tokens.NewVerifier(s.keys, cfg.Auth.Issuer, leeway).WithClock(s.clock),
+		own: s.keys, leeway: leeway, now: s.clock,
 	}
 	remotes := map[string]*remoteKeys{}
 	for _, ti := range cfg.Auth.TrustedIssuers {

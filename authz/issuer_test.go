@@ -1,7 +1,6 @@
 package authz
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -26,7 +25,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/identity"
-	"github.com/vmcp-dev/vmcp/internal/tokens"
 )
 
 const (
@@ -144,12 +142,8 @@ func newIDPServer(t *testing.T, yaml string) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := tokens.LoadKeys(context.Background(), &memSecrets{m: map[string][]byte{}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	signer, _ := identity.NewSigner([]byte(strings.Repeat("k", 32)))
-	srv := NewServer(keys.PublicSet(), signer, zaptest.NewLogger(t), nil)
+	srv := NewServer(newKeys(t), signer, zaptest.NewLogger(t), nil)
 	apply(t, srv, cfg)
 	return srv
 }

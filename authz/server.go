@@ -30,7 +30,7 @@ const MetadataNamespace = "envoy.filters.http.ext_authz"
 type Server struct {
 	authv3.UnimplementedAuthorizationServer
 	state     atomic.Pointer[compiled]
-	keys      jwk.Set
+	keys      KeySource
 	signer    *identity.Signer
 	log       *zap.Logger
 	audit     *zap.Logger
@@ -41,10 +41,17 @@ type Server struct {
 	remotes map[string]*remoteKeys
 }
 
+// KeySource is vmcp's own signing key ring as authz needs it.
+type KeySource interface {
+	PublicSet() jwk.Set
+	// Reload re-reads the keys unless that happened within minInterval; it reports whether it did.
+	Reload(ctx context.Context, minInterval time.Duration) bool
+}
+
 // NewServer returns an authz server verifying vmcp's own tokens against keys and signing
 // identities with signer; decisions are counted in reg (nil: not exported). It denies everything
 // until the first configuration is committed.
-func NewServer(keys jwk.Set, signer *identity.Signer, log *zap.Logger, reg prometheus.Registerer) *Server {
+func NewServer(keys KeySource, signer *identity.Signer, log *zap.Logger, reg prometheus.Registerer) *Server {
 	s := &Server{
 		keys: keys, signer: signer, log: log, audit: log.Named("audit"), now: time.Now,
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -161,7 +168,7 @@ func (c *compiled) verify(ctx context.Context, vs *virtualServer, token string, 
 		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token issuer is not trusted")
 	}
 	claims, err := is.verifier().Verify(token, vs.resource)
-	if errors.Is(err, tokens.ErrUnknownKey) && is.remote != nil && is.remote.refresh(ctx) {
+	if errors.Is(err, tokens.ErrUnknownKey) && is.refresh(ctx) {
 		claims, err = is.verifier().Verify(token, vs.resource)
 	}
 	if err != nil {

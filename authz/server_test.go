@@ -2,15 +2,17 @@ package authz
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/identity"
+	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
 )
 
@@ -27,24 +29,19 @@ virtual_servers:
     connectors: [notes]
 `
 
-// memSecrets is an in-memory secret store for key generation in unit tests.
-type memSecrets struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (s *memSecrets) Secret(_ context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if v, ok := s.m[name]; ok {
-		return v, nil
-	}
-	v, err := gen()
+// newKeys opens a real SQLite store in a temp dir and loads a key ring from it.
+func newKeys(t *testing.T) *tokens.Keys {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	s.m[name] = v
-	return v, nil
+	t.Cleanup(func() { st.Close() })
+	keys, err := tokens.LoadKeys(context.Background(), st, 24*time.Hour, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
 
 type fixture struct {
@@ -60,15 +57,12 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := tokens.LoadKeys(context.Background(), &memSecrets{m: map[string][]byte{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := newKeys(t)
 	signer, err := identity.NewSigner([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(keys.PublicSet(), signer, zaptest.NewLogger(t), nil)
+	srv := NewServer(keys, signer, zaptest.NewLogger(t), nil)
 	commit, err := srv.Prepare(cfg)
 	if err != nil {
 		t.Fatal(err)

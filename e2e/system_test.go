@@ -84,33 +84,57 @@ virtual_servers:
 func startSystem(t *testing.T) *system {
 	t.Helper()
 	s := &system{t: t, dir: t.TempDir(), addrs: map[string]string{}, notesSeen: &recorder{}, weatherSee: &recorder{}}
-	for _, name := range []string{"edge", "egress", "admin", "xds", "authz", "extproc", "http", "notes", "weather"} {
-		s.addrs[name] = harness.FreeAddr(t)
-	}
-	s.edge = "http://" + s.addrs["edge"]
 	s.serveConnector("notes", notes.New(notes.Options{Token: notesToken, Observe: s.notesSeen.observe}))
 	s.serveConnector("weather", weather.New(weather.Options{Observe: s.weatherSee.observe}))
-
 	if err := os.WriteFile(filepath.Join(s.dir, "notes-token"), []byte(notesToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s.configPath = filepath.Join(s.dir, "vmcp.yaml")
-	s.writeConfig("")
-	s.vmcp = harness.Start(t, "vmcp dev", nil, harness.BuildVMCP(t), "dev", "-c", s.configPath, "--no-example-connectors")
-	// Ready when Envoy answers on the virtual server path with vmcp's challenge: that needs
-	// Envoy, its routes from xDS and authz all working.
-	harness.Eventually(t, 60*time.Second, func() error {
+	// vmcp and Envoy bind their own ports, picked free just before; another process on this
+	// machine can take one in between. That shows as Envoy's "Address already in use", and only
+	// then is the start retried on fresh ports.
+	for attempt := 1; ; attempt++ {
+		for _, name := range []string{"edge", "egress", "admin", "xds", "authz", "extproc", "http"} {
+			s.addrs[name] = harness.FreeAddr(t)
+		}
+		s.edge = "http://" + s.addrs["edge"]
+		s.writeConfig("")
+		s.vmcp = harness.Start(t, "vmcp dev", nil, harness.BuildVMCP(t), "dev", "-c", s.configPath, "--no-example-connectors")
+		err := s.waitReady(60 * time.Second)
+		if err == nil {
+			return s
+		}
+		if attempt < 3 && strings.Contains(s.vmcp.Output(), "Address already in use") {
+			s.vmcp.Stop()
+			continue
+		}
+		t.Fatalf("vmcp did not become ready: %v", err)
+	}
+}
+
+// waitReady polls until Envoy answers on the virtual server path with vmcp's challenge — that
+// needs Envoy, its routes from xDS and authz all working — or until vmcp exits.
+func (s *system) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for delay := 10 * time.Millisecond; time.Now().Before(deadline); delay = min(delay*2, 250*time.Millisecond) {
+		select {
+		case <-s.vmcp.Done():
+			return fmt.Errorf("vmcp exited: %v", s.vmcp.Err())
+		case <-time.After(delay):
+		}
 		resp, err := http.Post(s.edge+"/v/demo/mcp", "application/json", strings.NewReader(`{}`))
 		if err != nil {
-			return err
+			last = err
+			continue
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized {
-			return fmt.Errorf("edge answered %d, want 401", resp.StatusCode)
+		if resp.StatusCode == http.StatusUnauthorized {
+			return nil
 		}
-		return nil
-	})
-	return s
+		last = fmt.Errorf("edge answered %d, want 401", resp.StatusCode)
+	}
+	return fmt.Errorf("not ready after %s: %v", timeout, last)
 }
 
 func (s *system) writeConfig(servers string) { s.writeConfigAuth("", servers) }
@@ -128,12 +152,14 @@ func (s *system) writeConfigAuth(auth, servers string) {
 	}
 }
 
+// serveConnector serves h on a port it binds itself, so no other process can take it.
 func (s *system) serveConnector(name string, h http.Handler) {
 	s.t.Helper()
-	lis, err := net.Listen("tcp", s.addrs[name])
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		s.t.Fatalf("%s connector: %v", name, err)
 	}
+	s.addrs[name] = lis.Addr().String()
 	srv := &http.Server{Handler: h, ErrorLog: nil}
 	go srv.Serve(lis)
 	s.t.Cleanup(func() {

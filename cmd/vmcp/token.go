@@ -47,7 +47,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	keys, err := tokens.LoadKeys(ctx, st)
+	keys, err := tokens.LoadKeys(ctx, st, cfg.Auth.KeyRotation.D(), gateway.KeyRetention(cfg))
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg *config.Config, log *zap.Logger) (*Gateway, er
 }
 
 func newWithStore(ctx context.Context, cfg *config.Config, st *store.Store, log *zap.Logger) (*Gateway, error) {
-	keys, err := tokens.LoadKeys(ctx, st)
+	keys, err := tokens.LoadKeys(ctx, st, cfg.Auth.KeyRotation.D(), KeyRetention(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func newWithStore(ctx context.Context, cfg *config.Config, st *store.Store, log 
 		keys:       keys,
 		metrics:    reg,
 		xds:        xds.NewServer(log.Named("xds")),
-		authz:      authz.NewServer(keys.PublicSet(), signer, log.Named("authz"), reg),
+		authz:      authz.NewServer(keys, signer, log.Named("authz"), reg),
 		extproc:    extproc.NewServer(sessions, log.Named("extproc")),
 		metadata:   &oauth.Metadata{},
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, log.Named("aggregator")),
@@ -194,6 +194,12 @@ func restartRequired(old, cur *config.Config) error {
 	return nil
 }
 
+// KeyRetention is how long a retired signing key stays published: long enough for every token it
+// signed to expire.
+func KeyRetention(cfg *config.Config) time.Duration {
+	return cfg.Auth.TokenTTL.D() + cfg.Auth.Leeway.D()
+}
+
 // Minter returns a token minter for the current configuration.
 func (g *Gateway) Minter() *tokens.Minter {
 	g.mu.Lock()
@@ -253,6 +259,7 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 		}
 		run("config watch", func() error { return config.Watch(ctx, cfg.Path, data, g.log.Named("config"), g.Apply) })
 	}
+	run("maintenance", func() error { g.maintain(ctx, cfg.Auth.KeyRotation.D()); return nil })
 	g.mu.Lock()
 	g.runCtx = ctx
 	g.syncPolicyWatch()
@@ -285,6 +292,25 @@ func stopGRPC(ctx context.Context, s *grpc.Server) {
 	case <-stopped:
 	case <-ctx.Done():
 		s.Stop()
+	}
+}
+
+// maintain rotates signing keys when due and deletes expired OAuth state, until ctx is done.
+func (g *Gateway) maintain(ctx context.Context, rotation time.Duration) {
+	t := time.NewTicker(min(rotation/10, time.Hour))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := g.keys.Rotate(ctx); err != nil {
+				g.log.Error("signing key rotation failed; the current key keeps signing", zap.Error(err))
+			}
+			if err := g.store.DeleteExpired(ctx); err != nil {
+				g.log.Warn("expired OAuth state not deleted", zap.Error(err))
+			}
+		}
 	}
 }
 

@@ -72,7 +72,7 @@ func (m *Minter) Mint(c Claims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tokens: build: %w", err)
 	}
-	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, m.keys.private))
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, m.keys.signing()))
 	if err != nil {
 		return "", fmt.Errorf("tokens: sign: %w", err)
 	}

@@ -12,15 +12,17 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
 const (
@@ -28,35 +30,20 @@ const (
 	audience = "https://mcp.example.com/v/eng/mcp"
 )
 
-// memStore is the SecretStore test double: a map, counting how often it had to generate.
-type memStore struct {
-	mu        sync.Mutex
-	m         map[string][]byte
-	generated int
-	err       error
-}
-
-func (s *memStore) Secret(_ context.Context, name string, generate func() ([]byte, error)) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return nil, s.err
-	}
-	if v, ok := s.m[name]; ok {
-		return v, nil
-	}
-	v, err := generate()
+// openStore opens a real SQLite store in a temp dir.
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	s.generated++
-	s.m[name] = v
-	return v, nil
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 func loadKeys(t *testing.T) *Keys {
 	t.Helper()
-	k, err := LoadKeys(context.Background(), &memStore{m: map[string][]byte{}})
+	k, err := LoadKeys(context.Background(), openStore(t), 24*time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,22 +51,20 @@ func loadKeys(t *testing.T) *Keys {
 }
 
 func TestLoadKeysGeneratesOnceAndReuses(t *testing.T) {
-	st := &memStore{m: map[string][]byte{}}
-	first, err := LoadKeys(context.Background(), st)
+	st := openStore(t)
+	first, err := LoadKeys(context.Background(), st, 24*time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := LoadKeys(context.Background(), st)
+	second, err := LoadKeys(context.Background(), st, 24*time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.generated != 1 {
-		t.Fatalf("the key was generated %d times, want once", st.generated)
+	stored, _ := st.SigningKeys(context.Background())
+	if len(stored) != 1 {
+		t.Fatalf("the store holds %d keys, want 1", len(stored))
 	}
-	if len(st.m) != 1 {
-		t.Errorf("store holds %d secrets, want 1", len(st.m))
-	}
-	if a, b := first.private.KeyID(), second.private.KeyID(); a == "" || a != b {
+	if a, b := first.signing().KeyID(), second.signing().KeyID(); a == "" || a != b {
 		t.Errorf("key ids %q and %q, want one non-empty id", a, b)
 	}
 	// A token minted after one start verifies after the next: same key, not merely same id.
@@ -92,21 +77,50 @@ func TestLoadKeysGeneratesOnceAndReuses(t *testing.T) {
 	}
 }
 
-func TestLoadKeysReportsStoreProblems(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		store *memStore
-		want  string
-	}{
-		{"a store error is returned", &memStore{err: errors.New("database is locked")}, "database is locked"},
-		{"a stored key that is not PKCS#8 is refused", &memStore{m: map[string][]byte{signingKeyName: []byte("not a key")}}, "tokens: stored signing key is unreadable"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			k, err := LoadKeys(context.Background(), tc.store)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("LoadKeys = %v, %v; want an error containing %q", k, err, tc.want)
-			}
-		})
+func TestRotationKeepsOldTokensValidUntilTheirKeyRetires(t *testing.T) {
+	st := openStore(t)
+	now := time.Now()
+	k := &Keys{st: st, rotation: time.Hour, retain: 2 * time.Hour, now: func() time.Time { return now }}
+	if err := k.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	old, err := NewMinter(k, issuer, time.Hour).Mint(Claims{Subject: "alice", Audience: audience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstKID := k.signing().KeyID()
+
+	now = now.Add(90 * time.Minute) // past rotation: a new key signs
+	if err := k.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if k.signing().KeyID() == firstKID {
+		t.Fatal("no new signing key after the rotation interval")
+	}
+	if k.PublicSet().Len() != 2 {
+		t.Fatalf("public set has %d keys, want the new and the retired one", k.PublicSet().Len())
+	}
+	if _, err := NewVerifier(k.PublicSet(), issuer, 0).WithClock(func() time.Time { return now.Add(-80 * time.Minute) }).Verify(old, audience); err != nil {
+		t.Errorf("a token signed by the retired key no longer verifies: %v", err)
+	}
+
+	now = now.Add(3 * time.Hour) // the retired key's tokens have all expired
+	if err := k.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := k.PublicSet().LookupKeyID(firstKID); ok {
+		t.Error("a key retired longer than the retention is still published")
+	}
+}
+
+func TestLoadKeysRefusesAnUnreadableStoredKey(t *testing.T) {
+	st := openStore(t)
+	if err := st.AddSigningKey(context.Background(), store.SigningKey{KID: "broken", PrivateDER: []byte("not a key"), Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := LoadKeys(context.Background(), st, 24*time.Hour, time.Hour)
+	if err == nil || !strings.Contains(err.Error(), "stored signing key broken is unreadable") {
+		t.Errorf("LoadKeys = %v, %v; want an error naming the unreadable key", k, err)
 	}
 }
 
@@ -120,7 +134,7 @@ func TestThePublicSetHoldsOnlyThePublicSigningKey(t *testing.T) {
 	if _, ok := k.(jwk.ECDSAPublicKey); !ok {
 		t.Fatalf("published key is %T, want an ECDSA public key", k)
 	}
-	if k.KeyID() != keys.private.KeyID() || k.Algorithm() != jwa.ES256 || k.KeyUsage() != string(jwk.ForSignature) {
+	if k.KeyID() != keys.signing().KeyID() || k.Algorithm() != jwa.ES256 || k.KeyUsage() != string(jwk.ForSignature) {
 		t.Errorf("kid %q alg %v use %q, want the signing key's kid, ES256, sig", k.KeyID(), k.Algorithm(), k.KeyUsage())
 	}
 	b, err := json.Marshal(set)
@@ -296,7 +310,7 @@ func publicKeyEncodings(t *testing.T, keys *Keys) map[string][]byte {
 
 func TestVerifyRefusesBadTokens(t *testing.T) {
 	keys := loadKeys(t)
-	kid := keys.private.KeyID()
+	kid := keys.signing().KeyID()
 	v := NewVerifier(keys.PublicSet(), issuer, 30*time.Second)
 	now := time.Now()
 
@@ -314,7 +328,7 @@ func TestVerifyRefusesBadTokens(t *testing.T) {
 	if err := impostor.Set(jwk.KeyIDKey, kid); err != nil {
 		t.Fatal(err)
 	}
-	good := signES256(t, keys.private, claims(now))
+	good := signES256(t, keys.signing(), claims(now))
 	parts := strings.Split(good, ".")
 	tampered := base64.RawURLEncoding.EncodeToString(must(json.Marshal(with(func(c map[string]any) { c["sub"] = "admin" }))))
 
@@ -324,18 +338,18 @@ func TestVerifyRefusesBadTokens(t *testing.T) {
 		reason string
 	}
 	rows := []row{
-		{"an expired token", signES256(t, keys.private, with(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })), "token expired"},
-		{"a token not valid until later", signES256(t, keys.private, with(func(c map[string]any) { c["nbf"] = now.Add(5 * time.Minute).Unix() })), "token not yet valid"},
-		{"a token issued in the future", signES256(t, keys.private, with(func(c map[string]any) { c["iat"] = now.Add(5 * time.Minute).Unix() })), "token issued in the future"},
-		{"a token for another virtual server", signES256(t, keys.private, with(func(c map[string]any) { c["aud"] = []string{"https://mcp.example.com/v/sales/mcp"} })), "token audience is not this virtual server"},
-		{"a token without an audience", signES256(t, keys.private, with(func(c map[string]any) { delete(c, "aud") })), "token audience is not this virtual server"},
-		{"a token from another issuer", signES256(t, keys.private, with(func(c map[string]any) { c["iss"] = "https://evil.example.com" })), "token issuer is not trusted"},
-		{"a token without a subject", signES256(t, keys.private, with(func(c map[string]any) { delete(c, "sub") })), "token lacks a required claim (sub, exp)"},
-		{"a token with an empty subject", signES256(t, keys.private, with(func(c map[string]any) { c["sub"] = "" })), "token has an empty subject"},
-		{"a token without an expiry", signES256(t, keys.private, with(func(c map[string]any) { delete(c, "exp") })), "token lacks a required claim (sub, exp)"},
+		{"an expired token", signES256(t, keys.signing(), with(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })), "token expired"},
+		{"a token not valid until later", signES256(t, keys.signing(), with(func(c map[string]any) { c["nbf"] = now.Add(5 * time.Minute).Unix() })), "token not yet valid"},
+		{"a token issued in the future", signES256(t, keys.signing(), with(func(c map[string]any) { c["iat"] = now.Add(5 * time.Minute).Unix() })), "token issued in the future"},
+		{"a token for another virtual server", signES256(t, keys.signing(), with(func(c map[string]any) { c["aud"] = []string{"https://mcp.example.com/v/sales/mcp"} })), "token audience is not this virtual server"},
+		{"a token without an audience", signES256(t, keys.signing(), with(func(c map[string]any) { delete(c, "aud") })), "token audience is not this virtual server"},
+		{"a token from another issuer", signES256(t, keys.signing(), with(func(c map[string]any) { c["iss"] = "https://evil.example.com" })), "token issuer is not trusted"},
+		{"a token without a subject", signES256(t, keys.signing(), with(func(c map[string]any) { delete(c, "sub") })), "token lacks a required claim (sub, exp)"},
+		{"a token with an empty subject", signES256(t, keys.signing(), with(func(c map[string]any) { c["sub"] = "" })), "token has an empty subject"},
+		{"a token without an expiry", signES256(t, keys.signing(), with(func(c map[string]any) { delete(c, "exp") })), "token lacks a required claim (sub, exp)"},
 		{"alg none with no signature", compact(t, map[string]string{"alg": "none", "typ": "JWT"}, claims(now), func(string) []byte { return nil }), "token signing algorithm is not accepted"},
 		{"alg none with our key id", compact(t, map[string]string{"alg": "none", "kid": kid}, claims(now), func(string) []byte { return nil }), "token signing algorithm is not accepted"},
-		{"a token signed by another ES256 key", signES256(t, otherKeys.private, claims(now)), "token signed by an unknown key"},
+		{"a token signed by another ES256 key", signES256(t, otherKeys.signing(), claims(now)), "token signed by an unknown key"},
 		{"a token signed by another key under our key id", signES256(t, impostor, claims(now)), "token signature or format is invalid"},
 		{"a token without a key id", compact(t, map[string]string{"alg": "HS256"}, claims(now), hs256([]byte("x"))), "token has no key id"},
 		{"a tampered payload", parts[0] + "." + tampered + "." + parts[2], "token signature or format is invalid"},
@@ -408,19 +422,19 @@ func TestKeyConfusionFailsForKeysWithoutADeclaredAlgorithm(t *testing.T) {
 	now := time.Now()
 
 	// The allow-listed, correctly signed token still verifies: the test is not vacuous.
-	if _, err := v.Verify(signES256(t, keys.private, claims(now)), audience); err != nil {
+	if _, err := v.Verify(signES256(t, keys.signing(), claims(now)), audience); err != nil {
 		t.Fatalf("a genuine ES256 token failed: %v", err)
 	}
 	for name, secret := range publicKeyEncodings(t, keys) {
 		t.Run("HS256 keyed with the public key as "+name, func(t *testing.T) {
-			tok := compact(t, map[string]string{"alg": "HS256", "kid": keys.private.KeyID()}, claims(now), hs256(secret))
+			tok := compact(t, map[string]string{"alg": "HS256", "kid": keys.signing().KeyID()}, claims(now), hs256(secret))
 			if _, err := v.Verify(tok, audience); !errors.Is(err, ErrInvalidToken) {
 				t.Errorf("Verify = %v, want ErrInvalidToken", err)
 			}
 		})
 	}
 	t.Run("an algorithm outside the allow-list", func(t *testing.T) {
-		_, err := NewVerifier(set, issuer, 0).WithAlgorithms([]string{"RS256"}).Verify(signES256(t, keys.private, claims(now)), audience)
+		_, err := NewVerifier(set, issuer, 0).WithAlgorithms([]string{"RS256"}).Verify(signES256(t, keys.signing(), claims(now)), audience)
 		if err == nil || err.Error() != "invalid token: token signing algorithm is not accepted" {
 			t.Errorf("Verify = %v, want the algorithm refused", err)
 		}
@@ -445,7 +459,7 @@ func TestLeewayToleratesSmallClockSkew(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := claims(now)
 			tc.change(c)
-			_, err := v.Verify(signES256(t, keys.private, c), audience)
+			_, err := v.Verify(signES256(t, keys.signing(), c), audience)
 			if (err == nil) != tc.ok {
 				t.Errorf("Verify = %v, want ok=%v", err, tc.ok)
 			}
