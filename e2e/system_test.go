@@ -33,6 +33,7 @@ type system struct {
 	vmcp       *harness.Proc
 	notesSeen  *recorder
 	weatherSee *recorder
+	auth       string // extra YAML under auth:, kept across config rewrites
 }
 
 // recorder keeps the headers of every request a connector received.
@@ -81,9 +82,12 @@ virtual_servers:
 		addrs["egress"], addrs["admin"], addrs["notes"], addrs["weather"], servers, auth)
 }
 
-func startSystem(t *testing.T) *system {
+func startSystem(t *testing.T) *system { t.Helper(); return startSystemWith(t, "") }
+
+// startSystemWith starts vmcp with extra YAML under auth: from the first configuration on.
+func startSystemWith(t *testing.T, auth string) *system {
 	t.Helper()
-	s := &system{t: t, dir: t.TempDir(), addrs: map[string]string{}, notesSeen: &recorder{}, weatherSee: &recorder{}}
+	s := &system{t: t, auth: auth, dir: t.TempDir(), addrs: map[string]string{}, notesSeen: &recorder{}, weatherSee: &recorder{}}
 	s.serveConnector("notes", notes.New(notes.Options{Token: notesToken, Observe: s.notesSeen.observe}))
 	s.serveConnector("weather", weather.New(weather.Options{Observe: s.weatherSee.observe}))
 	if err := os.WriteFile(filepath.Join(s.dir, "notes-token"), []byte(notesToken+"\n"), 0o600); err != nil {
@@ -137,7 +141,7 @@ func (s *system) waitReady(timeout time.Duration) error {
 	return fmt.Errorf("not ready after %s: %v", timeout, last)
 }
 
-func (s *system) writeConfig(servers string) { s.writeConfigAuth("", servers) }
+func (s *system) writeConfig(servers string) { s.writeConfigAuth(s.auth, servers) }
 
 func (s *system) writeConfigAuth(auth, servers string) {
 	s.t.Helper()

@@ -51,14 +51,18 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("dev", stderr)
 	path := fs.String("c", "", "configuration file (default: the embedded example configuration, in .vmcp/vmcp.yaml)")
 	noExamples := fs.Bool("no-example-connectors", false, "do not run the example connectors")
+	noEnvoy := fs.Bool("no-envoy", false, "do not start Envoy (one is run separately, as in docker-compose)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	// Find Envoy first: without it nothing else is worth starting.
-	bin, err := envoy.Find()
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitCode(1)
+	var bin string
+	if !*noEnvoy {
+		var err error
+		if bin, err = envoy.Find(); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitCode(1)
+		}
 	}
 	cfg, watch, err := devConfig(*path, stderr)
 	if err != nil {
@@ -69,9 +73,6 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer log.Sync()
-	if v, err := envoy.Version(bin); err == nil && !envoy.IsSupportedVersion(v) {
-		log.Warn("this Envoy is not the 1.40 release vmcp is built and tested against", zap.String("version", v), zap.String("path", bin))
-	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -87,11 +88,23 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
-	g, err := gateway.New(ctx, cfg, log)
+	g, err := gateway.New(ctx, cfg, log, gateway.Options{Dev: true})
 	if err != nil {
 		return err
 	}
 	go func() { errc <- g.Run(ctx, watch) }()
+	if *noEnvoy {
+		fmt.Fprintf(stdout, "vmcp is serving for an Envoy started separately (edge %s)\n", cfg.Server.PublicURL)
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return err
+		}
+	}
+	if v, err := envoy.Version(bin); err == nil && !envoy.IsSupportedVersion(v) {
+		log.Warn("this Envoy is not the 1.40 release vmcp is built and tested against", zap.String("version", v), zap.String("path", bin))
+	}
 
 	bootstrap, err := renderBootstrap(cfg)
 	if err != nil {

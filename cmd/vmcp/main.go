@@ -21,6 +21,7 @@ Usage:
   vmcp envoy-bootstrap -c FILE       print the Envoy bootstrap for a configuration
   vmcp token --user NAME --vs NAME   print a development access token
   vmcp example-connectors            serve the example connectors (notes, weather)
+  vmcp hash-password                 print a bcrypt hash for a dev user (password on stdin)
   vmcp version
 
 Run "vmcp COMMAND -h" for a command's flags.
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdEnvoyBootstrap(rest, stdout, stderr)
 	case "token":
 		return cmdToken(ctx, rest, stdout, stderr)
+	case "hash-password":
+		return cmdHashPassword(rest, stdout, stderr)
 	case "example-connectors":
 		return cmdExampleConnectors(ctx, rest, stderr)
 	case "version", "--version":

@@ -35,7 +35,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer log.Sync()
-	g, err := gateway.New(ctx, cfg, log)
+	g, err := gateway.New(ctx, cfg, log, gateway.Options{})
 	if err != nil {
 		return err
 	}

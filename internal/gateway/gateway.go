@@ -57,6 +57,7 @@ type Gateway struct {
 	extproc    *extproc.Server
 	aggregator *aggregator.Server
 	metadata   *oauth.Metadata
+	oauth      *oauth.Server
 
 	metrics *prometheus.Registry
 
@@ -74,13 +75,20 @@ func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 	return store.OpenSQLite(ctx, filepath.Join(cfg.Server.DataDir, "vmcp.db"))
 }
 
+// Options are how a gateway is run rather than what it serves.
+type Options struct {
+	// Dev enables what only `vmcp dev` may do: built-in users, client metadata documents on
+	// private addresses.
+	Dev bool
+}
+
 // New builds a gateway for cfg. Nothing listens until Run.
-func New(ctx context.Context, cfg *config.Config, log *zap.Logger) (*Gateway, error) {
+func New(ctx context.Context, cfg *config.Config, log *zap.Logger, opts Options) (*Gateway, error) {
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	g, err := newWithStore(ctx, cfg, st, log)
+	g, err := newWithStore(ctx, cfg, st, log, opts)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -88,7 +96,7 @@ func New(ctx context.Context, cfg *config.Config, log *zap.Logger) (*Gateway, er
 	return g, nil
 }
 
-func newWithStore(ctx context.Context, cfg *config.Config, st *store.Store, log *zap.Logger) (*Gateway, error) {
+func newWithStore(ctx context.Context, cfg *config.Config, st *store.Store, log *zap.Logger, opts Options) (*Gateway, error) {
 	keys, err := tokens.LoadKeys(ctx, st, cfg.Auth.KeyRotation.D(), KeyRetention(cfg))
 	if err != nil {
 		return nil, err
@@ -103,6 +111,10 @@ func newWithStore(ctx context.Context, cfg *config.Config, st *store.Store, log 
 		return nil, err
 	}
 	sessKey, err := st.Secret(ctx, "session-aes-1", random32)
+	if err != nil {
+		return nil, err
+	}
+	sealKey, err := st.Secret(ctx, "login-seal-1", random32)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +137,7 @@ func newWithStore(ctx context.Context, cfg *config.Config, st *store.Store, log 
 		authz:      authz.NewServer(keys, signer, log.Named("authz"), reg),
 		extproc:    extproc.NewServer(sessions, log.Named("extproc")),
 		metadata:   &oauth.Metadata{},
+		oauth:      oauth.NewServer(oauth.Options{Store: st, Keys: keys, SealKey: sealKey, Dev: opts.Dev, Log: log.Named("oauth")}),
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, log.Named("aggregator")),
 	}
 	if err := g.Apply(cfg); err != nil {
@@ -143,7 +156,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 		}
 	}
 	var commits []func()
-	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata} {
+	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth} {
 		commit, err := c.Prepare(cfg)
 		if err != nil {
 			return err
@@ -332,6 +345,7 @@ func (g *Gateway) httpHandler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("GET "+oauth.ProtectedResourcePrefix+"/", g.metadata)
 	mux.Handle("GET "+oauth.ProtectedResourcePrefix, g.metadata)
+	g.oauth.Register(mux)
 	mux.Handle("/", g.aggregator)
 	return mux
 }

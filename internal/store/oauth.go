@@ -217,3 +217,16 @@ func (s *Store) DeleteExpired(ctx context.Context) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM oauth_refresh_tokens WHERE expires_at < ?`, now)
 	return err
 }
+
+// RefreshGrant returns the grant data of a refresh token, used or not.
+func (s *Store) RefreshGrant(ctx context.Context, token string) ([]byte, error) {
+	var g string
+	err := s.db.QueryRowContext(ctx, `SELECT grant_data FROM oauth_refresh_tokens WHERE token_hash = ?`, hashKey(token)).Scan(&g)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: refresh grant: %w", err)
+	}
+	return []byte(g), nil
+}

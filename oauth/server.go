@@ -1,0 +1,181 @@
+package oauth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vmcp-dev/vmcp/authz"
+	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/store"
+	"github.com/vmcp-dev/vmcp/internal/tokens"
+	"github.com/vmcp-dev/vmcp/oauth/clientmeta"
+	"github.com/vmcp-dev/vmcp/oauth/login"
+)
+
+// Server is vmcp's OAuth 2.1 authorization server, as the MCP authorization spec expects one:
+// metadata (RFC 8414), client registration (RFC 7591, metadata documents, configured clients),
+// authorization code with PKCE S256 and resource indicators (RFC 8707), refresh token rotation
+// with reuse detection, revocation (RFC 7009) and a JWKS. Users sign in through the login
+// provider (the organisation's OIDC provider, or dev users in `vmcp dev`).
+type Server struct {
+	store   *store.Store
+	keys    *tokens.Keys
+	sealKey []byte
+	dev     bool
+	log     *zap.Logger
+	fetcher *clientmeta.Fetcher
+
+	state atomic.Pointer[compiled]
+
+	mu       sync.Mutex // serialises Prepare
+	provider login.Provider
+	loginCfg string
+}
+
+// compiled is the request-ready configuration.
+type compiled struct {
+	issuer         string
+	minter         *tokens.Minter
+	accessTTL      time.Duration
+	refreshTTL     time.Duration
+	codeTTL        time.Duration
+	resources      map[string]string // resource URL → virtual server name
+	onlyResource   string            // the resource when there is exactly one virtual server
+	clients        map[string]*client
+	dynamic        bool
+	metadataDocs   bool
+	provider       login.Provider
+	metadata       []byte
+	openIDMetadata []byte
+}
+
+// Options configure a Server.
+type Options struct {
+	Store *store.Store
+	Keys  *tokens.Keys
+	// SealKey (32 bytes, shared by replicas) protects login state and consent forms.
+	SealKey []byte
+	// Dev allows dev users and metadata documents on private addresses: `vmcp dev` only.
+	Dev bool
+	Log *zap.Logger
+}
+
+// NewServer returns an authorization server; Prepare must be committed before it serves.
+func NewServer(o Options) *Server {
+	return &Server{
+		store: o.Store, keys: o.Keys, sealKey: o.SealKey, dev: o.Dev, log: o.Log,
+		fetcher: clientmeta.NewFetcher(clientmeta.Options{AllowPrivate: o.Dev}),
+	}
+}
+
+// Prepare compiles cfg; the returned commit makes it live.
+func (s *Server) Prepare(cfg *config.Config) (func(), error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	provider := s.provider
+	loginKey := loginFingerprint(cfg.Auth.Login) + "|" + cfg.Server.PublicURL
+	switch {
+	case cfg.Auth.Login.OIDC == nil && len(cfg.Auth.Login.DevUsers) == 0:
+		// Tokens from trusted issuers still work; only vmcp's own sign-in is unavailable, and
+		// /oauth/authorize says so.
+		provider = nil
+	case provider == nil || loginKey != s.loginCfg:
+		p, err := login.New(context.Background(), cfg.Auth.Login, cfg.Server.PublicURL, s.dev, s.log.Named("login"), login.WithSealKey(s.sealKey))
+		if err != nil {
+			return nil, fmt.Errorf("auth.login: %w", err)
+		}
+		provider = p
+	}
+	c := &compiled{
+		issuer:       strings.TrimSuffix(cfg.Auth.Issuer, "/"),
+		minter:       tokens.NewMinter(s.keys, cfg.Auth.Issuer, cfg.Auth.TokenTTL.D()),
+		accessTTL:    cfg.Auth.TokenTTL.D(),
+		refreshTTL:   cfg.Auth.RefreshTokenTTL.D(),
+		codeTTL:      cfg.Auth.CodeTTL.D(),
+		resources:    map[string]string{},
+		clients:      map[string]*client{},
+		dynamic:      *cfg.Auth.DynamicRegistration,
+		metadataDocs: *cfg.Auth.ClientMetadataDocuments,
+		provider:     provider,
+	}
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		c.resources[authz.ResourceURL(cfg, vs)] = vs.Name
+	}
+	if len(cfg.VirtualServers) == 1 {
+		c.onlyResource = authz.ResourceURL(cfg, &cfg.VirtualServers[0])
+	}
+	for _, cl := range cfg.Auth.Clients {
+		cc := &client{id: cl.ClientID, name: cl.Name, redirectURIs: cl.RedirectURIs, kind: "configured"}
+		if cl.ClientSecret.IsSet() {
+			cc.secretHash = hashSecret(cl.ClientSecret.Value())
+		}
+		c.clients[cl.ClientID] = cc
+	}
+	var err error
+	if c.metadata, c.openIDMetadata, err = buildMetadata(c); err != nil {
+		return nil, err
+	}
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.provider, s.loginCfg = provider, loginKey
+		s.state.Store(c)
+	}, nil
+}
+
+// loginFingerprint identifies a login configuration without its secret value (only the
+// reference), so a changed reference rebuilds the provider.
+func loginFingerprint(l config.Login) string {
+	var b strings.Builder
+	if o := l.OIDC; o != nil {
+		fmt.Fprintf(&b, "oidc:%s|%s|%s|%v|%s;", o.Issuer, o.ClientID, o.ClientSecret.Ref, o.Scopes, o.GroupsClaim)
+	}
+	for _, u := range l.DevUsers {
+		fmt.Fprintf(&b, "dev:%s|%s|%s|%v;", u.Username, u.PasswordHash, u.Email, u.Groups)
+	}
+	return b.String()
+}
+
+// Register adds the authorization server's endpoints to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.serveMetadata)
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.serveMetadata)
+	mux.HandleFunc("GET /oauth/jwks", s.serveJWKS)
+	mux.HandleFunc("POST /oauth/register", s.register)
+	mux.HandleFunc("GET /oauth/authorize", s.authorize)
+	mux.HandleFunc("POST /oauth/consent", s.consent)
+	mux.HandleFunc("POST /oauth/token", s.token)
+	mux.HandleFunc("POST /oauth/revoke", s.revoke)
+	for _, route := range []string{"GET /oauth/callback", "POST /oauth/login"} {
+		mux.HandleFunc(route, s.loginComplete)
+	}
+}
+
+// mac binds a form to a pending authorization, so a consent form cannot be replayed for another
+// one or forged from another site.
+func (s *Server) mac(purpose, value string) string {
+	m := hmac.New(sha256.New, s.sealKey)
+	m.Write([]byte(purpose))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s *Server) current(w http.ResponseWriter) *compiled {
+	c := s.state.Load()
+	if c == nil {
+		http.Error(w, "authorization server is not configured yet", http.StatusServiceUnavailable)
+	}
+	return c
+}

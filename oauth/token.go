@@ -1,0 +1,215 @@
+package oauth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vmcp-dev/vmcp/internal/store"
+	"github.com/vmcp-dev/vmcp/internal/tokens"
+	"github.com/vmcp-dev/vmcp/oauth/login"
+)
+
+// refreshGrant is what a refresh token stands for.
+type refreshGrant struct {
+	ClientID string     `json:"client_id"`
+	Resource string     `json:"resource"`
+	Scope    string     `json:"scope"`
+	User     login.User `json:"user"`
+}
+
+// token is the token endpoint (RFC 6749 §3.2): authorization_code with PKCE, refresh_token with
+// rotation.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	c := s.current(w)
+	if c == nil {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed token request")
+		return
+	}
+	cl, ok := s.authenticateClient(w, r, c)
+	if !ok {
+		return
+	}
+	switch r.PostForm.Get("grant_type") {
+	case "authorization_code":
+		s.exchangeCode(w, r, c, cl)
+	case "refresh_token":
+		s.refresh(w, r, c, cl)
+	default:
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+	}
+}
+
+// authenticateClient identifies the client: a confidential client by its secret (Basic or form),
+// a public client by its id alone — PKCE then binds the code to it.
+func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, c *compiled) (*client, bool) {
+	id, secret, basic := r.BasicAuth()
+	if !basic {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id == "" {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "client_id is required")
+		return nil, false
+	}
+	cl, err := s.lookupClient(r.Context(), c, id)
+	if err != nil {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
+		return nil, false
+	}
+	if cl.secretHash != nil && !cl.checkSecret(secret) {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return nil, false
+	}
+	return cl, true
+}
+
+func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, c *compiled, cl *client) {
+	f := r.PostForm
+	raw, err := s.store.TakeGrant(r.Context(), "code", f.Get("code"))
+	if err != nil {
+		// Unknown, expired, or already redeemed: a code works once (RFC 6749 §4.1.2).
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the authorization code is invalid, expired or already used")
+		return
+	}
+	var g codeGrant
+	if err := json.Unmarshal(raw, &g); err != nil {
+		oauthError(w, http.StatusInternalServerError, "server_error", "stored grant unreadable")
+		return
+	}
+	switch {
+	case g.ClientID != cl.id:
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the code was issued to another client")
+	case f.Get("redirect_uri") != "" && f.Get("redirect_uri") != g.RedirectURI:
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri does not match the authorization request")
+	case !pkceMatches(f.Get("code_verifier"), g.CodeChallenge):
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "code_verifier does not match the code_challenge")
+	case f.Get("resource") != "" && strings.TrimSuffix(f.Get("resource"), "/") != g.Resource:
+		oauthError(w, http.StatusBadRequest, "invalid_target", "resource differs from the authorization request")
+	default:
+		s.issueTokens(w, r, c, refreshGrant{ClientID: g.ClientID, Resource: g.Resource, Scope: g.Scope, User: g.User}, randomToken())
+	}
+}
+
+// pkceMatches checks S256 (RFC 7636 §4.6) in constant time. Verifiers are 43-128 characters.
+func pkceMatches(verifier, challenge string) bool {
+	if len(verifier) < 43 || len(verifier) > 128 {
+		return false
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	return hmacEqual(base64.RawURLEncoding.EncodeToString(sum[:]), challenge)
+}
+
+func hmacEqual(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }
+
+// refresh rotates a refresh token. Presenting one that was already used means it leaked (or a
+// client raced itself): the whole family is revoked, so neither copy keeps working.
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *compiled, cl *client) {
+	f := r.PostForm
+	family, raw, err := s.store.UseRefreshToken(r.Context(), f.Get("refresh_token"))
+	if errors.Is(err, store.ErrReused) {
+		if rerr := s.store.RevokeRefreshFamily(r.Context(), family); rerr != nil {
+			s.log.Error("oauth: revoke refresh family", zap.Error(rerr))
+		}
+		s.log.Warn("oauth: refresh token reused; family revoked", zap.String("client_id", cl.id))
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token was already used; sign in again")
+		return
+	}
+	if err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token is invalid or expired")
+		return
+	}
+	var g refreshGrant
+	if err := json.Unmarshal(raw, &g); err != nil {
+		oauthError(w, http.StatusInternalServerError, "server_error", "stored grant unreadable")
+		return
+	}
+	if g.ClientID != cl.id {
+		s.store.RevokeRefreshFamily(r.Context(), family)
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the refresh token was issued to another client")
+		return
+	}
+	if res := f.Get("resource"); res != "" && strings.TrimSuffix(res, "/") != g.Resource {
+		oauthError(w, http.StatusBadRequest, "invalid_target", "a refresh token is bound to the resource it was issued for")
+		return
+	}
+	s.issueTokens(w, r, c, g, family)
+}
+
+// issueTokens mints an access token for the grant and a new refresh token in family.
+func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, c *compiled, g refreshGrant, family string) {
+	access, err := c.minter.Mint(tokens.Claims{
+		Subject: g.User.Subject, Email: g.User.Email, Groups: g.User.Groups,
+		ClientID: g.ClientID, Scope: g.Scope, Audience: g.Resource,
+	})
+	if err != nil {
+		oauthError(w, http.StatusInternalServerError, "server_error", "could not issue a token")
+		return
+	}
+	refreshToken := randomToken()
+	raw, _ := json.Marshal(g)
+	if err := s.store.PutRefreshToken(r.Context(), refreshToken, family, raw, time.Now().Add(c.refreshTTL)); err != nil {
+		oauthError(w, http.StatusInternalServerError, "server_error", "could not issue a token")
+		return
+	}
+	s.log.Info("oauth: tokens issued", zap.String("client_id", g.ClientID), zap.String("sub", g.User.Subject), zap.String("resource", g.Resource))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(map[string]any{
+		"access_token":  access,
+		"token_type":    "Bearer",
+		"expires_in":    int(c.accessTTL.Seconds()),
+		"refresh_token": refreshToken,
+		"scope":         g.Scope,
+	})
+}
+
+// revoke is RFC 7009. Refresh tokens revoke their whole family; access tokens are short-lived
+// JWTs and expire on their own. The answer is 200 either way, as §2.2 requires, so it tells a
+// prober nothing.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	c := s.current(w)
+	if c == nil {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed revocation request")
+		return
+	}
+	cl, ok := s.authenticateClient(w, r, c)
+	if !ok {
+		return
+	}
+	if family, err := s.store.RefreshFamily(r.Context(), r.PostForm.Get("token")); err == nil {
+		if s.tokenBelongsTo(r.Context(), r.PostForm.Get("token"), cl) {
+			if err := s.store.RevokeRefreshFamily(r.Context(), family); err != nil {
+				oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again")
+				return
+			}
+			s.log.Info("oauth: refresh token revoked", zap.String("client_id", cl.id))
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// tokenBelongsTo: a client may only revoke its own tokens (RFC 7009 §2.1).
+func (s *Server) tokenBelongsTo(ctx context.Context, token string, cl *client) bool {
+	raw, err := s.store.RefreshGrant(ctx, token)
+	if err != nil {
+		return false
+	}
+	var g refreshGrant
+	return json.Unmarshal(raw, &g) == nil && g.ClientID == cl.id
+}
