@@ -185,3 +185,16 @@ func (s *system) token(user, vs string, flags ...string) string {
 }
 
 func (s *system) url(vs string) string { return s.edge + "/v/" + vs + "/mcp" }
+
+// reload runs edit, which changes the configuration file, and waits until vmcp has applied it.
+func (s *system) reload(edit func()) {
+	s.t.Helper()
+	before := strings.Count(s.vmcp.Output(), "config reloaded")
+	edit()
+	harness.Eventually(s.t, 10*time.Second, func() error {
+		if strings.Count(s.vmcp.Output(), "config reloaded") <= before {
+			return fmt.Errorf("the edited configuration has not been applied yet")
+		}
+		return nil
+	})
+}

@@ -164,7 +164,9 @@ func (s *Server) loginComplete(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	// The consent page must not be framed: clickjacking is how consent gets forged.
 	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	// No form-action: browsers apply it to the redirect that follows the POST, which goes to the
+	// client's redirect URI on another origin.
+	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'")
 	redirectHost := p.RedirectURI
 	if u, err := url.Parse(p.RedirectURI); err == nil {
 		redirectHost = u.Host

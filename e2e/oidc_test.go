@@ -1,0 +1,62 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
+)
+
+// The OpenID provider is zitadel/oidc's example OP, built from the Go module proxy: a real,
+// third-party provider with a login form, not a fake. Its client "web" (secret "secret") and
+// user test-user@localhost / verysecure are built in.
+const (
+	opPackage  = "github.com/zitadel/oidc/v3/example/server"
+	opUser     = "test-user@localhost"
+	opPassword = "verysecure"
+)
+
+// startOP runs the provider with vmcp's callback as its client's redirect URI and returns its
+// issuer (localhost, trailing slash included, exactly as it names itself).
+func startOP(t *testing.T, callback string) string {
+	t.Helper()
+	port := harness.FreePort(t)
+	harness.Start(t, "oidc provider", []string{fmt.Sprintf("PORT=%d", port), "REDIRECT_URI=" + callback}, harness.Build(t, opPackage))
+	issuer := fmt.Sprintf("http://localhost:%d/", port)
+	harness.WaitHTTP(t, issuer+".well-known/openid-configuration", http.StatusOK)
+	return issuer
+}
+
+// enableOIDC points vmcp's sign-in at the provider and waits until /oauth/authorize uses it.
+func enableOIDC(t *testing.T, s *system, issuer string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(s.dir, "op-secret"), []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.auth = fmt.Sprintf("  login:\n    oidc: {issuer: %q, client_id: web, client_secret: \"${file:op-secret}\"}\n", issuer)
+	s.reload(func() { s.writeConfig("") })
+}
+
+func TestGoSDKClientSignsInAtARealOpenIDProvider(t *testing.T) {
+	s := startSystem(t)
+	issuer := startOP(t, s.edge+"/oauth/callback")
+	enableOIDC(t, s, issuer)
+
+	redirect := redirectURI(t)
+	b := newBrowser(opUser, opPassword, redirect)
+	cs, _ := oauthClient(t, s.url("demo"), b, redirect)
+	if !slices.Contains(b.pagesSeen, "/login/username") {
+		t.Errorf("sign-in did not go through the OpenID provider's login page: %v", b.pagesSeen)
+	}
+	names := toolNames(t, cs)
+	if !slices.Contains(names, "notes__search_notes") {
+		t.Fatalf("tools after OIDC sign-in: %v", names)
+	}
+	if res := callTool(t, cs, "notes__add_note", map[string]any{"title": "from oidc", "body": "signed in at a real IdP"}); res.IsError {
+		t.Fatalf("tool call failed: %v", res.Content)
+	}
+}
