@@ -21,6 +21,7 @@ const pendingTTL = 10 * time.Minute
 type pending struct {
 	ClientID      string      `json:"client_id"`
 	ClientName    string      `json:"client_name"`
+	ClientKind    string      `json:"client_kind"`
 	RedirectURI   string      `json:"redirect_uri"`
 	State         string      `json:"state,omitempty"`
 	CodeChallenge string      `json:"code_challenge"`
@@ -92,7 +93,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := pending{
-		ClientID: cl.id, ClientName: cl.name, RedirectURI: redirectURI, State: state,
+		ClientID: cl.id, ClientName: cl.name, ClientKind: cl.kind, RedirectURI: redirectURI, State: state,
 		CodeChallenge: challenge, Resource: strings.TrimSuffix(resource, "/"), VirtualServer: vs, Scope: Scope,
 	}
 	id := randomToken()
@@ -167,11 +168,19 @@ func (s *Server) loginComplete(w http.ResponseWriter, r *http.Request) {
 	// No form-action: browsers apply it to the redirect that follows the POST, which goes to the
 	// client's redirect URI on another origin.
 	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'")
-	redirectHost := p.RedirectURI
+	redirectHost, local := p.RedirectURI, false
 	if u, err := url.Parse(p.RedirectURI); err == nil {
 		redirectHost = u.Host
+		local = u.Scheme == "http" // only loopback http is ever accepted
+	}
+	warning := ""
+	if local && p.ClientKind == "metadata document" {
+		// MCP 2025-11-25 asks authorization servers to warn here: anyone can publish a metadata
+		// document naming a localhost redirect, so the name on it proves nothing.
+		warning = "This application returns to a program on your computer. Only continue if you started this sign-in yourself from " + firstNonEmpty(p.ClientName, "that application") + "."
 	}
 	consentTemplate.Execute(w, map[string]string{
+		"Warning": warning, "Kind": p.ClientKind,
 		"Client": firstNonEmpty(p.ClientName, p.ClientID), "ClientID": p.ClientID, "RedirectHost": redirectHost,
 		"VirtualServer": p.VirtualServer, "Resource": p.Resource, "User": firstNonEmpty(user.Email, user.Subject),
 		"Pending": next, "CSRF": s.mac("consent", next),
@@ -183,7 +192,8 @@ var consentTemplate = template.Must(template.New("consent").Parse(`<!doctype htm
 <body><main>
 <h1>Allow {{.Client}} to use “{{.VirtualServer}}”?</h1>
 <p>You are signed in as <b>{{.User}}</b>.</p>
-<p><b>{{.Client}}</b> (client id <code>{{.ClientID}}</code>, returning to <code>{{.RedirectHost}}</code>)
+{{if .Warning}}<p role="alert"><b>⚠ {{.Warning}}</b></p>{{end}}
+<p><b>{{.Client}}</b> ({{.Kind}} client <code>{{.ClientID}}</code>, returning to <code>{{.RedirectHost}}</code>)
 asks to call the tools of the virtual MCP server <b>{{.VirtualServer}}</b> (<code>{{.Resource}}</code>) on your behalf.</p>
 <form method="post" action="/oauth/consent">
 <input type="hidden" name="pending" value="{{.Pending}}">

@@ -68,13 +68,20 @@ type Options struct {
 	// Dev allows dev users and metadata documents on private addresses: `vmcp dev` only.
 	Dev bool
 	Log *zap.Logger
+	// ClientMetadata overrides how client metadata documents are fetched (tests trust their own
+	// CA this way); the zero value is the production fetcher.
+	ClientMetadata *clientmeta.Options
 }
 
 // NewServer returns an authorization server; Prepare must be committed before it serves.
 func NewServer(o Options) *Server {
+	fetchOpts := clientmeta.Options{AllowPrivate: o.Dev}
+	if o.ClientMetadata != nil {
+		fetchOpts = *o.ClientMetadata
+	}
 	return &Server{
 		store: o.Store, keys: o.Keys, sealKey: o.SealKey, dev: o.Dev, log: o.Log,
-		fetcher: clientmeta.NewFetcher(clientmeta.Options{AllowPrivate: o.Dev}),
+		fetcher: clientmeta.NewFetcher(fetchOpts),
 	}
 }
 

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
+	"github.com/vmcp-dev/vmcp/oauth/clientmeta"
 )
 
 const testConfig = `
@@ -44,7 +46,11 @@ type as struct {
 	keys *tokens.Keys
 }
 
-func newAS(t *testing.T) *as {
+func newAS(t *testing.T) *as { t.Helper(); return newASWith(t, nil) }
+
+// newASWith starts an authorization server whose client metadata documents are fetched with
+// meta (nil: the production fetcher of vmcp dev).
+func newASWith(t *testing.T, meta *clientmeta.Options) *as {
 	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
@@ -64,7 +70,7 @@ func newAS(t *testing.T) *as {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewServer(Options{Store: st, Keys: keys, SealKey: []byte(strings.Repeat("s", 32)), Dev: true, Log: zaptest.NewLogger(t)})
+	s := NewServer(Options{Store: st, Keys: keys, SealKey: []byte(strings.Repeat("s", 32)), Dev: true, Log: zaptest.NewLogger(t), ClientMetadata: meta})
 	commit, err := s.Prepare(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -379,5 +385,92 @@ func TestRegistrationRejectsUnsafeRedirectURIs(t *testing.T) {
 		if resp.StatusCode != 400 {
 			t.Errorf("%s: HTTP %d, want 400", body, resp.StatusCode)
 		}
+	}
+}
+
+func TestServeRefusesDevUsers(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	keys, err := tokens.LoadKeys(context.Background(), st, time.Hour, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load("vmcp.yaml", []byte(testConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(Options{Store: st, Keys: keys, SealKey: []byte(strings.Repeat("s", 32)), Dev: false, Log: zaptest.NewLogger(t)})
+	if _, err := s.Prepare(cfg); err == nil || !strings.Contains(err.Error(), "dev_users") {
+		t.Fatalf("Prepare with dev users outside dev mode = %v, want an error naming dev_users", err)
+	}
+}
+
+// metadataDocumentServer publishes a client metadata document over real HTTPS.
+func metadataDocumentServer(t *testing.T) (clientID string, roots *x509.CertPool) {
+	t.Helper()
+	var id string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"client_id": id, "client_name": "Metadata Doc Client", "redirect_uris": []string{redirect},
+			"grant_types": []string{"authorization_code", "refresh_token"}, "token_endpoint_auth_method": "none",
+		})
+	}))
+	t.Cleanup(srv.Close)
+	id = srv.URL + "/client.json"
+	roots = x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	return id, roots
+}
+
+func TestAClientIdentifiedByItsMetadataDocumentSignsIn(t *testing.T) {
+	clientID, roots := metadataDocumentServer(t)
+	a := newASWith(t, &clientmeta.Options{AllowPrivate: true, RootCAs: roots})
+	p := newPKCE()
+	q, _, page := newUserAgent().authorize(t, a.authURL(clientID, p, nil))
+	if q.Get("code") == "" {
+		t.Fatalf("no code for a metadata document client: %s", page)
+	}
+	if tok := a.exchange(clientID, q.Get("code"), p.verifier); tok.Status != 200 {
+		t.Fatalf("token for a metadata document client: %+v", tok)
+	}
+}
+
+func TestConsentWarnsAboutLocalRedirectsOfMetadataDocumentClients(t *testing.T) {
+	clientID, roots := metadataDocumentServer(t)
+	a := newASWith(t, &clientmeta.Options{AllowPrivate: true, RootCAs: roots})
+	ua := newUserAgent()
+	resp, err := ua.client.Get(a.authURL(clientID, newPKCE(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	form := url.Values{}
+	for _, m := range hiddenRE.FindAllStringSubmatch(string(body), -1) {
+		form.Set(m[1], m[2])
+	}
+	form.Set("username", "alice")
+	form.Set("password", "alice")
+	resp, err = ua.client.PostForm(a.srv.URL+"/oauth/login", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consent, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(consent), "returns to a program on your computer") || !strings.Contains(string(consent), "Metadata Doc Client") {
+		t.Errorf("consent page lacks the local-redirect warning:\n%s", consent)
+	}
+}
+
+func TestMetadataDocumentsOnPrivateAddressesAreRefusedOutsideDev(t *testing.T) {
+	clientID, roots := metadataDocumentServer(t)
+	a := newASWith(t, &clientmeta.Options{AllowPrivate: false, RootCAs: roots})
+	q, status, page := newUserAgent().authorize(t, a.authURL(clientID, newPKCE(), nil))
+	if q != nil || status != http.StatusBadRequest || !strings.Contains(page, "not known") {
+		t.Fatalf("a loopback metadata document was used: redirect %v, HTTP %d", q, status)
 	}
 }
