@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -35,6 +36,19 @@ func applyDefaults(c *Config) {
 	setDefault(&s.DataDir, ".vmcp")
 	setDefault(&s.LogLevel, "info")
 	setDefault(&c.Auth.Issuer, s.PublicURL)
+	setDefault(&c.Store.Driver, "sqlite")
+	setDefault(&c.Audit.Arguments, "keys")
+	setDefault(&c.Audit.Mode, "lossless")
+	setDefault(&c.Audit.SpillDir, filepath.Join(s.DataDir, "audit-spill"))
+	if c.Audit.Buffer == 0 {
+		c.Audit.Buffer = 10000
+	}
+	if c.Audit.Retention == 0 {
+		c.Audit.Retention = Duration(90 * 24 * time.Hour)
+	}
+	if len(c.Audit.AdminGroups) == 0 {
+		c.Audit.AdminGroups = []string{"vmcp-admins"}
+	}
 	if c.Auth.TokenTTL == 0 {
 		c.Auth.TokenTTL = Duration(time.Hour)
 	}

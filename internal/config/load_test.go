@@ -35,7 +35,16 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 			Listen:    Listen{XDS: "127.0.0.1:18000", Authz: "127.0.0.1:18001", ExtProc: "127.0.0.1:18002", HTTP: "127.0.0.1:18003"},
 			Envoy:     Envoy{Edge: "127.0.0.1:8080", Egress: "127.0.0.1:8081", Admin: "127.0.0.1:9901", CAFile: DefaultCAFile},
 		},
+		Store: Store{Driver: "sqlite"},
+		Audit: Audit{
+			Arguments: "keys", Buffer: 10000, Mode: "lossless", SpillDir: ".vmcp/audit-spill",
+			Retention: Duration(90 * 24 * time.Hour), AdminGroups: []string{"vmcp-admins"},
+		},
 		Auth: Auth{
+			Login: Login{DevUsers: []DevUser{
+				{Username: "alice", PasswordHash: "$2a$10$FuRmRGYQVq7NrSJElZbOkuLiDStaaVh.v0x9Tlpgc4MheEax.DjM2", Email: "alice@example.com", Groups: []string{"eng"}},
+				{Username: "bob", PasswordHash: "$2a$10$JBvaaCy/NbLGqBJapQU6mep6/.0mW/y2efdFKQMmQhnusg6u7EZfS", Email: "bob@example.com", Groups: []string{"sales"}},
+			}},
 			Issuer:         "http://127.0.0.1:8080", // defaults to public_url
 			TokenTTL:       Duration(time.Hour),
 			Leeway:         Duration(30 * time.Second),
@@ -132,7 +141,7 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 		{
 			name: "an unknown top-level key lists the known keys",
 			yaml: "server: {}\nservers: {}\n",
-			want: []string{`vmcp.yaml:2:1: unknown key "servers" in the top level (known: auth, connectors, server, virtual_servers)`},
+			want: []string{`vmcp.yaml:2:1: unknown key "servers" in the top level (known: audit, auth, connectors, server, store, virtual_servers)`},
 		},
 		{
 			name: "an unknown key in server.listen lists the known keys",
@@ -400,10 +409,10 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			name: "several unknown keys are all reported in line order",
 			yaml: "servr: {}\nconnectors:\n  - name: a\n    uri: http://h\nauthz: {}\n",
 			want: []string{
-				`vmcp.yaml:1:1: unknown key "servr" in the top level (known: auth, connectors, server, virtual_servers)`,
+				`vmcp.yaml:1:1: unknown key "servr" in the top level (known: audit, auth, connectors, server, store, virtual_servers)`,
 				`vmcp.yaml:3:5: connector "a": url is required`,
 				`vmcp.yaml:4:5: unknown key "uri" in connectors[0] (known: call_timeout, credential, name, timeout, url)`,
-				`vmcp.yaml:5:1: unknown key "authz" in the top level (known: auth, connectors, server, virtual_servers)`,
+				`vmcp.yaml:5:1: unknown key "authz" in the top level (known: audit, auth, connectors, server, store, virtual_servers)`,
 			},
 		},
 	} {

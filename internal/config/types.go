@@ -11,6 +11,8 @@ import "time"
 // Config is the whole vmcp configuration file.
 type Config struct {
 	Server         Server          `yaml:"server"`
+	Store          Store           `yaml:"store"`
+	Audit          Audit           `yaml:"audit"`
 	Auth           Auth            `yaml:"auth"`
 	Connectors     []Connector     `yaml:"connectors"`
 	VirtualServers []VirtualServer `yaml:"virtual_servers"`
@@ -31,6 +33,34 @@ type Server struct {
 	Envoy   Envoy  `yaml:"envoy"`
 	// LogLevel is one of debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
+}
+
+// Store selects the persistent store: the embedded SQLite file (default; one replica), or
+// PostgreSQL, which several vmcp replicas share.
+type Store struct {
+	// Driver is sqlite or postgres.
+	Driver string `yaml:"driver"`
+	// DSN is the PostgreSQL connection string (a secret: it usually holds a password), e.g.
+	// ${env:VMCP_DATABASE_URL}. SQLite uses data_dir/vmcp.db.
+	DSN Secret `yaml:"dsn"`
+}
+
+// Audit configures the audit trail.
+type Audit struct {
+	// Arguments says how much of a call's arguments is recorded: off, keys, or full (with
+	// secret-looking values redacted).
+	Arguments string `yaml:"arguments"`
+	// Buffer is how many events may wait in memory for the store.
+	Buffer int `yaml:"buffer"`
+	// Mode is lossless (events that do not fit the buffer go to the spill file and are
+	// replayed later) or lossy (they are dropped and counted).
+	Mode string `yaml:"mode"`
+	// SpillDir holds the spill file; default data_dir/audit-spill.
+	SpillDir string `yaml:"spill_dir"`
+	// Retention deletes events older than this; 0 keeps them forever.
+	Retention Duration `yaml:"retention"`
+	// AdminGroups may read the audit API (GET /admin/api/audit, /admin/api/usage).
+	AdminGroups []string `yaml:"admin_groups"`
 }
 
 // Listen holds vmcp's own listening addresses, one per component, so that each can be firewalled,

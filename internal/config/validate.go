@@ -42,6 +42,7 @@ func (l *loader) validate(c *Config) {
 	}
 	l.checkURL("auth.issuer", c.Auth.Issuer)
 	l.validateAuth(c)
+	l.validateStoreAndAudit(c)
 
 	connectors := map[string]bool{}
 	for i := range c.Connectors {
@@ -348,5 +349,38 @@ func CheckRedirectURI(raw string) error {
 		return nil
 	default:
 		return fmt.Errorf("%q must use https, or http on a loopback host", raw)
+	}
+}
+
+func (l *loader) validateStoreAndAudit(c *Config) {
+	switch c.Store.Driver {
+	case "sqlite":
+		if c.Store.DSN.IsSet() {
+			l.add("store.dsn", "store.dsn is for postgres; sqlite uses server.data_dir/vmcp.db")
+		}
+	case "postgres":
+		if !c.Store.DSN.IsSet() {
+			l.add("store", "store: dsn is required for driver postgres (e.g. ${env:VMCP_DATABASE_URL})")
+		} else if err := c.Store.DSN.resolve(c); err != nil {
+			l.add("store.dsn", "store.dsn: %v", err)
+		}
+	default:
+		l.add("store.driver", "store.driver: %q is not sqlite or postgres", c.Store.Driver)
+	}
+	switch c.Audit.Arguments {
+	case "off", "keys", "full":
+	default:
+		l.add("audit.arguments", "audit.arguments: %q is not off, keys or full", c.Audit.Arguments)
+	}
+	switch c.Audit.Mode {
+	case "lossless", "lossy":
+	default:
+		l.add("audit.mode", "audit.mode: %q is not lossless or lossy", c.Audit.Mode)
+	}
+	if c.Audit.Buffer < 0 {
+		l.add("audit.buffer", "audit.buffer must not be negative")
+	}
+	if c.Audit.Retention < 0 {
+		l.add("audit.retention", "audit.retention must not be negative")
 	}
 }
