@@ -3,15 +3,12 @@ package authz
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 
-	"github.com/vmcp-dev/vmcp/policies"
+	"github.com/vmcp-dev/vmcp/internal/policyset"
 )
 
 // Query is the Rego rule authz evaluates.
@@ -31,48 +28,17 @@ type decision struct {
 	headers map[string]string
 }
 
-// loadPolicy compiles the .rego files in dir (tests excluded), or the embedded defaults when dir
-// is empty.
+// loadPolicy compiles vmcp.authz from the .rego files in dir, or the embedded defaults.
 func loadPolicy(ctx context.Context, dir string) (*policy, error) {
-	modules := map[string]string{}
-	source := "embedded default policies"
-	if dir == "" {
-		defs, err := policies.Defaults()
-		if err != nil {
-			return nil, err
-		}
-		modules = defs
-	} else {
-		source = dir
-		paths, err := filepath.Glob(filepath.Join(dir, "*.rego"))
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range paths {
-			if strings.HasSuffix(p, "_test.rego") {
-				continue
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return nil, fmt.Errorf("policy %s: %w", p, err)
-			}
-			modules[p] = string(b)
-		}
-	}
-	names := make([]string, 0, len(modules))
-	for n := range modules {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	opts := []func(*rego.Rego){rego.Query(Query)}
-	for _, n := range names {
-		opts = append(opts, rego.Module(n, modules[n]))
-	}
-	pq, err := rego.New(opts...).PrepareForEval(ctx)
+	set, err := policyset.Load(dir)
 	if err != nil {
-		return nil, fmt.Errorf("compile policies from %s: %w", source, err)
+		return nil, err
 	}
-	return &policy{query: pq, source: source}, nil
+	pq, err := set.Prepare(ctx, Query)
+	if err != nil {
+		return nil, err
+	}
+	return &policy{query: pq, source: set.Source}, nil
 }
 
 // decide evaluates the policy. Any failure to produce a well-formed decision is a denial: the

@@ -155,16 +155,19 @@ func firstLine(s string) string {
 
 // The official TypeScript SDK (@modelcontextprotocol/sdk, pinned in e2e/ts/package.json) knows
 // only the virtual server's URL: from the 401 it discovers vmcp's authorization server, registers,
-// sends the user through vmcp's login and consent pages, redeems the code, calls tools of both
-// connectors, refreshes its token and keeps working on the refreshed one.
+// sends the user to sign in at a real OpenID provider (zitadel/oidc's example OP) and through
+// vmcp's consent page, redeems the code, calls tools of both connectors, refreshes its token and
+// keeps working on the refreshed one.
 func TestTypeScriptSDKClientSignsInThroughVMCPAndCallsTools(t *testing.T) {
 	tsClientDir(t) // before the system starts: a fresh npm ci takes a while
-	s := startSystemWith(t, devUsers)
+	s := startSystem(t)
+	enableOIDC(t, s, startOP(t, s.edge+"/oauth/callback"))
 
-	res := runTSClient(t, s.url("demo"), "alice", "alice")
+	res := runTSClient(t, s.url("demo"), opUser, opPassword)
 
-	if res.SignIns != 1 || !slices.Equal(res.FormsFilled, []string{"login", "consent"}) || !slices.Contains(res.PagesSeen, "/oauth/authorize") {
-		t.Errorf("sign-in did not go once through vmcp's login and consent pages: %d sign-ins, forms %v on pages %v",
+	if res.SignIns != 1 || !slices.Equal(res.FormsFilled, []string{"login", "consent"}) ||
+		!slices.Contains(res.PagesSeen, "/login/username") || !slices.Contains(res.PagesSeen, "/oauth/callback") {
+		t.Errorf("sign-in did not go once through the OpenID provider's login and vmcp's consent: %d sign-ins, forms %v on pages %v",
 			res.SignIns, res.FormsFilled, res.PagesSeen)
 	}
 	if !slices.Contains(res.Tools, "notes__add_note") || !slices.Contains(res.Tools, "weather__get_forecast") {

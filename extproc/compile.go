@@ -7,22 +7,28 @@
 package extproc
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/credential"
+	"github.com/vmcp-dev/vmcp/internal/toolnames"
+	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
 
 // compiled is the request-ready configuration, swapped atomically on reload.
 type compiled struct {
 	byPath     map[string]*virtualServer
 	connectors map[string]*connector
+	tools      *toolpolicy.Policy
 }
 
 type virtualServer struct {
 	name       string
 	separator  string
 	connectors map[string]*connector
+	names      *toolnames.Map
+	access     config.Access
 }
 
 type connector struct {
@@ -31,9 +37,14 @@ type connector struct {
 }
 
 func compile(cfg *config.Config) (*compiled, error) {
+	tools, err := toolpolicy.Compile(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
 	c := &compiled{
 		byPath:     make(map[string]*virtualServer, len(cfg.VirtualServers)),
 		connectors: make(map[string]*connector, len(cfg.Connectors)),
+		tools:      tools,
 	}
 	for _, conn := range cfg.Connectors {
 		hs, err := credential.Headers(conn.Credential)
@@ -42,8 +53,9 @@ func compile(cfg *config.Config) (*compiled, error) {
 		}
 		c.connectors[conn.Name] = &connector{name: conn.Name, credential: hs}
 	}
-	for _, vs := range cfg.VirtualServers {
-		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, connectors: map[string]*connector{}}
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, connectors: map[string]*connector{}, names: toolnames.New(vs), access: vs.Access}
 		for _, ref := range vs.Connectors {
 			v.connectors[ref.Name] = c.connectors[ref.Name]
 		}

@@ -1,8 +1,10 @@
 package extproc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -13,7 +15,13 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/session"
+	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
 
 // edgeExchange follows one client request through its processing steps.
 type edgeExchange struct {
@@ -22,6 +30,7 @@ type edgeExchange struct {
 	log      *zap.Logger
 
 	vs        *virtualServer
+	caller    toolpolicy.Caller
 	subject   string
 	sessionID string
 	// routed is set once the request is sent to a connector rather than the aggregator.
@@ -52,7 +61,12 @@ func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extpr
 	e.vs = e.state.byPath[path]
 	e.sessionID = headerValue(h.GetHeaders(), headers.SessionID)
 	if md := req.GetMetadataContext().GetFilterMetadata()[authzNamespace]; md != nil {
-		e.subject = md.GetFields()["sub"].GetStringValue()
+		f := md.GetFields()
+		e.subject = f["sub"].GetStringValue()
+		e.caller = toolpolicy.Caller{Subject: e.subject, Email: f["email"].GetStringValue(), ClientID: f["client_id"].GetStringValue()}
+		for _, g := range f["groups"].GetListValue().GetValues() {
+			e.caller.Groups = append(e.caller.Groups, g.GetStringValue())
+		}
 	}
 	return continueRequestHeaders(&extprocv3.HeaderMutation{RemoveHeaders: []string{headers.Connector}})
 }
@@ -92,10 +106,38 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 	if err := json.Unmarshal(params[field], &name); err != nil || name == "" {
 		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs a string %q", msg.Method, field))
 	}
-	prefix, original, ok := strings.Cut(name, e.vs.separator)
-	c := e.vs.connectors[prefix]
-	if !ok || c == nil || original == "" {
-		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown %s %q on virtual server %q", kind, name, e.vs.name))
+	var c *connector
+	var original string
+	if kind == "tool" {
+		conn, orig, ok := e.vs.names.Resolve(name)
+		c, original = e.vs.connectors[conn], orig
+		if !ok || c == nil {
+			return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q", name, e.vs.name))
+		}
+		d, err := e.state.tools.Decide(context.Background(), toolpolicy.Input{
+			Action: toolpolicy.ActionCall, Caller: e.caller, VirtualServer: e.vs.name, Access: e.vs.access,
+			Connector: c.name, Tool: original, Exposed: name, Arguments: params["arguments"],
+		})
+		if err != nil || !d.Allow {
+			reason := d.Reason
+			if err != nil {
+				// Fail closed: a policy that cannot decide denies.
+				e.log.Error("extproc: tool policy failed; denying", zap.String("vs", e.vs.name), zap.Error(err))
+				reason = "the tool policy could not decide"
+			}
+			e.log.Info("extproc: tool call denied", zap.String("vs", e.vs.name), zap.String("sub", e.subject), zap.String("tool", name), zap.String("reason", reason))
+			return rpcError(http.StatusOK, msg.ID, &jsonrpc.Error{
+				Code:    jsonrpc.CodeForbidden,
+				Message: fmt.Sprintf("tool %q denied by policy %s: %s", name, toolpolicy.Query, reason),
+				Data:    mustJSON(map[string]string{"policy": toolpolicy.Query, "source": e.state.tools.Source, "reason": reason}),
+			})
+		}
+	} else {
+		prefix, orig, ok := strings.Cut(name, e.vs.separator)
+		c, original = e.vs.connectors[prefix], orig
+		if !ok || c == nil || original == "" {
+			return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown %s %q on virtual server %q", kind, name, e.vs.name))
+		}
 	}
 
 	set, remove := credentialMutation(c)

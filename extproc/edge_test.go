@@ -21,6 +21,17 @@ const testToken = "tok-for-notes-7f3a"
 
 func newTestServer(t *testing.T) (*Server, *session.Codec) {
 	t.Helper()
+	return newTestServerWith(t, demoVS)
+}
+
+const demoVS = `virtual_servers:
+  - name: demo
+    connectors: [notes, weather]
+`
+
+// newTestServerWith uses virtualServers as the configuration's virtual_servers section.
+func newTestServerWith(t *testing.T, virtualServers string) (*Server, *session.Codec) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "notes-token"), []byte(testToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -32,10 +43,7 @@ connectors:
     credential: {type: bearer, token: "${file:notes-token}"}
   - name: weather
     url: http://127.0.0.1:19002/mcp
-virtual_servers:
-  - name: demo
-    connectors: [notes, weather]
-`))
+`+virtualServers))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,12 +63,18 @@ virtual_servers:
 // exchange plays Envoy: request headers for /v/demo/mcp from alice, then body.
 func exchange(t *testing.T, srv *Server, sessionID, body string) *extprocv3.ProcessingResponse {
 	t.Helper()
+	return exchangeAs(t, srv, sessionID, body, nil)
+}
+
+// exchangeAs is exchange by alice in groups.
+func exchangeAs(t *testing.T, srv *Server, sessionID, body string, groups []any) *extprocv3.ProcessingResponse {
+	t.Helper()
 	e := &edgeExchange{state: srv.state.Load(), sessions: srv.sessions, log: srv.log}
 	hdrs := []*corev3.HeaderValue{{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")}}
 	if sessionID != "" {
 		hdrs = append(hdrs, &corev3.HeaderValue{Key: "mcp-session-id", RawValue: []byte(sessionID)})
 	}
-	meta, _ := structpb.NewStruct(map[string]any{"sub": "alice", "vs": "demo"})
+	meta, _ := structpb.NewStruct(map[string]any{"sub": "alice", "vs": "demo", "groups": groups})
 	e.handle(&extprocv3.ProcessingRequest{
 		Request:         &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hdrs}}},
 		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{authzNamespace: meta}},

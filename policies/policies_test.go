@@ -36,8 +36,10 @@ func TestDefaultsExcludeTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := mods["authz.rego"]; !ok || len(mods) != 1 {
-		t.Fatalf("defaults = %v, want only authz.rego", keys(mods))
+	_, authz := mods["authz.rego"]
+	_, tools := mods["tools.rego"]
+	if !authz || !tools || len(mods) != 2 {
+		t.Fatalf("defaults = %v, want authz.rego and tools.rego only", keys(mods))
 	}
 }
 

@@ -235,12 +235,29 @@ type VirtualServer struct {
 type Access struct {
 	Groups []string `yaml:"groups"`
 	Roles  []string `yaml:"roles"`
+	// Tools restricts tools to groups, by the name the client sees ("notes__delete_note") or a
+	// glob ("notes__*"). Tools no pattern matches are open to everyone on the virtual server.
+	// The vmcp.tools policy decides with it.
+	Tools map[string][]string `yaml:"tools"`
 }
 
 // ConnectorRef includes one connector in a virtual server. In YAML it is either the connector's
 // name or a mapping with a name key.
 type ConnectorRef struct {
 	Name string `yaml:"name"`
+	// Tools customizes this connector's tools on this virtual server, by the connector's own
+	// tool name: rename, describe differently, or hide.
+	Tools map[string]ToolCustomization `yaml:"tools"`
+}
+
+// ToolCustomization changes how one connector tool appears on a virtual server.
+type ToolCustomization struct {
+	// Name replaces the tool's name (before the connector prefix is added).
+	Name string `yaml:"name"`
+	// Description replaces the tool's description.
+	Description string `yaml:"description"`
+	// Hidden removes the tool from lists and refuses calls to it.
+	Hidden bool `yaml:"hidden"`
 }
 
 // Prefix configures how tool names are namespaced by connector.

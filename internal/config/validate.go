@@ -115,6 +115,7 @@ func (l *loader) validate(c *Config) {
 				l.add(rp, "connector %q contains the separator %q of virtual server %q", ref.Name, vs.Prefix.Separator, vs.Name)
 			}
 			seen[ref.Name] = true
+			l.validateTools(rp, vs.Prefix.Separator, ref.Tools)
 		}
 	}
 }
@@ -382,5 +383,35 @@ func (l *loader) validateStoreAndAudit(c *Config) {
 	}
 	if c.Audit.Retention < 0 {
 		l.add("audit.retention", "audit.retention must not be negative")
+	}
+}
+
+// toolNameRE is the MCP tool-name rule (2025-11-25 "Tool names"): 1-128 of A-Z a-z 0-9 _ - .
+var toolNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+
+func (l *loader) validateTools(p, separator string, tools map[string]ToolCustomization) {
+	names := map[string]string{}
+	for original, tc := range tools {
+		tp := p + ".tools." + original
+		if !toolNameRE.MatchString(original) {
+			l.add(tp, "%s: %q is not a valid MCP tool name", p, original)
+		}
+		if tc.Name == "" {
+			continue
+		}
+		switch {
+		case !toolNameRE.MatchString(tc.Name):
+			l.add(tp+".name", "%s.name: %q is not a valid MCP tool name (1-128 of A-Z a-z 0-9 _ - .)", tp, tc.Name)
+		case strings.Contains(tc.Name, separator):
+			l.add(tp+".name", "%s.name: %q contains the prefix separator %q", tp, tc.Name, separator)
+		case names[tc.Name] != "":
+			l.add(tp+".name", "%s.name: %q is also the new name of %q", tp, tc.Name, names[tc.Name])
+		}
+		names[tc.Name] = original
+	}
+	for original := range tools {
+		if other, ok := names[original]; ok && other != original && tools[original].Name == "" {
+			l.add(p+".tools."+other+".name", "%s: renaming %q to %q collides with the connector's own tool %q", p, other, original, original)
+		}
 	}
 }

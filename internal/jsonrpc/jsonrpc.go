@@ -21,6 +21,9 @@ const (
 	CodeMethodNotFound = -32601
 	CodeInvalidParams  = -32602
 	CodeInternalError  = -32603
+	// CodeForbidden is vmcp's answer to a call a policy denied (an implementation-defined
+	// server error in JSON-RPC's reserved range).
+	CodeForbidden = -32003
 )
 
 // MaxDepth bounds nesting so a hostile body cannot make any parser recurse without end.
