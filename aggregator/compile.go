@@ -5,21 +5,27 @@
 package aggregator
 
 import (
+	"context"
 	"net/url"
 	"time"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/toolnames"
+	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
 
 // compiled is the request-ready configuration, swapped atomically on reload.
 type compiled struct {
 	byPath map[string]*virtualServer
+	tools  *toolpolicy.Policy
 }
 
 type virtualServer struct {
 	name       string
 	separator  string
 	connectors []*connector
+	names      *toolnames.Map
+	access     config.Access
 }
 
 type connector struct {
@@ -28,7 +34,11 @@ type connector struct {
 	timeout time.Duration
 }
 
-func compile(cfg *config.Config) *compiled {
+func compile(cfg *config.Config) (*compiled, error) {
+	tools, err := toolpolicy.Compile(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
 	conns := map[string]*connector{}
 	for _, c := range cfg.Connectors {
 		u, _ := url.Parse(c.URL) // validated at load
@@ -38,13 +48,14 @@ func compile(cfg *config.Config) *compiled {
 		}
 		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout.D()}
 	}
-	out := &compiled{byPath: map[string]*virtualServer{}}
-	for _, vs := range cfg.VirtualServers {
-		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator}
+	out := &compiled{byPath: map[string]*virtualServer{}, tools: tools}
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, names: toolnames.New(vs), access: vs.Access}
 		for _, ref := range vs.Connectors {
 			v.connectors = append(v.connectors, conns[ref.Name])
 		}
 		out.byPath[vs.Path] = v
 	}
-	return out
+	return out, nil
 }

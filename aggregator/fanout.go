@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/session"
+	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
 
 type ctxT = context.Context
@@ -115,16 +116,10 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 	}, sid)
 }
 
-// list pages through one list method on every connector and merges the items. Names of tools and
-// prompts get their connector's prefix; resource URIs are left as they are.
+// list pages through one list method on every connector and merges the items. Names of prompts
+// get their connector's prefix; resource URIs are left as they are.
 func (s *Server) list(ctx context.Context, req *request, method, key string, prefix bool) map[string]any {
-	outcomes := s.fanOut(ctx, req.vs, func(ctx context.Context, c *connector) (any, error) {
-		cl := call{connector: c, identity: req.signed, protocolVersion: req.protocol, method: method}
-		if req.session != nil {
-			cl.sessionID = req.session.Upstream[c.name]
-		}
-		return s.listAll(ctx, cl, key)
-	})
+	outcomes := s.listEverywhere(ctx, req, method, key)
 	items := []json.RawMessage{}
 	for _, o := range outcomes {
 		if o.err != nil {
@@ -183,4 +178,58 @@ func (s *Server) listAll(ctx context.Context, c call, key string) ([]map[string]
 		}
 	}
 	return all, nil
+}
+
+func (s *Server) listEverywhere(ctx context.Context, req *request, method, key string) []outcome {
+	return s.fanOut(ctx, req.vs, func(ctx context.Context, c *connector) (any, error) {
+		cl := call{connector: c, identity: req.signed, protocolVersion: req.protocol, method: method}
+		if req.session != nil {
+			cl.sessionID = req.session.Upstream[c.name]
+		}
+		return s.listAll(ctx, cl, key)
+	})
+}
+
+// listTools merges every connector's tools as this caller may see them: renamed, redescribed
+// and hidden as configured, and filtered by the vmcp.tools policy.
+func (s *Server) listTools(ctx context.Context, req *request) map[string]any {
+	caller := toolpolicy.Caller{Subject: req.caller.Subject, Email: req.caller.Email, ClientID: req.caller.ClientID, Groups: req.caller.Groups}
+	items := []json.RawMessage{}
+	for _, o := range s.listEverywhere(ctx, req, "tools/list", "tools") {
+		if o.err != nil {
+			continue
+		}
+		for _, item := range o.value.([]map[string]json.RawMessage) {
+			var original string
+			if json.Unmarshal(item["name"], &original) != nil {
+				continue
+			}
+			exposed, custom, visible := req.vs.names.Expose(o.connector.name, original)
+			if !visible {
+				continue
+			}
+			d, err := req.state.tools.Decide(ctx, toolpolicy.Input{
+				Action: toolpolicy.ActionList, Caller: caller, VirtualServer: req.vs.name, Access: req.vs.access,
+				Connector: o.connector.name, Tool: original, Exposed: exposed,
+			})
+			if err != nil {
+				// Fail closed: a tool the policy cannot decide on is not shown.
+				s.log.Error("aggregator: tool policy failed; hiding the tool", zap.String("tool", exposed), zap.Error(err))
+				continue
+			}
+			if !d.Allow {
+				continue
+			}
+			item["name"], _ = json.Marshal(exposed)
+			if custom.Description != "" {
+				item["description"], _ = json.Marshal(custom.Description)
+			}
+			b, err := json.Marshal(item)
+			if err != nil {
+				continue
+			}
+			items = append(items, b)
+		}
+	}
+	return map[string]any{"tools": items}
 }

@@ -39,13 +39,17 @@ func NewServer(egressAddr string, signer *identity.Signer, sessions *session.Cod
 
 // Prepare compiles cfg; the returned commit swaps it in.
 func (s *Server) Prepare(cfg *config.Config) (func(), error) {
-	c := compile(cfg)
+	c, err := compile(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return func() { s.state.Store(c) }, nil
 }
 
 // request is one client request with everything decided about it so far.
 type request struct {
 	vs       *virtualServer
+	state    *compiled
 	caller   identity.Identity
 	signed   string
 	session  *session.State
@@ -72,7 +76,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthenticated", http.StatusUnauthorized)
 		return
 	}
-	req := &request{vs: vs, caller: caller, signed: signed, rawID: r.Header.Get(headers.SessionID), protocol: r.Header.Get(headers.ProtocolVersion)}
+	req := &request{vs: vs, state: st, caller: caller, signed: signed, rawID: r.Header.Get(headers.SessionID), protocol: r.Header.Get(headers.ProtocolVersion)}
 	switch r.Method {
 	case http.MethodPost:
 		s.post(w, r, req)
@@ -129,7 +133,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 	case "ping":
 		result = struct{}{}
 	case "tools/list":
-		result = s.list(r.Context(), req, "tools/list", "tools", true)
+		result = s.listTools(r.Context(), req)
 	case "prompts/list":
 		result = s.list(r.Context(), req, "prompts/list", "prompts", true)
 	case "resources/list":

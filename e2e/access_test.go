@@ -1,14 +1,18 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
@@ -89,4 +93,49 @@ func TestGroupAccessAndLivePolicyEdits(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestToolRenamesHidingAndToolPolicyThroughEnvoy(t *testing.T) {
+	s := startSystem(t)
+	s.reload(func() {
+		s.writeConfig(`  - name: curated
+    connectors:
+      - name: notes
+        tools:
+          add_note: {name: write_note, description: "Write a note for the team."}
+          get_note: {hidden: true}
+      - weather
+    access:
+      tools:
+        "weather__*": [forecasters]
+`)
+	})
+	reader := connect(t, s.url("curated"), s.token("carol", "curated", "--groups", "readers"))
+	names := toolNames(t, reader)
+	for _, want := range []string{"notes__write_note", "notes__list_notes"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("tools/list lacks %s: %v", want, names)
+		}
+	}
+	for _, unwanted := range []string{"notes__add_note", "notes__get_note", "weather__get_forecast"} {
+		if slices.Contains(names, unwanted) {
+			t.Errorf("tools/list shows %s to a reader: %v", unwanted, names)
+		}
+	}
+	if res := callTool(t, reader, "notes__write_note", map[string]any{"title": "t", "body": "b"}); res.IsError {
+		t.Fatalf("the renamed tool failed: %v", res.Content)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := reader.CallTool(ctx, &mcp.CallToolParams{Name: "weather__get_forecast", Arguments: map[string]any{"city": "Oslo", "days": 1}}); err == nil || !strings.Contains(err.Error(), "denied by policy") {
+		t.Errorf("a reader called a forecasters-only tool: %v", err)
+	}
+	if _, err := reader.CallTool(ctx, &mcp.CallToolParams{Name: "notes__get_note", Arguments: map[string]any{"id": "note-1"}}); err == nil {
+		t.Error("a hidden tool was callable by its name")
+	}
+
+	forecaster := connect(t, s.url("curated"), s.token("dan", "curated", "--groups", "forecasters"))
+	if names := toolNames(t, forecaster); !slices.Contains(names, "weather__get_forecast") {
+		t.Errorf("a forecaster does not see the forecast tool: %v", names)
+	}
 }
