@@ -60,32 +60,8 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 		return
 	}
 	version := negotiate(params.ProtocolVersion)
-	upstreamParams := map[string]any{
-		"protocolVersion": version,
-		"capabilities":    map[string]any{},
-		"clientInfo":      map[string]any{"name": "vmcp", "version": s.version},
-	}
-	type initAnswer struct {
-		sessionID string
-		caps      map[string]json.RawMessage
-	}
 	outcomes := s.fanOut(r.Context(), req.vs, func(ctx context.Context, c *connector) (any, error) {
-		res, err := s.up.do(ctx, call{connector: c, identity: req.signed, method: "initialize", params: upstreamParams})
-		if err != nil {
-			return nil, err
-		}
-		var ir struct {
-			ProtocolVersion string                     `json:"protocolVersion"`
-			Capabilities    map[string]json.RawMessage `json:"capabilities"`
-		}
-		if err := json.Unmarshal(res.result, &ir); err != nil {
-			return nil, errors.New("initialize: malformed result")
-		}
-		// The MCP lifecycle requires notifications/initialized before normal requests.
-		if err := s.up.notify(ctx, call{connector: c, identity: req.signed, sessionID: res.sessionID, protocolVersion: ir.ProtocolVersion, method: "notifications/initialized"}); err != nil {
-			return nil, err
-		}
-		return initAnswer{sessionID: res.sessionID, caps: ir.Capabilities}, nil
+		return s.initConnector(ctx, c, req.signed, version)
 	})
 	st := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{}}
 	caps := map[string]any{"tools": map[string]any{}}
@@ -93,7 +69,7 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 		if o.err != nil {
 			continue
 		}
-		a := o.value.(initAnswer)
+		a := o.value.(*initAnswer)
 		if a.sessionID != "" {
 			st.Upstream[o.connector.name] = a.sessionID
 		}
@@ -185,6 +161,14 @@ func (s *Server) listEverywhere(ctx context.Context, req *request, method, key s
 		cl := call{connector: c, identity: req.signed, protocolVersion: req.protocol, method: method}
 		if req.session != nil {
 			cl.sessionID = req.session.Upstream[c.name]
+		} else {
+			// A client without a session (stateless, or a revision without sessions): use the
+			// connector session vmcp keeps for this caller.
+			sh, err := s.shadow.get(ctx, s, c, req.caller.Subject, req.vs.name, req.signed)
+			if err != nil {
+				return nil, err
+			}
+			cl.sessionID, cl.protocolVersion = sh.sessionID, sh.version
 		}
 		return s.listAll(ctx, cl, key)
 	})
@@ -232,4 +216,36 @@ func (s *Server) listTools(ctx context.Context, req *request) map[string]any {
 		}
 	}
 	return map[string]any{"tools": items}
+}
+
+// initAnswer is what a connector said to initialize.
+type initAnswer struct {
+	sessionID string
+	version   string
+	caps      map[string]json.RawMessage
+}
+
+// initConnector starts an MCP session with one connector, in the revision vmcp and the client
+// agreed on, and completes the lifecycle (notifications/initialized) before anything else is sent.
+func (s *Server) initConnector(ctx context.Context, c *connector, signedIdentity, version string) (*initAnswer, error) {
+	params := map[string]any{
+		"protocolVersion": version,
+		"capabilities":    map[string]any{},
+		"clientInfo":      map[string]any{"name": "vmcp", "version": s.version},
+	}
+	res, err := s.up.do(ctx, call{connector: c, identity: signedIdentity, method: "initialize", params: params})
+	if err != nil {
+		return nil, err
+	}
+	var ir struct {
+		ProtocolVersion string                     `json:"protocolVersion"`
+		Capabilities    map[string]json.RawMessage `json:"capabilities"`
+	}
+	if err := json.Unmarshal(res.result, &ir); err != nil {
+		return nil, errors.New("initialize: malformed result")
+	}
+	if err := s.up.notify(ctx, call{connector: c, identity: signedIdentity, sessionID: res.sessionID, protocolVersion: ir.ProtocolVersion, method: "notifications/initialized"}); err != nil {
+		return nil, err
+	}
+	return &initAnswer{sessionID: res.sessionID, version: ir.ProtocolVersion, caps: ir.Capabilities}, nil
 }

@@ -29,6 +29,7 @@ type Server struct {
 	sessions *session.Codec
 	log      *zap.Logger
 	version  string
+	shadow   shadowSessions
 }
 
 // NewServer returns an aggregator that reaches connectors through Envoy's egress listener at

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -209,5 +210,60 @@ func TestConfigEditsApplyWithoutRestartAndBadEditsAreRejected(t *testing.T) {
 	}
 	if names := toolNames(t, cs.ClientSession); len(names) != 2 {
 		t.Fatalf("after a broken edit ops tools = %v", names)
+	}
+}
+
+// rpc posts one JSON-RPC request without any session, as a stateless client does, and returns
+// the decoded result (or fails on an error).
+func rpc(t *testing.T, url, token, method string, params any) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: HTTP %d: %s", method, resp.StatusCode, raw)
+	}
+	// A connector may answer in SSE: take the data line.
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.HasPrefix(line, "data: ") {
+				raw = []byte(strings.TrimPrefix(line, "data: "))
+			}
+		}
+	}
+	var m struct {
+		Result map[string]any `json:"result"`
+		Error  any            `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil || m.Error != nil {
+		t.Fatalf("%s: %s", method, raw)
+	}
+	return m.Result
+}
+
+func TestStatelessClientsWorkWithoutASession(t *testing.T) {
+	s := startSystem(t)
+	token := s.token("erin", "demo")
+	tools := rpc(t, s.url("demo"), token, "tools/list", map[string]any{})
+	if list, _ := tools["tools"].([]any); len(list) < 4 {
+		t.Fatalf("tools/list without a session returned %v", tools)
+	}
+	added := rpc(t, s.url("demo"), token, "tools/call", map[string]any{"name": "notes__add_note", "arguments": map[string]any{"title": "a", "body": "b"}})
+	if added["isError"] == true {
+		t.Fatalf("tools/call without a session: %v", added)
+	}
+	// The next call lands in the same connector session vmcp keeps for this user.
+	listed := rpc(t, s.url("demo"), token, "tools/call", map[string]any{"name": "notes__list_notes", "arguments": map[string]any{}})
+	if raw, _ := json.Marshal(listed); !strings.Contains(string(raw), `"title":"a"`) {
+		t.Errorf("the note added without a session is not in the same connector session: %s", raw)
 	}
 }

@@ -25,16 +25,21 @@ func mustJSON(v any) json.RawMessage {
 
 // edgeExchange follows one client request through its processing steps.
 type edgeExchange struct {
-	state    *compiled
-	sessions *session.Codec
-	log      *zap.Logger
+	state             *compiled
+	sessions          *session.Codec
+	connectorSessions ConnectorSessions
+	log               *zap.Logger
+	ctx               context.Context
 
 	vs        *virtualServer
 	caller    toolpolicy.Caller
 	subject   string
+	signed    string // the signed identity from authz, for requests vmcp makes on the caller's behalf
 	sessionID string
 	// routed is set once the request is sent to a connector rather than the aggregator.
 	routed *connector
+	// kept is set when the connector session is one vmcp keeps for a sessionless client.
+	kept bool
 }
 
 func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -44,7 +49,7 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 	case *extprocv3.ProcessingRequest_RequestBody:
 		return e.requestBody(r.RequestBody)
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
-		return e.responseHeaders()
+		return e.responseHeaders(r.ResponseHeaders)
 	default:
 		// Bodies and trailers of responses are not requested by the bootstrap; pass them on.
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
@@ -63,6 +68,7 @@ func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extpr
 	if md := req.GetMetadataContext().GetFilterMetadata()[authzNamespace]; md != nil {
 		f := md.GetFields()
 		e.subject = f["sub"].GetStringValue()
+		e.signed = f["identity"].GetStringValue()
 		e.caller = toolpolicy.Caller{Subject: e.subject, Email: f["email"].GetStringValue(), ClientID: f["client_id"].GetStringValue()}
 		for _, g := range f["groups"].GetListValue().GetValues() {
 			e.caller.Groups = append(e.caller.Groups, g.GetStringValue())
@@ -153,6 +159,20 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 			set = append(set, setHeader(headers.SessionID, up))
 			remove = remove[:len(remove)-1]
 		}
+	} else if e.connectorSessions != nil {
+		sid, version, err := e.connectorSessions.ConnectorSession(e.ctx, e.signed, e.subject, e.vs.name, c.name)
+		if err != nil {
+			e.log.Warn("extproc: no connector session for a sessionless client", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.Error(err))
+			return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "connector %q is unavailable", c.name))
+		}
+		if sid != "" {
+			set = append(set, setHeader(headers.SessionID, sid))
+			remove = remove[:len(remove)-1]
+		}
+		if version != "" {
+			set = append(set, setHeader(headers.ProtocolVersion, version))
+		}
+		e.kept = true
 	}
 
 	params[field], _ = json.Marshal(original)
@@ -171,9 +191,14 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 }
 
 // responseHeaders hides the connector's own session id: the client knows only vmcp's.
-func (e *edgeExchange) responseHeaders() *extprocv3.ProcessingResponse {
+func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
 	if e.routed == nil {
 		return continueResponseHeaders(nil)
+	}
+	if e.kept && headerValue(h.GetHeaders(), ":status") == "404" {
+		// MCP transports: 404 means the connector forgot the session (it restarted, say). The
+		// next call makes a new one.
+		e.connectorSessions.ForgetConnectorSession(e.subject, e.vs.name, e.routed.name)
 	}
 	if e.sessionID != "" {
 		return continueResponseHeaders(&extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{setHeader(headers.SessionID, e.sessionID)}})

@@ -20,14 +20,23 @@ import (
 // Server implements envoy.service.ext_proc.v3.ExternalProcessor.
 type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer
-	state    atomic.Pointer[compiled]
-	sessions *session.Codec
-	log      *zap.Logger
+	state     atomic.Pointer[compiled]
+	sessions  *session.Codec
+	connector ConnectorSessions
+	log       *zap.Logger
 }
 
-// NewServer returns an ext_proc server that opens client session ids with sessions.
-func NewServer(sessions *session.Codec, log *zap.Logger) *Server {
-	return &Server{sessions: sessions, log: log}
+// ConnectorSessions gives a client that keeps no MCP session (stateless clients, MCP 2026-07-28)
+// a connector session kept for it by vmcp; the aggregator implements it.
+type ConnectorSessions interface {
+	ConnectorSession(ctx context.Context, signedIdentity, subject, vs, connector string) (sessionID, version string, err error)
+	ForgetConnectorSession(subject, vs, connector string)
+}
+
+// NewServer returns an ext_proc server that opens client session ids with sessions and gets
+// connector sessions for sessionless clients from connector (nil: route them without one).
+func NewServer(sessions *session.Codec, connector ConnectorSessions, log *zap.Logger) *Server {
+	return &Server{sessions: sessions, connector: connector, log: log}
 }
 
 // Prepare compiles cfg; the returned commit swaps it in.
@@ -51,7 +60,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 		e := &egressExchange{state: st}
 		handle = e.handle
 	} else {
-		e := &edgeExchange{state: st, sessions: s.sessions, log: s.log}
+		e := &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, log: s.log, ctx: stream.Context()}
 		handle = e.handle
 	}
 	for {

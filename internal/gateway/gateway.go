@@ -135,11 +135,11 @@ func newWithStore(ctx context.Context, cfg *config.Config, st *store.Store, log 
 		metrics:    reg,
 		xds:        xds.NewServer(log.Named("xds")),
 		authz:      authz.NewServer(keys, signer, log.Named("authz"), reg),
-		extproc:    extproc.NewServer(sessions, log.Named("extproc")),
 		metadata:   &oauth.Metadata{},
 		oauth:      oauth.NewServer(oauth.Options{Store: st, Keys: keys, SealKey: sealKey, Dev: opts.Dev, Log: log.Named("oauth")}),
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, log.Named("aggregator")),
 	}
+	g.extproc = extproc.NewServer(sessions, g.aggregator, log.Named("extproc"))
 	if err := g.Apply(cfg); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,102 @@
+package aggregator
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// shadowTTL is how long vmcp reuses a connector session it made for a sessionless client.
+const shadowTTL = 30 * time.Minute
+
+// shadowMax bounds the table; when full, expired entries go first, then everything.
+const shadowMax = 100000
+
+// shadowSessions holds the connector sessions vmcp keeps on behalf of clients that keep none
+// themselves — stateless clients, and MCP 2026-07-28, which has no sessions — one per user,
+// virtual server and connector, made on first use. Stateful connectors (the go-sdk default)
+// refuse requests without a session, so without this such clients could not use them at all.
+// The table is per replica: another replica simply makes its own.
+type shadowSessions struct {
+	mu sync.Mutex
+	m  map[shadowKey]shadowEntry
+}
+
+type shadowKey struct{ subject, vs, connector string }
+
+type shadowEntry struct {
+	sessionID string
+	version   string
+	expires   time.Time
+}
+
+func (t *shadowSessions) get(ctx context.Context, s *Server, c *connector, subject, vs, signedIdentity string) (shadowEntry, error) {
+	key := shadowKey{subject, vs, c.name}
+	now := time.Now()
+	t.mu.Lock()
+	if e, ok := t.m[key]; ok && now.Before(e.expires) {
+		t.mu.Unlock()
+		return e, nil
+	}
+	t.mu.Unlock()
+	// Two first calls at once may both initialize; the later one wins and the other session
+	// idles out at the connector. Rare, and cheaper than holding a lock across the network.
+	a, err := s.initConnector(ctx, c, signedIdentity, supportedVersions[0])
+	if err != nil {
+		return shadowEntry{}, fmt.Errorf("connector %q: %w", c.name, err)
+	}
+	e := shadowEntry{sessionID: a.sessionID, version: a.version, expires: now.Add(shadowTTL)}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[shadowKey]shadowEntry{}
+	}
+	if len(t.m) >= shadowMax {
+		for k, old := range t.m {
+			if now.After(old.expires) {
+				delete(t.m, k)
+			}
+		}
+		if len(t.m) >= shadowMax {
+			clear(t.m)
+		}
+	}
+	t.m[key] = e
+	return e, nil
+}
+
+func (t *shadowSessions) forget(subject, vs, connector string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.m, shadowKey{subject, vs, connector})
+}
+
+// ConnectorSession returns the connector session vmcp keeps for a sessionless client on vs,
+// making one on first use (extproc asks for it before routing such a client's tools/call).
+func (s *Server) ConnectorSession(ctx context.Context, signedIdentity, subject, vs, connector string) (sessionID, version string, err error) {
+	st := s.state.Load()
+	if st == nil {
+		return "", "", fmt.Errorf("not configured")
+	}
+	for _, v := range st.byPath {
+		if v.name != vs {
+			continue
+		}
+		for _, c := range v.connectors {
+			if c.name == connector {
+				ctx, cancel := context.WithTimeout(ctx, c.timeout)
+				defer cancel()
+				e, err := s.shadow.get(ctx, s, c, subject, vs, signedIdentity)
+				return e.sessionID, e.version, err
+			}
+		}
+	}
+	return "", "", fmt.Errorf("connector %q is not on virtual server %q", connector, vs)
+}
+
+// ForgetConnectorSession drops a kept session the connector no longer knows (it answered 404),
+// so the next call makes a new one.
+func (s *Server) ForgetConnectorSession(subject, vs, connector string) {
+	s.shadow.forget(subject, vs, connector)
+}
