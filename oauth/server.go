@@ -28,7 +28,7 @@ import (
 // with reuse detection, revocation (RFC 7009) and a JWKS. Users sign in through the login
 // provider (the organisation's OIDC provider, or dev users in `vmcp dev`).
 type Server struct {
-	store   *store.Store
+	store   store.Store
 	keys    *tokens.Keys
 	sealKey []byte
 	dev     bool
@@ -61,7 +61,7 @@ type compiled struct {
 
 // Options configure a Server.
 type Options struct {
-	Store *store.Store
+	Store store.Store
 	Keys  *tokens.Keys
 	// SealKey (32 bytes, shared by replicas) protects login state and consent forms.
 	SealKey []byte

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/authz"
 	"github.com/vmcp-dev/vmcp/internal/gateway"
+	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
 )
 
@@ -42,7 +43,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "vmcp token: no virtual server %q in %s\n", *vsName, cfg.Path)
 		return exitCode(1)
 	}
-	st, err := gateway.OpenStore(ctx, cfg)
+	st, err := store.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -50,7 +49,7 @@ type component interface {
 // Gateway is a running vmcp.
 type Gateway struct {
 	log        *zap.Logger
-	store      *store.Store
+	store      store.Store
 	keys       *tokens.Keys
 	xds        *xds.Server
 	authz      *authz.Server
@@ -70,11 +69,6 @@ type Gateway struct {
 	watchers        sync.WaitGroup
 }
 
-// OpenStore opens the embedded store under the configuration's data directory.
-func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
-	return store.OpenSQLite(ctx, filepath.Join(cfg.Server.DataDir, "vmcp.db"))
-}
-
 // Options are how a gateway is run rather than what it serves.
 type Options struct {
 	// Dev enables what only `vmcp dev` may do: built-in users, client metadata documents on
@@ -84,7 +78,7 @@ type Options struct {
 
 // New builds a gateway for cfg. Nothing listens until Run.
 func New(ctx context.Context, cfg *config.Config, log *zap.Logger, opts Options) (*Gateway, error) {
-	st, err := OpenStore(ctx, cfg)
+	st, err := store.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +90,7 @@ func New(ctx context.Context, cfg *config.Config, log *zap.Logger, opts Options)
 	return g, nil
 }
 
-func newWithStore(ctx context.Context, cfg *config.Config, st *store.Store, log *zap.Logger, opts Options) (*Gateway, error) {
+func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *zap.Logger, opts Options) (*Gateway, error) {
 	keys, err := tokens.LoadKeys(ctx, st, cfg.Auth.KeyRotation.D(), KeyRetention(cfg))
 	if err != nil {
 		return nil, err

@@ -2,26 +2,14 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 )
 
-// ErrNotFound is returned when a record does not exist, has expired or was already taken.
-var ErrNotFound = errors.New("not found")
-
-// ErrReused is returned by UseRefreshToken for a refresh token that was already used or revoked.
-var ErrReused = errors.New("refresh token already used")
-
-func hashKey(v string) []byte {
-	h := sha256.Sum256([]byte(v))
-	return h[:]
-}
-
 // PutClient stores a dynamically registered client.
-func (s *Store) PutClient(ctx context.Context, clientID string, metadataJSON []byte, secretHash []byte) error {
+func (s *sqliteStore) PutClient(ctx context.Context, clientID string, metadataJSON []byte, secretHash []byte) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO oauth_clients (client_id, metadata, secret_hash, created_at) VALUES (?, ?, ?, ?)`,
 		clientID, string(metadataJSON), secretHash, time.Now().Unix())
 	if err != nil {
@@ -31,7 +19,7 @@ func (s *Store) PutClient(ctx context.Context, clientID string, metadataJSON []b
 }
 
 // Client returns a registered client's metadata and secret hash.
-func (s *Store) Client(ctx context.Context, clientID string) (metadataJSON, secretHash []byte, err error) {
+func (s *sqliteStore) Client(ctx context.Context, clientID string) (metadataJSON, secretHash []byte, err error) {
 	var meta string
 	err = s.db.QueryRowContext(ctx, `SELECT metadata, secret_hash FROM oauth_clients WHERE client_id = ?`, clientID).Scan(&meta, &secretHash)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -45,7 +33,7 @@ func (s *Store) Client(ctx context.Context, clientID string) (metadataJSON, secr
 
 // PutGrant stores short-lived single-use state of a kind ("pending", "code") under the hash of
 // key, until expires.
-func (s *Store) PutGrant(ctx context.Context, kind, key string, value []byte, expires time.Time) error {
+func (s *sqliteStore) PutGrant(ctx context.Context, kind, key string, value []byte, expires time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO oauth_grants (kind, key_hash, value, expires_at) VALUES (?, ?, ?, ?)`,
 		kind, hashKey(key), string(value), expires.Unix())
 	if err != nil {
@@ -55,7 +43,7 @@ func (s *Store) PutGrant(ctx context.Context, kind, key string, value []byte, ex
 }
 
 // Grant reads a grant without taking it.
-func (s *Store) Grant(ctx context.Context, kind, key string) ([]byte, error) {
+func (s *sqliteStore) Grant(ctx context.Context, kind, key string) ([]byte, error) {
 	var v string
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM oauth_grants WHERE kind = ? AND key_hash = ? AND expires_at >= ?`,
 		kind, hashKey(key), time.Now().Unix()).Scan(&v)
@@ -70,7 +58,7 @@ func (s *Store) Grant(ctx context.Context, kind, key string) ([]byte, error) {
 
 // TakeGrant reads and deletes a grant in one statement, so of two concurrent redemptions of the
 // same authorization code exactly one succeeds.
-func (s *Store) TakeGrant(ctx context.Context, kind, key string) ([]byte, error) {
+func (s *sqliteStore) TakeGrant(ctx context.Context, kind, key string) ([]byte, error) {
 	var v string
 	var expires int64
 	err := s.db.QueryRowContext(ctx, `DELETE FROM oauth_grants WHERE kind = ? AND key_hash = ? RETURNING value, expires_at`,
@@ -88,7 +76,7 @@ func (s *Store) TakeGrant(ctx context.Context, kind, key string) ([]byte, error)
 }
 
 // HasConsent reports whether subject allowed clientID onto resource before.
-func (s *Store) HasConsent(ctx context.Context, subject, clientID, resource string) (bool, error) {
+func (s *sqliteStore) HasConsent(ctx context.Context, subject, clientID, resource string) (bool, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM oauth_consents WHERE subject = ? AND client_id = ? AND resource = ?`,
 		subject, clientID, resource).Scan(&n)
@@ -99,7 +87,7 @@ func (s *Store) HasConsent(ctx context.Context, subject, clientID, resource stri
 }
 
 // PutConsent remembers that subject allowed clientID onto resource.
-func (s *Store) PutConsent(ctx context.Context, subject, clientID, resource string) error {
+func (s *sqliteStore) PutConsent(ctx context.Context, subject, clientID, resource string) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO oauth_consents (subject, client_id, resource, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		subject, clientID, resource, time.Now().Unix())
 	if err != nil {
@@ -109,7 +97,7 @@ func (s *Store) PutConsent(ctx context.Context, subject, clientID, resource stri
 }
 
 // PutRefreshToken stores a new refresh token (by hash) in family.
-func (s *Store) PutRefreshToken(ctx context.Context, token, family string, grant []byte, expires time.Time) error {
+func (s *sqliteStore) PutRefreshToken(ctx context.Context, token, family string, grant []byte, expires time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO oauth_refresh_tokens (token_hash, family, grant_data, expires_at) VALUES (?, ?, ?, ?)`,
 		hashKey(token), family, string(grant), expires.Unix())
 	if err != nil {
@@ -121,7 +109,7 @@ func (s *Store) PutRefreshToken(ctx context.Context, token, family string, grant
 // UseRefreshToken marks a refresh token used and returns its family and grant. A token that was
 // already used or revoked returns ErrReused together with its family, so that the caller can
 // revoke the family; an unknown or expired token returns ErrNotFound.
-func (s *Store) UseRefreshToken(ctx context.Context, token string) (family string, grant []byte, err error) {
+func (s *sqliteStore) UseRefreshToken(ctx context.Context, token string) (family string, grant []byte, err error) {
 	now := time.Now().Unix()
 	var g string
 	err = s.db.QueryRowContext(ctx, `UPDATE oauth_refresh_tokens SET used_at = ?
@@ -150,7 +138,7 @@ func (s *Store) UseRefreshToken(ctx context.Context, token string) (family strin
 }
 
 // RevokeRefreshFamily revokes every refresh token of a family.
-func (s *Store) RevokeRefreshFamily(ctx context.Context, family string) error {
+func (s *sqliteStore) RevokeRefreshFamily(ctx context.Context, family string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL`,
 		time.Now().Unix(), family)
 	if err != nil {
@@ -160,7 +148,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, family string) error {
 }
 
 // RefreshFamily returns the family of a refresh token, used or not (for revocation).
-func (s *Store) RefreshFamily(ctx context.Context, token string) (string, error) {
+func (s *sqliteStore) RefreshFamily(ctx context.Context, token string) (string, error) {
 	var family string
 	err := s.db.QueryRowContext(ctx, `SELECT family FROM oauth_refresh_tokens WHERE token_hash = ?`, hashKey(token)).Scan(&family)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -172,15 +160,8 @@ func (s *Store) RefreshFamily(ctx context.Context, token string) (string, error)
 	return family, nil
 }
 
-// SigningKey is one stored token signing key.
-type SigningKey struct {
-	KID        string
-	PrivateDER []byte
-	Created    time.Time
-}
-
 // SigningKeys returns all stored signing keys, newest first.
-func (s *Store) SigningKeys(ctx context.Context) ([]SigningKey, error) {
+func (s *sqliteStore) SigningKeys(ctx context.Context) ([]SigningKey, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT kid, private_der, created_at FROM signing_keys ORDER BY created_at DESC, kid`)
 	if err != nil {
 		return nil, fmt.Errorf("store: signing keys: %w", err)
@@ -200,7 +181,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]SigningKey, error) {
 }
 
 // AddSigningKey stores a new signing key.
-func (s *Store) AddSigningKey(ctx context.Context, k SigningKey) error {
+func (s *sqliteStore) AddSigningKey(ctx context.Context, k SigningKey) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO signing_keys (kid, private_der, created_at) VALUES (?, ?, ?)`, k.KID, k.PrivateDER, k.Created.Unix())
 	if err != nil {
 		return fmt.Errorf("store: add signing key: %w", err)
@@ -209,17 +190,19 @@ func (s *Store) AddSigningKey(ctx context.Context, k SigningKey) error {
 }
 
 // DeleteExpired removes grants past their expiry and refresh tokens past theirs.
-func (s *Store) DeleteExpired(ctx context.Context) error {
+func (s *sqliteStore) DeleteExpired(ctx context.Context) error {
 	now := time.Now().Unix()
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM oauth_grants WHERE expires_at < ?`, now); err != nil {
-		return err
+		return fmt.Errorf("store: delete expired grants: %w", err)
 	}
-	_, err := s.db.ExecContext(ctx, `DELETE FROM oauth_refresh_tokens WHERE expires_at < ?`, now)
-	return err
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM oauth_refresh_tokens WHERE expires_at < ?`, now); err != nil {
+		return fmt.Errorf("store: delete expired refresh tokens: %w", err)
+	}
+	return nil
 }
 
 // RefreshGrant returns the grant data of a refresh token, used or not.
-func (s *Store) RefreshGrant(ctx context.Context, token string) ([]byte, error) {
+func (s *sqliteStore) RefreshGrant(ctx context.Context, token string) ([]byte, error) {
 	var g string
 	err := s.db.QueryRowContext(ctx, `SELECT grant_data FROM oauth_refresh_tokens WHERE token_hash = ?`, hashKey(token)).Scan(&g)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -1,126 +1,109 @@
-// Package store persists vmcp's state: generated secrets and keys now; OAuth state, connector
-// tokens and audit events as those capabilities land. SQLite (pure Go, no cgo) is the embedded
-// default; versioned migrations are applied at open.
+// Package store persists vmcp's state: generated secrets and signing keys, OAuth authorization
+// server state, and audit events. Two backends implement one Store interface with the same
+// semantics, proven by one conformance suite (storetest): SQLite (pure Go, embedded, the default
+// for one node) and PostgreSQL (several replicas sharing one database). Each backend applies its
+// own versioned migrations at open.
 package store
 
 import (
 	"context"
-	"database/sql"
-	"embed"
+	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
-	// modernc.org/sqlite is a pure-Go SQLite: `vmcp dev` and single-node installs need no C
-	// toolchain and no external database.
-	_ "modernc.org/sqlite"
+	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/config"
 )
 
-//go:embed migrations
-var migrations embed.FS
+// ErrNotFound is returned when a record does not exist, has expired or was already taken.
+var ErrNotFound = errors.New("not found")
 
-// Store is vmcp's persistent state.
-type Store struct {
-	db *sql.DB
+// ErrReused is returned by UseRefreshToken for a refresh token that was already used or revoked.
+var ErrReused = errors.New("refresh token already used")
+
+// ErrBadCursor is returned by QueryAuditEvents for a cursor it did not hand out; an API turns it
+// into a client error.
+var ErrBadCursor = errors.New("store: bad audit cursor")
+
+// Store is vmcp's persistent state. Every method is safe for concurrent use, also across
+// replicas sharing one PostgreSQL database.
+type Store interface {
+	// Secret returns the secret called name, creating it with generate on first use. When
+	// several replicas race to create it, exactly one value wins and all of them return it.
+	Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
+
+	// PutClient stores a dynamically registered client (RFC 7591).
+	PutClient(ctx context.Context, clientID string, metadataJSON []byte, secretHash []byte) error
+	// Client returns a registered client's metadata and secret hash, or ErrNotFound.
+	Client(ctx context.Context, clientID string) (metadataJSON, secretHash []byte, err error)
+
+	// PutGrant stores short-lived single-use state of a kind ("pending", "code") under the hash
+	// of key, until expires.
+	PutGrant(ctx context.Context, kind, key string, value []byte, expires time.Time) error
+	// Grant reads a live grant without taking it.
+	Grant(ctx context.Context, kind, key string) ([]byte, error)
+	// TakeGrant reads and deletes a grant in one statement: of concurrent redemptions of the
+	// same authorization code, on any replica, exactly one succeeds.
+	TakeGrant(ctx context.Context, kind, key string) ([]byte, error)
+
+	// HasConsent reports whether subject allowed clientID onto resource before.
+	HasConsent(ctx context.Context, subject, clientID, resource string) (bool, error)
+	// PutConsent remembers that subject allowed clientID onto resource.
+	PutConsent(ctx context.Context, subject, clientID, resource string) error
+
+	// PutRefreshToken stores a new refresh token (by hash) in family.
+	PutRefreshToken(ctx context.Context, token, family string, grant []byte, expires time.Time) error
+	// UseRefreshToken marks a refresh token used in one statement and returns its family and
+	// grant. A token that was already used or revoked returns ErrReused with its family, so
+	// that the caller can revoke the family (OAuth 2.1 §4.3.1); an unknown or expired token
+	// returns ErrNotFound.
+	UseRefreshToken(ctx context.Context, token string) (family string, grant []byte, err error)
+	// RevokeRefreshFamily revokes every refresh token of a family.
+	RevokeRefreshFamily(ctx context.Context, family string) error
+	// RefreshFamily returns the family of a refresh token, used or not (for revocation).
+	RefreshFamily(ctx context.Context, token string) (string, error)
+	// RefreshGrant returns the grant data of a refresh token, used or not.
+	RefreshGrant(ctx context.Context, token string) ([]byte, error)
+
+	// SigningKeys returns all stored signing keys, newest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// AddSigningKey stores a new signing key.
+	AddSigningKey(ctx context.Context, k SigningKey) error
+
+	// DeleteExpired removes grants and refresh tokens past their expiry.
+	DeleteExpired(ctx context.Context) error
+
+	audit.Store
+
+	// Close releases the database.
+	Close() error
 }
 
-// OpenSQLite opens (creating if needed) the SQLite database at path and applies migrations.
-func OpenSQLite(ctx context.Context, path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("store: create data dir: %w", err)
-	}
-	// WAL lets readers proceed during writes; busy_timeout makes concurrent writers wait instead
-	// of failing with SQLITE_BUSY.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	s := &Store{db: db}
-	if err := s.migrate(ctx, "migrations/sqlite"); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+// SigningKey is one stored token signing key.
+type SigningKey struct {
+	KID        string
+	PrivateDER []byte
+	Created    time.Time
 }
 
-// Close releases the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-func (s *Store) migrate(ctx context.Context, dir string) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("store: migrations table: %w", err)
+// Open opens the store cfg names: SQLite at server.data_dir/vmcp.db, or PostgreSQL at
+// store.dsn.
+func Open(ctx context.Context, cfg *config.Config) (Store, error) {
+	switch cfg.Store.Driver {
+	case "sqlite", "":
+		return OpenSQLite(ctx, filepath.Join(cfg.Server.DataDir, "vmcp.db"))
+	case "postgres":
+		return OpenPostgres(ctx, cfg.Store.DSN.Value())
+	default:
+		return nil, fmt.Errorf("store: driver %q is not sqlite or postgres", cfg.Store.Driver)
 	}
-	entries, err := fs.ReadDir(migrations, dir)
-	if err != nil {
-		return err
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	for _, e := range entries {
-		version, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("store: migration %s: name must start with a number", e.Name())
-		}
-		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
-			return fmt.Errorf("store: read migrations: %w", err)
-		}
-		if n > 0 {
-			continue
-		}
-		body, err := fs.ReadFile(migrations, dir+"/"+e.Name())
-		if err != nil {
-			return err
-		}
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store: migration %s: %w", e.Name(), err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().Unix()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store: migration %s: %w", e.Name(), err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("store: migration %s: %w", e.Name(), err)
-		}
-	}
-	return nil
 }
 
-// Secret returns the secret called name, creating it with generate on first use. When several
-// replicas race to create it, exactly one value wins and all of them return it.
-func (s *Store) Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error) {
-	var v []byte
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
-	if err == nil {
-		return v, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("store: read secret %q: %w", name, err)
-	}
-	fresh, err := generate()
-	if err != nil {
-		return nil, fmt.Errorf("store: generate secret %q: %w", name, err)
-	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`, name, fresh, time.Now().Unix()); err != nil {
-		return nil, fmt.Errorf("store: save secret %q: %w", name, err)
-	}
-	if err := s.db.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
-		return nil, fmt.Errorf("store: read secret %q: %w", name, err)
-	}
-	return v, nil
+// hashKey is how codes and refresh tokens are stored: a database leak does not hand out live
+// credentials.
+func hashKey(v string) []byte {
+	h := sha256.Sum256([]byte(v))
+	return h[:]
 }

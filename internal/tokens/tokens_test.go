@@ -31,7 +31,7 @@ const (
 )
 
 // openStore opens a real SQLite store in a temp dir.
-func openStore(t *testing.T) *store.Store {
+func openStore(t *testing.T) store.Store {
 	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {

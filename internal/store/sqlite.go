@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	// modernc.org/sqlite is a pure-Go SQLite: `vmcp dev` and single-node installs need no C
+	// toolchain and no external database.
+	_ "modernc.org/sqlite"
+)
+
+// sqliteStore is the embedded backend.
+type sqliteStore struct {
+	db *sql.DB
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database at path and applies migrations.
+func OpenSQLite(ctx context.Context, path string) (Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data dir: %w", err)
+	}
+	// WAL lets readers proceed during writes; busy_timeout makes concurrent writers wait instead
+	// of failing with SQLITE_BUSY. _txlock=immediate takes the write lock at BEGIN: a deferred
+	// transaction that reads and then writes fails with SQLITE_BUSY, without waiting, when
+	// another connection wrote in between (WAL snapshots cannot be upgraded).
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &sqliteStore{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *sqliteStore) Close() error { return s.db.Close() }
+
+// migrate applies each pending migration in its own immediate transaction, re-checking inside it,
+// so that two processes opening one file at once apply each migration exactly once.
+func (s *sqliteStore) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrations table: %w", err)
+	}
+	ms, err := migrationsIn("migrations/sqlite")
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if err := s.apply(ctx, m); err != nil {
+			return fmt.Errorf("store: migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func (s *sqliteStore) apply(ctx context.Context, m migration) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, time.Now().Unix()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *sqliteStore) Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error) {
+	var v []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: read secret %q: %w", name, err)
+	}
+	fresh, err := generate()
+	if err != nil {
+		return nil, fmt.Errorf("store: generate secret %q: %w", name, err)
+	}
+	// The first insert wins; everyone, the losers included, then reads the winner's value.
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`, name, fresh, time.Now().Unix()); err != nil {
+		return nil, fmt.Errorf("store: save secret %q: %w", name, err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
+		return nil, fmt.Errorf("store: read secret %q: %w", name, err)
+	}
+	return v, nil
+}
