@@ -1,0 +1,350 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Recorder takes audit events from the request path and gets them into the Store.
+//
+// Record never waits for the store: it prepares the event (id, time, redaction) and hands it
+// to a bounded in-memory buffer. Run, the one goroutine that owns everything behind the
+// buffer, writes the buffer to the store in batches, spills batches the store cannot take to
+// local files, and replays those files once the store takes writes again. Every event is also
+// written as one structured log line (logger "audit", message "audit event").
+//
+// Lifecycle: NewRecorder → go Run(ctx) → Record from any goroutine → cancel ctx (Run flushes
+// what it can within Options.ShutdownTimeout and spills the rest) → Close. Events recorded
+// after Run returned go straight to the spill file, and are replayed by the next Run.
+type Recorder struct {
+	store Store
+	opts  Options
+	log   *zap.Logger // operational messages
+	audit *zap.Logger // one line per event
+	m     *metrics
+	spill *spill // nil only in lossy mode without a spill directory
+	now   func() time.Time
+
+	ch chan Event
+
+	// mu orders Record's hand-over to ch against Run's final drain: Record sends under the
+	// read lock, and once stopped is set (under the write lock) nothing is sent any more, so
+	// the drain cannot miss an event. Uncontended read locks are one atomic add each.
+	mu      sync.RWMutex
+	stopped bool // no more sends on ch
+	running bool // Run was called
+	closed  bool
+
+	quit      chan struct{}
+	runDone   chan struct{}
+	closeOnce sync.Once
+
+	dropped     atomic.Int64 // also in the Prometheus counter; read by Run for its warning
+	warnedDrops int64
+
+	// Owned by the Run goroutine.
+	backoff  time.Duration
+	retryAt  time.Time
+	failing  bool   // the last write failed (for logging the transition only)
+	writeSeq uint64 // store writes attempted
+	okSeq    uint64 // writeSeq of the last write that succeeded
+	replay   replayState
+}
+
+// NewRecorder returns a Recorder writing to store. log receives operational messages and,
+// under the name "audit", one line per event. reg may be nil (no metrics exported).
+func NewRecorder(store Store, opts Options, log *zap.Logger, reg prometheus.Registerer) (*Recorder, error) {
+	if store == nil {
+		return nil, errors.New("audit: NewRecorder needs a store")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	r := &Recorder{
+		store: store, opts: opts, log: log, audit: log.Named("audit"), now: time.Now,
+		ch:   make(chan Event, opts.Buffer),
+		quit: make(chan struct{}), runDone: make(chan struct{}),
+	}
+	r.m, err = newMetrics(reg, func() float64 { return float64(len(r.ch)) })
+	if err != nil {
+		return nil, err
+	}
+	if opts.SpillDir != "" {
+		if r.spill, err = openSpill(opts.SpillDir); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Record takes one event. It never waits for the store; see Options.Mode for what happens when
+// the buffer is full. The caller keeps ownership of ev.Arguments (Record copies what it keeps).
+func (r *Recorder) Record(ev Event) {
+	prepare(&ev, r.opts.Arguments, r.now)
+	r.m.counted(ev.Kind)
+	r.mu.RLock()
+	if !r.stopped {
+		select {
+		case r.ch <- ev:
+			r.mu.RUnlock()
+			return
+		default:
+		}
+	}
+	stopped := r.stopped
+	r.mu.RUnlock()
+	r.overflow(&ev, stopped)
+}
+
+// overflow handles an event the buffer cannot take: full, or Run has finished.
+func (r *Recorder) overflow(ev *Event, stopped bool) {
+	if r.opts.Mode == Lossy && !stopped || r.spill == nil {
+		r.drop(1)
+		return
+	}
+	logEvent(r.audit, ev)
+	if err := r.spill.append(*ev); err != nil {
+		r.drop(1)
+		r.log.Error("audit: event could not be spilled; dropped", zap.String("event_id", ev.ID), zap.Error(err))
+		return
+	}
+	r.m.spilled.Inc()
+}
+
+func (r *Recorder) drop(n int) {
+	r.dropped.Add(int64(n))
+	r.m.dropped.Add(float64(n))
+}
+
+// Run owns the pipeline until ctx ends or Close is called: batches from the buffer to the
+// store, failures to the spill file, spill files back to the store. On the way out it writes
+// what it can within ShutdownTimeout and spills the rest. It returns an error only when it
+// cannot start (called twice, or after Close).
+func (r *Recorder) Run(ctx context.Context) error {
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		r.mu.Unlock()
+		return errors.New("audit: Run after Close")
+	case r.running:
+		r.mu.Unlock()
+		return errors.New("audit: Run called twice")
+	}
+	r.running = true
+	r.mu.Unlock()
+	defer close(r.runDone)
+
+	if r.spill != nil {
+		segs, err := r.spill.segments()
+		if err != nil {
+			r.log.Error("audit: cannot list spill files; they will be replayed by the next run", zap.Error(err))
+		} else if len(segs) > 0 {
+			r.log.Info("audit: replaying spill files from an earlier run", zap.Int("files", len(segs)))
+		}
+		r.replay.queue = segs
+	}
+
+	tick := time.NewTicker(r.opts.FlushInterval)
+	defer tick.Stop()
+	batch := make([]Event, 0, r.opts.BatchSize)
+	for {
+		select {
+		case <-ctx.Done():
+			r.shutdown(batch)
+			return nil
+		case <-r.quit:
+			r.shutdown(batch)
+			return nil
+		case ev := <-r.ch:
+			batch = append(batch, ev)
+			if len(batch) >= r.opts.BatchSize {
+				r.flush(ctx, batch)
+				batch = batch[:0]
+			}
+		case <-tick.C:
+			if len(batch) > 0 {
+				r.flush(ctx, batch)
+				batch = batch[:0]
+			}
+			r.syncSpill()
+			r.warnDrops()
+			r.replaySome(ctx, r.now().Add(r.opts.FlushInterval))
+		}
+	}
+}
+
+// flush logs a batch and writes it to the store, or to the spill file when the store is
+// backing off or fails. The store must not keep the slice: it is reused.
+func (r *Recorder) flush(ctx context.Context, batch []Event) {
+	for i := range batch {
+		logEvent(r.audit, &batch[i])
+	}
+	if r.canWrite() {
+		err := r.write(ctx, batch, r.opts.WriteTimeout)
+		if err == nil {
+			return
+		}
+		r.storeFailed(err, len(batch))
+	}
+	r.spillBatch(batch)
+}
+
+// write is one store write with its own deadline. Detached from ctx so that a write in flight
+// when shutdown begins finishes (or times out) instead of failing at once.
+func (r *Recorder) write(ctx context.Context, batch []Event, timeout time.Duration) error {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	r.writeSeq++
+	if err := r.store.InsertAuditEvents(wctx, batch); err != nil {
+		r.m.failures.Inc()
+		return err
+	}
+	r.okSeq = r.writeSeq
+	if r.failing {
+		r.log.Info("audit: store writes succeed again")
+	}
+	r.failing, r.backoff, r.retryAt = false, 0, time.Time{}
+	return nil
+}
+
+// canWrite reports whether the backoff after a failure has passed.
+func (r *Recorder) canWrite() bool { return !r.now().Before(r.retryAt) }
+
+// storeFailed starts or extends the backoff: while it lasts, batches go straight to the spill
+// file instead of each waiting out a dead store's timeout.
+func (r *Recorder) storeFailed(err error, events int) {
+	r.backoff = min(max(2*r.backoff, r.opts.RetryMin), r.opts.RetryMax)
+	r.retryAt = r.now().Add(r.backoff)
+	if !r.failing {
+		r.log.Warn("audit: store write failed; spilling events until it recovers",
+			zap.Int("events", events), zap.Duration("retry_in", r.backoff), zap.Error(err))
+	} else {
+		r.log.Debug("audit: store write failed again", zap.Duration("retry_in", r.backoff), zap.Error(err))
+	}
+	r.failing = true
+}
+
+// spillBatch appends a batch to the spill file and makes it durable (a batch boundary).
+func (r *Recorder) spillBatch(batch []Event) {
+	if r.spill == nil {
+		r.drop(len(batch))
+		r.log.Error("audit: store failed and no spill directory; batch dropped", zap.Int("events", len(batch)))
+		return
+	}
+	if err := r.spill.append(batch...); err != nil {
+		r.drop(len(batch))
+		r.log.Error("audit: batch could not be spilled; dropped", zap.Int("events", len(batch)), zap.Error(err))
+		return
+	}
+	r.m.spilled.Add(float64(len(batch)))
+	r.syncSpill()
+}
+
+func (r *Recorder) syncSpill() {
+	if r.spill == nil {
+		return
+	}
+	if err := r.spill.sync(); err != nil {
+		r.log.Error("audit: spill file sync failed", zap.Error(err))
+	}
+}
+
+// warnDrops reports drops once per tick at most, from here rather than from Record: logging
+// on the request path during an overload would add to it.
+func (r *Recorder) warnDrops() {
+	if d := r.dropped.Load(); d != r.warnedDrops {
+		r.log.Warn("audit: events dropped", zap.Int64("since_last_warning", d-r.warnedDrops), zap.Int64("total", d))
+		r.warnedDrops = d
+	}
+}
+
+// shutdown stops the hand-over, then writes the batch and everything left in the buffer within
+// ShutdownTimeout, and spills what is left. Nothing is half-written: each write is one atomic
+// batch, and a batch that is not known to be written is spilled whole (replay is idempotent).
+func (r *Recorder) shutdown(batch []Event) {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
+	for drained := false; !drained; {
+		select {
+		case ev := <-r.ch:
+			batch = append(batch, ev)
+		default:
+			drained = true
+		}
+	}
+	for i := range batch {
+		logEvent(r.audit, &batch[i])
+	}
+	deadline := r.now().Add(r.opts.ShutdownTimeout)
+	for len(batch) > 0 {
+		left := deadline.Sub(r.now())
+		if left <= 0 || !r.canWrite() {
+			break
+		}
+		n := min(len(batch), r.opts.BatchSize)
+		if err := r.write(context.Background(), batch[:n], min(left, r.opts.WriteTimeout)); err != nil {
+			r.storeFailed(err, n)
+			break
+		}
+		batch = batch[n:]
+	}
+	if len(batch) > 0 {
+		r.log.Warn("audit: spilling events not written at shutdown; the next run replays them", zap.Int("events", len(batch)))
+		r.spillBatch(batch)
+	}
+	r.syncSpill()
+	if r.replay.cur != nil {
+		r.replay.cur.close()
+	}
+}
+
+// Close stops Run (as if its context ended) and waits for it, spills whatever is still in the
+// buffer, and releases the spill directory. Events recorded after Close are dropped and
+// counted. Safe to call more than once, and without Run.
+func (r *Recorder) Close() error {
+	var err error
+	r.closeOnce.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		running := r.running
+		r.mu.Unlock()
+		close(r.quit)
+		if running {
+			<-r.runDone
+		}
+		r.mu.Lock()
+		r.stopped = true
+		r.mu.Unlock()
+		// Run never ran: what it would have written goes to the spill file instead.
+		var rest []Event
+		for drained := false; !drained; {
+			select {
+			case ev := <-r.ch:
+				rest = append(rest, ev)
+			default:
+				drained = true
+			}
+		}
+		for i := range rest {
+			logEvent(r.audit, &rest[i])
+		}
+		if len(rest) > 0 {
+			r.spillBatch(rest)
+		}
+		if r.spill != nil {
+			err = r.spill.close()
+		}
+	})
+	return err
+}

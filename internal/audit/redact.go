@@ -1,0 +1,281 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Redacted replaces every value that looks like a secret.
+const Redacted = "[redacted]"
+
+// maxDepth bounds recursion into nested arguments; deeper values are replaced, not walked.
+const maxDepth = 32
+
+// The detectors are compiled once; they are immutable and safe for concurrent use.
+var (
+	// secretKeyRE: an argument named like this holds a secret whatever its value looks like.
+	secretKeyRE = regexp.MustCompile(`(?i)token|secret|password|passwd|api[-_]?key|authorization|cookie|credential|private[-_]?key|session`)
+	// pemRE: a PEM block, or an unterminated one up to the end of the string.
+	pemRE = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*-----(?s:.*?)(?:-----END [A-Z0-9 ]*-----|$)`)
+	// jwtRE: a JWS (three base64url segments) or JWE (five); the header is a JSON object, so
+	// its base64url starts with "ey". Requiring that keeps dotted names (a.b.c) out.
+	jwtRE = regexp.MustCompile(`\bey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}`)
+	// bearerRE: an RFC 6750 credential; the scheme name is case-insensitive. See bearerToken
+	// for which words after "bearer" are taken for tokens.
+	bearerRE = regexp.MustCompile(`(?i)\bbearer\s+([^\s"',;]+)`)
+	// basicRE: RFC 7617 credentials, base64 of "user:password".
+	basicRE = regexp.MustCompile(`(?i)\bbasic\s+([A-Za-z0-9+/]{4,}={0,2})`)
+	// userinfoRE: the password in scheme://user:password@host.
+	userinfoRE = regexp.MustCompile(`(://[^/\s:@]*):[^/\s@]+@`)
+	// keyValueRE: a secret-named key followed by its value inside a string, as in
+	// "password=hunter2", "api_key: x" or an embedded JSON object.
+	keyValueRE = regexp.MustCompile(`(?i)((?:token|secret|password|passwd|api[-_]?key|authorization|cookie|credential|private[-_]?key|session)[A-Za-z0-9_.-]*"?\s*[:=]\s*"?)[^\s"'&,;]+`)
+)
+
+// applyArguments returns the arguments as the mode records them, as a new map: the caller's map
+// is never kept or modified, so it may be reused after Record returns.
+func applyArguments(mode ArgumentMode, args map[string]any) map[string]any {
+	if len(args) == 0 || mode == ArgumentsOff {
+		return nil
+	}
+	out := make(map[string]any, len(args))
+	for k, v := range args {
+		k = redactKey(out, k)
+		if mode == ArgumentsKeys {
+			out[k] = nil
+			continue
+		}
+		out[k] = redactNamed(k, v, 0)
+	}
+	return out
+}
+
+// redactKey cleans a key and, when the key itself looks like a secret value (a map keyed by
+// token, say), replaces it with a placeholder that does not collide with the keys in out.
+func redactKey(out map[string]any, k string) string {
+	r := redactString(clean(k), true)
+	if r == k {
+		return k
+	}
+	if _, taken := out[r]; !taken {
+		return r
+	}
+	for i := 2; ; i++ {
+		c := r + "#" + strconv.Itoa(i)
+		if _, taken := out[c]; !taken {
+			return c
+		}
+	}
+}
+
+// redactNamed redacts the value stored under key.
+func redactNamed(key string, v any, depth int) any {
+	if v != nil && secretKeyRE.MatchString(key) {
+		return Redacted
+	}
+	return redactValue(v, depth)
+}
+
+// redactValue walks a decoded JSON value, copying it with secret-looking strings replaced.
+func redactValue(v any, depth int) any {
+	if depth > maxDepth {
+		return Redacted
+	}
+	switch t := v.(type) {
+	case nil, bool, float64, float32, int, int32, int64, uint, uint32, uint64, json.Number:
+		return t
+	case string:
+		return redactString(clean(t), true)
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			k = redactKey(out, k)
+			out[k] = redactNamed(k, e, depth+1)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = redactValue(e, depth+1)
+		}
+		return out
+	case json.RawMessage:
+		return redactJSON(t, depth)
+	default:
+		// Anything else (a typed struct, []string, map[string]string) is walked in its JSON
+		// form, which is how it would be stored anyway.
+		b, err := json.Marshal(t)
+		if err != nil {
+			return Redacted
+		}
+		return redactJSON(b, depth)
+	}
+}
+
+func redactJSON(b []byte, depth int) any {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return Redacted
+	}
+	return redactValue(v, depth)
+}
+
+// redactString replaces the secret-looking parts of s. withKeyValue adds the "password=…"
+// detector, which is right for arguments but too eager for prose we write ourselves (an authz
+// reason such as "invalid token: expired").
+func redactString(s string, withKeyValue bool) string {
+	if len(s) < 8 {
+		return s
+	}
+	if strings.Contains(s, "-----BEGIN") {
+		s = pemRE.ReplaceAllLiteralString(s, Redacted)
+	}
+	if strings.Contains(s, "ey") && strings.Count(s, ".") >= 2 {
+		s = jwtRE.ReplaceAllLiteralString(s, Redacted)
+	}
+	if containsFold(s, "bearer") {
+		s = bearerRE.ReplaceAllStringFunc(s, bearerToken)
+	}
+	if containsFold(s, "basic") {
+		s = basicRE.ReplaceAllStringFunc(s, basicCredentials)
+	}
+	if strings.Contains(s, "://") && strings.Contains(s, "@") {
+		s = userinfoRE.ReplaceAllString(s, "${1}:"+Redacted+"@")
+	}
+	if withKeyValue && strings.ContainsAny(s, ":=") {
+		s = keyValueRE.ReplaceAllString(s, "${1}"+Redacted)
+	}
+	return redactBlobs(s)
+}
+
+// bearerToken redacts the token in "Bearer <token>" unless the token is a short plain word:
+// real tokens carry digits or punctuation or are long, while prose says "the bearer bonds".
+func bearerToken(m string) string {
+	sub := bearerRE.FindStringSubmatch(m)
+	tok := sub[1]
+	if len(tok) < 16 && strings.IndexFunc(tok, func(c rune) bool { return !unicode.IsLetter(c) }) < 0 {
+		return m
+	}
+	return "Bearer " + Redacted
+}
+
+// basicCredentials redacts "Basic <base64>" when the base64 decodes to user:password, which
+// tells credentials apart from prose ("basic usage").
+func basicCredentials(m string) string {
+	tok := strings.TrimRight(basicRE.FindStringSubmatch(m)[1], "=")
+	b, err := base64.RawStdEncoding.DecodeString(tok)
+	if err != nil || !bytes.Contains(b, []byte(":")) {
+		return m
+	}
+	return "Basic " + Redacted
+}
+
+// containsFold reports whether s contains the lower-case ASCII word w in any case.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
+}
+
+// minBlob is the shortest run of base64 or hex characters treated as a key or token.
+const minBlob = 32
+
+// redactBlobs replaces long runs of base64/base64url/hex characters that look random: API keys,
+// access keys, session secrets, hashes. Missing a key costs more than hiding a long identifier,
+// so the test is eager: a hex run with a digit, or a run mixing upper case, lower case and
+// digits, or a two-class run (base32, base36) with high per-character entropy. Runs with many
+// separators (paths, kebab and snake identifiers) stay.
+func redactBlobs(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if !isBlobChar(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isBlobChar(s[j]) {
+			j++
+		}
+		if j-i >= minBlob && looksRandom(s[i:j]) {
+			if b.Len() == 0 {
+				b.Grow(len(s))
+			}
+			b.WriteString(s[last:i])
+			b.WriteString(Redacted)
+			last = j
+		}
+		i = j
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isBlobChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '+' || c == '/' || c == '_' || c == '-' || c == '='
+}
+
+// blobEntropy is the per-character Shannon entropy above which a run of only two character
+// classes counts as random: random base32/base36 of 32 characters measures about 4.4 bits,
+// words with a number in them stay under 4.
+const blobEntropy = 4.0
+
+func looksRandom(run string) bool {
+	var upper, lower, digit, hexOnly, seps int
+	var counts [128]int
+	for i := 0; i < len(run); i++ {
+		c := run[i]
+		counts[c]++
+		switch {
+		case '0' <= c && c <= '9':
+			digit++
+			hexOnly++
+		case 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F':
+			hexOnly++
+			if c >= 'a' {
+				lower++
+			} else {
+				upper++
+			}
+		case 'a' <= c && c <= 'z':
+			lower++
+		case 'A' <= c && c <= 'Z':
+			upper++
+		case c == '=':
+		default:
+			seps++
+		}
+	}
+	n := len(run)
+	switch {
+	case hexOnly == n && digit > 0:
+		return true
+	case digit == 0 || seps*10 > n:
+		return false
+	case upper > 0 && lower > 0:
+		return true
+	}
+	var h float64
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / float64(n)
+			h -= p * math.Log2(p)
+		}
+	}
+	return h >= blobEntropy
+}
