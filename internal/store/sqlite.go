@@ -24,11 +24,12 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data dir: %w", err)
 	}
-	// WAL lets readers proceed during writes; busy_timeout makes concurrent writers wait instead
-	// of failing with SQLITE_BUSY. _txlock=immediate takes the write lock at BEGIN: a deferred
+	// WAL lets readers proceed during writes; busy_timeout (set first, so that it already
+	// applies while another process switches the file to WAL) makes concurrent writers wait
+	// instead of failing with SQLITE_BUSY. _txlock=immediate takes the write lock at BEGIN: a deferred
 	// transaction that reads and then writes fails with SQLITE_BUSY, without waiting, when
 	// another connection wrote in between (WAL snapshots cannot be upgraded).
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
