@@ -10,7 +10,7 @@ GO ?= go
 
 export ENVOY_BIN := $(ENVOY)
 
-.PHONY: build run test unit e2e bench fuzz envoy e2e-deps fmt-check vet clean
+.PHONY: build run test unit e2e bench fuzz envoy e2e-deps postgres fmt-check vet clean
 
 build:
 	$(GO) build -o bin/vmcp ./cmd/vmcp
@@ -34,6 +34,16 @@ $(TS_DIR)/node_modules/.package-lock.json: $(TS_DIR)/package.json $(TS_DIR)/pack
 	cd $(TS_DIR) && $$(command -v flock >/dev/null && echo flock package-lock.json) npm ci --no-audit --no-fund
 	touch $@
 
+# PostgreSQL server binaries for the store tests, which start a throwaway server from them
+# (internal/store/pgtest): Debian's postgresql package, installed only when no initdb is found
+# and VMCP_TEST_POSTGRES_DSN does not name a server to use instead.
+postgres:
+	@if [ -n "$$VMCP_TEST_POSTGRES_DSN" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; then :; else \
+	  echo "== installing postgresql (Debian package) for the store tests"; \
+	  sudo_cmd=""; [ "$$(id -u)" = 0 ] || sudo_cmd="sudo"; \
+	  $$sudo_cmd apt-get update -qq && $$sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	fi
+
 run: build envoy
 	bin/vmcp dev
 
@@ -46,7 +56,7 @@ vet:
 
 # Every test: unit, fuzz seed corpora, Envoy config validation, end-to-end through real Envoy.
 # Benchmarks are compiled (not timed) so they keep building.
-test: envoy e2e-deps fmt-check vet
+test: envoy e2e-deps postgres fmt-check vet
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -run '^$$' -bench '^$$' ./... >/dev/null
 
