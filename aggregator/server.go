@@ -8,9 +8,11 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
@@ -30,12 +32,17 @@ type Server struct {
 	log      *zap.Logger
 	version  string
 	shadow   shadowSessions
+	audit    audit.Sink
 }
 
 // NewServer returns an aggregator that reaches connectors through Envoy's egress listener at
 // egressAddr, trusts identities signed by signer and mints sessions with sessions.
-func NewServer(egressAddr string, signer *identity.Signer, sessions *session.Codec, version string, log *zap.Logger) *Server {
-	return &Server{up: newUpstreamClient(egressAddr), signer: signer, sessions: sessions, log: log, version: version}
+// Every request it answers becomes an audit event on sink (nil: none).
+func NewServer(egressAddr string, signer *identity.Signer, sessions *session.Codec, version string, sink audit.Sink, log *zap.Logger) *Server {
+	if sink == nil {
+		sink = audit.Discard{}
+	}
+	return &Server{up: newUpstreamClient(egressAddr), signer: signer, sessions: sessions, log: log, version: version, audit: sink}
 }
 
 // Prepare compiles cfg; the returned commit swaps it in.
@@ -56,6 +63,9 @@ type request struct {
 	session  *session.State
 	rawID    string
 	protocol string
+	// method and errCode are what the audit record says about the request.
+	method  string
+	errCode int
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +90,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &request{vs: vs, state: st, caller: caller, signed: signed, rawID: r.Header.Get(headers.SessionID), protocol: r.Header.Get(headers.ProtocolVersion)}
 	switch r.Method {
 	case http.MethodPost:
-		s.post(w, r, req)
+		started := time.Now()
+		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+		s.post(cw, r, req)
+		s.record(r, req, cw, started)
 	case http.MethodDelete:
 		s.delete(w, r, req)
 	default:
@@ -104,9 +117,11 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 	if err != nil {
 		var rpcErr *jsonrpc.Error
 		errors.As(err, &rpcErr)
+		req.errCode = rpcErr.Code
 		writeError(w, http.StatusBadRequest, nil, rpcErr)
 		return
 	}
+	req.method = msg.Method
 	if !msg.IsRequest() {
 		// Notifications and answers to server requests: accepted, nothing to say (MCP: 202).
 		w.WriteHeader(http.StatusAccepted)
@@ -120,6 +135,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 		st, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
 		if err != nil {
 			// MCP transports: an unknown or expired session is 404 so the client starts over.
+			req.errCode = jsonrpc.CodeInvalidRequest
 			writeError(w, http.StatusNotFound, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found: %v", err))
 			return
 		}
@@ -145,10 +161,54 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 		rpcErr = jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "method %q is not supported by this virtual server", truncate(msg.Method))
 	}
 	if rpcErr != nil {
+		req.errCode = rpcErr.Code
 		writeError(w, http.StatusOK, msg.ID, rpcErr)
 		return
 	}
 	writeResult(w, msg.ID, result, "")
+}
+
+// countingWriter notes the status and size of an answer for the audit record.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (c *countingWriter) WriteHeader(status int) {
+	c.status = status
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.bytes += int64(n)
+	return n, err
+}
+
+// record writes the audit event of one request the aggregator answered.
+func (s *Server) record(r *http.Request, req *request, cw *countingWriter, started time.Time) {
+	if req.method == "" && req.errCode == 0 {
+		return // an answer to a server request, or nothing parseable worth a record
+	}
+	outcome := audit.OutcomeOK
+	if req.errCode != 0 || cw.status >= 400 {
+		outcome = audit.OutcomeError
+	}
+	s.audit.Record(audit.Event{
+		Kind:          audit.KindMCP,
+		RequestID:     r.Header.Get("X-Request-Id"),
+		Subject:       req.caller.Subject,
+		Email:         req.caller.Email,
+		ClientID:      req.caller.ClientID,
+		VirtualServer: req.vs.name,
+		Method:        req.method,
+		Outcome:       outcome,
+		ErrorCode:     req.errCode,
+		LatencyMicros: time.Since(started).Microseconds(),
+		BytesIn:       r.ContentLength,
+		BytesOut:      cw.bytes,
+	})
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request) {

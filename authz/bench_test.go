@@ -30,7 +30,7 @@ func BenchmarkCheck(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			t := &testing.T{}
 			f := newFixture(t)
-			f.srv.log, f.srv.audit = zap.NewNop(), zap.NewNop()
+			f.srv.log = zap.NewNop()
 			f.cfg.Auth.TokenCacheSize = tc.cache
 			commit, err := f.srv.Prepare(f.cfg)
 			if err != nil {
@@ -56,7 +56,7 @@ func BenchmarkCheck(b *testing.B) {
 func FuzzAuthorizationHeader(f *testing.F) {
 	t := &testing.T{}
 	fx := newFixture(t)
-	fx.srv.log, fx.srv.audit = zap.NewNop(), zap.NewNop()
+	fx.srv.log = zap.NewNop()
 	good := fx.token(t, "https://mcp.example.com/v/eng/mcp")
 	for _, seed := range []string{"", "Bearer", "Bearer ", "bearer x", "Basic YTpi", "Bearer a.b.c", "Bearer " + good[:len(good)-2],
 		"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.", "Bearer ....", "Bearer " + good + " extra"} {

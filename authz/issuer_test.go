@@ -143,7 +143,7 @@ func newIDPServer(t *testing.T, yaml string) *Server {
 		t.Fatal(err)
 	}
 	signer, _ := identity.NewSigner([]byte(strings.Repeat("k", 32)))
-	srv := NewServer(newKeys(t), signer, zaptest.NewLogger(t), nil)
+	srv := NewServer(newKeys(t), signer, zaptest.NewLogger(t), nil, nil)
 	apply(t, srv, cfg)
 	return srv
 }

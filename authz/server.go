@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
@@ -33,7 +34,7 @@ type Server struct {
 	keys      KeySource
 	signer    *identity.Signer
 	log       *zap.Logger
-	audit     *zap.Logger
+	audit     audit.Sink
 	decisions *prometheus.CounterVec
 	now       func() time.Time
 
@@ -51,9 +52,12 @@ type KeySource interface {
 // NewServer returns an authz server verifying vmcp's own tokens against keys and signing
 // identities with signer; decisions are counted in reg (nil: not exported). It denies everything
 // until the first configuration is committed.
-func NewServer(keys KeySource, signer *identity.Signer, log *zap.Logger, reg prometheus.Registerer) *Server {
+func NewServer(keys KeySource, signer *identity.Signer, log *zap.Logger, reg prometheus.Registerer, sink audit.Sink) *Server {
+	if sink == nil {
+		sink = audit.Discard{}
+	}
 	s := &Server{
-		keys: keys, signer: signer, log: log, audit: log.Named("audit"), now: time.Now,
+		keys: keys, signer: signer, log: log, audit: sink, now: time.Now,
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vmcp_authz_decisions_total",
 			Help: "ext_authz decisions by virtual server and outcome (allow, deny, unauthenticated, error).",
@@ -210,8 +214,8 @@ func bearerToken(v string) (string, bool) {
 	return tok, tok != ""
 }
 
-// auditEvent is one authz decision, logged as one structured line (and, with the audit store,
-// persisted). It never holds the token.
+// auditEvent is one authz decision as Check sees it; record turns it into an audit event. It
+// never holds the token.
 type auditEvent struct {
 	vs, requestID, mcpMethod         string
 	subject, email, clientID, issuer string
@@ -220,17 +224,21 @@ type auditEvent struct {
 
 func (s *Server) record(ev auditEvent) {
 	s.decisions.WithLabelValues(ev.vs, ev.decision).Inc()
-	s.audit.Info("authz decision",
-		zap.String("event", "authz"),
-		zap.String("request_id", ev.requestID),
-		zap.String("virtual_server", ev.vs),
-		zap.String("sub", ev.subject),
-		zap.String("email", ev.email),
-		zap.String("client_id", ev.clientID),
-		zap.String("issuer", ev.issuer),
-		zap.String("mcp_method", ev.mcpMethod),
-		zap.String("decision", ev.decision),
-		zap.String("reason", ev.reason),
-		zap.String("policy", ev.policy),
-	)
+	outcome := audit.OutcomeOK
+	if ev.decision != "allow" {
+		outcome = audit.OutcomeDenied
+	}
+	s.audit.Record(audit.Event{
+		Kind:          audit.KindAuthz,
+		RequestID:     ev.requestID,
+		Subject:       ev.subject,
+		Email:         ev.email,
+		ClientID:      ev.clientID,
+		VirtualServer: ev.vs,
+		Method:        ev.mcpMethod,
+		Decision:      ev.decision,
+		Policy:        ev.policy,
+		Reason:        ev.reason,
+		Outcome:       outcome,
+	})
 }

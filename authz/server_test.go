@@ -62,7 +62,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(keys, signer, zaptest.NewLogger(t), nil)
+	srv := NewServer(keys, signer, zaptest.NewLogger(t), nil, nil)
 	commit, err := srv.Prepare(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +187,7 @@ func TestUnknownPathsAreNotFound(t *testing.T) {
 }
 
 func TestUnconfiguredServerDeniesEverything(t *testing.T) {
-	srv := NewServer(nil, nil, zaptest.NewLogger(t), nil)
+	srv := NewServer(nil, nil, zaptest.NewLogger(t), nil, nil)
 	resp := check(t, srv, "/v/eng/mcp", nil)
 	if resp.GetDeniedResponse() == nil {
 		t.Fatal("an unconfigured authz allowed a request")

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"go.uber.org/zap"
 
+	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/session"
@@ -28,8 +31,13 @@ type edgeExchange struct {
 	state             *compiled
 	sessions          *session.Codec
 	connectorSessions ConnectorSessions
+	audit             audit.Sink
 	log               *zap.Logger
 	ctx               context.Context
+	// event is the audit record of this request, filled in as it goes; sent when the outcome is
+	// known.
+	event   audit.Event
+	started time.Time
 
 	vs        *virtualServer
 	caller    toolpolicy.Caller
@@ -64,6 +72,8 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
 	path, _, _ := strings.Cut(headerValue(h.GetHeaders(), ":path"), "?")
 	e.vs = e.state.byPath[path]
+	e.started = time.Now()
+	e.event.RequestID = headerValue(h.GetHeaders(), "x-request-id")
 	e.sessionID = headerValue(h.GetHeaders(), headers.SessionID)
 	if md := req.GetMetadataContext().GetFilterMetadata()[authzNamespace]; md != nil {
 		f := md.GetFields()
@@ -73,6 +83,10 @@ func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extpr
 		for _, g := range f["groups"].GetListValue().GetValues() {
 			e.caller.Groups = append(e.caller.Groups, g.GetStringValue())
 		}
+	}
+	if e.vs != nil {
+		e.event.Kind, e.event.VirtualServer = audit.KindMCP, e.vs.name
+		e.event.Subject, e.event.Email, e.event.ClientID = e.subject, e.caller.Email, e.caller.ClientID
 	}
 	return continueRequestHeaders(&extprocv3.HeaderMutation{RemoveHeaders: []string{headers.Connector}})
 }
@@ -87,11 +101,12 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		// Not a virtual server request, or no verified caller: the route or ext_authz answers.
 		return continueRequestBody()
 	}
+	e.event.BytesIn = int64(len(b.GetBody()))
 	msg, err := jsonrpc.Parse(b.GetBody())
 	if err != nil {
 		var rpcErr *jsonrpc.Error
 		errors.As(err, &rpcErr)
-		return rpcError(http.StatusBadRequest, nil, rpcErr)
+		return e.refuse(http.StatusBadRequest, nil, rpcErr, audit.OutcomeError)
 	}
 	const field = "name"
 	var kind string
@@ -104,13 +119,21 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		// initialize, lists, ping, notifications, responses to server requests: the aggregator.
 		return continueRequestBody()
 	}
+	e.event.Method = msg.Method
 	var params map[string]json.RawMessage
 	if err := json.Unmarshal(msg.Params, &params); err != nil || params == nil {
-		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs params with a %q", msg.Method, field))
+		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs params with a %q", msg.Method, field), audit.OutcomeError)
 	}
 	var name string
 	if err := json.Unmarshal(params[field], &name); err != nil || name == "" {
-		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs a string %q", msg.Method, field))
+		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs a string %q", msg.Method, field), audit.OutcomeError)
+	}
+	e.event.Target = name
+	if args := params["arguments"]; len(args) > 0 {
+		var m map[string]any
+		if json.Unmarshal(args, &m) == nil {
+			e.event.Arguments = m
+		}
 	}
 	var c *connector
 	var original string
@@ -118,8 +141,9 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		conn, orig, ok := e.vs.names.Resolve(name)
 		c, original = e.vs.connectors[conn], orig
 		if !ok || c == nil {
-			return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q", name, e.vs.name))
+			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q", name, e.vs.name), audit.OutcomeError)
 		}
+		e.event.Connector = c.name
 		d, err := e.state.tools.Decide(context.Background(), toolpolicy.Input{
 			Action: toolpolicy.ActionCall, Caller: e.caller, VirtualServer: e.vs.name, Access: e.vs.access,
 			Connector: c.name, Tool: original, Exposed: name, Arguments: params["arguments"],
@@ -131,19 +155,21 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 				e.log.Error("extproc: tool policy failed; denying", zap.String("vs", e.vs.name), zap.Error(err))
 				reason = "the tool policy could not decide"
 			}
-			e.log.Info("extproc: tool call denied", zap.String("vs", e.vs.name), zap.String("sub", e.subject), zap.String("tool", name), zap.String("reason", reason))
-			return rpcError(http.StatusOK, msg.ID, &jsonrpc.Error{
+			e.event.Decision, e.event.Policy, e.event.Reason = "deny", toolpolicy.Query+" ("+e.state.tools.Source+")", reason
+			return e.refuse(http.StatusOK, msg.ID, &jsonrpc.Error{
 				Code:    jsonrpc.CodeForbidden,
 				Message: fmt.Sprintf("tool %q denied by policy %s: %s", name, toolpolicy.Query, reason),
 				Data:    mustJSON(map[string]string{"policy": toolpolicy.Query, "source": e.state.tools.Source, "reason": reason}),
-			})
+			}, audit.OutcomeDenied)
 		}
+		e.event.Decision, e.event.Policy, e.event.Reason = "allow", toolpolicy.Query, d.Reason
 	} else {
 		prefix, orig, ok := strings.Cut(name, e.vs.separator)
 		c, original = e.vs.connectors[prefix], orig
 		if !ok || c == nil || original == "" {
-			return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown %s %q on virtual server %q", kind, name, e.vs.name))
+			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown %s %q on virtual server %q", kind, name, e.vs.name), audit.OutcomeError)
 		}
+		e.event.Connector = c.name
 	}
 
 	set, remove := credentialMutation(c)
@@ -163,7 +189,7 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		sid, version, err := e.connectorSessions.ConnectorSession(e.ctx, e.signed, e.subject, e.vs.name, c.name)
 		if err != nil {
 			e.log.Warn("extproc: no connector session for a sessionless client", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.Error(err))
-			return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "connector %q is unavailable", c.name))
+			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "connector %q is unavailable", c.name), audit.OutcomeUpstream)
 		}
 		if sid != "" {
 			set = append(set, setHeader(headers.SessionID, sid))
@@ -195,7 +221,9 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 	if e.routed == nil {
 		return continueResponseHeaders(nil)
 	}
-	if e.kept && headerValue(h.GetHeaders(), ":status") == "404" {
+	status := headerValue(h.GetHeaders(), ":status")
+	e.finish(status)
+	if e.kept && status == "404" {
 		// MCP transports: 404 means the connector forgot the session (it restarted, say). The
 		// next call makes a new one.
 		e.connectorSessions.ForgetConnectorSession(e.subject, e.vs.name, e.routed.name)
@@ -204,4 +232,24 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 		return continueResponseHeaders(&extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{setHeader(headers.SessionID, e.sessionID)}})
 	}
 	return continueResponseHeaders(&extprocv3.HeaderMutation{RemoveHeaders: []string{headers.SessionID}})
+}
+
+// refuse answers the client directly and records why.
+func (e *edgeExchange) refuse(httpStatus int, id json.RawMessage, rpcErr *jsonrpc.Error, outcome string) *extprocv3.ProcessingResponse {
+	e.event.Outcome, e.event.ErrorCode = outcome, rpcErr.Code
+	e.event.LatencyMicros = time.Since(e.started).Microseconds()
+	e.audit.Record(e.event)
+	return rpcError(httpStatus, id, rpcErr)
+}
+
+// finish records a routed call once the connector's response headers are in. The outcome is the
+// HTTP-level one: a JSON-RPC error or a tool's isError inside a 200 body is the connector's
+// answer, not something extproc reads here.
+func (e *edgeExchange) finish(status string) {
+	e.event.LatencyMicros = time.Since(e.started).Microseconds()
+	e.event.Outcome = audit.OutcomeOK
+	if code, err := strconv.Atoi(status); err == nil && (code < 200 || code > 299) {
+		e.event.Outcome, e.event.UpstreamStatus = audit.OutcomeUpstream, code
+	}
+	e.audit.Record(e.event)
 }

@@ -52,7 +52,7 @@ connectors:
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(codec, nil, zaptest.NewLogger(t))
+	srv := NewServer(codec, nil, nil, zaptest.NewLogger(t))
 	commit, err := srv.Prepare(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func exchange(t *testing.T, srv *Server, sessionID, body string) *extprocv3.Proc
 // exchangeAs is exchange by alice in groups.
 func exchangeAs(t *testing.T, srv *Server, sessionID, body string, groups []any) *extprocv3.ProcessingResponse {
 	t.Helper()
-	e := &edgeExchange{state: srv.state.Load(), sessions: srv.sessions, log: srv.log, ctx: context.Background()}
+	e := &edgeExchange{state: srv.state.Load(), sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background()}
 	hdrs := []*corev3.HeaderValue{{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")}}
 	if sessionID != "" {
 		hdrs = append(hdrs, &corev3.HeaderValue{Key: "mcp-session-id", RawValue: []byte(sessionID)})

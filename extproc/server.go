@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/session"
@@ -23,6 +24,7 @@ type Server struct {
 	state     atomic.Pointer[compiled]
 	sessions  *session.Codec
 	connector ConnectorSessions
+	audit     audit.Sink
 	log       *zap.Logger
 }
 
@@ -35,8 +37,12 @@ type ConnectorSessions interface {
 
 // NewServer returns an ext_proc server that opens client session ids with sessions and gets
 // connector sessions for sessionless clients from connector (nil: route them without one).
-func NewServer(sessions *session.Codec, connector ConnectorSessions, log *zap.Logger) *Server {
-	return &Server{sessions: sessions, connector: connector, log: log}
+// Every routed or refused MCP request becomes an audit event on sink (nil: none).
+func NewServer(sessions *session.Codec, connector ConnectorSessions, sink audit.Sink, log *zap.Logger) *Server {
+	if sink == nil {
+		sink = audit.Discard{}
+	}
+	return &Server{sessions: sessions, connector: connector, audit: sink, log: log}
 }
 
 // Prepare compiles cfg; the returned commit swaps it in.
@@ -60,7 +66,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 		e := &egressExchange{state: st}
 		handle = e.handle
 	} else {
-		e := &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, log: s.log, ctx: stream.Context()}
+		e := &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, audit: s.audit, log: s.log, ctx: stream.Context()}
 		handle = e.handle
 	}
 	for {

@@ -25,6 +25,7 @@ import (
 	"github.com/vmcp-dev/vmcp/aggregator"
 	"github.com/vmcp-dev/vmcp/authz"
 	"github.com/vmcp-dev/vmcp/extproc"
+	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/session"
@@ -58,7 +59,8 @@ type Gateway struct {
 	metadata   *oauth.Metadata
 	oauth      *oauth.Server
 
-	metrics *prometheus.Registry
+	metrics  *prometheus.Registry
+	recorder *audit.Recorder
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -122,18 +124,23 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	recorder, err := audit.NewRecorder(st, audit.OptionsFromConfig(cfg.Audit), log.Named("audit"), reg)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
 		log:        log,
 		store:      st,
 		keys:       keys,
 		metrics:    reg,
+		recorder:   recorder,
 		xds:        xds.NewServer(log.Named("xds")),
-		authz:      authz.NewServer(keys, signer, log.Named("authz"), reg),
+		authz:      authz.NewServer(keys, signer, log.Named("authz"), reg, recorder),
 		metadata:   &oauth.Metadata{},
 		oauth:      oauth.NewServer(oauth.Options{Store: st, Keys: keys, SealKey: sealKey, Dev: opts.Dev, Log: log.Named("oauth")}),
-		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, log.Named("aggregator")),
+		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, recorder, log.Named("aggregator")),
 	}
-	g.extproc = extproc.NewServer(sessions, g.aggregator, log.Named("extproc"))
+	g.extproc = extproc.NewServer(sessions, g.aggregator, recorder, log.Named("extproc"))
 	if err := g.Apply(cfg); err != nil {
 		return nil, err
 	}
@@ -267,6 +274,20 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 		run("config watch", func() error { return config.Watch(ctx, cfg.Path, data, g.log.Named("config"), g.Apply) })
 	}
 	run("maintenance", func() error { g.maintain(ctx, cfg.Auth.KeyRotation.D()); return nil })
+	// The audit pipeline runs on its own context: on shutdown it must outlive the servers so
+	// that the last requests' events are written (or spilled), not lost.
+	auditCtx, stopAudit := context.WithCancel(context.Background())
+	auditDone := make(chan struct{})
+	go func() {
+		defer close(auditDone)
+		if err := g.recorder.Run(auditCtx); err != nil {
+			g.log.Error("audit pipeline did not start", zap.Error(err))
+		}
+	}()
+	defer func() { stopAudit(); <-auditDone }()
+	run("audit retention", func() error {
+		return audit.RunRetention(ctx, g.store, cfg.Audit.Retention.D(), 1000, time.Hour, g.log.Named("audit"))
+	})
 	g.mu.Lock()
 	g.runCtx = ctx
 	g.syncPolicyWatch()
