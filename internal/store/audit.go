@@ -97,18 +97,19 @@ func (c cursor) encode() string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.us, 10) + ":" + c.id))
 }
 
+// decodeCursor refuses, with audit.ErrBadCursor, any cursor encode did not make.
 func decodeCursor(s string) (cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return cursor{}, ErrBadCursor
+		return cursor{}, audit.ErrBadCursor
 	}
 	us, id, ok := strings.Cut(string(b), ":")
 	if !ok || id == "" {
-		return cursor{}, ErrBadCursor
+		return cursor{}, audit.ErrBadCursor
 	}
 	n, err := strconv.ParseInt(us, 10, 64)
 	if err != nil {
-		return cursor{}, ErrBadCursor
+		return cursor{}, audit.ErrBadCursor
 	}
 	return cursor{us: n, id: id}, nil
 }

@@ -23,10 +23,6 @@ var ErrNotFound = errors.New("not found")
 // ErrReused is returned by UseRefreshToken for a refresh token that was already used or revoked.
 var ErrReused = errors.New("refresh token already used")
 
-// ErrBadCursor is returned by QueryAuditEvents for a cursor it did not hand out; an API turns it
-// into a client error.
-var ErrBadCursor = errors.New("store: bad audit cursor")
-
 // Store is vmcp's persistent state. Every method is safe for concurrent use, also across
 // replicas sharing one PostgreSQL database.
 type Store interface {

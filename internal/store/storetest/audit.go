@@ -230,8 +230,8 @@ var auditQueryTests = []test{
 		st := e.store()
 		insert(t, st, ev("e1", base, nil))
 		for _, c := range []string{"not base64!", "bm8tY29sb24", "eDppZA", "MTI6"} { // "no-colon", "x:id", "12:"
-			if _, _, err := st.QueryAuditEvents(t.Context(), audit.Filter{Cursor: c}); !errors.Is(err, store.ErrBadCursor) {
-				t.Errorf("cursor %q: %v, want ErrBadCursor", c, err)
+			if _, _, err := st.QueryAuditEvents(t.Context(), audit.Filter{Cursor: c}); !errors.Is(err, audit.ErrBadCursor) {
+				t.Errorf("cursor %q: %v, want audit.ErrBadCursor", c, err)
 			}
 		}
 	}},
