@@ -31,6 +31,12 @@ const devUsers = `  login:
 // vmcp's authorization server, as Claude, VS Code or Cursor do.
 func oauthClient(t *testing.T, vsURL string, b *browser, redirect string) (*mcp.ClientSession, *auth.AuthorizationCodeHandler) {
 	t.Helper()
+	return oauthClientWith(t, vsURL, b, redirect, http.DefaultClient)
+}
+
+// oauthClientWith is oauthClient whose MCP and OAuth requests go through httpClient.
+func oauthClientWith(t *testing.T, vsURL string, b *browser, redirect string, httpClient *http.Client) (*mcp.ClientSession, *auth.AuthorizationCodeHandler) {
+	t.Helper()
 	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
 		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
 			ClientName:   "e2e go-sdk client",
@@ -49,6 +55,7 @@ func oauthClient(t *testing.T, vsURL string, b *browser, redirect string) (*mcp.
 			return &auth.AuthorizationResult{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss")}, nil
 		},
 		RequestRefreshToken: true,
+		Client:              httpClient,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +63,7 @@ func oauthClient(t *testing.T, vsURL string, b *browser, redirect string) (*mcp.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-oauth", Version: "1"}, nil)
-	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: vsURL, OAuthHandler: h}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: vsURL, OAuthHandler: h, HTTPClient: httpClient}, nil)
 	if err != nil {
 		t.Fatalf("connect with OAuth: %v (pages seen: %v)", err, b.pagesSeen)
 	}

@@ -34,6 +34,7 @@ type system struct {
 	notesSeen  *recorder
 	weatherSee *recorder
 	auth       string // extra YAML under auth:, kept across config rewrites
+	top        string // extra top-level YAML (a store section, say)
 }
 
 // recorder keeps the headers of every request a connector received.
@@ -56,13 +57,17 @@ func (r *recorder) all() []http.Header {
 
 // configYAML is the test configuration; auth is extra YAML under auth:, servers extra virtual
 // servers.
-func configYAML(addrs map[string]string, dataDir, auth, servers string) string {
-	return fmt.Sprintf(`
+func configYAML(addrs map[string]string, dataDir, auth, servers, top string) string {
+	publicURL := addrs["public"]
+	if publicURL == "" {
+		publicURL = "http://" + addrs["edge"]
+	}
+	return fmt.Sprintf(top+`
 auth:
   leeway: 30s
 %[12]s
 server:
-  public_url: http://%[1]s
+  public_url: %[13]s
   data_dir: %[2]s
   log_level: debug
   listen: {xds: %[3]s, authz: %[4]s, extproc: %[5]s, http: %[6]s}
@@ -79,7 +84,7 @@ virtual_servers:
   - name: demo
     connectors: [notes, weather]
 %[11]s`, addrs["edge"], dataDir, addrs["xds"], addrs["authz"], addrs["extproc"], addrs["http"],
-		addrs["egress"], addrs["admin"], addrs["notes"], addrs["weather"], servers, auth)
+		addrs["egress"], addrs["admin"], addrs["notes"], addrs["weather"], servers, auth, publicURL)
 }
 
 func startSystem(t *testing.T) *system { t.Helper(); return startSystemWith(t, "") }
@@ -87,9 +92,28 @@ func startSystem(t *testing.T) *system { t.Helper(); return startSystemWith(t, "
 // startSystemWith starts vmcp with extra YAML under auth: from the first configuration on.
 func startSystemWith(t *testing.T, auth string) *system {
 	t.Helper()
-	s := &system{t: t, auth: auth, dir: t.TempDir(), addrs: map[string]string{}, notesSeen: &recorder{}, weatherSee: &recorder{}}
-	s.serveConnector("notes", notes.New(notes.Options{Token: notesToken, Observe: s.notesSeen.observe}))
-	s.serveConnector("weather", weather.New(weather.Options{Observe: s.weatherSee.observe}))
+	return startSystemOpts(t, systemOpts{auth: auth})
+}
+
+// systemOpts vary a system: extra configuration, and for a second replica the first one's
+// connectors and public URL.
+type systemOpts struct {
+	auth, top string
+	replicaOf *system
+}
+
+func startSystemOpts(t *testing.T, o systemOpts) *system {
+	t.Helper()
+	s := &system{t: t, auth: o.auth, top: o.top, dir: t.TempDir(), addrs: map[string]string{}, notesSeen: &recorder{}, weatherSee: &recorder{}}
+	if r := o.replicaOf; r != nil {
+		// Another replica of the same deployment: the same connectors, and the same public URL
+		// (the audience of its tokens) as clients would reach through one load balancer.
+		s.addrs["notes"], s.addrs["weather"], s.addrs["public"] = r.addrs["notes"], r.addrs["weather"], r.edge
+		s.notesSeen, s.weatherSee = r.notesSeen, r.weatherSee
+	} else {
+		s.serveConnector("notes", notes.New(notes.Options{Token: notesToken, Observe: s.notesSeen.observe}))
+		s.serveConnector("weather", weather.New(weather.Options{Observe: s.weatherSee.observe}))
+	}
 	if err := os.WriteFile(filepath.Join(s.dir, "notes-token"), []byte(notesToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +169,7 @@ func (s *system) writeConfig(servers string) { s.writeConfigAuth(s.auth, servers
 
 func (s *system) writeConfigAuth(auth, servers string) {
 	s.t.Helper()
-	data := configYAML(s.addrs, filepath.Join(s.dir, "data"), auth, servers)
+	data := configYAML(s.addrs, filepath.Join(s.dir, "data"), auth, servers, s.top)
 	// Write then rename, as editors do, so the watcher never sees half a file.
 	tmp := s.configPath + ".tmp"
 	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {

@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vmcp-dev/vmcp/internal/store/pgtest"
+)
+
+// alternating sends each request to the next of several edges, as a load balancer in front of
+// several vmcp replicas would: the client keeps one URL, the replicas take turns.
+type alternating struct {
+	mu    sync.Mutex
+	hosts []string
+	next  int
+	seen  map[string]int
+}
+
+func (a *alternating) RoundTrip(r *http.Request) (*http.Response, error) {
+	a.mu.Lock()
+	host := a.hosts[a.next%len(a.hosts)]
+	a.next++
+	a.seen[host]++
+	a.mu.Unlock()
+	r = r.Clone(r.Context())
+	r.URL.Host, r.Host = host, ""
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestTwoReplicasOnOnePostgreSQLServeOneClientInTurns(t *testing.T) {
+	ctx := context.Background()
+	pg, err := pgtest.Start(ctx)
+	if err != nil {
+		t.Fatalf("PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("PostgreSQL log:\n%s", pg.Log())
+		}
+		pg.Stop()
+	})
+	dsnFile := filepath.Join(t.TempDir(), "dsn")
+	if err := os.WriteFile(dsnFile, []byte(pg.Database(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shared := "store: {driver: postgres, dsn: \"${file:" + dsnFile + "}\"}\n"
+	a := startSystemOpts(t, systemOpts{auth: devUsers, top: shared})
+	b := startSystemOpts(t, systemOpts{auth: devUsers, top: shared, replicaOf: a})
+
+	edgeA, _ := url.Parse(a.edge)
+	edgeB, _ := url.Parse(b.edge)
+	lb := &alternating{hosts: []string{edgeA.Host, edgeB.Host}, seen: map[string]int{}}
+	httpClient := &http.Client{Transport: lb}
+
+	// Sign-in: the browser talks to replica A; registration, the token exchange and every MCP
+	// request alternate between A and B.
+	redirect := redirectURI(t)
+	browser := newBrowser("alice", "alice", redirect)
+	cs, handler := oauthClientWith(t, a.url("demo"), browser, redirect, httpClient)
+
+	for i := 0; i < 3; i++ {
+		if names := toolNames(t, cs); !slices.Contains(names, "notes__add_note") {
+			t.Fatalf("tools/list #%d: %v", i, names)
+		}
+	}
+	for _, title := range []string{"one", "two", "three"} {
+		if res := callTool(t, cs, "notes__add_note", map[string]any{"title": title, "body": "b"}); res.IsError {
+			t.Fatalf("tools/call: %v", res.Content)
+		}
+	}
+	// Both replicas served the one session: the notes added through either are all in the
+	// connector session made at initialize.
+	listed := callTool(t, cs, "notes__list_notes", map[string]any{})
+	for _, title := range []string{"one", "two", "three"} {
+		if !containsText(listed, title) {
+			t.Errorf("note %q is missing: the replicas did not share the session", title)
+		}
+	}
+	if lb.seen[edgeA.Host] < 3 || lb.seen[edgeB.Host] < 3 {
+		t.Fatalf("requests per replica: %v; want both to take turns", lb.seen)
+	}
+
+	// A refresh token issued through one replica rotates through the other, and the replayed
+	// old one is caught there too.
+	ts, err := handler.TokenSource(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ts.Token()
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("no refresh token: %v", err)
+	}
+	client := clientIDOf(t, a, tok.AccessToken)
+	first := refreshWith(t, b.edge, tok.RefreshToken, client)
+	if first.code != http.StatusOK {
+		t.Fatalf("refresh on replica B: HTTP %d %s", first.code, first.body)
+	}
+	if replay := refreshWith(t, a.edge, tok.RefreshToken, client); replay.code == http.StatusOK {
+		t.Fatal("replica A accepted a refresh token replica B had already rotated")
+	}
+	if code, _ := post(t, a.url("demo"), first.accessToken); code != http.StatusOK {
+		t.Fatalf("a token issued by replica B is refused by replica A: HTTP %d", code)
+	}
+}
+
+func containsText(res *mcp.CallToolResult, s string) bool {
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok && len(tc.Text) > 0 && strings.Contains(tc.Text, s) {
+			return true
+		}
+	}
+	return false
+}
