@@ -166,7 +166,7 @@ func TestEnvoyWithTheSideServices(t *testing.T) {
 			// Envoy ends an ext_proc stream after the last phase it sends, and the stand-in
 			// records a stream when it ends.
 			var streams []*seen
-			eventually(t, 5*time.Second, "both ext_proc streams to end", func() bool {
+			eventually(t, 30*time.Second, "both ext_proc streams to end", func() bool {
 				streams = proc.observed()
 				return len(streams) == 2
 			})
