@@ -19,8 +19,6 @@ const maxDepth = 32
 
 // The detectors are compiled once; they are immutable and safe for concurrent use.
 var (
-	// secretKeyRE: an argument named like this holds a secret whatever its value looks like.
-	secretKeyRE = regexp.MustCompile(`(?i)token|secret|password|passwd|api[-_]?key|authorization|cookie|credential|private[-_]?key|session`)
 	// pemRE: a PEM block, or an unterminated one up to the end of the string.
 	pemRE = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*-----(?s:.*?)(?:-----END [A-Z0-9 ]*-----|$)`)
 	// jwtRE: a JWS (three base64url segments) or JWE (five); the header is a JSON object, so
@@ -76,7 +74,7 @@ func redactKey(out map[string]any, k string) string {
 
 // redactNamed redacts the value stored under key.
 func redactNamed(key string, v any, depth int) any {
-	if v != nil && secretKeyRE.MatchString(key) {
+	if v != nil && secretName(key) {
 		return Redacted
 	}
 	return redactValue(v, depth)
@@ -135,25 +133,63 @@ func redactString(s string, withKeyValue bool) string {
 	if len(s) < 8 {
 		return s
 	}
-	if strings.Contains(s, "-----BEGIN") {
+	// Cheap substring checks decide which detectors run at all; most strings need none.
+	var buf [256]byte
+	low := lowerASCII(s, buf[:0])
+	if bytes.Contains(low, []byte("-----begin")) {
 		s = pemRE.ReplaceAllLiteralString(s, Redacted)
 	}
 	if strings.Contains(s, "ey") && strings.Count(s, ".") >= 2 {
 		s = jwtRE.ReplaceAllLiteralString(s, Redacted)
 	}
-	if containsFold(s, "bearer") {
+	if bytes.Contains(low, []byte("bearer")) {
 		s = bearerRE.ReplaceAllStringFunc(s, bearerToken)
 	}
-	if containsFold(s, "basic") {
+	if bytes.Contains(low, []byte("basic")) {
 		s = basicRE.ReplaceAllStringFunc(s, basicCredentials)
 	}
 	if strings.Contains(s, "://") && strings.Contains(s, "@") {
 		s = userinfoRE.ReplaceAllString(s, "${1}:"+Redacted+"@")
 	}
-	if withKeyValue && strings.ContainsAny(s, ":=") {
+	if withKeyValue && strings.ContainsAny(s, ":=") && hasSecretWord(low) {
 		s = keyValueRE.ReplaceAllString(s, "${1}"+Redacted)
 	}
 	return redactBlobs(s)
+}
+
+// secretWords are the lower-case words that make a name secret: token, secret, password,
+// passwd, api[-_]?key, authorization, cookie, credential, private[-_]?key, session. A key holding
+// one of them (apiKey, X-Api-Key, client_secret, session_id) is redacted whatever its value.
+var secretWords = [][]byte{[]byte("token"), []byte("secret"), []byte("password"), []byte("passwd"),
+	[]byte("apikey"), []byte("api-key"), []byte("api_key"), []byte("authorization"), []byte("cookie"),
+	[]byte("credential"), []byte("privatekey"), []byte("private-key"), []byte("private_key"), []byte("session")}
+
+// secretName reports whether s contains one of secretWords in any case. It is a plain scan, not
+// a case-insensitive regexp: it runs for every argument name on the request path.
+func secretName(s string) bool {
+	var buf [128]byte
+	return hasSecretWord(lowerASCII(s, buf[:0]))
+}
+
+func hasSecretWord(low []byte) bool {
+	for _, w := range secretWords {
+		if bytes.Contains(low, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// lowerASCII appends s with ASCII letters in lower case to buf.
+func lowerASCII(s string, buf []byte) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf
 }
 
 // bearerToken redacts the token in "Bearer <token>" unless the token is a short plain word:
@@ -176,16 +212,6 @@ func basicCredentials(m string) string {
 		return m
 	}
 	return "Basic " + Redacted
-}
-
-// containsFold reports whether s contains the lower-case ASCII word w in any case.
-func containsFold(s, w string) bool {
-	for i := 0; i+len(w) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(w)], w) {
-			return true
-		}
-	}
-	return false
 }
 
 // minBlob is the shortest run of base64 or hex characters treated as a key or token.

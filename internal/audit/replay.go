@@ -73,8 +73,7 @@ func (r *Recorder) readBatch() bool {
 		if len(st.queue) == 0 {
 			p, err := r.spill.rotate()
 			if err != nil {
-				r.log.Error("audit: cannot rotate spill file for replay", zap.Error(err))
-				return false
+				r.log.Error("audit: rotating the spill file for replay", zap.Error(err))
 			}
 			if p == "" {
 				return false

@@ -144,7 +144,8 @@ func (s *spill) sync() error {
 }
 
 // rotate closes the active segment so that it can be replayed, and returns its path ("" when
-// nothing was appended since the last rotation).
+// nothing was appended since the last rotation). A failed fsync still returns the path, with
+// the error: the bytes are readable from the page cache, and the file stays until replayed.
 func (s *spill) rotate() (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -152,13 +153,14 @@ func (s *spill) rotate() (string, error) {
 		return "", nil
 	}
 	f, name := s.f, s.name
-	err := s.w.Flush()
+	if err := s.w.Flush(); err != nil {
+		s.discardSegment()
+		return "", fmt.Errorf("audit: spill flush (the file is replayed by the next run): %w", err)
+	}
+	err := f.Sync()
 	s.discardSegment()
 	if err != nil {
-		return "", fmt.Errorf("audit: spill flush: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return "", fmt.Errorf("audit: spill fsync: %w", err)
+		return name, fmt.Errorf("audit: spill fsync: %w", err)
 	}
 	return name, nil
 }
