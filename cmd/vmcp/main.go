@@ -22,6 +22,8 @@ Usage:
   vmcp token --user NAME --vs NAME   print a development access token
   vmcp example-connectors            serve the example connectors (notes, weather)
   vmcp hash-password                 print a bcrypt hash for a dev user (password on stdin)
+  vmcp audit [--user U] [--json] …   list audit events from the admin API (token: $VMCP_TOKEN)
+  vmcp usage [--by DIM] [--since D]  calls, errors and latency per user, tool, connector, …
   vmcp version
 
 Run "vmcp COMMAND -h" for a command's flags.
@@ -68,6 +70,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdToken(ctx, rest, stdout, stderr)
 	case "hash-password":
 		return cmdHashPassword(rest, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, rest, stdout, stderr)
+	case "usage":
+		return cmdUsage(ctx, rest, stdout, stderr)
 	case "example-connectors":
 		return cmdExampleConnectors(ctx, rest, stderr)
 	case "version", "--version":
