@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/admin"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/audit/audittest"
+	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
 const (
@@ -412,5 +414,25 @@ func TestEveryAdminRequestIsAudited(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("audited admin requests:\n got %v\nwant %v", got, want)
+	}
+}
+
+// The real store's cursor refusal (audit.ErrBadCursor) is the caller's 400, not a 500.
+func TestABadCursorFromTheRealStoreIs400(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, err := admin.New(admin.Config{Store: st, Recorder: nopRecorder{}, Authenticate: authenticate, AdminGroups: []string{"vmcp-admins"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, admin.AuditPath+"?cursor=Zm9yZ2Vk", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"parameter":"cursor"`) {
+		t.Errorf("%d %s", w.Code, w.Body)
 	}
 }

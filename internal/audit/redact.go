@@ -86,7 +86,17 @@ func redactValue(v any, depth int) any {
 		return Redacted
 	}
 	switch t := v.(type) {
-	case nil, bool, float64, float32, int, int32, int64, uint, uint32, uint64, json.Number:
+	case nil, bool, int, int32, int64, uint, uint32, uint64:
+		return t
+	case float64:
+		return finite(t)
+	case float32:
+		return finite(float64(t))
+	case json.Number:
+		// A json.Number that is not a JSON number would fail every encoding of the event.
+		if _, err := json.Marshal(t); err != nil {
+			return redactString(clean(string(t)), true)
+		}
 		return t
 	case string:
 		return redactString(clean(t), true)
@@ -114,6 +124,15 @@ func redactValue(v any, depth int) any {
 		}
 		return redactJSON(b, depth)
 	}
+}
+
+// finite keeps a number JSON can hold; NaN and ±Inf (which JSON cannot) become their names, so
+// that the event still encodes.
+func finite(f float64) any {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return f
 }
 
 func redactJSON(b []byte, depth int) any {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 )
@@ -213,4 +214,19 @@ func keys(m map[string]any) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+func TestValuesJSONCannotHoldStillEncode(t *testing.T) {
+	got := applyArguments(ArgumentsFull, map[string]any{
+		"nan": math.NaN(), "inf": math.Inf(1), "num": json.Number("12.5"), "notnum": json.Number("true"),
+		"fn": func() {}, "ch": make(chan int),
+	})
+	b, err := json.Marshal(got)
+	if err != nil {
+		t.Fatalf("redacted arguments do not encode: %v", err)
+	}
+	want := `{"ch":"[redacted]","fn":"[redacted]","inf":"+Inf","nan":"NaN","notnum":"true","num":12.5}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
 }
