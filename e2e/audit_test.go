@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,5 +76,48 @@ func TestEveryRequestIsAuditedByItsUser(t *testing.T) {
 	}
 	if authzAllows < calls+1 {
 		t.Errorf("audited %d authz allows, want one per request (at least %d)", authzAllows, calls+1)
+	}
+}
+
+func TestAdminsQueryTheAuditTrailAndUsageWithTheCLI(t *testing.T) {
+	s := startSystem(t)
+	cs := connect(t, s.url("demo"), s.token("gina", "demo"))
+	for i := 0; i < 3; i++ {
+		callTool(t, cs, "weather__get_forecast", map[string]any{"city": "Rome", "days": 1})
+	}
+	server := "http://" + s.addrs["http"]
+	admin := s.token("root", "", "--admin", "--groups", "vmcp-admins")
+	vmcp := harness.BuildVMCP(t)
+	var out []byte
+	harness.Eventually(t, 10*time.Second, func() error {
+		var err error
+		out, err = exec.Command(vmcp, "audit", "--server", server, "--token", admin, "--user", "gina", "--tool", "weather__get_forecast", "--json").Output()
+		if err != nil {
+			return fmt.Errorf("vmcp audit: %v", err)
+		}
+		if n := strings.Count(strings.TrimSpace(string(out)), "\n") + 1; len(strings.TrimSpace(string(out))) == 0 || n < 3 {
+			return fmt.Errorf("vmcp audit printed %d events, want 3", n)
+		}
+		return nil
+	})
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var ev audit.Event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Subject != "gina" || ev.Connector != "weather" {
+			t.Errorf("audit line %q", line)
+		}
+	}
+	usage, err := exec.Command(vmcp, "usage", "--server", server, "--token", admin, "--by", "tool").CombinedOutput()
+	if err != nil || !strings.Contains(string(usage), "weather__get_forecast") {
+		t.Errorf("vmcp usage: %v\n%s", err, usage)
+	}
+
+	// A signed-in user who is not an admin is refused, and so is a virtual server's token.
+	for name, tok := range map[string]string{
+		"a non-admin's admin token": s.token("gina", "", "--admin", "--groups", "eng"),
+		"a virtual server's token":  s.token("root", "demo", "--groups", "vmcp-admins"),
+	} {
+		if out, err := exec.Command(vmcp, "audit", "--server", server, "--token", tok).CombinedOutput(); err == nil {
+			t.Errorf("%s read the audit trail:\n%s", name, out)
+		}
 	}
 }

@@ -200,7 +200,10 @@ func (s *system) serveConnector(name string, h http.Handler) {
 // token runs `vmcp token` for user on virtual server vs, with extra flags (--groups, say).
 func (s *system) token(user, vs string, flags ...string) string {
 	s.t.Helper()
-	args := append([]string{"token", "-c", s.configPath, "--user", user, "--vs", vs}, flags...)
+	args := append([]string{"token", "-c", s.configPath, "--user", user}, flags...)
+	if vs != "" {
+		args = append(args, "--vs", vs)
+	}
 	out, err := exec.Command(harness.BuildVMCP(s.t), args...).Output()
 	if err != nil {
 		s.t.Fatalf("vmcp token: %v", err)

@@ -18,15 +18,16 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("token", stderr)
 	path := fs.String("c", "", "configuration file (default: the embedded example configuration)")
 	user := fs.String("user", "", "subject of the token (required)")
-	vsName := fs.String("vs", "", "virtual server the token is for (required)")
+	vsName := fs.String("vs", "", "virtual server the token is for (this or --admin)")
+	adminTok := fs.Bool("admin", false, "a token for the admin API (vmcp audit, vmcp usage) instead of a virtual server")
 	email := fs.String("email", "", "email claim (default USER@example.com)")
 	groups := fs.String("groups", "", "comma-separated groups claim")
 	ttl := fs.Duration("ttl", 0, "lifetime (default: auth.token_ttl)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *user == "" || *vsName == "" {
-		fmt.Fprintln(stderr, "vmcp token: --user and --vs are required")
+	if *user == "" || (*vsName == "") == !*adminTok {
+		fmt.Fprintln(stderr, "vmcp token: --user and one of --vs or --admin are required")
 		return exitCode(2)
 	}
 	cfg, _, err := devConfig(*path, stderr)
@@ -38,6 +39,9 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if cfg.VirtualServers[i].Name == *vsName {
 			resource = authz.ResourceURL(cfg, &cfg.VirtualServers[i])
 		}
+	}
+	if *adminTok {
+		resource = gateway.AdminAudience(cfg)
 	}
 	if resource == "" {
 		fmt.Fprintf(stderr, "vmcp token: no virtual server %q in %s\n", *vsName, cfg.Path)

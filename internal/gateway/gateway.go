@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -25,6 +27,7 @@ import (
 	"github.com/vmcp-dev/vmcp/aggregator"
 	"github.com/vmcp-dev/vmcp/authz"
 	"github.com/vmcp-dev/vmcp/extproc"
+	"github.com/vmcp-dev/vmcp/internal/admin"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/identity"
@@ -61,6 +64,9 @@ type Gateway struct {
 
 	metrics  *prometheus.Registry
 	recorder *audit.Recorder
+
+	// admin serves the audit API; rebuilt on every Apply (admin groups can change).
+	admin atomic.Pointer[admin.Handler]
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -168,8 +174,42 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 		commit()
 	}
 	g.cfg = cfg
+	if h, err := g.newAdmin(cfg); err == nil {
+		g.admin.Store(h)
+	} else {
+		g.log.Error("admin API unavailable", zap.Error(err))
+	}
 	g.syncPolicyWatch()
 	return nil
+}
+
+// AdminAudience is the audience of tokens for the admin API: vmcp's own, never a virtual
+// server's, so that no MCP client token doubles as an admin credential.
+func AdminAudience(cfg *config.Config) string {
+	return strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/admin"
+}
+
+// newAdmin builds the admin API for cfg: callers present a vmcp token for AdminAudience whose
+// groups include one of audit.admin_groups.
+func (g *Gateway) newAdmin(cfg *config.Config) (*admin.Handler, error) {
+	aud, issuer, leeway := AdminAudience(cfg), cfg.Auth.Issuer, cfg.Auth.Leeway.D()
+	return admin.New(admin.Config{
+		Store:       g.store,
+		Recorder:    g.recorder,
+		AdminGroups: cfg.Audit.AdminGroups,
+		Log:         g.log.Named("admin"),
+		Authenticate: func(r *http.Request) (string, []string, error) {
+			scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				return "", nil, errors.New("no bearer token")
+			}
+			claims, err := tokens.NewVerifier(g.keys.PublicSet(), issuer, leeway).Verify(strings.TrimSpace(tok), aud)
+			if err != nil {
+				return "", nil, err
+			}
+			return claims.Subject, claims.Groups, nil
+		},
+	})
 }
 
 // syncPolicyWatch makes the policy directory watcher follow the configuration: a reload that
@@ -358,6 +398,16 @@ func (g *Gateway) httpHandler() http.Handler {
 	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/ and /oauth/ to
 	// this listener, so /metrics is not reachable through Envoy.
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
+	// The admin API, like /metrics, is on vmcp's own listener only: the edge routes nothing
+	// under /admin/ to it.
+	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
+		h := g.admin.Load()
+		if h == nil {
+			http.Error(w, "admin API unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 	mux.Handle("GET "+oauth.ProtectedResourcePrefix+"/", g.metadata)
 	mux.Handle("GET "+oauth.ProtectedResourcePrefix, g.metadata)
 	g.oauth.Register(mux)
