@@ -6,6 +6,9 @@ import (
 	"unicode/utf8"
 )
 
+// maxField is the longest text field kept (a resource URI, a method name, a reason).
+const maxField = 2048
+
 // prepare turns what a caller recorded into what is stored: id and time filled in, text fields
 // made storable, secrets redacted, arguments reduced to the configured mode. It runs on the
 // request path, so it allocates only when there is something to change.
@@ -16,16 +19,17 @@ func prepare(ev *Event, mode ArgumentMode, now func() time.Time) {
 	if ev.ID == "" {
 		ev.ID = NewID(ev.Time)
 	}
+	// Some fields come from the client (method, resource URI): bounded, like arguments.
 	for _, f := range []*string{
 		&ev.ID, &ev.RequestID, &ev.Subject, &ev.Email, &ev.ClientID, &ev.VirtualServer,
 		&ev.Connector, &ev.Method, &ev.Decision, &ev.Policy, &ev.Outcome,
 	} {
-		*f = clean(*f)
+		*f = clean(prefix(*f, maxField))
 	}
 	// A resource URI can carry credentials (https://user:pass@host/…) and a reason can quote
 	// an upstream error; both get the detectors that do not misread prose.
-	ev.Target = redactString(clean(ev.Target), false)
-	ev.Reason = redactString(clean(ev.Reason), false)
+	ev.Target = redactString(clean(prefix(ev.Target, maxField)), false)
+	ev.Reason = redactString(clean(prefix(ev.Reason, maxField)), false)
 	ev.Arguments = applyArguments(mode, ev.Arguments)
 }
 

@@ -178,7 +178,9 @@ func (r *Recorder) Run(ctx context.Context) error {
 			}
 			r.syncSpill()
 			r.warnDrops()
-			r.replaySome(ctx, r.now().Add(r.opts.FlushInterval))
+			// Half of each interval at most, so that the buffer keeps draining during a
+			// long replay.
+			r.replaySome(ctx, r.now().Add(r.opts.FlushInterval/2))
 		}
 	}
 }

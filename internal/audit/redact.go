@@ -9,13 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Redacted replaces every value that looks like a secret.
 const Redacted = "[redacted]"
-
-// maxDepth bounds recursion into nested arguments; deeper values are replaced, not walked.
-const maxDepth = 32
 
 // The detectors are compiled once; they are immutable and safe for concurrent use.
 var (
@@ -36,27 +34,63 @@ var (
 	keyValueRE = regexp.MustCompile(`(?i)((?:token|secret|password|passwd|api[-_]?key|authorization|cookie|credential|private[-_]?key|session)[A-Za-z0-9_.-]*"?\s*[:=]\s*"?)[^\s"'&,;]+`)
 )
 
+// Limits on what full and keys mode keep, so that recording arguments costs the request path a
+// bounded amount of time (redaction is linear, roughly 100 ns per byte at worst) and the store a
+// bounded amount of space.
+const (
+	// maxDepth bounds recursion into nested arguments; deeper values are replaced, not walked.
+	maxDepth = 32
+	// maxString is the longest string value kept; a longer one is cut and marked.
+	maxString = 4096
+	// redactMargin is how much beyond maxString is scanned before cutting, so that a secret
+	// straddling the cut is still recognised by its whole shape.
+	redactMargin = 1024
+	// maxKey is the longest argument name kept.
+	maxKey = 256
+	// argumentBudget bounds the bytes of names and strings kept per event; past it, values
+	// become Truncated and further names are left out.
+	argumentBudget = 64 << 10
+)
+
+// Truncated replaces what is past the limits above.
+const Truncated = "[truncated]"
+
 // applyArguments returns the arguments as the mode records them, as a new map: the caller's map
 // is never kept or modified, so it may be reused after Record returns.
 func applyArguments(mode ArgumentMode, args map[string]any) map[string]any {
 	if len(args) == 0 || mode == ArgumentsOff {
 		return nil
 	}
+	w := walker{budget: argumentBudget}
 	out := make(map[string]any, len(args))
 	for k, v := range args {
-		k = redactKey(out, k)
+		if w.budget <= 0 {
+			out[Truncated] = nil
+			break
+		}
+		k = w.key(out, k)
 		if mode == ArgumentsKeys {
 			out[k] = nil
 			continue
 		}
-		out[k] = redactNamed(k, v, 0)
+		out[k] = w.named(k, v, 0)
 	}
 	return out
 }
 
-// redactKey cleans a key and, when the key itself looks like a secret value (a map keyed by
-// token, say), replaces it with a placeholder that does not collide with the keys in out.
-func redactKey(out map[string]any, k string) string {
+// walker copies decoded JSON values with secrets redacted, within a byte budget.
+type walker struct {
+	budget int
+}
+
+// key cleans and shortens an argument name and, when the name itself looks like a secret value
+// (a map keyed by token, say), replaces it with a placeholder that does not collide with the
+// names in out.
+func (w *walker) key(out map[string]any, k string) string {
+	if len(k) > maxKey {
+		k = prefix(k, maxKey) + "…"
+	}
+	w.budget -= len(k)
 	r := redactString(clean(k), true)
 	if r == k {
 		return k
@@ -72,16 +106,16 @@ func redactKey(out map[string]any, k string) string {
 	}
 }
 
-// redactNamed redacts the value stored under key.
-func redactNamed(key string, v any, depth int) any {
+// named redacts the value stored under key.
+func (w *walker) named(key string, v any, depth int) any {
 	if v != nil && secretName(key) {
 		return Redacted
 	}
-	return redactValue(v, depth)
+	return w.value(v, depth)
 }
 
-// redactValue walks a decoded JSON value, copying it with secret-looking strings replaced.
-func redactValue(v any, depth int) any {
+// value walks a decoded JSON value, copying it with secret-looking strings replaced.
+func (w *walker) value(v any, depth int) any {
 	if depth > maxDepth {
 		return Redacted
 	}
@@ -95,26 +129,34 @@ func redactValue(v any, depth int) any {
 	case json.Number:
 		// A json.Number that is not a JSON number would fail every encoding of the event.
 		if _, err := json.Marshal(t); err != nil {
-			return redactString(clean(string(t)), true)
+			return w.str(string(t))
 		}
 		return t
 	case string:
-		return redactString(clean(t), true)
+		return w.str(t)
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			k = redactKey(out, k)
-			out[k] = redactNamed(k, e, depth+1)
+			if w.budget <= 0 {
+				out[Truncated] = nil
+				break
+			}
+			k = w.key(out, k)
+			out[k] = w.named(k, e, depth+1)
 		}
 		return out
 	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = redactValue(e, depth+1)
+		out := make([]any, 0, len(t))
+		for _, e := range t {
+			if w.budget <= 0 {
+				out = append(out, Truncated)
+				break
+			}
+			out = append(out, w.value(e, depth+1))
 		}
 		return out
 	case json.RawMessage:
-		return redactJSON(t, depth)
+		return w.json(t, depth)
 	default:
 		// Anything else (a typed struct, []string, map[string]string) is walked in its JSON
 		// form, which is how it would be stored anyway.
@@ -122,8 +164,36 @@ func redactValue(v any, depth int) any {
 		if err != nil {
 			return Redacted
 		}
-		return redactJSON(b, depth)
+		return w.json(b, depth)
 	}
+}
+
+// str redacts a string value, cutting it at maxString.
+func (w *walker) str(s string) any {
+	if w.budget <= 0 {
+		return Truncated
+	}
+	cut := len(s) > maxString
+	if cut {
+		s = prefix(s, maxString+redactMargin)
+	}
+	s = redactString(clean(s), true)
+	if cut && len(s) > maxString {
+		s = prefix(s, maxString) + "…" + Truncated
+	}
+	w.budget -= len(s)
+	return s
+}
+
+// prefix is s cut to at most n bytes, at a character boundary.
+func prefix(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // finite keeps a number JSON can hold; NaN and ±Inf (which JSON cannot) become their names, so
@@ -135,14 +205,14 @@ func finite(f float64) any {
 	return f
 }
 
-func redactJSON(b []byte, depth int) any {
+func (w *walker) json(b []byte, depth int) any {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return Redacted
 	}
-	return redactValue(v, depth)
+	return w.value(v, depth)
 }
 
 // redactString replaces the secret-looking parts of s. withKeyValue adds the "password=…"

@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -228,5 +229,50 @@ func TestValuesJSONCannotHoldStillEncode(t *testing.T) {
 	want := `{"ch":"[redacted]","fn":"[redacted]","inf":"+Inf","nan":"NaN","notnum":"true","num":12.5}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
+	}
+}
+
+func TestLongValuesAreCutAfterRedaction(t *testing.T) {
+	// A JWT straddling the cut is recognised in full and redacted, not cut into pieces that no
+	// longer look like a JWT.
+	long := strings.Repeat("x ", (maxString-40)/2) + testJWT + strings.Repeat(" y", 5000)
+	got := applyArguments(ArgumentsFull, map[string]any{"text": long, "name": strings.Repeat("k", 1000)})
+	text := got["text"].(string)
+	if !strings.HasSuffix(text, "…"+Truncated) || len(text) > maxString+len("…"+Truncated) {
+		t.Errorf("long value not cut: %d bytes, ends %q", len(text), text[len(text)-20:])
+	}
+	for _, s := range []string{"eyJhbGci", "c2lnbmF0", "eyJzdWIi"} {
+		if strings.Contains(text, s) {
+			t.Errorf("part of a JWT at the cut survived: %q", s)
+		}
+	}
+	if !strings.Contains(text, Redacted) {
+		t.Error("the JWT at the cut was not redacted")
+	}
+}
+
+func TestArgumentsHaveAByteBudget(t *testing.T) {
+	args := map[string]any{}
+	for i := range 100 {
+		args[strconv.Itoa(i)] = strings.Repeat("v", maxString)
+	}
+	for _, mode := range []ArgumentMode{ArgumentsFull, ArgumentsKeys} {
+		got := applyArguments(mode, args)
+		b, _ := json.Marshal(got)
+		if len(b) > argumentBudget+2*maxString {
+			t.Errorf("%s: %d bytes recorded, budget %d", mode, len(b), argumentBudget)
+		}
+		if mode == ArgumentsFull && !strings.Contains(string(b), Truncated) {
+			t.Errorf("%s: nothing marked truncated", mode)
+		}
+	}
+	many := map[string]any{}
+	for i := range 20000 {
+		many[strings.Repeat("k", 10)+strconv.Itoa(i)] = 1
+	}
+	if got := applyArguments(ArgumentsKeys, many); len(got) >= 20000 {
+		t.Errorf("keys mode kept all %d names", len(got))
+	} else if _, ok := got[Truncated]; !ok {
+		t.Error("keys mode does not say names were left out")
 	}
 }
