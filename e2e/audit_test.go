@@ -28,6 +28,11 @@ func TestEveryRequestIsAuditedByItsUser(t *testing.T) {
 		}
 	}
 	toolNames(t, cs)
+	// A tool error travels inside an HTTP 200 (and here inside an SSE stream): extproc reads the
+	// answer as it streams by to record it.
+	if res := callTool(t, cs, "weather__convert_temperature", map[string]any{"value": -500, "from": "C", "to": "K"}); !res.IsError {
+		t.Fatalf("converting below absolute zero did not fail: %v", res.Content)
+	}
 
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
 	if err != nil {
@@ -46,14 +51,19 @@ func TestEveryRequestIsAuditedByItsUser(t *testing.T) {
 				n++
 			}
 		}
-		if n < calls {
-			return fmt.Errorf("%d tools/call events so far, want %d", n, calls)
+		if n < calls+1 {
+			return fmt.Errorf("%d tools/call events so far, want %d", n, calls+1)
 		}
 		return nil
 	})
-	var toolCalls, lists, authzAllows int
+	var toolCalls, toolErrors, lists, authzAllows int
 	for _, e := range events {
 		switch {
+		case e.Kind == audit.KindMCP && e.Method == "tools/call" && e.Connector == "weather":
+			toolErrors++
+			if e.Outcome != audit.OutcomeToolError || e.Target != "weather__convert_temperature" {
+				t.Errorf("the failed conversion was recorded as %+v", e)
+			}
 		case e.Kind == audit.KindMCP && e.Method == "tools/call":
 			toolCalls++
 			if e.Connector != "notes" || e.Target != "notes__add_note" || e.Outcome != audit.OutcomeOK || e.VirtualServer != "demo" || e.Email != "frank@example.com" {
@@ -68,13 +78,13 @@ func TestEveryRequestIsAuditedByItsUser(t *testing.T) {
 			authzAllows++
 		}
 	}
-	if toolCalls != calls || lists != 1 {
+	if toolCalls != calls || toolErrors != 1 || lists != 1 {
 		t.Errorf("audited %d tools/call and %d tools/list, want %d and 1", toolCalls, lists, calls)
 	}
 	if raw, _ := json.Marshal(events); strings.Contains(string(raw), clientToken) || strings.Contains(string(raw), notesToken) {
 		t.Error("a token reached the audit records")
 	}
-	if authzAllows < calls+1 {
+	if authzAllows < calls+2 {
 		t.Errorf("audited %d authz allows, want one per request (at least %d)", authzAllows, calls+1)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocfilterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"go.uber.org/zap"
 
@@ -48,6 +49,10 @@ type edgeExchange struct {
 	routed *connector
 	// kept is set when the connector session is one vmcp keeps for a sessionless client.
 	kept bool
+	// rpcID is the routed request's JSON-RPC id; outcome reads the connector's answer to it.
+	rpcID    string
+	outcome  *outcomeReader
+	recorded bool
 }
 
 func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -58,6 +63,8 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 		return e.requestBody(r.RequestBody)
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
 		return e.responseHeaders(r.ResponseHeaders)
+	case *extprocv3.ProcessingRequest_ResponseBody:
+		return e.responseBody(r.ResponseBody)
 	default:
 		// Bodies and trailers of responses are not requested by the bootstrap; pass them on.
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
@@ -212,6 +219,7 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
 	}
 	e.routed = c
+	e.rpcID = string(msg.ID)
 	e.log.Debug("extproc: routed", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.String("method", msg.Method), zap.String("name", original))
 	return rewriteRequestBody(body, set, remove)
 }
@@ -222,16 +230,67 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 		return continueResponseHeaders(nil)
 	}
 	status := headerValue(h.GetHeaders(), ":status")
-	e.finish(status)
+	e.setHTTPOutcome(status)
 	if e.kept && status == "404" {
 		// MCP transports: 404 means the connector forgot the session (it restarted, say). The
 		// next call makes a new one.
 		e.connectorSessions.ForgetConnectorSession(e.subject, e.vs.name, e.routed.name)
 	}
+	// A 2xx JSON or SSE answer is read as it streams by, to record the call's real outcome (a
+	// JSON-RPC error or a tool error travels in a 200). Anything else is recorded now.
+	var override *extprocfilterv3.ProcessingMode
+	ct, _, _ := strings.Cut(headerValue(h.GetHeaders(), "content-type"), ";")
+	ct = strings.TrimSpace(strings.ToLower(ct))
+	if e.event.Outcome == audit.OutcomeOK && (ct == "application/json" || ct == "text/event-stream") {
+		e.outcome = &outcomeReader{id: e.rpcID, sse: ct == "text/event-stream"}
+		override = &extprocfilterv3.ProcessingMode{
+			ResponseHeaderMode:  extprocfilterv3.ProcessingMode_SEND,
+			ResponseBodyMode:    extprocfilterv3.ProcessingMode_STREAMED,
+			ResponseTrailerMode: extprocfilterv3.ProcessingMode_SKIP,
+		}
+	} else {
+		e.record()
+	}
+	resp := e.sessionHeaderResponse()
+	resp.ModeOverride = override
+	return resp
+}
+
+// sessionHeaderResponse hides the connector's own session id: the client knows only vmcp's.
+func (e *edgeExchange) sessionHeaderResponse() *extprocv3.ProcessingResponse {
 	if e.sessionID != "" {
 		return continueResponseHeaders(&extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{setHeader(headers.SessionID, e.sessionID)}})
 	}
 	return continueResponseHeaders(&extprocv3.HeaderMutation{RemoveHeaders: []string{headers.SessionID}})
+}
+
+// responseBody watches a routed answer stream by, unchanged, until the outcome is known.
+func (e *edgeExchange) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
+	if e.outcome != nil && !e.recorded {
+		e.event.BytesOut += int64(len(b.GetBody()))
+		found := e.outcome.feed(b.GetBody())
+		if b.GetEndOfStream() {
+			e.outcome.finish()
+			found = e.outcome.found
+		}
+		if found {
+			e.event.Outcome, e.event.ErrorCode = e.outcome.result, e.outcome.code
+		}
+		if found || b.GetEndOfStream() {
+			e.record()
+		}
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
+		ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{}},
+	}}
+}
+
+// done is called when Envoy closes the stream: a routed call whose answer never finished (the
+// client went away, say) is still recorded, with what is known.
+func (e *edgeExchange) done() {
+	if e.routed != nil && !e.recorded {
+		e.record()
+	}
 }
 
 // refuse answers the client directly and records why.
@@ -242,14 +301,20 @@ func (e *edgeExchange) refuse(httpStatus int, id json.RawMessage, rpcErr *jsonrp
 	return rpcError(httpStatus, id, rpcErr)
 }
 
-// finish records a routed call once the connector's response headers are in. The outcome is the
-// HTTP-level one: a JSON-RPC error or a tool's isError inside a 200 body is the connector's
-// answer, not something extproc reads here.
-func (e *edgeExchange) finish(status string) {
-	e.event.LatencyMicros = time.Since(e.started).Microseconds()
+// setHTTPOutcome notes the connector's HTTP answer for the routed call.
+func (e *edgeExchange) setHTTPOutcome(status string) {
 	e.event.Outcome = audit.OutcomeOK
 	if code, err := strconv.Atoi(status); err == nil && (code < 200 || code > 299) {
 		e.event.Outcome, e.event.UpstreamStatus = audit.OutcomeUpstream, code
 	}
+}
+
+// record sends the routed call's audit event, once.
+func (e *edgeExchange) record() {
+	if e.recorded {
+		return
+	}
+	e.recorded = true
+	e.event.LatencyMicros = time.Since(e.started).Microseconds()
 	e.audit.Record(e.event)
 }

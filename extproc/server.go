@@ -68,6 +68,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	} else {
 		e := &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, audit: s.audit, log: s.log, ctx: stream.Context()}
 		handle = e.handle
+		defer e.done()
 	}
 	for {
 		req, err := stream.Recv()

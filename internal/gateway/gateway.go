@@ -130,7 +130,8 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	recorder, err := audit.NewRecorder(st, audit.OptionsFromConfig(cfg.Audit), log.Named("audit"), reg)
+	// The recorder names its own "audit" logger.
+	recorder, err := audit.NewRecorder(st, audit.OptionsFromConfig(cfg.Audit), log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +325,14 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 			g.log.Error("audit pipeline did not start", zap.Error(err))
 		}
 	}()
-	defer func() { stopAudit(); <-auditDone }()
+	defer func() {
+		stopAudit()
+		<-auditDone
+		// Close spills (and syncs) anything recorded after Run ended, before the store closes.
+		if err := g.recorder.Close(); err != nil {
+			g.log.Error("audit: close", zap.Error(err))
+		}
+	}()
 	run("audit retention", func() error {
 		return audit.RunRetention(ctx, g.store, cfg.Audit.Retention.D(), 1000, time.Hour, g.log.Named("audit"))
 	})
