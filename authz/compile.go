@@ -115,10 +115,11 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 		vs := &cfg.VirtualServers[i]
 		meta := ResourceMetadataURL(cfg, vs)
 		c.byPath[vs.Path] = &virtualServer{
-			name:      vs.Name,
-			path:      vs.Path,
-			resource:  ResourceURL(cfg, vs),
-			challenge: `Bearer resource_metadata="` + meta + `"`,
+			name:     vs.Name,
+			path:     vs.Path,
+			resource: ResourceURL(cfg, vs),
+			// MCP 2025-11-25: the challenge names the scope a client should ask for.
+			challenge: `Bearer resource_metadata="` + meta + `", scope="mcp"`,
 			metadata:  meta,
 			access:    vs.Access,
 		}

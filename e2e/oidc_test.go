@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -48,7 +49,7 @@ func TestGoSDKClientSignsInAtARealOpenIDProvider(t *testing.T) {
 
 	redirect := redirectURI(t)
 	b := newBrowser(opUser, opPassword, redirect)
-	cs, _ := oauthClient(t, s.url("demo"), b, redirect)
+	cs, h := oauthClient(t, s.url("demo"), b, redirect)
 	if !slices.Contains(b.pagesSeen, "/login/username") {
 		t.Errorf("sign-in did not go through the OpenID provider's login page: %v", b.pagesSeen)
 	}
@@ -58,5 +59,22 @@ func TestGoSDKClientSignsInAtARealOpenIDProvider(t *testing.T) {
 	}
 	if res := callTool(t, cs, "notes__add_note", map[string]any{"title": "from oidc", "body": "signed in at a real IdP"}); res.IsError {
 		t.Fatalf("tool call failed: %v", res.Content)
+	}
+
+	// The token is refreshed without the IdP, and the refreshed one works.
+	ts, err := h.TokenSource(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ts.Token()
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("no refresh token: %v", err)
+	}
+	fresh := refreshWith(t, s.edge, tok.RefreshToken, clientIDOf(t, s, tok.AccessToken))
+	if fresh.code != http.StatusOK {
+		t.Fatalf("refresh: HTTP %d %s", fresh.code, fresh.body)
+	}
+	if code, _ := post(t, s.url("demo"), fresh.accessToken); code != http.StatusOK {
+		t.Fatalf("the refreshed token does not work: HTTP %d", code)
 	}
 }
