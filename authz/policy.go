@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -44,25 +43,13 @@ func loadPolicy(ctx context.Context, dir string) (*policy, error) {
 // decide evaluates the policy. Any failure to produce a well-formed decision is a denial: the
 // gateway fails closed.
 func (p *policy) decide(ctx context.Context, input ast.Value) (decision, error) {
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input))
+	pd, err := policyset.Decide(ctx, p.query, Query, input)
 	if err != nil {
-		return decision{}, fmt.Errorf("evaluate %s: %w", Query, err)
+		return decision{}, err
 	}
-	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
-		return decision{}, fmt.Errorf("%s is undefined for this request", Query)
-	}
-	obj, ok := rs[0].Expressions[0].Value.(map[string]any)
-	if !ok {
-		return decision{}, fmt.Errorf("%s is not an object", Query)
-	}
-	d := decision{}
-	d.allow, ok = obj["allow"].(bool)
-	if !ok {
-		return decision{}, fmt.Errorf("%s.allow is not a boolean", Query)
-	}
-	d.reason, _ = obj["reason"].(string)
-	d.scope, _ = obj["scope"].(string)
-	if hs, ok := obj["headers"].(map[string]any); ok {
+	d := decision{allow: pd.Allow, reason: pd.Reason}
+	d.scope, _ = pd.Fields["scope"].(string)
+	if hs, ok := pd.Fields["headers"].(map[string]any); ok {
 		d.headers = make(map[string]string, len(hs))
 		for k, v := range hs {
 			if s, ok := v.(string); ok {

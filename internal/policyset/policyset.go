@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/vmcp-dev/vmcp/policies"
@@ -80,4 +81,34 @@ func (s *Set) Prepare(ctx context.Context, query string) (rego.PreparedEvalQuery
 		return rego.PreparedEvalQuery{}, fmt.Errorf("compile policies from %s: %w", s.Source, err)
 	}
 	return pq, nil
+}
+
+// Decision is the common shape of vmcp's policy answers: {"allow": bool, "reason": string, …}.
+type Decision struct {
+	Allow  bool
+	Reason string
+	// Fields holds the whole answer, for rule-specific extras (scope, headers).
+	Fields map[string]any
+}
+
+// Decide evaluates a prepared decision query. An answer that is undefined or not of the
+// decision shape is an error, which callers turn into a denial: policies fail closed.
+func Decide(ctx context.Context, pq rego.PreparedEvalQuery, query string, input ast.Value) (Decision, error) {
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return Decision{}, fmt.Errorf("evaluate %s: %w", query, err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return Decision{}, fmt.Errorf("%s is undefined for this input", query)
+	}
+	obj, ok := rs[0].Expressions[0].Value.(map[string]any)
+	if !ok {
+		return Decision{}, fmt.Errorf("%s is not an object", query)
+	}
+	allow, ok := obj["allow"].(bool)
+	if !ok {
+		return Decision{}, fmt.Errorf("%s.allow is not a boolean", query)
+	}
+	reason, _ := obj["reason"].(string)
+	return Decision{Allow: allow, Reason: reason, Fields: obj}, nil
 }

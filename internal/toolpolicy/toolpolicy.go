@@ -105,23 +105,8 @@ func (p *Policy) Decide(ctx context.Context, in Input) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(value))
-	if err != nil {
-		return Decision{}, fmt.Errorf("evaluate %s: %w", Query, err)
-	}
-	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
-		return Decision{}, fmt.Errorf("%s is undefined", Query)
-	}
-	obj, ok := rs[0].Expressions[0].Value.(map[string]any)
-	if !ok {
-		return Decision{}, fmt.Errorf("%s is not an object", Query)
-	}
-	allow, ok := obj["allow"].(bool)
-	if !ok {
-		return Decision{}, fmt.Errorf("%s.allow is not a boolean", Query)
-	}
-	reason, _ := obj["reason"].(string)
-	return Decision{Allow: allow, Reason: reason}, nil
+	d, err := policyset.Decide(ctx, p.query, Query, value)
+	return Decision{Allow: d.Allow, Reason: d.Reason}, err
 }
 
 func strings2any(ss []string) []any {
