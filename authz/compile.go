@@ -100,7 +100,7 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 		key := ti.JWKSURL + " " + ti.MinRefreshInterval.D().String() + " " + ti.RefreshInterval.D().String()
 		rk := s.remotes[key]
 		if rk == nil {
-			rk = newRemoteKeys(ti.JWKSURL, ti.RefreshInterval.D(), ti.MinRefreshInterval.D(), &http.Client{Timeout: 10 * time.Second}, s.log)
+			rk = newRemoteKeys(ti.JWKSURL, ti.RefreshInterval.D(), ti.MinRefreshInterval.D(), &http.Client{Timeout: 10 * time.Second}, s.log, s.clock)
 			fetchCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			rk.refresh(fetchCtx) // a failure is logged; tokens from this issuer fail until it answers
 			cancel()

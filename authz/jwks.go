@@ -24,6 +24,7 @@ type remoteKeys struct {
 	minInterval time.Duration
 	client      *http.Client
 	log         *zap.Logger
+	now         func() time.Time
 
 	set        atomic.Pointer[jwkSet]
 	refreshing atomic.Bool
@@ -34,8 +35,8 @@ type remoteKeys struct {
 // jwkSet boxes the interface so it can live in an atomic.Pointer.
 type jwkSet struct{ jwk.Set }
 
-func newRemoteKeys(url string, interval, minInterval time.Duration, client *http.Client, log *zap.Logger) *remoteKeys {
-	r := &remoteKeys{url: url, interval: interval, minInterval: minInterval, client: client, log: log}
+func newRemoteKeys(url string, interval, minInterval time.Duration, client *http.Client, log *zap.Logger, now func() time.Time) *remoteKeys {
+	r := &remoteKeys{url: url, interval: interval, minInterval: minInterval, client: client, log: log, now: now}
 	r.set.Store(&jwkSet{jwk.NewSet()})
 	return r
 }
@@ -44,7 +45,7 @@ func newRemoteKeys(url string, interval, minInterval time.Duration, client *http
 // than the refresh interval.
 func (r *remoteKeys) current() jwk.Set {
 	r.mu.Lock()
-	stale := time.Since(r.lastFetch) > r.interval
+	stale := r.now().Sub(r.lastFetch) > r.interval
 	r.mu.Unlock()
 	if stale && r.refreshing.CompareAndSwap(false, true) {
 		go func() {
@@ -64,10 +65,10 @@ func (r *remoteKeys) current() jwk.Set {
 func (r *remoteKeys) refresh(ctx context.Context) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.lastFetch.IsZero() && time.Since(r.lastFetch) < r.minInterval {
+	if !r.lastFetch.IsZero() && r.now().Sub(r.lastFetch) < r.minInterval {
 		return false
 	}
-	r.lastFetch = time.Now()
+	r.lastFetch = r.now()
 	set, err := r.fetch(ctx)
 	if err != nil {
 		r.log.Warn("authz: JWKS fetch failed; keeping the keys already known", zap.String("jwks_url", r.url), zap.Error(err))
