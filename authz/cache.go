@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/vmcp-dev/vmcp/internal/tokens"
 )
 
@@ -20,6 +22,8 @@ type tokenCache struct {
 type verified struct {
 	claims tokens.Claims
 	issuer *issuer
+	// input is the caller's part of the policy input, converted once per token.
+	input [][2]*ast.Term
 }
 
 func newTokenCache(max int) *tokenCache {

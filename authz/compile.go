@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
 )
@@ -32,6 +34,8 @@ type virtualServer struct {
 	challenge string
 	metadata  string
 	access    config.Access
+	// input is this virtual server's part of the policy input, converted once.
+	input *ast.Term
 }
 
 // issuer is one trusted token issuer.
@@ -114,7 +118,7 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		meta := ResourceMetadataURL(cfg, vs)
-		c.byPath[vs.Path] = &virtualServer{
+		v := &virtualServer{
 			name:     vs.Name,
 			path:     vs.Path,
 			resource: ResourceURL(cfg, vs),
@@ -123,6 +127,8 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 			metadata:  meta,
 			access:    vs.Access,
 		}
+		v.input = virtualServerInput(v)
+		c.byPath[vs.Path] = v
 	}
 	return c, remotes, nil
 }

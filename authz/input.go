@@ -13,38 +13,63 @@ var policyHeaders = []string{
 	"x-request-id", "x-forwarded-for",
 }
 
-// buildInput is the vmcp.authz input document (documented in policies/authz.rego).
-func buildInput(vs *virtualServer, is *issuer, claims tokens.Claims, method, path string, hdrs map[string]string) (ast.Value, error) {
-	selected := make(map[string]any, len(policyHeaders))
-	for _, h := range policyHeaders {
-		if v, ok := hdrs[h]; ok {
-			selected[h] = v
-		}
+// The input document (documented in policies/authz.rego) is assembled from parts made once:
+// the virtual server's at configuration time, the caller's when the token is first verified
+// (and cached with it). Per request only the request's own fields are converted.
+
+// identityInput converts what a verified token says into the input's caller fields.
+func identityInput(is *issuer, claims tokens.Claims) ([][2]*ast.Term, error) {
+	all, err := ast.InterfaceToValue(claims.All)
+	if err != nil {
+		return nil, err
 	}
-	in := map[string]any{
-		"subject": claims.Subject,
-		"issuer":  is.name,
-		"claims":  claims.All,
-		"groups":  toAny(tokens.StringList(claims.All[is.groupsClaim])),
-		"roles":   toAny(tokens.StringList(claims.All[is.rolesClaim])),
-		"virtual_server": map[string]any{
-			"name": vs.name,
-			"path": vs.path,
-			"access": map[string]any{
-				"groups": toAny(vs.access.Groups),
-				"roles":  toAny(vs.access.Roles),
-			},
-		},
-		"request": map[string]any{"method": method, "path": path, "headers": selected},
-		"mcp":     map[string]any{"method": hdrs["mcp-method"]},
-	}
-	return ast.InterfaceToValue(in)
+	return [][2]*ast.Term{
+		ast.Item(ast.StringTerm("subject"), ast.StringTerm(claims.Subject)),
+		ast.Item(ast.StringTerm("issuer"), ast.StringTerm(is.name)),
+		ast.Item(ast.StringTerm("claims"), ast.NewTerm(all)),
+		ast.Item(ast.StringTerm("groups"), stringsTerm(tokens.StringList(claims.All[is.groupsClaim]))),
+		ast.Item(ast.StringTerm("roles"), stringsTerm(tokens.StringList(claims.All[is.rolesClaim]))),
+	}, nil
 }
 
-func toAny(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
+// virtualServerInput converts a virtual server's part of the input.
+func virtualServerInput(vs *virtualServer) *ast.Term {
+	return ast.ObjectTerm(
+		ast.Item(ast.StringTerm("name"), ast.StringTerm(vs.name)),
+		ast.Item(ast.StringTerm("path"), ast.StringTerm(vs.path)),
+		ast.Item(ast.StringTerm("access"), ast.ObjectTerm(
+			ast.Item(ast.StringTerm("groups"), stringsTerm(vs.access.Groups)),
+			ast.Item(ast.StringTerm("roles"), stringsTerm(vs.access.Roles)),
+		)),
+	)
+}
+
+// buildInput assembles the input document of one request.
+func buildInput(vs *virtualServer, v verified, method, path string, hdrs map[string]string) ast.Value {
+	selected := make([][2]*ast.Term, 0, len(policyHeaders))
+	for _, h := range policyHeaders {
+		if val, ok := hdrs[h]; ok {
+			selected = append(selected, ast.Item(ast.StringTerm(h), ast.StringTerm(val)))
+		}
 	}
-	return out
+	items := make([][2]*ast.Term, 0, len(v.input)+3)
+	items = append(items, v.input...)
+	items = append(items,
+		ast.Item(ast.StringTerm("virtual_server"), vs.input),
+		ast.Item(ast.StringTerm("request"), ast.ObjectTerm(
+			ast.Item(ast.StringTerm("method"), ast.StringTerm(method)),
+			ast.Item(ast.StringTerm("path"), ast.StringTerm(path)),
+			ast.Item(ast.StringTerm("headers"), ast.ObjectTerm(selected...)),
+		)),
+		ast.Item(ast.StringTerm("mcp"), ast.ObjectTerm(ast.Item(ast.StringTerm("method"), ast.StringTerm(hdrs["mcp-method"])))),
+	)
+	return ast.NewObject(items...)
+}
+
+func stringsTerm(ss []string) *ast.Term {
+	terms := make([]*ast.Term, len(ss))
+	for i, s := range ss {
+		terms[i] = ast.StringTerm(s)
+	}
+	return ast.ArrayTerm(terms...)
 }

@@ -120,24 +120,20 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	}
 	ev.subject, ev.email, ev.clientID, ev.issuer = v.claims.Subject, v.claims.Email, v.claims.ClientID, v.issuer.name
 
-	input, err := buildInput(vs, v.issuer, v.claims, httpReq.GetMethod(), path, hdrs)
-	if err == nil {
-		var d decision
-		d, err = st.policy.decide(ctx, input)
-		if err == nil && !d.allow {
-			ev.decision, ev.reason, ev.policy = "deny", d.reason, st.policy.source
-			s.record(ev)
-			return forbidden(vs, d), nil
-		}
-		if err == nil {
-			return s.allow(ev, vs, v, d, st, hdrs)
-		}
+	d, err := st.policy.decide(ctx, buildInput(vs, v, httpReq.GetMethod(), path, hdrs))
+	if err != nil {
+		// Fail closed: a policy that cannot decide denies.
+		s.log.Error("authz: policy failed; denying", zap.String("vs", vs.name), zap.Error(err))
+		ev.decision, ev.reason, ev.policy = "error", "policy evaluation failed", st.policy.source
+		s.record(ev)
+		return denied(http.StatusForbidden, "access_denied", "", "the access policy could not decide"), nil
 	}
-	// Fail closed: a policy that cannot decide denies.
-	s.log.Error("authz: policy failed; denying", zap.String("vs", vs.name), zap.Error(err))
-	ev.decision, ev.reason, ev.policy = "error", "policy evaluation failed", st.policy.source
-	s.record(ev)
-	return denied(http.StatusForbidden, "access_denied", "", "the access policy could not decide"), nil
+	if !d.allow {
+		ev.decision, ev.reason, ev.policy = "deny", d.reason, st.policy.source
+		s.record(ev)
+		return forbidden(vs, d), nil
+	}
+	return s.allow(ev, vs, v, d, st, hdrs)
 }
 
 func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision, st *compiled, hdrs map[string]string) (*authv3.CheckResponse, error) {
@@ -178,7 +174,11 @@ func (c *compiled) verify(ctx context.Context, vs *virtualServer, token string, 
 	if err != nil {
 		return verified{}, err
 	}
-	v := verified{claims: claims, issuer: is}
+	in, err := identityInput(is, claims)
+	if err != nil {
+		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token claims are unusable")
+	}
+	v := verified{claims: claims, issuer: is, input: in}
 	c.cache.put(key, v, now)
 	return v, nil
 }
