@@ -27,7 +27,8 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 		t.Fatalf("LoadFile(%s): %v", path, err)
 	}
 	want := &Config{
-		Path: path,
+		Path:        path,
+		secretFiles: []string{"../../examples/secrets/notes-token"},
 		Server: Server{
 			PublicURL: "http://127.0.0.1:8080",
 			DataDir:   ".vmcp",

@@ -88,7 +88,9 @@ func (s *Secret) resolve(cfg *Config) error {
 		if arg == "" {
 			return fmt.Errorf("%s: empty file path", s.Ref)
 		}
-		data, err := readSecretFile(resolveRelative(cfg, arg))
+		path := resolveRelative(cfg, arg)
+		cfg.secretFiles = append(cfg.secretFiles, path)
+		data, err := readSecretFile(path)
 		if err != nil {
 			// The path is not secret; the content is never read into the message.
 			return fmt.Errorf("%s: cannot read file: %v", s.Ref, unwrapPathErr(err))

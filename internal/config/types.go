@@ -20,7 +20,13 @@ type Config struct {
 	// Path is the file the configuration was read from; relative ${file:…} references and
 	// data_dir are resolved against its directory.
 	Path string `yaml:"-"`
+
+	// secretFiles are the files ${file:…} references read, watched like the file itself.
+	secretFiles []string
 }
+
+// SecretFiles lists the files the configuration's ${file:…} secrets were read from.
+func (c *Config) SecretFiles() []string { return c.secretFiles }
 
 // Server holds the addresses vmcp listens on and the Envoy it drives.
 type Server struct {

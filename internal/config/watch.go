@@ -33,45 +33,106 @@ func Watch(ctx context.Context, path string, current []byte, log *zap.Logger, ap
 
 // watch is Watch with a hook called once the directory watch is in place, so that tests can
 // change the file knowing the change will be seen, without sleeping.
+//
+// Secret files named by ${file:…} are watched too: rotating a credential in its file reloads
+// the configuration even though the configuration file itself did not change.
 func watch(ctx context.Context, path string, current []byte, log *zap.Logger, apply ApplyFunc, ready func()) error {
-	base := filepath.Base(path)
-	last := current
-	// ConfigMaps swap a "..data" symlink; any change in the directory may be ours then.
-	match := func(name string) bool { return name == base || name == "..data" }
-	return watchDir(ctx, filepath.Dir(path), match, log, ready, func() {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			log.Error("config reload failed; keeping the last good configuration", zap.String("file", path), zap.Error(err))
-			return
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	watched := map[string]bool{}
+	watchedFiles := map[string]bool{filepath.Clean(path): true}
+	addDir := func(dir string) error {
+		if watched[dir] {
+			return nil
 		}
-		if bytes.Equal(data, last) {
-			return
+		if err := w.Add(dir); err != nil {
+			return err
 		}
-		// An empty file would be a valid all-defaults configuration, but during a reload it is
-		// almost always an editor caught between truncate and write: dropping every connector
-		// for that would be worse than waiting for the next event.
-		if len(bytes.TrimSpace(data)) == 0 {
-			log.Warn("config file is empty; keeping the last good configuration", zap.String("file", path))
-			return
-		}
-		cfg, err := Load(path, data)
-		if err == nil {
-			err = apply(cfg)
-		}
-		if err != nil {
-			var ps Problems
-			if errors.As(err, &ps) {
-				for _, p := range ps {
-					log.Error("config reload rejected; keeping the last good configuration", zap.String("problem", p.String()))
-				}
-			} else {
-				log.Error("config reload rejected; keeping the last good configuration", zap.String("file", path), zap.Error(err))
+		watched[dir] = true
+		return nil
+	}
+	if err := addDir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	watchSecrets := func(files []string) {
+		for _, f := range files {
+			f = filepath.Clean(f)
+			watchedFiles[f] = true
+			if err := addDir(filepath.Dir(f)); err != nil {
+				log.Warn("cannot watch a secret file's directory; rotate it by touching the configuration", zap.String("file", f), zap.Error(err))
 			}
-			return
 		}
-		last = data
-		log.Info("config reloaded", zap.String("file", path))
-	})
+	}
+	if cfg, err := Load(path, current); err == nil {
+		watchSecrets(cfg.SecretFiles())
+	}
+	if ready != nil {
+		ready()
+	}
+	last := current
+	secretsChanged := false
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-w.Errors:
+			log.Warn("watch error", zap.Error(err))
+		case ev := <-w.Events:
+			name := filepath.Clean(ev.Name)
+			base := filepath.Base(name)
+			switch {
+			// ConfigMaps and Secrets swap a "..data" symlink; any change in the directory may
+			// be ours then.
+			case base == "..data":
+				secretsChanged = true
+			case name == filepath.Clean(path):
+			case watchedFiles[name]:
+				secretsChanged = true
+			default:
+				continue
+			}
+			timer.Reset(debounce)
+		case <-timer.C:
+			data, err := os.ReadFile(path)
+			if err != nil {
+				log.Error("config reload failed; keeping the last good configuration", zap.String("file", path), zap.Error(err))
+				continue
+			}
+			if bytes.Equal(data, last) && !secretsChanged {
+				continue
+			}
+			// An empty file would be a valid all-defaults configuration, but during a reload it
+			// is almost always an editor caught between truncate and write: dropping every
+			// connector for that would be worse than waiting for the next event.
+			if len(bytes.TrimSpace(data)) == 0 {
+				log.Warn("config file is empty; keeping the last good configuration", zap.String("file", path))
+				continue
+			}
+			cfg, err := Load(path, data)
+			if err == nil {
+				err = apply(cfg)
+			}
+			if err != nil {
+				var ps Problems
+				if errors.As(err, &ps) {
+					for _, p := range ps {
+						log.Error("config reload rejected; keeping the last good configuration", zap.String("problem", p.String()))
+					}
+				} else {
+					log.Error("config reload rejected; keeping the last good configuration", zap.String("file", path), zap.Error(err))
+				}
+				continue
+			}
+			last, secretsChanged = data, false
+			watchSecrets(cfg.SecretFiles())
+			log.Info("config reloaded", zap.String("file", path))
+		}
+	}
 }
 
 // WatchDir calls reload whenever a file ending in suffix changes in dir (policy files, say). A
