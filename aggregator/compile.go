@@ -18,6 +18,8 @@ import (
 type compiled struct {
 	byPath map[string]*virtualServer
 	tools  *toolpolicy.Policy
+	// lists caches connectors' lists; a reload starts a new, empty one.
+	lists *listCache
 }
 
 type virtualServer struct {
@@ -48,7 +50,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 		}
 		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout.D()}
 	}
-	out := &compiled{byPath: map[string]*virtualServer{}, tools: tools}
+	out := &compiled{byPath: map[string]*virtualServer{}, tools: tools, lists: &listCache{}}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, names: toolnames.New(vs), access: vs.Access}

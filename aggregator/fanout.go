@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -101,7 +103,9 @@ func (s *Server) list(ctx context.Context, req *request, method, key string, pre
 		if o.err != nil {
 			continue
 		}
-		for _, item := range o.value.([]map[string]json.RawMessage) {
+		for _, cached := range o.value.([]map[string]json.RawMessage) {
+			// Lists are cached and shared between requests: change a copy.
+			item := maps.Clone(cached)
 			if prefix {
 				var name string
 				if json.Unmarshal(item["name"], &name) != nil {
@@ -158,6 +162,9 @@ func (s *Server) listAll(ctx context.Context, c call, key string) ([]map[string]
 
 func (s *Server) listEverywhere(ctx context.Context, req *request, method, key string) []outcome {
 	return s.fanOut(ctx, req.vs, func(ctx context.Context, c *connector) (any, error) {
+		if items, ok := req.state.lists.get(c.name, method, time.Now()); ok {
+			return items, nil
+		}
 		cl := call{connector: c, identity: req.signed, protocolVersion: req.protocol, method: method}
 		if req.session != nil {
 			cl.sessionID = req.session.Upstream[c.name]
@@ -170,7 +177,11 @@ func (s *Server) listEverywhere(ctx context.Context, req *request, method, key s
 			}
 			cl.sessionID, cl.protocolVersion = sh.sessionID, sh.version
 		}
-		return s.listAll(ctx, cl, key)
+		items, err := s.listAll(ctx, cl, key)
+		if err == nil {
+			req.state.lists.put(c.name, method, items, time.Now())
+		}
+		return items, err
 	})
 }
 
@@ -183,7 +194,9 @@ func (s *Server) listTools(ctx context.Context, req *request) map[string]any {
 		if o.err != nil {
 			continue
 		}
-		for _, item := range o.value.([]map[string]json.RawMessage) {
+		for _, cached := range o.value.([]map[string]json.RawMessage) {
+			// Lists are cached and shared between requests: change a copy.
+			item := maps.Clone(cached)
 			var original string
 			if json.Unmarshal(item["name"], &original) != nil {
 				continue
