@@ -41,12 +41,18 @@ type system struct {
 type recorder struct {
 	mu   sync.Mutex
 	seen []http.Header
+	// hook, when set, sees each request too.
+	hook func(*http.Request)
 }
 
 func (r *recorder) observe(req *http.Request) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.seen = append(r.seen, req.Header.Clone())
+	hook := r.hook
+	r.mu.Unlock()
+	if hook != nil {
+		hook(req)
+	}
 }
 
 func (r *recorder) all() []http.Header {
@@ -80,11 +86,12 @@ connectors:
   - name: weather
     url: http://%[10]s/mcp
     timeout: 5s
+%[14]s
 virtual_servers:
   - name: demo
     connectors: [notes, weather]
 %[11]s`, addrs["edge"], dataDir, addrs["xds"], addrs["authz"], addrs["extproc"], addrs["http"],
-		addrs["egress"], addrs["admin"], addrs["notes"], addrs["weather"], servers, auth, publicURL)
+		addrs["egress"], addrs["admin"], addrs["notes"], addrs["weather"], servers, auth, publicURL, addrs["weather-credential"])
 }
 
 func startSystem(t *testing.T) *system { t.Helper(); return startSystemWith(t, "") }

@@ -34,6 +34,8 @@ type virtualServer struct {
 type connector struct {
 	name       string
 	credential []credential.Header
+	// query is the credential carried as a URL query parameter, when that is its type.
+	query *credential.Header
 }
 
 func compile(cfg *config.Config) (*compiled, error) {
@@ -51,7 +53,13 @@ func compile(cfg *config.Config) (*compiled, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connector %q: %w", conn.Name, err)
 		}
-		c.connectors[conn.Name] = &connector{name: conn.Name, credential: hs}
+		cn := &connector{name: conn.Name, credential: hs}
+		if q, ok, err := credential.QueryParam(conn.Credential); err != nil {
+			return nil, fmt.Errorf("connector %q: %w", conn.Name, err)
+		} else if ok {
+			cn.query = &q
+		}
+		c.connectors[conn.Name] = cn
 	}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]

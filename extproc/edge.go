@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/session"
@@ -41,6 +42,7 @@ type edgeExchange struct {
 	started time.Time
 
 	vs        *virtualServer
+	path      string // the request's :path, query included
 	caller    toolpolicy.Caller
 	subject   string
 	signed    string // the signed identity from authz, for requests vmcp makes on the caller's behalf
@@ -77,7 +79,8 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 // already removed client-sent internal headers; removing the routing header again costs nothing
 // and keeps routing safe even behind a misconfigured ext_authz.
 func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
-	path, _, _ := strings.Cut(headerValue(h.GetHeaders(), ":path"), "?")
+	e.path = headerValue(h.GetHeaders(), ":path")
+	path, _, _ := strings.Cut(e.path, "?")
 	e.vs = e.state.byPath[path]
 	e.started = time.Now()
 	e.event.RequestID = headerValue(h.GetHeaders(), "x-request-id")
@@ -181,6 +184,9 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 
 	set, remove := credentialMutation(c)
 	set = append(set, setHeader(headers.Connector, c.name))
+	if c.query != nil {
+		set = append(set, setHeader(":path", credential.WithQueryParam(e.path, *c.query)))
+	}
 	remove = append(remove, headers.SessionID)
 	if e.sessionID != "" {
 		st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)

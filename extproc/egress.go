@@ -5,6 +5,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
+	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 )
 
@@ -29,6 +30,9 @@ func (e *egressExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Pro
 		}}
 	}
 	set, remove := credentialMutation(c)
+	if c.query != nil {
+		set = append(set, setHeader(":path", credential.WithQueryParam(headerValue(rh.GetHeaders(), ":path"), *c.query)))
+	}
 	return continueRequestHeaders(&extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove})
 }
 

@@ -159,7 +159,7 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			yaml: conn + "    credential:\n      type: bearer\n      secret: ${env:X}\n",
 			want: []string{
 				`vmcp.yaml:5:7: connectors[0].credential: token is required for credential type "bearer"`,
-				`vmcp.yaml:6:7: unknown key "secret" in connectors[0].credential (known: header, password, token, type, username)`,
+				`vmcp.yaml:6:7: unknown key "secret" in connectors[0].credential (known: header, param, password, token, type, username)`,
 			},
 		},
 		{
@@ -350,7 +350,7 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 		{
 			name: "an unknown credential type",
 			yaml: conn + "    credential:\n      type: oauth\n",
-			want: []string{`vmcp.yaml:5:13: connectors[0].credential.type: unknown credential type "oauth" (use none, bearer, header or basic)`},
+			want: []string{`vmcp.yaml:5:13: connectors[0].credential.type: unknown credential type "oauth" (use none, bearer, header, query or basic)`},
 		},
 		{
 			name: "a list where a mapping belongs",

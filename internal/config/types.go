@@ -204,6 +204,9 @@ const (
 	CredentialBearer CredentialType = "bearer"
 	CredentialHeader CredentialType = "header"
 	CredentialBasic  CredentialType = "basic"
+	// CredentialQuery sends the token as a URL query parameter, for APIs that take a key only
+	// that way. Prefer a header where the connector allows one: URLs end up in more logs.
+	CredentialQuery CredentialType = "query"
 )
 
 // Credential is the connector's own credential; the client's token never reaches a connector.
@@ -212,7 +215,9 @@ type Credential struct {
 	// Token is the bearer token (type bearer) or header value (type header).
 	Token Secret `yaml:"token"`
 	// Header names the header that carries Token when Type is header (an API key, say).
-	Header   string `yaml:"header"`
+	Header string `yaml:"header"`
+	// Param names the query parameter that carries Token when Type is query.
+	Param    string `yaml:"param"`
 	Username string `yaml:"username"`
 	Password Secret `yaml:"password"`
 }

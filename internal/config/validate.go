@@ -149,15 +149,22 @@ func (l *loader) validateCredential(c *Config, p string, cr *Credential) {
 			l.add(p+".header", "%s.header: %q is not a usable header name", p, cr.Header)
 		}
 		requireSecret("token", &cr.Token)
+	case CredentialQuery:
+		if !queryParamRE.MatchString(cr.Param) {
+			l.add(p, "%s: param must name the query parameter (letters, digits, _ - .) for credential type query", p)
+		}
+		requireSecret("token", &cr.Token)
 	case CredentialBasic:
 		if cr.Username == "" {
 			l.add(p, "%s: username is required for credential type basic", p)
 		}
 		requireSecret("password", &cr.Password)
 	default:
-		l.add(p+".type", "%s.type: unknown credential type %q (use none, bearer, header or basic)", p, cr.Type)
+		l.add(p+".type", "%s.type: unknown credential type %q (use none, bearer, header, query or basic)", p, cr.Type)
 	}
 }
+
+var queryParamRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 var headerNameRE = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
 

@@ -5,6 +5,7 @@ package credential
 import (
 	"encoding/base64"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
@@ -28,7 +29,7 @@ func (h Header) GoString() string {
 func Headers(c config.Credential) ([]Header, error) {
 	var hs []Header
 	switch c.Type {
-	case config.CredentialNone, "":
+	case config.CredentialNone, config.CredentialQuery, "":
 		return nil, nil
 	case config.CredentialBearer:
 		hs = []Header{{Name: "authorization", Value: "Bearer " + c.Token.Value()}}
@@ -74,4 +75,29 @@ func isToken(s string) bool {
 		return false
 	}
 	return true
+}
+
+// QueryParam returns the query parameter that authenticates vmcp to a connector (credential type
+// query), and false for every other type. Its value is a secret: never log the URL it is put in.
+func QueryParam(c config.Credential) (Header, bool, error) {
+	if c.Type != config.CredentialQuery {
+		return Header{}, false, nil
+	}
+	v := c.Token.Value()
+	if i := strings.IndexFunc(v, isControl); i >= 0 {
+		return Header{}, false, fmt.Errorf("credential for query parameter %q contains a control character (at byte %d); check the secret for stray newlines", c.Param, i)
+	}
+	return Header{Name: c.Param, Value: v}, true, nil
+}
+
+// WithQueryParam returns path (a request's :path, query included) with the parameter set,
+// replacing any value the client put there: a client must not choose the connector's key.
+func WithQueryParam(path string, p Header) string {
+	base, rawQuery, _ := strings.Cut(path, "?")
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		q = url.Values{}
+	}
+	q.Set(p.Name, p.Value)
+	return base + "?" + q.Encode()
 }
