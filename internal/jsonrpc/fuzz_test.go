@@ -71,3 +71,33 @@ func FuzzCheckStrict(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDuplicateKeysAsEncodingJSONSeesThem: an object CheckStrict accepts has as many distinct
+// keys, decoded as encoding/json decodes them (escapes, surrogates, invalid UTF-8), as it has
+// keys — so a duplicate spelt differently can never slip through.
+func FuzzDuplicateKeysAsEncodingJSONSeesThem(f *testing.F) {
+	for _, seed := range []string{`"a"`, `"\u0061"`, `"\ud83d\ude00"`, `"\ud83d"`, "\"\xff\"", `"\/"`} {
+		f.Add(seed, seed)
+	}
+	f.Fuzz(func(t *testing.T, k1, k2 string) {
+		var s1, s2 string
+		if json.Unmarshal([]byte(k1), &s1) != nil || json.Unmarshal([]byte(k2), &s2) != nil || k1[0] != '"' || k2[0] != '"' {
+			return // each key must be one JSON string on its own
+		}
+		body := []byte(`{` + k1 + `:1,` + k2 + `:2}`)
+		if !json.Valid(body) {
+			return
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			return
+		}
+		err := CheckStrict(body)
+		if len(m) == 1 && err == nil {
+			t.Fatalf("CheckStrict accepted %q, whose two keys encoding/json reads as one", body)
+		}
+		if len(m) == 2 && err != nil {
+			t.Fatalf("CheckStrict refused %q, whose keys encoding/json reads as distinct: %v", body, err)
+		}
+	})
+}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -111,75 +110,17 @@ func CheckStrict(body []byte) error { return checkStrict(body, false) }
 var envelopeKeys = []string{"jsonrpc", "id", "method", "params", "result", "error"}
 
 func checkStrict(body []byte, envelope bool) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	type frame struct {
-		keys  map[string]struct{}
-		isObj bool
-		// expectKey is true in an object when the next token is a key.
-		expectKey bool
+	sc := &scanner{b: body, envelope: envelope}
+	sc.ws()
+	if sc.i >= len(body) {
+		return Errorf(CodeParseError, "invalid JSON: no value")
 	}
-	var stack []frame
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			if len(stack) > 0 {
-				return Errorf(CodeParseError, "invalid JSON: unexpected end of input")
-			}
-			return Errorf(CodeParseError, "invalid JSON: no value")
-		}
-		if err != nil {
-			return Errorf(CodeParseError, "invalid JSON: %s", shortJSONError(err))
-		}
-		top := len(stack) - 1
-		isKey := false
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(stack) >= MaxDepth {
-					return Errorf(CodeInvalidRequest, "JSON nested deeper than %d levels", MaxDepth)
-				}
-				stack = append(stack, frame{isObj: t == '{', expectKey: t == '{'})
-			default:
-				stack = stack[:top]
-			}
-		case string:
-			if top >= 0 && stack[top].isObj && stack[top].expectKey {
-				isKey = true
-				if stack[top].keys == nil {
-					stack[top].keys = make(map[string]struct{}, 4)
-				}
-				if _, dup := stack[top].keys[t]; dup {
-					return Errorf(CodeInvalidRequest, "duplicate key %q in JSON object", truncate(t))
-				}
-				if envelope && top == 0 {
-					if err := checkEnvelopeKey(t); err != nil {
-						return err
-					}
-				}
-				stack[top].keys[t] = struct{}{}
-				stack[top].expectKey = false
-			}
-		}
-		// A value (scalar, or a container just opened) was read in the enclosing object: the
-		// next token there is a key.
-		if !isKey {
-			parent := len(stack) - 1
-			if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') {
-				parent--
-			}
-			if parent >= 0 && stack[parent].isObj {
-				stack[parent].expectKey = true
-			}
-		}
-		if len(stack) == 0 {
-			break
-		}
+	if err := sc.value(); err != nil {
+		return err
 	}
-	// json.Decoder reads a stream of values; a second one after the first is trailing data, not
-	// a second message.
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	sc.ws()
+	// A second value after the first is trailing data, not a second message.
+	if sc.i < len(body) {
 		return Errorf(CodeParseError, "invalid JSON: trailing data")
 	}
 	return nil
