@@ -12,7 +12,6 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -37,7 +36,7 @@ var (
 )
 
 // additionalData binds ciphertexts to this use of the key and to the format version.
-var additionalData = []byte("vmcp-session-v1")
+var additionalData = []byte("vmcp-session-v2")
 
 // Codec seals and opens session ids. The AEAD is built once; Seal and Open do no key derivation.
 type Codec struct {
@@ -65,10 +64,7 @@ func NewCodec(key []byte, ttl time.Duration) (*Codec, error) {
 // Seal returns a new session id for st, setting its expiry from the codec's TTL.
 func (c *Codec) Seal(st State) (string, error) {
 	st.Expiry = c.now().Add(c.ttl).Unix()
-	plain, err := json.Marshal(st)
-	if err != nil {
-		return "", fmt.Errorf("encode session: %w", err)
-	}
+	plain := encode(st)
 	ns := c.aead.NonceSize()
 	buf := make([]byte, ns, ns+len(plain)+c.aead.Overhead())
 	if _, err := rand.Read(buf); err != nil {
@@ -91,7 +87,8 @@ func (c *Codec) Open(id, subject, virtualServer string) (State, error) {
 	if err != nil {
 		return st, ErrMalformed
 	}
-	if err := json.Unmarshal(plain, &st); err != nil {
+	st, err = decode(plain)
+	if err != nil {
 		return State{}, ErrMalformed
 	}
 	if st.Subject != subject || st.VirtualServer != virtualServer {
