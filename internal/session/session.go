@@ -19,12 +19,12 @@ import (
 
 // State is what a session id carries.
 type State struct {
-	Subject         string `json:"u"`
-	VirtualServer   string `json:"v"`
-	Expiry          int64  `json:"e"`
-	ProtocolVersion string `json:"p,omitempty"`
+	Subject         string
+	VirtualServer   string
+	Expiry          int64
+	ProtocolVersion string
 	// Upstream maps connector name to that connector's own Mcp-Session-Id.
-	Upstream map[string]string `json:"c,omitempty"`
+	Upstream map[string]string
 }
 
 // Errors returned by Open. Missing and unknown sessions map to different HTTP statuses in the
