@@ -27,7 +27,7 @@ type virtualServer struct {
 	separator  string
 	connectors []*connector
 	names      *toolnames.Map
-	access     config.Access
+	policy     toolpolicy.VirtualServer
 }
 
 type connector struct {
@@ -53,7 +53,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 	out := &compiled{byPath: map[string]*virtualServer{}, tools: tools, lists: &listCache{}}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
-		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, names: toolnames.New(vs), access: vs.Access}
+		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, names: toolnames.New(vs), policy: toolpolicy.NewVirtualServer(vs.Name, vs.Access)}
 		for _, ref := range vs.Connectors {
 			v.connectors = append(v.connectors, conns[ref.Name])
 		}

@@ -188,7 +188,7 @@ func (s *Server) listEverywhere(ctx context.Context, req *request, method, key s
 // listTools merges every connector's tools as this caller may see them: renamed, redescribed
 // and hidden as configured, and filtered by the vmcp.tools policy.
 func (s *Server) listTools(ctx context.Context, req *request) map[string]any {
-	caller := toolpolicy.Caller{Subject: req.caller.Subject, Email: req.caller.Email, ClientID: req.caller.ClientID, Groups: req.caller.Groups}
+	scope := toolpolicy.NewScope(toolpolicy.Caller{Subject: req.caller.Subject, Email: req.caller.Email, ClientID: req.caller.ClientID, Groups: req.caller.Groups}, req.vs.policy)
 	items := []json.RawMessage{}
 	for _, o := range s.listEverywhere(ctx, req, "tools/list", "tools") {
 		if o.err != nil {
@@ -206,7 +206,7 @@ func (s *Server) listTools(ctx context.Context, req *request) map[string]any {
 				continue
 			}
 			d, err := req.state.tools.Decide(ctx, toolpolicy.Input{
-				Action: toolpolicy.ActionList, Caller: caller, VirtualServer: req.vs.name, Access: req.vs.access,
+				Action: toolpolicy.ActionList, Scope: scope,
 				Connector: o.connector.name, Tool: original, Exposed: exposed,
 			})
 			if err != nil {

@@ -50,9 +50,8 @@ type call struct {
 
 // callResult is the connector's answer and, after initialize, its session id.
 type callResult struct {
-	result          json.RawMessage
-	sessionID       string
-	protocolVersion string
+	result    json.RawMessage
+	sessionID string
 }
 
 // errUpstream marks failures of the connector, as opposed to a JSON-RPC error it returned.

@@ -28,7 +28,7 @@ type virtualServer struct {
 	separator  string
 	connectors map[string]*connector
 	names      *toolnames.Map
-	access     config.Access
+	policy     toolpolicy.VirtualServer
 }
 
 type connector struct {
@@ -63,7 +63,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 	}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
-		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, connectors: map[string]*connector{}, names: toolnames.New(vs), access: vs.Access}
+		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, connectors: map[string]*connector{}, names: toolnames.New(vs), policy: toolpolicy.NewVirtualServer(vs.Name, vs.Access)}
 		for _, ref := range vs.Connectors {
 			v.connectors[ref.Name] = c.connectors[ref.Name]
 		}

@@ -139,9 +139,10 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs a string %q", msg.Method, field), audit.OutcomeError)
 	}
 	e.event.Target = name
-	if args := params["arguments"]; len(args) > 0 {
-		var m map[string]any
-		if json.Unmarshal(args, &m) == nil {
+	// Decoded once, for the tool policy and the audit record alike.
+	var args any
+	if raw := params["arguments"]; len(raw) > 0 && json.Unmarshal(raw, &args) == nil {
+		if m, ok := args.(map[string]any); ok {
 			e.event.Arguments = m
 		}
 	}
@@ -155,8 +156,8 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		}
 		e.event.Connector = c.name
 		d, err := e.state.tools.Decide(context.Background(), toolpolicy.Input{
-			Action: toolpolicy.ActionCall, Caller: e.caller, VirtualServer: e.vs.name, Access: e.vs.access,
-			Connector: c.name, Tool: original, Exposed: name, Arguments: params["arguments"],
+			Action: toolpolicy.ActionCall, Scope: toolpolicy.NewScope(e.caller, e.vs.policy),
+			Connector: c.name, Tool: original, Exposed: name, Arguments: args,
 		})
 		if err != nil || !d.Allow {
 			reason := d.Reason

@@ -214,3 +214,31 @@ func percentileCont(sorted []int64, p float64) float64 {
 
 // errLimit refuses a retention batch that could not make progress.
 var errLimit = errors.New("store: delete audit events: limit must be positive")
+
+// eventRows is what both drivers' result sets offer (database/sql's *sql.Rows and pgx.Rows).
+type eventRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// readEvents reads a page of audit events and the cursor of the next one.
+func readEvents(rows eventRows, limit int) ([]audit.Event, string, error) {
+	var out []audit.Event
+	for rows.Next() {
+		var r eventRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, "", fmt.Errorf("store: query audit events: %w", err)
+		}
+		e, err := r.event()
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("store: query audit events: %w", err)
+	}
+	out, next := page(out, limit)
+	return out, next, nil
+}

@@ -54,23 +54,7 @@ func (s *pgStore) QueryAuditEvents(ctx context.Context, f audit.Filter) ([]audit
 		return nil, "", fmt.Errorf("store: query audit events: %w", err)
 	}
 	defer rows.Close()
-	var out []audit.Event
-	for rows.Next() {
-		var r eventRow
-		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, "", fmt.Errorf("store: query audit events: %w", err)
-		}
-		e, err := r.event()
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("store: query audit events: %w", err)
-	}
-	out, next := page(out, limit)
-	return out, next, nil
+	return readEvents(rows, limit)
 }
 
 // AuditUsage aggregates in the database; percentile_cont is the definition the SQLite backend

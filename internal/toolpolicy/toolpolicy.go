@@ -4,7 +4,6 @@ package toolpolicy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -53,16 +52,49 @@ type Caller struct {
 	Groups                   []string
 }
 
+// VirtualServer is a virtual server's part of the input, converted once per configuration.
+type VirtualServer struct{ term *ast.Term }
+
+// NewVirtualServer converts a virtual server's name and access configuration.
+func NewVirtualServer(name string, a config.Access) VirtualServer {
+	tools := make([][2]*ast.Term, 0, len(a.Tools))
+	for pattern, groups := range a.Tools {
+		tools = append(tools, ast.Item(ast.StringTerm(pattern), stringsTerm(groups)))
+	}
+	return VirtualServer{term: ast.ObjectTerm(
+		ast.Item(ast.StringTerm("name"), ast.StringTerm(name)),
+		ast.Item(ast.StringTerm("access"), ast.ObjectTerm(
+			ast.Item(ast.StringTerm("groups"), stringsTerm(a.Groups)),
+			ast.Item(ast.StringTerm("roles"), stringsTerm(a.Roles)),
+			ast.Item(ast.StringTerm("tools"), ast.ObjectTerm(tools...)),
+		)),
+	)}
+}
+
+// Scope is the part of the input fixed for one caller on one virtual server: built once per
+// request, or once per tools/list however many tools it filters.
+type Scope struct{ items [][2]*ast.Term }
+
+// NewScope combines a caller and a virtual server.
+func NewScope(c Caller, vs VirtualServer) Scope {
+	return Scope{items: [][2]*ast.Term{
+		ast.Item(ast.StringTerm("subject"), ast.StringTerm(c.Subject)),
+		ast.Item(ast.StringTerm("email"), ast.StringTerm(c.Email)),
+		ast.Item(ast.StringTerm("client_id"), ast.StringTerm(c.ClientID)),
+		ast.Item(ast.StringTerm("groups"), stringsTerm(c.Groups)),
+		ast.Item(ast.StringTerm("virtual_server"), vs.term),
+	}}
+}
+
 // Input is one question to the policy.
 type Input struct {
-	Action        string
-	Caller        Caller
-	VirtualServer string
-	Access        config.Access
-	Connector     string
-	Tool          string // the connector's name for it
-	Exposed       string // the client's name for it
-	Arguments     json.RawMessage
+	Action    string
+	Scope     Scope
+	Connector string
+	Tool      string // the connector's name for it
+	Exposed   string // the client's name for it
+	// Arguments are the call's arguments as decoded JSON (action call only).
+	Arguments any
 }
 
 // Decision is the policy's answer.
@@ -73,46 +105,31 @@ type Decision struct {
 
 // Decide evaluates the policy. A policy that cannot decide denies.
 func (p *Policy) Decide(ctx context.Context, in Input) (Decision, error) {
-	tools := map[string]any{}
-	for pattern, groups := range in.Access.Tools {
-		tools[pattern] = strings2any(groups)
-	}
-	doc := map[string]any{
-		"action":    in.Action,
-		"subject":   in.Caller.Subject,
-		"email":     in.Caller.Email,
-		"client_id": in.Caller.ClientID,
-		"groups":    strings2any(in.Caller.Groups),
-		"virtual_server": map[string]any{
-			"name": in.VirtualServer,
-			"access": map[string]any{
-				"groups": strings2any(in.Access.Groups),
-				"roles":  strings2any(in.Access.Roles),
-				"tools":  tools,
-			},
-		},
-		"connector": in.Connector,
-		"tool":      map[string]any{"name": in.Tool, "exposed": in.Exposed},
-	}
-	if len(in.Arguments) > 0 {
-		var args any
-		if err := json.Unmarshal(in.Arguments, &args); err != nil {
-			return Decision{}, fmt.Errorf("arguments are not JSON: %w", err)
+	items := make([][2]*ast.Term, 0, len(in.Scope.items)+4)
+	items = append(items, in.Scope.items...)
+	items = append(items,
+		ast.Item(ast.StringTerm("action"), ast.StringTerm(in.Action)),
+		ast.Item(ast.StringTerm("connector"), ast.StringTerm(in.Connector)),
+		ast.Item(ast.StringTerm("tool"), ast.ObjectTerm(
+			ast.Item(ast.StringTerm("name"), ast.StringTerm(in.Tool)),
+			ast.Item(ast.StringTerm("exposed"), ast.StringTerm(in.Exposed)),
+		)),
+	)
+	if in.Arguments != nil {
+		args, err := ast.InterfaceToValue(in.Arguments)
+		if err != nil {
+			return Decision{}, fmt.Errorf("arguments: %w", err)
 		}
-		doc["arguments"] = args
+		items = append(items, ast.Item(ast.StringTerm("arguments"), ast.NewTerm(args)))
 	}
-	value, err := ast.InterfaceToValue(doc)
-	if err != nil {
-		return Decision{}, err
-	}
-	d, err := policyset.Decide(ctx, p.query, Query, value)
+	d, err := policyset.Decide(ctx, p.query, Query, ast.NewObject(items...))
 	return Decision{Allow: d.Allow, Reason: d.Reason}, err
 }
 
-func strings2any(ss []string) []any {
-	out := make([]any, len(ss))
+func stringsTerm(ss []string) *ast.Term {
+	terms := make([]*ast.Term, len(ss))
 	for i, s := range ss {
-		out[i] = s
+		terms[i] = ast.StringTerm(s)
 	}
-	return out
+	return ast.ArrayTerm(terms...)
 }
