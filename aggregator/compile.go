@@ -7,6 +7,7 @@ package aggregator
 import (
 	"context"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
@@ -17,6 +18,7 @@ import (
 // compiled is the request-ready configuration, swapped atomically on reload.
 type compiled struct {
 	byPath map[string]*virtualServer
+	byName map[string]*virtualServer
 	tools  *toolpolicy.Policy
 	// lists caches connectors' lists; a reload starts a new, empty one.
 	lists *listCache
@@ -27,13 +29,20 @@ type virtualServer struct {
 	separator  string
 	connectors []*connector
 	names      *toolnames.Map
+	prompts    *toolnames.Map
 	policy     toolpolicy.VirtualServer
+	// index and promptIndex cache the names of prefix modes other than always.
+	index       indexHolder
+	promptIndex indexHolder
 }
 
 type connector struct {
 	name    string
 	path    string
 	timeout time.Duration
+	// revision is what vmcp learned of the connector's MCP revisions (revisionUnknown until
+	// asked); a reload asks again.
+	revision atomic.Int32
 }
 
 func compile(cfg *config.Config) (*compiled, error) {
@@ -50,14 +59,15 @@ func compile(cfg *config.Config) (*compiled, error) {
 		}
 		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout.D()}
 	}
-	out := &compiled{byPath: map[string]*virtualServer{}, tools: tools, lists: &listCache{}}
+	out := &compiled{byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: tools, lists: &listCache{}}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
-		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, names: toolnames.New(vs), policy: toolpolicy.NewVirtualServer(vs.Name, vs.Access)}
+		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, names: toolnames.New(vs), prompts: toolnames.ForPrompts(vs), policy: toolpolicy.NewVirtualServer(vs.Name, vs.Access)}
 		for _, ref := range vs.Connectors {
 			v.connectors = append(v.connectors, conns[ref.Name])
 		}
 		out.byPath[vs.Path] = v
+		out.byName[vs.Name] = v
 	}
 	return out, nil
 }

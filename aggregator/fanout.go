@@ -6,12 +6,14 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/session"
+	"github.com/vmcp-dev/vmcp/internal/toolnames"
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
 
@@ -66,7 +68,7 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 		return s.initConnector(ctx, c, req.signed, version)
 	})
 	st := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{}}
-	caps := map[string]any{"tools": map[string]any{}}
+	var caps []map[string]json.RawMessage
 	for _, o := range outcomes {
 		if o.err != nil {
 			continue
@@ -75,11 +77,7 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 		if a.sessionID != "" {
 			st.Upstream[o.connector.name] = a.sessionID
 		}
-		for _, k := range []string{"prompts", "resources"} {
-			if _, ok := a.caps[k]; ok {
-				caps[k] = map[string]any{}
-			}
-		}
+		caps = append(caps, a.caps)
 	}
 	sid, err := s.sessions.Seal(st)
 	if err != nil {
@@ -88,39 +86,85 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 	}
 	writeResult(w, msg.ID, map[string]any{
 		"protocolVersion": version,
-		"capabilities":    caps,
-		"serverInfo":      map[string]any{"name": "vmcp/" + req.vs.name, "version": s.version},
-		"instructions":    "Tools of this virtual MCP server are named <connector>" + req.vs.separator + "<tool>.",
+		"capabilities":    mergeCapabilities(caps),
+		"serverInfo":      s.serverInfo(req),
+		"instructions":    s.instructions(req),
 	}, sid)
+}
+
+// setLevel passes logging/setLevel on to every connector, best effort: a connector without
+// logging just refuses it, and the client's request still succeeds.
+func (s *Server) setLevel(ctx context.Context, req *request, params json.RawMessage) map[string]any {
+	var p map[string]json.RawMessage
+	json.Unmarshal(params, &p)
+	delete(p, "_meta")
+	s.fanOut(ctx, req.vs, func(ctx context.Context, c *connector) (any, error) {
+		cl, err := s.connectorCall(ctx, req, c, "logging/setLevel")
+		if err != nil {
+			return nil, err
+		}
+		cl.params = p
+		_, err = s.up.do(ctx, cl)
+		return nil, err
+	})
+	return map[string]any{}
+}
+
+// connectorCall addresses method to connector c in the caller's connector session: the one in
+// their vmcp session, or the one vmcp keeps for sessionless callers.
+func (s *Server) connectorCall(ctx context.Context, req *request, c *connector, method string) (call, error) {
+	cl := call{connector: c, identity: req.signed, protocolVersion: req.protocol, method: method}
+	if req.session != nil {
+		cl.sessionID = req.session.Upstream[c.name]
+		return cl, nil
+	}
+	// A client without a session (stateless, or a revision without sessions): use the
+	// connector session vmcp keeps for this caller.
+	sh, err := s.shadow.get(ctx, s, c, req.caller.Subject, req.vs.name, req.signed)
+	if err != nil {
+		return cl, err
+	}
+	cl.sessionID, cl.protocolVersion = sh.sessionID, sh.version
+	return cl, nil
 }
 
 // list pages through one list method on every connector and merges the items. Names of prompts
 // get their connector's prefix; resource URIs are left as they are.
-func (s *Server) list(ctx context.Context, req *request, method, key string, prefix bool) map[string]any {
+func (s *Server) list(ctx context.Context, req *request, method, key string, prefix bool, cursor string) (map[string]any, *jsonrpc.Error) {
 	outcomes := s.listEverywhere(ctx, req, method, key)
+	var idx *toolnames.Index
+	if prefix {
+		idx = s.indexOf(req, outcomes, key)
+	}
 	items := []json.RawMessage{}
 	for _, o := range outcomes {
 		if o.err != nil {
 			continue
 		}
 		for _, cached := range o.value.([]map[string]json.RawMessage) {
-			// Lists are cached and shared between requests: change a copy.
-			item := maps.Clone(cached)
-			if prefix {
-				var name string
-				if json.Unmarshal(item["name"], &name) != nil {
-					continue
+			if !prefix {
+				if b, err := json.Marshal(cached); err == nil {
+					items = append(items, b)
 				}
-				item["name"], _ = json.Marshal(o.connector.name + req.vs.separator + name)
-			}
-			b, err := json.Marshal(item)
-			if err != nil {
 				continue
 			}
-			items = append(items, b)
+			// Lists are cached and shared between requests: change a copy.
+			item := maps.Clone(cached)
+			var name string
+			if json.Unmarshal(item["name"], &name) != nil {
+				continue
+			}
+			exposed, _, ok := req.vs.prompts.Expose(o.connector.name, name, idx)
+			if !ok {
+				continue
+			}
+			item["name"], _ = json.Marshal(exposed)
+			if b, err := json.Marshal(item); err == nil {
+				items = append(items, b)
+			}
 		}
 	}
-	return map[string]any{key: items}
+	return page(items, key, cursor)
 }
 
 // maxPages bounds how many pages vmcp follows from one connector, so a connector that always
@@ -165,21 +209,13 @@ func (s *Server) listEverywhere(ctx context.Context, req *request, method, key s
 		if items, ok := req.state.lists.get(c.name, method, time.Now()); ok {
 			return items, nil
 		}
-		cl := call{connector: c, identity: req.signed, protocolVersion: req.protocol, method: method}
-		if req.session != nil {
-			cl.sessionID = req.session.Upstream[c.name]
-		} else {
-			// A client without a session (stateless, or a revision without sessions): use the
-			// connector session vmcp keeps for this caller.
-			sh, err := s.shadow.get(ctx, s, c, req.caller.Subject, req.vs.name, req.signed)
-			if err != nil {
-				return nil, err
-			}
-			cl.sessionID, cl.protocolVersion = sh.sessionID, sh.version
+		cl, err := s.connectorCall(ctx, req, c, method)
+		if err != nil {
+			return nil, err
 		}
 		items, err := s.listAll(ctx, cl, key)
-		if err == nil {
-			req.state.lists.put(c.name, method, items, time.Now())
+		if err == nil && req.state.lists.put(c.name, method, items, time.Now()) {
+			s.listChangedAt(req.state, c.name, strings.TrimSuffix(key, "Templates"))
 		}
 		return items, err
 	})
@@ -187,21 +223,21 @@ func (s *Server) listEverywhere(ctx context.Context, req *request, method, key s
 
 // listTools merges every connector's tools as this caller may see them: renamed, redescribed
 // and hidden as configured, and filtered by the vmcp.tools policy.
-func (s *Server) listTools(ctx context.Context, req *request) map[string]any {
+func (s *Server) listTools(ctx context.Context, req *request, cursor string) (map[string]any, *jsonrpc.Error) {
 	scope := toolpolicy.NewScope(toolpolicy.Caller{Subject: req.caller.Subject, Email: req.caller.Email, ClientID: req.caller.ClientID, Groups: req.caller.Groups}, req.vs.policy)
+	outcomes := s.listEverywhere(ctx, req, "tools/list", "tools")
+	idx := s.indexOf(req, outcomes, "tools")
 	items := []json.RawMessage{}
-	for _, o := range s.listEverywhere(ctx, req, "tools/list", "tools") {
+	for _, o := range outcomes {
 		if o.err != nil {
 			continue
 		}
 		for _, cached := range o.value.([]map[string]json.RawMessage) {
-			// Lists are cached and shared between requests: change a copy.
-			item := maps.Clone(cached)
 			var original string
-			if json.Unmarshal(item["name"], &original) != nil {
+			if json.Unmarshal(cached["name"], &original) != nil {
 				continue
 			}
-			exposed, custom, visible := req.vs.names.Expose(o.connector.name, original)
+			exposed, custom, visible := req.vs.names.Expose(o.connector.name, original, idx)
 			if !visible {
 				continue
 			}
@@ -217,6 +253,8 @@ func (s *Server) listTools(ctx context.Context, req *request) map[string]any {
 			if !d.Allow {
 				continue
 			}
+			// Lists are cached and shared between requests: change a copy.
+			item := maps.Clone(cached)
 			item["name"], _ = json.Marshal(exposed)
 			if custom.Description != "" {
 				item["description"], _ = json.Marshal(custom.Description)
@@ -228,7 +266,7 @@ func (s *Server) listTools(ctx context.Context, req *request) map[string]any {
 			items = append(items, b)
 		}
 	}
-	return map[string]any{"tools": items}
+	return page(items, "tools", cursor)
 }
 
 // initAnswer is what a connector said to initialize.

@@ -2,7 +2,9 @@ package aggregator
 
 import (
 	"encoding/json"
+	"hash/fnv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,13 +19,21 @@ const listCacheTTL = 30 * time.Second
 type listCache struct {
 	mu sync.Mutex
 	m  map[listKey]listEntry
+	// gen counts the lists put, so that what is derived from them (the tool-name index) knows
+	// when to derive again.
+	gen atomic.Uint64
 }
+
+// generation changes whenever a list is put.
+func (c *listCache) generation() uint64 { return c.gen.Load() }
 
 type listKey struct{ connector, method string }
 
 type listEntry struct {
 	items   []map[string]json.RawMessage
 	expires time.Time
+	// sum fingerprints the list, to tell a changed list from a refreshed one.
+	sum uint64
 }
 
 func (c *listCache) get(connector, method string, now time.Time) ([]map[string]json.RawMessage, bool) {
@@ -36,11 +46,19 @@ func (c *listCache) get(connector, method string, now time.Time) ([]map[string]j
 	return e.items, true
 }
 
-func (c *listCache) put(connector, method string, items []map[string]json.RawMessage, now time.Time) {
+// put stores a connector's list and says whether it differs from the one it replaces (false for
+// the first list seen: nobody was told of the old one).
+func (c *listCache) put(connector, method string, items []map[string]json.RawMessage, now time.Time) (changed bool) {
+	h := fnv.New64a()
+	json.NewEncoder(h).Encode(items) // map keys encode sorted: equal lists, equal sums
+	sum := h.Sum64()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[listKey]listEntry{}
 	}
-	c.m[listKey{connector, method}] = listEntry{items: items, expires: now.Add(listCacheTTL)}
+	old, had := c.m[listKey{connector, method}]
+	c.m[listKey{connector, method}] = listEntry{items: items, expires: now.Add(listCacheTTL), sum: sum}
+	c.gen.Add(1)
+	return had && old.sum != sum
 }

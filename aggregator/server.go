@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,7 +34,15 @@ type Server struct {
 	version  string
 	shadow   shadowSessions
 	audit    audit.Sink
+	hub      hub
+	// done ends open notification streams when vmcp shuts down.
+	done      chan struct{}
+	closeOnce sync.Once
 }
+
+// Close ends the notification streams the aggregator holds open, so that the HTTP server's
+// graceful shutdown does not wait for clients that never hang up.
+func (s *Server) Close() { s.closeOnce.Do(func() { close(s.done) }) }
 
 // NewServer returns an aggregator that reaches connectors through Envoy's egress listener at
 // egressAddr, trusts identities signed by signer and mints sessions with sessions.
@@ -42,7 +51,7 @@ func NewServer(egressAddr string, signer *identity.Signer, sessions *session.Cod
 	if sink == nil {
 		sink = audit.Discard{}
 	}
-	return &Server{up: newUpstreamClient(egressAddr), signer: signer, sessions: sessions, log: log, version: version, audit: sink}
+	return &Server{up: newUpstreamClient(egressAddr), signer: signer, sessions: sessions, log: log, version: version, audit: sink, done: make(chan struct{})}
 }
 
 // Prepare compiles cfg; the returned commit swaps it in.
@@ -51,7 +60,14 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	return func() { s.state.Store(c) }, nil
+	return func() {
+		if old := s.state.Swap(c); old != nil {
+			// A reload can change any list a client sees (connectors, renames, policy).
+			for kind := range listChanged {
+				s.hub.publish("", kind)
+			}
+		}
+	}, nil
 }
 
 // request is one client request with everything decided about it so far.
@@ -63,6 +79,8 @@ type request struct {
 	session  *session.State
 	rawID    string
 	protocol string
+	// modern is set for requests in revision 2026-07-28 or later (no session, _meta).
+	modern bool
 	// method and errCode are what the audit record says about the request.
 	method  string
 	errCode int
@@ -96,9 +114,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.record(r, req, cw, started)
 	case http.MethodDelete:
 		s.delete(w, r, req)
+	case http.MethodGet:
+		if isModern(req.protocol) {
+			// 2026-07-28 has no GET stream; subscriptions/listen replaces it.
+			w.Header().Set("Allow", "POST")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		s.getStream(w, r, req)
 	default:
 		// MCP transports: a server that offers no standalone SSE stream answers GET with 405.
-		w.Header().Set("Allow", "POST, DELETE")
+		w.Header().Set("Allow", "GET, POST, DELETE")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
 }
@@ -127,8 +153,25 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	if msg.Method == "initialize" {
+	if v := metaProtocolVersion(msg.Params); v != "" {
+		req.protocol = v
+	}
+	if isModern(req.protocol) {
+		if !slices.Contains(discoverVersions, req.protocol) {
+			req.errCode = codeUnsupportedProtocolVersion
+			unsupportedVersion(w, msg.ID, req.protocol)
+			return
+		}
+		// 2026-07-28 has no sessions: a session id sent anyway is ignored, and the connector
+		// sessions vmcp keeps for sessionless callers serve the request.
+		req.modern, req.rawID = true, ""
+	}
+	switch msg.Method {
+	case "initialize":
 		s.initialize(w, r, req, msg)
+		return
+	case "server/discover":
+		s.discover(w, r, req, msg)
 		return
 	}
 	if req.rawID != "" {
@@ -144,19 +187,32 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 			req.protocol = st.ProtocolVersion
 		}
 	}
-	var result any
+	if msg.Method == "subscriptions/listen" && req.modern {
+		s.listen(w, r, req, msg)
+		return
+	}
+	var result map[string]any
 	var rpcErr *jsonrpc.Error
-	switch msg.Method {
-	case "ping":
-		result = struct{}{}
-	case "tools/list":
-		result = s.listTools(r.Context(), req)
-	case "prompts/list":
-		result = s.list(r.Context(), req, "prompts/list", "prompts", true)
-	case "resources/list":
-		result = s.list(r.Context(), req, "resources/list", "resources", false)
-	case "resources/templates/list":
-		result = s.list(r.Context(), req, "resources/templates/list", "resourceTemplates", false)
+	cursor, cursorErr := cursorParam(msg.Params)
+	switch {
+	case cursorErr != nil:
+		rpcErr = cursorErr
+	case msg.Method == "ping":
+		result = map[string]any{}
+	case msg.Method == "tools/list":
+		result, rpcErr = s.listTools(r.Context(), req, cursor)
+	case msg.Method == "prompts/list":
+		result, rpcErr = s.list(r.Context(), req, "prompts/list", "prompts", true, cursor)
+	case msg.Method == "resources/list":
+		result, rpcErr = s.list(r.Context(), req, "resources/list", "resources", false, cursor)
+	case msg.Method == "resources/templates/list":
+		result, rpcErr = s.list(r.Context(), req, "resources/templates/list", "resourceTemplates", false, cursor)
+	case msg.Method == "logging/setLevel":
+		result = s.setLevel(r.Context(), req, msg.Params)
+	case msg.Method == "completion/complete":
+		// A completion vmcp could not route to one connector (an unknown prompt or resource
+		// template): nothing to suggest.
+		result = map[string]any{"completion": map[string]any{"values": []string{}, "hasMore": false}}
 	default:
 		rpcErr = jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "method %q is not supported by this virtual server", truncate(msg.Method))
 	}
@@ -164,6 +220,9 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 		req.errCode = rpcErr.Code
 		writeError(w, http.StatusOK, msg.ID, rpcErr)
 		return
+	}
+	if req.modern && strings.HasSuffix(msg.Method, "/list") {
+		cacheHints(result)
 	}
 	writeResult(w, msg.ID, result, "")
 }
@@ -255,14 +314,4 @@ func truncate(s string) string {
 		return s[:64] + "…"
 	}
 	return strings.ToValidUTF8(s, "?")
-}
-
-// supportedVersions are the MCP revisions that use initialize, newest first.
-var supportedVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26"}
-
-func negotiate(requested string) string {
-	if slices.Contains(supportedVersions, requested) {
-		return requested
-	}
-	return supportedVersions[0]
 }

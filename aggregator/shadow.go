@@ -2,6 +2,7 @@ package aggregator
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -28,6 +29,7 @@ type shadowKey struct{ subject, vs, connector string }
 type shadowEntry struct {
 	sessionID string
 	version   string
+	caps      map[string]json.RawMessage
 	expires   time.Time
 }
 
@@ -46,7 +48,7 @@ func (t *shadowSessions) get(ctx context.Context, s *Server, c *connector, subje
 	if err != nil {
 		return shadowEntry{}, fmt.Errorf("connector %q: %w", c.name, err)
 	}
-	e := shadowEntry{sessionID: a.sessionID, version: a.version, expires: now.Add(shadowTTL)}
+	e := shadowEntry{sessionID: a.sessionID, version: a.version, caps: a.caps, expires: now.Add(shadowTTL)}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
@@ -73,20 +75,22 @@ func (t *shadowSessions) forget(subject, vs, connector string) {
 }
 
 // ConnectorSession returns the connector session vmcp keeps for a sessionless client on vs,
-// making one on first use (extproc asks for it before routing such a client's tools/call).
-func (s *Server) ConnectorSession(ctx context.Context, signedIdentity, subject, vs, connector string) (sessionID, version string, err error) {
+// making one on first use (extproc asks for it before routing such a client's tools/call). For
+// a client speaking 2026-07-28 (modern) and a connector that does too, there is no session:
+// the answer is "" and that revision, and the request goes on as the client sent it.
+func (s *Server) ConnectorSession(ctx context.Context, signedIdentity, subject, vs, connector string, modern bool) (sessionID, version string, err error) {
 	st := s.state.Load()
 	if st == nil {
 		return "", "", fmt.Errorf("not configured")
 	}
-	for _, v := range st.byPath {
-		if v.name != vs {
-			continue
-		}
+	if v := st.byName[vs]; v != nil {
 		for _, c := range v.connectors {
 			if c.name == connector {
 				ctx, cancel := context.WithTimeout(ctx, c.timeout)
 				defer cancel()
+				if modern && s.speaksModern(ctx, c, signedIdentity) {
+					return "", revision20260728, nil
+				}
 				e, err := s.shadow.get(ctx, s, c, subject, vs, signedIdentity)
 				return e.sessionID, e.version, err
 			}

@@ -57,6 +57,18 @@ type callResult struct {
 // errUpstream marks failures of the connector, as opposed to a JSON-RPC error it returned.
 var errUpstream = errors.New("connector failed")
 
+// statusError is a connector's answer with an HTTP status other than 200.
+type statusError struct {
+	method string
+	status int
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%v: %s answered HTTP %d", errUpstream, e.method, e.status)
+}
+
+func (e *statusError) Unwrap() error { return errUpstream }
+
 func (u *upstreamClient) do(ctx context.Context, c call) (*callResult, error) {
 	id := u.nextID.Add(1)
 	msg := map[string]any{"jsonrpc": "2.0", "id": id, "method": c.method}
@@ -74,7 +86,7 @@ func (u *upstreamClient) do(ctx context.Context, c call) (*callResult, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return nil, fmt.Errorf("%w: %s answered HTTP %d", errUpstream, c.method, resp.StatusCode)
+		return nil, &statusError{method: c.method, status: resp.StatusCode}
 	}
 	answer, err := readAnswer(resp, strconv.FormatInt(id, 10))
 	if err != nil {
@@ -148,6 +160,10 @@ func (u *upstreamClient) setHeaders(req *http.Request, c call) {
 	}
 	if c.protocolVersion != "" {
 		req.Header.Set(headers.ProtocolVersion, c.protocolVersion)
+	}
+	if isModern(c.protocolVersion) && c.method != "" {
+		// 2026-07-28 servers refuse requests whose method is not mirrored in a header.
+		req.Header.Set(headers.Method, c.method)
 	}
 }
 

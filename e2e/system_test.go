@@ -35,6 +35,7 @@ type system struct {
 	weatherSee *recorder
 	auth       string // extra YAML under auth:, kept across config rewrites
 	top        string // extra top-level YAML (a store section, say)
+	connectors string // extra entries under connectors:
 }
 
 // recorder keeps the headers of every request a connector received.
@@ -63,7 +64,7 @@ func (r *recorder) all() []http.Header {
 
 // configYAML is the test configuration; auth is extra YAML under auth:, servers extra virtual
 // servers.
-func configYAML(addrs map[string]string, dataDir, auth, servers, top string) string {
+func configYAML(addrs map[string]string, dataDir, auth, servers, top, connectors string) string {
 	publicURL := addrs["public"]
 	if publicURL == "" {
 		publicURL = "http://" + addrs["edge"]
@@ -87,11 +88,12 @@ connectors:
     url: http://%[10]s/mcp
     timeout: 5s
 %[14]s
+%[15]s
 virtual_servers:
   - name: demo
     connectors: [notes, weather]
 %[11]s`, addrs["edge"], dataDir, addrs["xds"], addrs["authz"], addrs["extproc"], addrs["http"],
-		addrs["egress"], addrs["admin"], addrs["notes"], addrs["weather"], servers, auth, publicURL, addrs["weather-credential"])
+		addrs["egress"], addrs["admin"], addrs["notes"], addrs["weather"], servers, auth, publicURL, addrs["weather-credential"], connectors)
 }
 
 func startSystem(t *testing.T) *system { t.Helper(); return startSystemWith(t, "") }
@@ -106,12 +108,14 @@ func startSystemWith(t *testing.T, auth string) *system {
 // connectors and public URL.
 type systemOpts struct {
 	auth, top string
+	// connectors are extra entries under connectors:, for connectors the test started.
+	connectors string
 	replicaOf *system
 }
 
 func startSystemOpts(t *testing.T, o systemOpts) *system {
 	t.Helper()
-	s := &system{t: t, auth: o.auth, top: o.top, dir: t.TempDir(), addrs: map[string]string{}, notesSeen: &recorder{}, weatherSee: &recorder{}}
+	s := &system{t: t, auth: o.auth, top: o.top, connectors: o.connectors, dir: t.TempDir(), addrs: map[string]string{}, notesSeen: &recorder{}, weatherSee: &recorder{}}
 	if r := o.replicaOf; r != nil {
 		// Another replica of the same deployment: the same connectors, and the same public URL
 		// (the audience of its tokens) as clients would reach through one load balancer.
@@ -176,7 +180,7 @@ func (s *system) writeConfig(servers string) { s.writeConfigAuth(s.auth, servers
 
 func (s *system) writeConfigAuth(auth, servers string) {
 	s.t.Helper()
-	data := configYAML(s.addrs, filepath.Join(s.dir, "data"), auth, servers, s.top)
+	data := configYAML(s.addrs, filepath.Join(s.dir, "data"), auth, servers, s.top, s.connectors)
 	// Write then rename, as editors do, so the watcher never sees half a file.
 	tmp := s.configPath + ".tmp"
 	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {

@@ -28,7 +28,9 @@ type virtualServer struct {
 	separator  string
 	connectors map[string]*connector
 	names      *toolnames.Map
-	policy     toolpolicy.VirtualServer
+	// prompts names prompts: like tools, without per-tool customization.
+	prompts *toolnames.Map
+	policy  toolpolicy.VirtualServer
 }
 
 type connector struct {
@@ -63,7 +65,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 	}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
-		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, connectors: map[string]*connector{}, names: toolnames.New(vs), policy: toolpolicy.NewVirtualServer(vs.Name, vs.Access)}
+		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, connectors: map[string]*connector{}, names: toolnames.New(vs), prompts: toolnames.ForPrompts(vs), policy: toolpolicy.NewVirtualServer(vs.Name, vs.Access)}
 		for _, ref := range vs.Connectors {
 			v.connectors[ref.Name] = c.connectors[ref.Name]
 		}

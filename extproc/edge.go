@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,6 +32,7 @@ type edgeExchange struct {
 	state             *compiled
 	sessions          *session.Codec
 	connectorSessions ConnectorSessions
+	catalog           Catalog
 	audit             audit.Sink
 	log               *zap.Logger
 	ctx               context.Context
@@ -47,6 +47,8 @@ type edgeExchange struct {
 	subject   string
 	signed    string // the signed identity from authz, for requests vmcp makes on the caller's behalf
 	sessionID string
+	// mirror holds the request's 2026-07-28 mirrored headers.
+	mirror mirrored
 	// routed is set once the request is sent to a connector rather than the aggregator.
 	routed *connector
 	// kept is set when the connector session is one vmcp keeps for a sessionless client.
@@ -85,6 +87,11 @@ func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extpr
 	e.started = time.Now()
 	e.event.RequestID = headerValue(h.GetHeaders(), "x-request-id")
 	e.sessionID = headerValue(h.GetHeaders(), headers.SessionID)
+	e.mirror = mirrored{
+		version: headerValue(h.GetHeaders(), headers.ProtocolVersion),
+		method:  headerValue(h.GetHeaders(), headers.Method),
+	}
+	e.mirror.name, e.mirror.hasName = headerLookup(h.GetHeaders(), headers.Name)
 	if md := req.GetMetadataContext().GetFilterMetadata()[authzNamespace]; md != nil {
 		f := md.GetFields()
 		e.subject = f["sub"].GetStringValue()
@@ -118,24 +125,34 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		errors.As(err, &rpcErr)
 		return e.refuse(http.StatusBadRequest, nil, rpcErr, audit.OutcomeError)
 	}
-	const field = "name"
-	var kind string
-	switch msg.Method {
-	case "tools/call":
-		kind = "tool"
-	case "prompts/get":
-		kind = "prompt"
-	default:
-		// initialize, lists, ping, notifications, responses to server requests: the aggregator.
+	kind := kindOf(msg.Method)
+	var params map[string]json.RawMessage
+	if kind != notRouted {
+		if err := json.Unmarshal(msg.Params, &params); err != nil || params == nil {
+			e.event.Method = msg.Method
+			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs params", msg.Method), audit.OutcomeError)
+		}
+	}
+	name, refKind, named := target(kind, params)
+	if rpcErr := e.mirror.check(msg, name, kind != notRouted && kind != byCompletionRef); rpcErr != nil {
+		e.event.Method = msg.Method
+		return e.refuse(http.StatusBadRequest, msg.ID, rpcErr, audit.OutcomeError)
+	}
+	if kind == notRouted {
+		// initialize, discover, lists, ping, notifications, answers to server requests: the
+		// aggregator.
 		return continueRequestBody()
 	}
 	e.event.Method = msg.Method
-	var params map[string]json.RawMessage
-	if err := json.Unmarshal(msg.Params, &params); err != nil || params == nil {
-		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs params with a %q", msg.Method, field), audit.OutcomeError)
-	}
-	var name string
-	if err := json.Unmarshal(params[field], &name); err != nil || name == "" {
+	if !named {
+		if kind == byCompletionRef {
+			// A completion for something vmcp cannot place: the aggregator answers it.
+			return continueRequestBody()
+		}
+		field := "name"
+		if kind == byResourceURI {
+			field = "uri"
+		}
 		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs a string %q", msg.Method, field), audit.OutcomeError)
 	}
 	e.event.Target = name
@@ -146,42 +163,15 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 			e.event.Arguments = m
 		}
 	}
-	var c *connector
-	var original string
-	if kind == "tool" {
-		conn, orig, ok := e.vs.names.Resolve(name)
-		c, original = e.vs.connectors[conn], orig
-		if !ok || c == nil {
-			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q", name, e.vs.name), audit.OutcomeError)
-		}
-		e.event.Connector = c.name
-		d, err := e.state.tools.Decide(context.Background(), toolpolicy.Input{
-			Action: toolpolicy.ActionCall, Scope: toolpolicy.NewScope(e.caller, e.vs.policy),
-			Connector: c.name, Tool: original, Exposed: name, Arguments: args,
-		})
-		if err != nil || !d.Allow {
-			reason := d.Reason
-			if err != nil {
-				// Fail closed: a policy that cannot decide denies.
-				e.log.Error("extproc: tool policy failed; denying", zap.String("vs", e.vs.name), zap.Error(err))
-				reason = "the tool policy could not decide"
-			}
-			e.event.Decision, e.event.Policy, e.event.Reason = "deny", toolpolicy.Query+" ("+e.state.tools.Source+")", reason
-			return e.refuse(http.StatusOK, msg.ID, &jsonrpc.Error{
-				Code:    jsonrpc.CodeForbidden,
-				Message: fmt.Sprintf("tool %q denied by policy %s: %s", name, toolpolicy.Query, reason),
-				Data:    mustJSON(map[string]string{"policy": toolpolicy.Query, "source": e.state.tools.Source, "reason": reason}),
-			}, audit.OutcomeDenied)
-		}
-		e.event.Decision, e.event.Policy, e.event.Reason = "allow", toolpolicy.Query, d.Reason
-	} else {
-		prefix, orig, ok := strings.Cut(name, e.vs.separator)
-		c, original = e.vs.connectors[prefix], orig
-		if !ok || c == nil || original == "" {
-			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown %s %q on virtual server %q", kind, name, e.vs.name), audit.OutcomeError)
-		}
-		e.event.Connector = c.name
+	c, original, refused := e.place(msg, kind, refKind, name, args)
+	if refused != nil {
+		return refused
 	}
+	if c == nil {
+		// Only a completion gets here: the aggregator answers it.
+		return continueRequestBody()
+	}
+	e.event.Connector = c.name
 
 	set, remove := credentialMutation(c)
 	set = append(set, setHeader(headers.Connector, c.name))
@@ -189,7 +179,8 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		set = append(set, setHeader(":path", credential.WithQueryParam(e.path, *c.query)))
 	}
 	remove = append(remove, headers.SessionID)
-	if e.sessionID != "" {
+	modern := e.mirror.version >= revision20260728
+	if e.sessionID != "" && !modern {
 		st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
 		if err != nil {
 			// MCP transports: an unknown or expired session is 404, so the client re-initializes.
@@ -200,7 +191,7 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 			remove = remove[:len(remove)-1]
 		}
 	} else if e.connectorSessions != nil {
-		sid, version, err := e.connectorSessions.ConnectorSession(e.ctx, e.signed, e.subject, e.vs.name, c.name)
+		sid, version, err := e.connectorSessions.ConnectorSession(e.ctx, e.signed, e.subject, e.vs.name, c.name, modern)
 		if err != nil {
 			e.log.Warn("extproc: no connector session for a sessionless client", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.Error(err))
 			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "connector %q is unavailable", c.name), audit.OutcomeUpstream)
@@ -212,10 +203,26 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		if version != "" {
 			set = append(set, setHeader(headers.ProtocolVersion, version))
 		}
-		e.kept = true
+		if modern && version < revision20260728 {
+			// A 2026-07-28 request to a connector of the 2025 revisions, in the session vmcp
+			// keeps: without the modern _meta fields and headers, which would make it a
+			// 2026-07-28 request again.
+			stripModernMeta(params)
+			remove = append(remove, headers.Method, headers.Name)
+			e.mirror.hasName = false
+		}
+		e.kept = version < revision20260728
 	}
 
-	params[field], _ = json.Marshal(original)
+	if original != name {
+		if err := renameTarget(params, kind, original); err != nil {
+			return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
+		}
+		if e.mirror.hasName {
+			// The connector checks its own name against the body (2026-07-28).
+			set = append(set, setHeader(headers.Name, original))
+		}
+	}
 	newParams, err := json.Marshal(params)
 	if err != nil {
 		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))

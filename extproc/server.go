@@ -24,6 +24,7 @@ type Server struct {
 	state     atomic.Pointer[compiled]
 	sessions  *session.Codec
 	connector ConnectorSessions
+	catalog   Catalog
 	audit     audit.Sink
 	log       *zap.Logger
 }
@@ -31,7 +32,9 @@ type Server struct {
 // ConnectorSessions gives a client that keeps no MCP session (stateless clients, MCP 2026-07-28)
 // a connector session kept for it by vmcp; the aggregator implements it.
 type ConnectorSessions interface {
-	ConnectorSession(ctx context.Context, signedIdentity, subject, vs, connector string) (sessionID, version string, err error)
+	// ConnectorSession returns the session and revision to use with connector; with modern set
+	// (a 2026-07-28 client) and a connector of that revision, no session and that revision.
+	ConnectorSession(ctx context.Context, signedIdentity, subject, vs, connector string, modern bool) (sessionID, version string, err error)
 	ForgetConnectorSession(subject, vs, connector string)
 }
 
@@ -42,7 +45,9 @@ func NewServer(sessions *session.Codec, connector ConnectorSessions, sink audit.
 	if sink == nil {
 		sink = audit.Discard{}
 	}
-	return &Server{sessions: sessions, connector: connector, audit: sink, log: log}
+	// The aggregator, which keeps connector sessions, also keeps the lists routing may need.
+	catalog, _ := connector.(Catalog)
+	return &Server{sessions: sessions, connector: connector, catalog: catalog, audit: sink, log: log}
 }
 
 // Prepare compiles cfg; the returned commit swaps it in.
@@ -66,7 +71,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 		e := &egressExchange{state: st}
 		handle = e.handle
 	} else {
-		e := &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, audit: s.audit, log: s.log, ctx: stream.Context()}
+		e := &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, catalog: s.catalog, audit: s.audit, log: s.log, ctx: stream.Context()}
 		handle = e.handle
 		defer e.done()
 	}

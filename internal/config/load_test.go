@@ -289,8 +289,8 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 		},
 		{
 			name: "an unsupported prefix mode",
-			yaml: conn + "virtual_servers:\n  - name: demo\n    connectors: [notes]\n    prefix: {mode: never}\n",
-			want: []string{`vmcp.yaml:7:20: virtual server "demo": prefix mode "never" is not supported (use always)`},
+			yaml: conn + "virtual_servers:\n  - name: demo\n    connectors: [notes]\n    prefix: {mode: sometimes}\n",
+			want: []string{`vmcp.yaml:7:20: virtual server "demo": prefix mode "sometimes" is not one of always, on_conflict, never`},
 		},
 		{
 			name: "an environment reference to an unset variable",

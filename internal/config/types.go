@@ -227,7 +227,15 @@ type PrefixMode string
 
 // Prefix modes.
 const (
+	// PrefixAlways names every tool <connector><separator><tool>: stable, and never ambiguous.
 	PrefixAlways PrefixMode = "always"
+	// PrefixOnConflict keeps a tool's own name unless another connector of the virtual server
+	// has a tool of the same name; then both get their connector's prefix. Names can change
+	// when a connector adds or drops a tool.
+	PrefixOnConflict PrefixMode = "on_conflict"
+	// PrefixNever keeps every tool's own name. When two connectors have a tool of the same
+	// name, the connector listed first wins and the other tool is left out (and logged).
+	PrefixNever PrefixMode = "never"
 )
 
 // VirtualServer bundles connectors behind one MCP endpoint.

@@ -94,8 +94,10 @@ func (l *loader) validate(c *Config) {
 			l.add(p+".path", "virtual server %q: path %q is already used by another virtual server", vs.Name, vs.Path)
 		}
 		paths[vs.Path] = true
-		if vs.Prefix.Mode != PrefixAlways {
-			l.add(p+".prefix.mode", "virtual server %q: prefix mode %q is not supported (use always)", vs.Name, vs.Prefix.Mode)
+		switch vs.Prefix.Mode {
+		case PrefixAlways, PrefixOnConflict, PrefixNever:
+		default:
+			l.add(p+".prefix.mode", "virtual server %q: prefix mode %q is not one of always, on_conflict, never", vs.Name, vs.Prefix.Mode)
 		}
 		if !toolSeparatorRE.MatchString(vs.Prefix.Separator) {
 			l.add(p+".prefix.separator", "virtual server %q: separator %q must be 1-3 of the tool-name characters _ . -", vs.Name, vs.Prefix.Separator)

@@ -352,6 +352,8 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 	cancel()
 	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 	defer done()
+	// Open notification streams never end by themselves: end them so Shutdown does not wait.
+	g.aggregator.Close()
 	httpSrv.Shutdown(shutdownCtx)
 	stopGRPC(shutdownCtx, authzGRPC)
 	stopGRPC(shutdownCtx, extprocGRPC)

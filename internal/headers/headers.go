@@ -23,7 +23,11 @@ const (
 	// MCP headers (Streamable HTTP transport).
 	SessionID       = "mcp-session-id"
 	ProtocolVersion = "mcp-protocol-version"
-	Authorization   = "authorization"
+	// Method and Name mirror a 2026-07-28 request's method and target (tool or prompt name,
+	// resource URI) so that proxies can route without reading the body.
+	Method        = "mcp-method"
+	Name          = "mcp-name"
+	Authorization = "authorization"
 )
 
 // IsInternal reports whether name is a vmcp-internal header (case-insensitive).

@@ -31,7 +31,7 @@ func TestExposeAppliesPrefixRenameAndHiding(t *testing.T) {
 		{"weather", "get_forecast", "weather__get_forecast", true},
 		{"mail", "send", "", false},
 	} {
-		got, _, visible := m.Expose(tc.connector, tc.original)
+		got, _, visible := m.Expose(tc.connector, tc.original, nil)
 		if got != tc.want || visible != tc.visible {
 			t.Errorf("Expose(%s, %s) = %q, %v; want %q, %v", tc.connector, tc.original, got, visible, tc.want, tc.visible)
 		}
@@ -55,9 +55,97 @@ func TestResolveIsTheExactInverseAndRefusesBypasses(t *testing.T) {
 		{"Notes__list_notes", "", "", false}, // prefixes are case-sensitive
 		{"notes___list_notes", "notes", "_list_notes", true},
 	} {
-		c, o, ok := m.Resolve(tc.exposed)
+		c, o, ok := m.Resolve(tc.exposed, nil)
 		if c != tc.connector || o != tc.original || ok != tc.ok {
 			t.Errorf("Resolve(%q) = %q, %q, %v; want %q, %q, %v", tc.exposed, c, o, ok, tc.connector, tc.original, tc.ok)
 		}
+	}
+}
+
+func modeMap(mode config.PrefixMode) *Map {
+	return New(&config.VirtualServer{
+		Prefix: config.Prefix{Mode: mode, Separator: "__"},
+		Connectors: []config.ConnectorRef{
+			{Name: "notes", Tools: map[string]config.ToolCustomization{
+				"add_note":   {Name: "create"},
+				"delete_all": {Hidden: true},
+			}},
+			{Name: "weather", Tools: map[string]config.ToolCustomization{"forecast": {Name: "lookup"}}},
+			{Name: "search"},
+		},
+	})
+}
+
+// lists are what the three connectors have: "search" (both notes and weather have it),
+// "lookup" (weather's renamed "forecast" clashes with notes' own "lookup") and unique tools.
+var lists = map[string][]string{
+	"notes":   {"add_note", "delete_all", "search", "lookup", "list"},
+	"weather": {"forecast", "search", "today"},
+	"search":  {"query"},
+}
+
+func TestPrefixModesNameToolsAndResolveThemBack(t *testing.T) {
+	for _, tc := range []struct {
+		mode config.PrefixMode
+		want map[string]Tool // exposed → tool; everything else must not resolve
+	}{
+		{config.PrefixNever, map[string]Tool{
+			"create": {"notes", "add_note"}, "search": {"notes", "search"}, "lookup": {"notes", "lookup"},
+			"list": {"notes", "list"}, "today": {"weather", "today"}, "query": {"search", "query"},
+		}},
+		{config.PrefixOnConflict, map[string]Tool{
+			"create": {"notes", "add_note"}, "notes__search": {"notes", "search"}, "weather__search": {"weather", "search"},
+			"notes__lookup": {"notes", "lookup"}, "weather__lookup": {"weather", "forecast"},
+			"list": {"notes", "list"}, "today": {"weather", "today"}, "query": {"search", "query"},
+		}},
+	} {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			m := modeMap(tc.mode)
+			if m.Static() {
+				t.Fatal("a mode other than always is not static")
+			}
+			idx := m.Index(lists)
+			if idx.Len() != len(tc.want) {
+				t.Errorf("index names %d tools, want %d", idx.Len(), len(tc.want))
+			}
+			for exposed, tool := range tc.want {
+				c, o, ok := m.Resolve(exposed, idx)
+				if !ok || (Tool{c, o}) != tool {
+					t.Errorf("Resolve(%q) = %s/%s %v, want %v", exposed, c, o, ok, tool)
+				}
+				if got, _, ok := m.Expose(tool.Connector, tool.Original, idx); !ok || got != exposed {
+					t.Errorf("Expose(%v) = %q %v, want %q", tool, got, ok, exposed)
+				}
+			}
+			// Hidden tools, original names of renamed tools, and prefixed names of tools that
+			// kept their bare name never resolve.
+			for _, bad := range []string{"delete_all", "add_note", "forecast", "notes__list", "notes__create", "search__query", ""} {
+				if c, o, ok := m.Resolve(bad, idx); ok {
+					t.Errorf("Resolve(%q) = %s/%s, want nothing", bad, c, o)
+				}
+			}
+			if _, _, ok := m.Resolve("create", nil); ok {
+				t.Error("without an index nothing resolves")
+			}
+		})
+	}
+}
+
+func TestPrefixModeNeverReportsTheToolsItLeavesOut(t *testing.T) {
+	idx := modeMap(config.PrefixNever).Index(lists)
+	got := map[Tool]bool{}
+	for _, c := range idx.Conflicts {
+		got[c] = true
+	}
+	if len(got) != 2 || !got[Tool{"weather", "search"}] || !got[Tool{"weather", "forecast"}] {
+		t.Errorf("conflicts = %v, want weather's search and forecast", idx.Conflicts)
+	}
+}
+
+func TestPromptsFollowThePrefixModeWithoutToolCustomization(t *testing.T) {
+	vs := &config.VirtualServer{Prefix: config.Prefix{Mode: config.PrefixAlways, Separator: "__"},
+		Connectors: []config.ConnectorRef{{Name: "notes", Tools: map[string]config.ToolCustomization{"p": {Hidden: true}}}}}
+	if got, _, ok := ForPrompts(vs).Expose("notes", "p", nil); !ok || got != "notes__p" {
+		t.Errorf("prompt p = %q %v; tool customization must not apply to prompts", got, ok)
 	}
 }

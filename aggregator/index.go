@@ -1,0 +1,131 @@
+package aggregator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vmcp-dev/vmcp/internal/identity"
+	"github.com/vmcp-dev/vmcp/internal/toolnames"
+)
+
+// indexEntry is a virtual server's tool-name index for one generation of the list cache.
+type indexEntry struct {
+	gen     uint64
+	built   time.Time
+	idx     *toolnames.Index
+	partial bool // a connector was missing: rebuild on the next fan-out
+}
+
+// indexHolder caches a virtual server's name index, for prefix modes other than always, where
+// a tool's name depends on every connector's list (DESIGN.md, "Lessons": keep a name →
+// connector index instead of asking every connector on each call).
+type indexHolder struct{ p atomic.Pointer[indexEntry] }
+
+// indexOf returns the name index for the tools or prompts (kind) a fan-out found; nil when
+// names are static.
+func (s *Server) indexOf(req *request, outcomes []outcome, kind string) *toolnames.Index {
+	names, holder := req.vs.names, &req.vs.index
+	if kind == "prompts" {
+		names, holder = req.vs.prompts, &req.vs.promptIndex
+	}
+	if names.Static() {
+		return nil
+	}
+	gen := req.state.lists.generation()
+	if e := holder.p.Load(); e != nil && e.gen == gen && !e.partial && time.Since(e.built) < listCacheTTL {
+		return e.idx
+	}
+	lists := make(map[string][]string, len(outcomes))
+	partial := false
+	for _, o := range outcomes {
+		if o.err != nil {
+			partial = true
+			continue
+		}
+		for _, item := range o.value.([]map[string]json.RawMessage) {
+			var name string
+			if json.Unmarshal(item["name"], &name) == nil {
+				lists[o.connector.name] = append(lists[o.connector.name], name)
+			}
+		}
+	}
+	idx := names.Index(lists)
+	for _, c := range idx.Conflicts {
+		s.log.Warn("aggregator: left out: another connector has one of the same name (prefix mode never)",
+			zap.String("vs", req.vs.name), zap.String("connector", c.Connector), zap.String(kind, c.Original))
+	}
+	holder.p.Store(&indexEntry{gen: gen, built: time.Now(), idx: idx, partial: partial})
+	return idx
+}
+
+// Index returns the current name index of a virtual server's tools or prompts (kind) when its
+// prefix mode is not always, listing the connectors on the caller's behalf when nothing is
+// cached. extproc uses it to route a call by a name without a prefix.
+func (s *Server) Index(ctx context.Context, signedIdentity, subject, vs, kind string) (*toolnames.Index, error) {
+	req, err := s.requestFor(signedIdentity, subject, vs)
+	if err != nil {
+		return nil, err
+	}
+	method := "tools/list"
+	if kind == "prompts" {
+		method = "prompts/list"
+	}
+	return s.indexOf(req, s.listEverywhere(ctx, req, method, kind), kind), nil
+}
+
+// ResourceConnector says which connector of a virtual server serves a resource URI: the one
+// listing it, else the one with a resource template it fits.
+func (s *Server) ResourceConnector(ctx context.Context, signedIdentity, subject, vs, uri string) (string, error) {
+	req, err := s.requestFor(signedIdentity, subject, vs)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range s.listEverywhere(ctx, req, "resources/list", "resources") {
+		if o.err != nil {
+			continue
+		}
+		for _, item := range o.value.([]map[string]json.RawMessage) {
+			var u string
+			if json.Unmarshal(item["uri"], &u) == nil && u == uri {
+				return o.connector.name, nil
+			}
+		}
+	}
+	best, bestLen := "", -1
+	for _, o := range s.listEverywhere(ctx, req, "resources/templates/list", "resourceTemplates") {
+		if o.err != nil {
+			continue
+		}
+		for _, item := range o.value.([]map[string]json.RawMessage) {
+			var t string
+			if json.Unmarshal(item["uriTemplate"], &t) != nil {
+				continue
+			}
+			// The literal part before the first expression must match; the longest wins.
+			lit, _, _ := strings.Cut(t, "{")
+			if strings.HasPrefix(uri, lit) && len(lit) > bestLen {
+				best, bestLen = o.connector.name, len(lit)
+			}
+		}
+	}
+	return best, nil
+}
+
+// requestFor is a request on behalf of a caller that extproc has already let through.
+func (s *Server) requestFor(signedIdentity, subject, vs string) (*request, error) {
+	st := s.state.Load()
+	if st == nil {
+		return nil, fmt.Errorf("not configured")
+	}
+	v := st.byName[vs]
+	if v == nil {
+		return nil, fmt.Errorf("no virtual server %q", vs)
+	}
+	return &request{vs: v, state: st, caller: identity.Identity{Subject: subject, VirtualServer: vs}, signed: signedIdentity}, nil
+}

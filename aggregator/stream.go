@@ -1,0 +1,147 @@
+package aggregator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+)
+
+// keepAlive is how often an idle notification stream gets an SSE comment, well inside Envoy's
+// stream idle timeout (5 minutes in the bootstrap), so that open streams are not cut.
+var keepAlive = 25 * time.Second
+
+// discover answers 2026-07-28's server/discover: the revisions vmcp speaks and the merged
+// capabilities of the virtual server's connectors, learned through the connector sessions vmcp
+// keeps for the caller.
+func (s *Server) discover(w http.ResponseWriter, r *http.Request, req *request, msg *jsonrpc.Message) {
+	outcomes := s.fanOut(r.Context(), req.vs, func(ctx context.Context, c *connector) (any, error) {
+		e, err := s.shadow.get(ctx, s, c, req.caller.Subject, req.vs.name, req.signed)
+		return e.caps, err
+	})
+	caps := make([]map[string]json.RawMessage, 0, len(outcomes))
+	for _, o := range outcomes {
+		if o.err == nil {
+			caps = append(caps, o.value.(map[string]json.RawMessage))
+		}
+	}
+	info := s.serverInfo(req)
+	result := map[string]any{
+		"supportedVersions": discoverVersions,
+		"capabilities":      mergeCapabilities(caps),
+		"serverInfo":        info,
+		"instructions":      s.instructions(req),
+		"_meta":             map[string]any{"io.modelcontextprotocol/serverInfo": info},
+	}
+	writeResult(w, msg.ID, cacheHints(result), "")
+}
+
+func (s *Server) serverInfo(req *request) map[string]any {
+	return map[string]any{"name": "vmcp/" + req.vs.name, "version": s.version}
+}
+
+func (s *Server) instructions(req *request) string {
+	if req.vs.names.Static() {
+		return "Tools of this virtual MCP server are named <connector>" + req.vs.separator + "<tool>."
+	}
+	return "This virtual MCP server bundles the tools of several MCP servers."
+}
+
+// mergeCapabilities is what the virtual server offers: tools always (with list_changed, which
+// vmcp sends itself), and prompts, resources, completions and logging when any connector
+// offers them.
+func mergeCapabilities(connectors []map[string]json.RawMessage) map[string]any {
+	caps := map[string]any{"tools": map[string]any{"listChanged": true}}
+	for _, c := range connectors {
+		for _, k := range []string{"prompts", "resources"} {
+			if _, ok := c[k]; ok {
+				caps[k] = map[string]any{"listChanged": true}
+			}
+		}
+		for _, k := range []string{"completions", "logging"} {
+			if _, ok := c[k]; ok {
+				caps[k] = map[string]any{}
+			}
+		}
+	}
+	return caps
+}
+
+// listen serves 2026-07-28's subscriptions/listen: an SSE answer that first acknowledges the
+// subscriptions vmcp honours (list changes) and then carries list_changed notifications until
+// the client goes away.
+func (s *Server) listen(w http.ResponseWriter, r *http.Request, req *request, msg *jsonrpc.Message) {
+	var p struct {
+		Notifications map[string]json.RawMessage `json:"notifications"`
+	}
+	json.Unmarshal(msg.Params, &p)
+	honoured := map[string]bool{}
+	for kind := range listChanged {
+		var on bool
+		json.Unmarshal(p.Notifications[kind+"ListChanged"], &on)
+		honoured[kind+"ListChanged"] = on
+	}
+	ack := map[string]any{"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged", "params": map[string]any{"notifications": honoured}}
+	s.stream(w, r, req, ack, func(kind string) bool { return honoured[kind+"ListChanged"] })
+}
+
+// getStream serves the GET stream of the 2025 revisions: server-initiated messages for a
+// session, which from vmcp are the list_changed notifications.
+func (s *Server) getStream(w http.ResponseWriter, r *http.Request, req *request) {
+	if req.rawID == "" {
+		http.Error(w, "missing Mcp-Session-Id", http.StatusBadRequest)
+		return
+	}
+	if _, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name); err != nil {
+		http.Error(w, "session not found", http.StatusNotFound)
+		return
+	}
+	s.stream(w, r, req, nil, func(string) bool { return true })
+}
+
+// stream holds an SSE answer open, writing first (if any) and then a list_changed notification
+// for every change of the virtual server's lists that wanted accepts.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, first any, wanted func(kind string) bool) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	sub := s.hub.subscribe(req.vs.name)
+	defer s.hub.unsubscribe(sub)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if first != nil {
+		writeEvent(w, first)
+	} else {
+		fmt.Fprint(w, ": vmcp\n\n")
+	}
+	flusher.Flush()
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		case <-tick.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case kind := <-sub.ch:
+			if !wanted(kind) {
+				continue
+			}
+			writeEvent(w, map[string]any{"jsonrpc": "2.0", "method": listChanged[kind]})
+		}
+		flusher.Flush()
+	}
+}
+
+func writeEvent(w http.ResponseWriter, msg any) {
+	b, _ := json.Marshal(msg)
+	fmt.Fprintf(w, "event: message\ndata: %s\n\n", b)
+}
