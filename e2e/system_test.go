@@ -110,7 +110,7 @@ type systemOpts struct {
 	auth, top string
 	// connectors are extra entries under connectors:, for connectors the test started.
 	connectors string
-	replicaOf *system
+	replicaOf  *system
 }
 
 func startSystemOpts(t *testing.T, o systemOpts) *system {
