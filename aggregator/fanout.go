@@ -65,7 +65,9 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 	}
 	version := negotiate(params.ProtocolVersion)
 	outcomes := s.fanOut(r.Context(), req.vs, func(ctx context.Context, c *connector) (any, error) {
-		return s.initConnector(ctx, c, req.signed, version)
+		// The connector learns what the client can do (elicitation, sampling, roots), so that it
+		// asks the client only for what it supports; vmcp relays those requests.
+		return s.initConnector(ctx, c, req.signed, version, params.Capabilities)
 	})
 	st := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{}}
 	var caps []map[string]json.RawMessage
@@ -278,10 +280,13 @@ type initAnswer struct {
 
 // initConnector starts an MCP session with one connector, in the revision vmcp and the client
 // agreed on, and completes the lifecycle (notifications/initialized) before anything else is sent.
-func (s *Server) initConnector(ctx context.Context, c *connector, signedIdentity, version string) (*initAnswer, error) {
+func (s *Server) initConnector(ctx context.Context, c *connector, signedIdentity, version string, clientCaps json.RawMessage) (*initAnswer, error) {
+	if len(clientCaps) == 0 || string(clientCaps) == "null" {
+		clientCaps = json.RawMessage("{}")
+	}
 	params := map[string]any{
 		"protocolVersion": version,
-		"capabilities":    map[string]any{},
+		"capabilities":    clientCaps,
 		"clientInfo":      map[string]any{"name": "vmcp", "version": s.version},
 	}
 	res, err := s.up.do(ctx, call{connector: c, identity: signedIdentity, method: "initialize", params: params})

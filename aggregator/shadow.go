@@ -44,7 +44,9 @@ func (t *shadowSessions) get(ctx context.Context, s *Server, c *connector, subje
 	t.mu.Unlock()
 	// Two first calls at once may both initialize; the later one wins and the other session
 	// idles out at the connector. Rare, and cheaper than holding a lock across the network.
-	a, err := s.initConnector(ctx, c, signedIdentity, supportedVersions[0])
+	// Nothing is known of what the clients sharing this session can do: claim nothing, so the
+	// connector never sends them a request they cannot answer.
+	a, err := s.initConnector(ctx, c, signedIdentity, supportedVersions[0], nil)
 	if err != nil {
 		return shadowEntry{}, fmt.Errorf("connector %q: %w", c.name, err)
 	}

@@ -21,6 +21,7 @@ type compiled struct {
 	byPath     map[string]*virtualServer
 	connectors map[string]*connector
 	tools      *toolpolicy.Policy
+	origins    origins
 }
 
 type virtualServer struct {
@@ -49,6 +50,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 		byPath:     make(map[string]*virtualServer, len(cfg.VirtualServers)),
 		connectors: make(map[string]*connector, len(cfg.Connectors)),
 		tools:      tools,
+		origins:    newOrigins(cfg.Server.PublicURL, cfg.Server.AllowedOrigins),
 	}
 	for _, conn := range cfg.Connectors {
 		hs, err := credential.Headers(conn.Credential)

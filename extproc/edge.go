@@ -56,6 +56,7 @@ type edgeExchange struct {
 	// rpcID is the routed request's JSON-RPC id; outcome reads the connector's answer to it.
 	rpcID    string
 	outcome  *outcomeReader
+	rewriter *sseRewriter
 	recorded bool
 }
 
@@ -101,6 +102,10 @@ func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extpr
 			e.caller.Groups = append(e.caller.Groups, g.GetStringValue())
 		}
 	}
+	if e.vs != nil && !e.state.origins.allow(headerValue(h.GetHeaders(), "origin")) {
+		e.event.Kind, e.event.VirtualServer, e.event.Subject = audit.KindMCP, e.vs.name, e.subject
+		return e.refuse(http.StatusForbidden, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "origin not allowed"), audit.OutcomeDenied)
+	}
 	if e.vs != nil {
 		e.event.Kind, e.event.VirtualServer = audit.KindMCP, e.vs.name
 		e.event.Subject, e.event.Email, e.event.ClientID = e.subject, e.caller.Email, e.caller.ClientID
@@ -139,8 +144,14 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		return e.refuse(http.StatusBadRequest, msg.ID, rpcErr, audit.OutcomeError)
 	}
 	if kind == notRouted {
-		// initialize, discover, lists, ping, notifications, answers to server requests: the
-		// aggregator.
+		if c, id, ok := e.replyTarget(msg); ok {
+			// The client's answer to a request a connector sent it (elicitation, sampling):
+			// back to that connector, with the connector's own id.
+			e.event.Method, e.event.Connector = "response", c.name
+			msg.ID = id
+			return e.forward(msg, c, nil, kind, "", "")
+		}
+		// initialize, discover, lists, ping, notifications: the aggregator.
 		return continueRequestBody()
 	}
 	e.event.Method = msg.Method
@@ -172,7 +183,12 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		return continueRequestBody()
 	}
 	e.event.Connector = c.name
+	return e.forward(msg, c, params, kind, name, original)
+}
 
+// forward rewrites a request (or a reply) for connector c: its credential, the routing header,
+// its own session id and, for a request, the connector's own name for the target.
+func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[string]json.RawMessage, kind routedKind, name, original string) *extprocv3.ProcessingResponse {
 	set, remove := credentialMutation(c)
 	set = append(set, setHeader(headers.Connector, c.name))
 	if c.query != nil {
@@ -223,11 +239,13 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 			set = append(set, setHeader(headers.Name, original))
 		}
 	}
-	newParams, err := json.Marshal(params)
-	if err != nil {
-		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
+	if params != nil {
+		newParams, err := json.Marshal(params)
+		if err != nil {
+			return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
+		}
+		msg.Params = newParams
 	}
-	msg.Params = newParams
 	body, err := json.Marshal(msg)
 	if err != nil {
 		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
@@ -255,7 +273,11 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 	var override *extprocfilterv3.ProcessingMode
 	ct, _, _ := strings.Cut(headerValue(h.GetHeaders(), "content-type"), ";")
 	ct = strings.TrimSpace(strings.ToLower(ct))
-	if e.event.Outcome == audit.OutcomeOK && (ct == "application/json" || ct == "text/event-stream") {
+	if ct == "text/event-stream" {
+		// Requests the connector sends the client in its SSE answer need reply ids.
+		e.rewriter = &sseRewriter{connector: e.routed.name}
+	}
+	if e.event.Outcome == audit.OutcomeOK && (ct == "application/json" || ct == "text/event-stream") || e.rewriter != nil {
 		e.outcome = &outcomeReader{id: e.rpcID, sse: ct == "text/event-stream"}
 		override = &extprocfilterv3.ProcessingMode{
 			ResponseHeaderMode:  extprocfilterv3.ProcessingMode_SEND,
@@ -278,7 +300,8 @@ func (e *edgeExchange) sessionHeaderResponse() *extprocv3.ProcessingResponse {
 	return continueResponseHeaders(&extprocv3.HeaderMutation{RemoveHeaders: []string{headers.SessionID}})
 }
 
-// responseBody watches a routed answer stream by, unchanged, until the outcome is known.
+// responseBody watches a routed answer stream by until the outcome is known, giving requests
+// from the connector reply ids on the way.
 func (e *edgeExchange) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
 	if e.outcome != nil && !e.recorded {
 		e.event.BytesOut += int64(len(b.GetBody()))
@@ -294,8 +317,12 @@ func (e *edgeExchange) responseBody(b *extprocv3.HttpBody) *extprocv3.Processing
 			e.record()
 		}
 	}
+	common := &extprocv3.CommonResponse{}
+	if e.rewriter != nil {
+		common.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: e.rewriter.feed(b.GetBody(), b.GetEndOfStream())}}
+	}
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
-		ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{}},
+		ResponseBody: &extprocv3.BodyResponse{Response: common},
 	}}
 }
 

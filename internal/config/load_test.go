@@ -510,3 +510,10 @@ func TestASecretFileLargerThanAMebibyteIsRefused(t *testing.T) {
 		t.Errorf("Load = %v, want %s", err, want)
 	}
 }
+
+func TestAnAllowedOriginMustBeAnOrigin(t *testing.T) {
+	_, err := Load("vmcp.yaml", []byte("server:\n  allowed_origins: [\"https://console.example.com\", \"https://x.example.com/path\"]\n"))
+	if err == nil || !strings.Contains(err.Error(), `server.allowed_origins[1]: "https://x.example.com/path" is not an origin`) || !strings.Contains(err.Error(), "vmcp.yaml:2:") {
+		t.Fatalf("Load = %v, want the second origin refused with its position", err)
+	}
+}

@@ -39,6 +39,9 @@ type Server struct {
 	Envoy   Envoy  `yaml:"envoy"`
 	// LogLevel is one of debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
+	// AllowedOrigins are browser origins (scheme://host[:port]) allowed to call virtual servers
+	// besides PublicURL's own; a request with any other Origin header gets 403.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 }
 
 // Store selects the persistent store: the embedded SQLite file (default; one replica), or

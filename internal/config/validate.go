@@ -40,6 +40,12 @@ func (l *loader) validate(c *Config) {
 	default:
 		l.add("server.log_level", "server.log_level: %q is not one of debug, info, warn, error", c.Server.LogLevel)
 	}
+	for i, o := range c.Server.AllowedOrigins {
+		p := fmt.Sprintf("server.allowed_origins[%d]", i)
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			l.add(p, "%s: %q is not an origin (scheme://host[:port])", p, o)
+		}
+	}
 	l.checkURL("auth.issuer", c.Auth.Issuer)
 	l.validateAuth(c)
 	l.validateStoreAndAudit(c)
