@@ -186,6 +186,11 @@ func readAnswer(resp *http.Response, id string) (*jsonrpc.Message, error) {
 			if err != nil {
 				return nil, fmt.Errorf("stream ended before the answer: %w", err)
 			}
+			if len(bytes.TrimSpace(ev.Data)) == 0 {
+				// A priming event (2025-11-25: an id and no data, for resumption) or a
+				// keep-alive: nothing to read.
+				continue
+			}
 			m, err := jsonrpc.Parse(ev.Data)
 			if err != nil {
 				return nil, err

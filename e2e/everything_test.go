@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
+)
+
+// everythingClient is a go-sdk client that can do everything server-everything asks of a
+// client: elicitation (accepted), sampling (a fixed answer), roots, and progress.
+func everythingClient(t *testing.T, url string, rt http.RoundTripper, progress *atomic.Int32) *mcp.ClientSession {
+	t.Helper()
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-everything", Version: "1"}, &mcp.ClientOptions{
+		ElicitationHandler: func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+			return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"color": "blue", "number": 7, "pets": "cats"}}, nil
+		},
+		CreateMessageHandler: func(context.Context, *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+			return &mcp.CreateMessageResult{Role: "assistant", Model: "e2e", Content: &mcp.TextContent{Text: "sampled by the e2e client"}}, nil
+		},
+		ProgressNotificationHandler: func(context.Context, *mcp.ProgressNotificationClientRequest) { progress.Add(1) },
+	})
+	client.AddRoots(&mcp.Root{URI: "file:///e2e", Name: "e2e"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The 2025-11-25 revision, with a session: the connector learns this client's capabilities
+	// at initialize and offers the tools that need them.
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url, HTTPClient: &http.Client{Transport: rt}},
+		&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatalf("connect to %s: %v", url, err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// TestServerEverythingWorksThroughVMCPAsItDoesDirectly puts the reference server
+// (@modelcontextprotocol/server-everything, Streamable HTTP) behind a virtual server with the
+// notes connector and checks, tool by tool, that a client gets through vmcp what it gets
+// directly: content, structured content, images, progress notifications, and the elicitation,
+// sampling and roots requests the server sends the client in the middle of a call.
+func TestServerEverythingWorksThroughVMCPAsItDoesDirectly(t *testing.T) {
+	dir := peersDir(t)
+	addr := harness.FreeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	harness.Start(t, "server-everything", []string{"PORT=" + port}, "node",
+		filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js"), "streamableHttp")
+	harness.WaitTCP(t, addr)
+	direct := "http://" + addr + "/mcp"
+
+	s := startSystemOpts(t, systemOpts{connectors: fmt.Sprintf("  - name: everything\n    url: %s\n    timeout: 10s\n", direct)})
+	s.reload(func() {
+		s.writeConfig("  - name: ref\n    connectors: [everything, notes]\n    prefix: {mode: on_conflict}\n")
+	})
+	var viaProgress, directProgress atomic.Int32
+	via := everythingClient(t, s.url("ref"), bearer{token: s.token("alice", "ref"), base: http.DefaultTransport}, &viaProgress)
+	ref := everythingClient(t, direct, http.DefaultTransport, &directProgress)
+
+	// Every tool of the server is on the virtual server under its own name (no conflicts),
+	// next to the notes connector's.
+	viaTools, refTools := toolNames(t, via), toolNames(t, ref)
+	for _, name := range append(refTools, "add_note") {
+		if !slices.Contains(viaTools, name) {
+			t.Errorf("tool %q missing through vmcp; vmcp lists %v", name, viaTools)
+		}
+	}
+
+	for _, tc := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"echo", map[string]any{"message": "through the gateway"}},
+		{"get-sum", map[string]any{"a": 2, "b": 40}},
+		{"get-tiny-image", map[string]any{}},
+		{"get-annotated-message", map[string]any{"messageType": "error", "includeImage": true}},
+		{"get-structured-content", map[string]any{"location": "Chicago"}},
+		{"get-resource-reference", map[string]any{"resourceType": "Text", "resourceId": 3}},
+		// Not get-roots-list: server-everything sends its roots/list on the session's GET stream,
+		// not in the call's answer, and vmcp does not relay connectors' GET streams yet.
+		{"trigger-elicitation-request", map[string]any{}},
+		{"trigger-sampling-request", map[string]any{"prompt": "hello", "maxTokens": 10}},
+	} {
+		if !slices.Contains(refTools, tc.tool) {
+			t.Errorf("server-everything has no tool %q (it has %v)", tc.tool, refTools)
+			continue
+		}
+		want, got := mustJSONOf(t, callTool(t, ref, tc.tool, tc.args)), mustJSONOf(t, callTool(t, via, tc.tool, tc.args))
+		if got != want {
+			t.Errorf("%s through vmcp:\n got %s\nwant %s", tc.tool, got, want)
+		}
+	}
+
+	// Progress notifications stream through while the call runs.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, cs := range []*mcp.ClientSession{via, ref} {
+		params := &mcp.CallToolParams{Name: "trigger-long-running-operation", Arguments: map[string]any{"duration": 1, "steps": 4}}
+		params.SetProgressToken("e2e-progress")
+		if res, err := cs.CallTool(ctx, params); err != nil || res.IsError {
+			t.Fatalf("long-running operation: %v %v", err, res)
+		}
+	}
+	// The client may handle the answer before the last step's notification (directly too),
+	// so one step may be missing either way.
+	if v, d := viaProgress.Load(), directProgress.Load(); v < 3 || d < 3 {
+		t.Errorf("%d progress notifications through vmcp, %d directly; want 3 or 4 each", v, d)
+	}
+
+	// Resources are listed through vmcp and read from the connector that has them.
+	res, err := via.ListResources(ctx, nil)
+	if err != nil || len(res.Resources) == 0 {
+		t.Fatalf("resources/list through vmcp: %v (%d resources)", err, len(res.Resources))
+	}
+	uri := res.Resources[0].URI
+	gotRead, err := via.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+	if err != nil {
+		t.Fatalf("resources/read %s through vmcp: %v", uri, err)
+	}
+	wantRead, err := ref.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := mustJSONOf(t, gotRead), mustJSONOf(t, wantRead); g != w {
+		t.Errorf("resources/read %s through vmcp:\n got %s\nwant %s", uri, g, w)
+	}
+
+	// Prompts keep their own names (prefix mode on_conflict) and give what they give directly.
+	prompts, err := ref.ListPrompts(ctx, nil)
+	if err != nil || len(prompts.Prompts) == 0 {
+		t.Fatalf("prompts/list directly: %v", err)
+	}
+	var simple string
+	for _, p := range prompts.Prompts {
+		if len(p.Arguments) == 0 {
+			simple = p.Name
+		}
+	}
+	gotPrompt, err := via.GetPrompt(ctx, &mcp.GetPromptParams{Name: simple})
+	if err != nil {
+		t.Fatalf("prompts/get %s through vmcp: %v", simple, err)
+	}
+	wantPrompt, _ := ref.GetPrompt(ctx, &mcp.GetPromptParams{Name: simple})
+	if g, w := mustJSONOf(t, gotPrompt), mustJSONOf(t, wantPrompt); g != w {
+		t.Errorf("prompts/get %s through vmcp:\n got %s\nwant %s", simple, g, w)
+	}
+}
+
+// clockTime matches the wall-clock times server-everything writes into dynamic resources.
+var clockTime = regexp.MustCompile(`\d{1,2}:\d{2}:\d{2}\s?[AP]M`)
+
+// mustJSONOf is v as JSON, with clock times masked: two calls a moment apart must compare equal.
+func mustJSONOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clockTime.ReplaceAllString(string(b), "<time>")
+}
