@@ -62,3 +62,14 @@ func (c *listCache) put(connector, method string, items []map[string]json.RawMes
 	c.gen.Add(1)
 	return had && old.sum != sum
 }
+
+// drop forgets a connector's lists of one kind ("tools", "prompts", "resources"), which it said
+// have changed.
+func (c *listCache) drop(connector, kind string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, method := range listKinds[kind] {
+		delete(c.m, listKey{connector, method})
+	}
+	c.gen.Add(1)
+}

@@ -85,7 +85,7 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request, req *request, ms
 		honoured[kind+"ListChanged"] = on
 	}
 	ack := map[string]any{"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged", "params": map[string]any{"notifications": honoured}}
-	s.stream(w, r, req, ack, func(kind string) bool { return honoured[kind+"ListChanged"] })
+	s.stream(w, r, req, ack, func(kind string) bool { return honoured[kind+"ListChanged"] }, nil)
 }
 
 // getStream serves the GET stream of the 2025 revisions: server-initiated messages for a
@@ -95,16 +95,22 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request, req *request)
 		http.Error(w, "missing Mcp-Session-Id", http.StatusBadRequest)
 		return
 	}
-	if _, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name); err != nil {
+	st, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
+	if err != nil {
 		http.Error(w, "session not found", http.StatusNotFound)
 		return
 	}
-	s.stream(w, r, req, nil, func(string) bool { return true })
+	relayed := make(chan []byte, 16)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	s.relayStreams(ctx, req, &st, r.Header.Get("Last-Event-ID"), relayed)
+	s.stream(w, r, req, nil, func(string) bool { return true }, relayed)
 }
 
-// stream holds an SSE answer open, writing first (if any) and then a list_changed notification
-// for every change of the virtual server's lists that wanted accepts.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, first any, wanted func(kind string) bool) {
+// stream holds an SSE answer open, writing first (if any), then a list_changed notification for
+// every change of the virtual server's lists that wanted accepts, and the events relayed from
+// connectors.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, first any, wanted func(kind string) bool, relayed <-chan []byte) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
@@ -131,6 +137,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, fi
 			return
 		case <-tick.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
+		case ev := <-relayed:
+			w.Write(ev)
+			w.Write([]byte("\n\n"))
 		case kind := <-sub.ch:
 			if !wanted(kind) {
 				continue

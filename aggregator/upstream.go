@@ -135,6 +135,24 @@ func (u *upstreamClient) terminate(ctx context.Context, c call) error {
 	return nil
 }
 
+// stream opens a connector's GET stream in a session, resuming after lastEventID when set.
+func (u *upstreamClient) stream(ctx context.Context, c call, lastEventID string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.egress+c.connector.path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	u.setHeaders(req, c)
+	resp, err := u.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUpstream, err)
+	}
+	return resp, nil
+}
+
 func (u *upstreamClient) post(ctx context.Context, c call, body []byte) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.egress+c.connector.path, bytes.NewReader(body))
 	if err != nil {

@@ -86,8 +86,9 @@ func TestServerEverythingWorksThroughVMCPAsItDoesDirectly(t *testing.T) {
 		{"get-annotated-message", map[string]any{"messageType": "error", "includeImage": true}},
 		{"get-structured-content", map[string]any{"location": "Chicago"}},
 		{"get-resource-reference", map[string]any{"resourceType": "Text", "resourceId": 3}},
-		// Not get-roots-list: server-everything sends its roots/list on the session's GET stream,
-		// not in the call's answer, and vmcp does not relay connectors' GET streams yet.
+		// server-everything asks for the roots on the session's GET stream, not in the call's
+		// answer: vmcp relays the connector's GET stream into the client's.
+		{"get-roots-list", map[string]any{}},
 		{"trigger-elicitation-request", map[string]any{}},
 		{"trigger-sampling-request", map[string]any{"prompt": "hello", "maxTokens": 10}},
 	} {

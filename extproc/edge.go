@@ -18,6 +18,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/relay"
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
@@ -56,7 +57,7 @@ type edgeExchange struct {
 	// rpcID is the routed request's JSON-RPC id; outcome reads the connector's answer to it.
 	rpcID    string
 	outcome  *outcomeReader
-	rewriter *sseRewriter
+	rewriter *relay.Rewriter
 	recorded bool
 }
 
@@ -275,7 +276,7 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 	ct = strings.TrimSpace(strings.ToLower(ct))
 	if ct == "text/event-stream" {
 		// Requests the connector sends the client in its SSE answer need reply ids.
-		e.rewriter = &sseRewriter{connector: e.routed.name}
+		e.rewriter = &relay.Rewriter{Connector: e.routed.name}
 	}
 	if e.event.Outcome == audit.OutcomeOK && (ct == "application/json" || ct == "text/event-stream") || e.rewriter != nil {
 		e.outcome = &outcomeReader{id: e.rpcID, sse: ct == "text/event-stream"}
@@ -319,7 +320,7 @@ func (e *edgeExchange) responseBody(b *extprocv3.HttpBody) *extprocv3.Processing
 	}
 	common := &extprocv3.CommonResponse{}
 	if e.rewriter != nil {
-		common.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: e.rewriter.feed(b.GetBody(), b.GetEndOfStream())}}
+		common.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: e.rewriter.Feed(b.GetBody(), b.GetEndOfStream())}}
 	}
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
 		ResponseBody: &extprocv3.BodyResponse{Response: common},

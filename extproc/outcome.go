@@ -6,6 +6,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/sse"
 )
 
 // maxOutcomeBuffer bounds what extproc holds of a response while looking for the answer; the
@@ -40,13 +41,13 @@ func (o *outcomeReader) feed(chunk []byte) bool {
 	}
 	for {
 		data := o.buf.Bytes()
-		end, sepLen := eventEnd(data)
+		end, sepLen := sse.EventEnd(data)
 		if end < 0 {
 			return false
 		}
 		event := data[:end]
 		o.buf.Next(end + sepLen)
-		if o.classify(sseData(event)) {
+		if o.classify(sse.Data(event)) {
 			return true
 		}
 	}
@@ -58,7 +59,7 @@ func (o *outcomeReader) finish() {
 		return
 	}
 	if o.sse {
-		o.classify(sseData(o.buf.Bytes()))
+		o.classify(sse.Data(o.buf.Bytes()))
 		return
 	}
 	o.classify(o.buf.Bytes())
@@ -85,33 +86,4 @@ func (o *outcomeReader) classify(msg []byte) bool {
 		}
 	}
 	return true
-}
-
-// eventEnd finds the blank line that ends the first SSE event (LF LF or CRLF CRLF).
-func eventEnd(b []byte) (int, int) {
-	lf := bytes.Index(b, []byte("\n\n"))
-	crlf := bytes.Index(b, []byte("\r\n\r\n"))
-	switch {
-	case lf < 0 && crlf < 0:
-		return -1, 0
-	case crlf >= 0 && (lf < 0 || crlf < lf):
-		return crlf, 4
-	default:
-		return lf, 2
-	}
-}
-
-// sseData joins the data lines of one event.
-func sseData(event []byte) []byte {
-	var out []byte
-	for _, line := range bytes.Split(event, []byte("\n")) {
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if d, ok := bytes.CutPrefix(line, []byte("data:")); ok {
-			if len(out) > 0 {
-				out = append(out, '\n')
-			}
-			out = append(out, bytes.TrimPrefix(d, []byte(" "))...)
-		}
-	}
-	return out
 }

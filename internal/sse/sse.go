@@ -131,3 +131,35 @@ func (r *Reader) Next() (Event, error) {
 	}
 	return Event{}, io.EOF
 }
+
+// EventEnd finds the blank line that ends the first event in b: its offset and length (LF LF
+// or CRLF CRLF), or -1 when b holds no complete event yet.
+func EventEnd(b []byte) (int, int) {
+	lf := bytes.Index(b, []byte("\n\n"))
+	crlf := bytes.Index(b, []byte("\r\n\r\n"))
+	switch {
+	case lf < 0 && crlf < 0:
+		return -1, 0
+	case crlf >= 0 && (lf < 0 || crlf < lf):
+		return crlf, 4
+	default:
+		return lf, 2
+	}
+}
+
+// Data joins the data lines of one event (given as raw lines).
+func Data(event []byte) []byte {
+	var out []byte
+	first := true
+	for _, line := range bytes.Split(event, []byte("\n")) {
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if d, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			if !first {
+				out = append(out, '\n')
+			}
+			first = false
+			out = append(out, bytes.TrimPrefix(d, []byte(" "))...)
+		}
+	}
+	return out
+}

@@ -1,0 +1,86 @@
+package relay
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/sse"
+)
+
+const stream = "event: message\nid: 7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\n\n" +
+	"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":42,\"method\":\"elicitation/create\",\"params\":{\"message\":\"ok?\"}}\n\n" +
+	": a comment\n\n" +
+	"data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n"
+
+func TestRewriterGivesRequestsReplyIDsAndEventsEventIDsWhereverChunksAreCut(t *testing.T) {
+	var want string
+	for _, size := range []int{len(stream), 1, 3, 17} {
+		r := &Rewriter{Connector: "notes"}
+		var out []byte
+		for i := 0; i < len(stream); i += size {
+			end := min(i+size, len(stream))
+			out = append(out, r.Feed([]byte(stream[i:end]), end == len(stream))...)
+		}
+		got := string(out)
+		if size == len(stream) {
+			want = got
+		} else if got != want {
+			t.Fatalf("fed %d bytes at a time:\n%s\nwhole:\n%s", size, got, want)
+		}
+	}
+	events := strings.Split(strings.TrimSuffix(want, "\n\n"), "\n\n")
+	if len(events) != 4 {
+		t.Fatalf("%d events, want 4:\n%s", len(events), want)
+	}
+	// The notification keeps its data and gets an event id naming the connector.
+	if c, id, ok := ParseEventID(strings.TrimPrefix(strings.Split(events[0], "\n")[1], "id: ")); !ok || c != "notes" || id != "7" {
+		t.Errorf("event id of %q = %s %s %v", events[0], c, id, ok)
+	}
+	if !strings.HasSuffix(events[0], `"params":{"progress":1}}`) {
+		t.Errorf("notification changed: %q", events[0])
+	}
+	// The request's id leads back to the connector and its own id.
+	m, err := jsonrpc.Parse(sse.Data([]byte(events[1])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, id, ok := ParseReplyID(m.ID); !ok || c != "notes" || string(id) != "42" || m.Method != "elicitation/create" {
+		t.Errorf("request %q: reply id leads to %s %s %v", events[1], c, id, ok)
+	}
+	// Comments and the answer pass byte for byte.
+	if events[2] != ": a comment" || events[3] != `data: {"jsonrpc":"2.0","id":1,"result":{}}` {
+		t.Errorf("unchanged events changed: %q %q", events[2], events[3])
+	}
+}
+
+func TestIDsVMCPDidNotMintAreNotRelayIDs(t *testing.T) {
+	for _, id := range []string{`1`, `"x"`, `"vmcp.r.!!"`, `"vmcp.e.bm90ZXMAMQ"`, `"vmcp.r."`} {
+		if c, _, ok := ParseReplyID(json.RawMessage(id)); ok {
+			t.Errorf("reply id %s parsed, connector %q", id, c)
+		}
+	}
+	if _, _, ok := ParseEventID(string(ReplyID("notes", json.RawMessage("1")))); ok {
+		t.Error("a reply id must not pass for an event id")
+	}
+}
+
+func FuzzRewriter(f *testing.F) {
+	f.Add([]byte(stream), 5)
+	f.Add([]byte("data: [\r\n\r\nid:\n\n"), 1)
+	f.Fuzz(func(t *testing.T, in []byte, size int) {
+		if size <= 0 {
+			size = 1
+		}
+		r := &Rewriter{Connector: "c"}
+		var n int
+		for i := 0; i < len(in); i += size {
+			end := min(i+size, len(in))
+			n += len(r.Feed(in[i:end], end == len(in)))
+		}
+		if len(in) > 0 && n == 0 && len(strings.TrimSpace(string(in))) > 0 {
+			t.Fatalf("everything was swallowed: %q", in)
+		}
+	})
+}
