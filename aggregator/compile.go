@@ -22,6 +22,8 @@ type compiled struct {
 	tools  *toolpolicy.Policy
 	// lists caches connectors' lists; a reload starts a new, empty one.
 	lists *listCache
+	// maxBody bounds a client request (server.max_request_bytes).
+	maxBody int
 }
 
 type virtualServer struct {
@@ -59,7 +61,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 		}
 		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout.D()}
 	}
-	out := &compiled{byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: tools, lists: &listCache{}}
+	out := &compiled{maxBody: cfg.Server.MaxRequestBytes, byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: tools, lists: &listCache{}}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, names: toolnames.New(vs), prompts: toolnames.ForPrompts(vs), policy: toolpolicy.NewVirtualServer(vs.Name, vs.Access)}

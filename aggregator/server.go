@@ -21,9 +21,6 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/session"
 )
 
-// maxRequestBody bounds a client request to the aggregator.
-const maxRequestBody = 4 << 20
-
 // Server is the aggregator's HTTP handler for every virtual server path.
 type Server struct {
 	state    atomic.Pointer[compiled]
@@ -130,7 +127,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	maxRequestBody := req.state.maxBody
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(maxRequestBody)+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, nil, jsonrpc.Errorf(jsonrpc.CodeParseError, "cannot read body"))
 		return

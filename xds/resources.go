@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/headers"
@@ -210,6 +211,9 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 			Name:    "edge",
 			Domains: []string{"*"},
 			Routes:  routes,
+			// extproc reads whole request bodies (BUFFERED): this bounds what Envoy holds, and
+			// a larger body gets 413 before anything parses it.
+			RequestBodyBufferLimit: wrapperspb.UInt64(uint64(cfg.Server.MaxRequestBytes)),
 		}},
 	}
 }

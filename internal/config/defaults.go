@@ -35,6 +35,9 @@ func applyDefaults(c *Config) {
 	setDefault(&s.PublicURL, "http://"+s.Envoy.Edge)
 	setDefault(&s.DataDir, ".vmcp")
 	setDefault(&s.LogLevel, "info")
+	if s.MaxRequestBytes == 0 {
+		s.MaxRequestBytes = DefaultMaxRequestBytes
+	}
 	setDefault(&c.Auth.Issuer, s.PublicURL)
 	setDefault(&c.Store.Driver, "sqlite")
 	setDefault(&c.Audit.Arguments, "keys")
@@ -145,3 +148,6 @@ func (r *ConnectorRef) UnmarshalYAML(n *yaml.Node) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// DefaultMaxRequestBytes is the default bound of one client request body: 4 MiB.
+const DefaultMaxRequestBytes = 4 << 20

@@ -30,11 +30,12 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 		Path:        path,
 		secretFiles: []string{"../../examples/secrets/notes-token"},
 		Server: Server{
-			PublicURL: "http://127.0.0.1:8080",
-			DataDir:   ".vmcp",
-			LogLevel:  "info",
-			Listen:    Listen{XDS: "127.0.0.1:18000", Authz: "127.0.0.1:18001", ExtProc: "127.0.0.1:18002", HTTP: "127.0.0.1:18003"},
-			Envoy:     Envoy{Edge: "127.0.0.1:8080", Egress: "127.0.0.1:8081", Admin: "127.0.0.1:9901", CAFile: DefaultCAFile},
+			PublicURL:       "http://127.0.0.1:8080",
+			DataDir:         ".vmcp",
+			LogLevel:        "info",
+			MaxRequestBytes: DefaultMaxRequestBytes,
+			Listen:          Listen{XDS: "127.0.0.1:18000", Authz: "127.0.0.1:18001", ExtProc: "127.0.0.1:18002", HTTP: "127.0.0.1:18003"},
+			Envoy:           Envoy{Edge: "127.0.0.1:8080", Egress: "127.0.0.1:8081", Admin: "127.0.0.1:9901", CAFile: DefaultCAFile},
 		},
 		Store: Store{Driver: "sqlite"},
 		Audit: Audit{

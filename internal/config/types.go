@@ -39,6 +39,9 @@ type Server struct {
 	Envoy   Envoy  `yaml:"envoy"`
 	// LogLevel is one of debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
+	// MaxRequestBytes bounds one client request body at the edge (Envoy answers 413 above it)
+	// and at the aggregator. Tool arguments larger than this are refused, never cut.
+	MaxRequestBytes int `yaml:"max_request_bytes"`
 	// AllowedOrigins are browser origins (scheme://host[:port]) allowed to call virtual servers
 	// besides PublicURL's own; a request with any other Origin header gets 403.
 	AllowedOrigins []string `yaml:"allowed_origins"`

@@ -40,6 +40,9 @@ func (l *loader) validate(c *Config) {
 	default:
 		l.add("server.log_level", "server.log_level: %q is not one of debug, info, warn, error", c.Server.LogLevel)
 	}
+	if c.Server.MaxRequestBytes < 1<<10 || c.Server.MaxRequestBytes > 64<<20 {
+		l.add("server.max_request_bytes", "server.max_request_bytes: %d is not between 1024 and 67108864 (64 MiB)", c.Server.MaxRequestBytes)
+	}
 	for i, o := range c.Server.AllowedOrigins {
 		p := fmt.Sprintf("server.allowed_origins[%d]", i)
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
