@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -168,4 +171,47 @@ func mustJSONOf(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return clockTime.ReplaceAllString(string(b), "<time>")
+}
+
+// TestTypeScriptClientGetsFromServerEverythingThroughVMCPWhatItGetsDirectly drives the same
+// virtual server with the official TypeScript SDK client (e2e/ts/everything-client.mjs).
+func TestTypeScriptClientGetsFromServerEverythingThroughVMCPWhatItGetsDirectly(t *testing.T) {
+	dir := peersDir(t)
+	tsDir := tsClientDir(t)
+	addr := harness.FreeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	harness.Start(t, "server-everything", []string{"PORT=" + port}, "node",
+		filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js"), "streamableHttp")
+	harness.WaitTCP(t, addr)
+	direct := "http://" + addr + "/mcp"
+	s := startSystemOpts(t, systemOpts{connectors: fmt.Sprintf("  - name: everything\n    url: %s\n    timeout: 10s\n", direct)})
+	s.reload(func() { s.writeConfig("  - name: ref\n    connectors: [everything]\n    prefix: {mode: never}\n") })
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(s.token("alice", "ref")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) map[string]any {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "node", append([]string{"everything-client.mjs"}, args...)...)
+		cmd.Dir = tsDir
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("everything-client.mjs %s: %v: %s", args[0], err, stderr.String())
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatalf("everything-client.mjs printed %q: %v", out, err)
+		}
+		return m
+	}
+	want, got := run(direct), run(s.url("ref"), tokenFile)
+	if got["progressSeen"] != true {
+		t.Error("no progress notification reached the TypeScript client through vmcp")
+	}
+	if g, w := mustJSONOf(t, got), mustJSONOf(t, want); g != w {
+		t.Errorf("through vmcp:\n got %s\nwant %s", g, w)
+	}
 }
