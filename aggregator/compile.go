@@ -45,6 +45,7 @@ type connector struct {
 	// revision is what vmcp learned of the connector's MCP revisions (revisionUnknown until
 	// asked); a reload asks again.
 	revision atomic.Int32
+	health   health
 }
 
 func compile(cfg *config.Config) (*compiled, error) {

@@ -65,9 +65,15 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 	}
 	version := negotiate(params.ProtocolVersion)
 	outcomes := s.fanOut(r.Context(), req.vs, func(ctx context.Context, c *connector) (any, error) {
+		if c.health.resting(time.Now()) {
+			// The client's calls to its tools go in a session vmcp keeps, made when it is back.
+			return nil, errResting
+		}
 		// The connector learns what the client can do (elicitation, sampling, roots), so that it
 		// asks the client only for what it supports; vmcp relays those requests.
-		return s.initConnector(ctx, c, req.signed, version, params.Capabilities)
+		a, err := s.initConnector(ctx, c, req.signed, version, params.Capabilities)
+		c.health.observe(err, time.Now())
+		return a, err
 	})
 	st := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{}}
 	var caps []map[string]json.RawMessage
@@ -116,12 +122,12 @@ func (s *Server) setLevel(ctx context.Context, req *request, params json.RawMess
 // their vmcp session, or the one vmcp keeps for sessionless callers.
 func (s *Server) connectorCall(ctx context.Context, req *request, c *connector, method string) (call, error) {
 	cl := call{connector: c, identity: req.signed, protocolVersion: req.protocol, method: method}
-	if req.session != nil {
+	if req.session != nil && req.session.Upstream[c.name] != "" {
 		cl.sessionID = req.session.Upstream[c.name]
 		return cl, nil
 	}
-	// A client without a session (stateless, or a revision without sessions): use the
-	// connector session vmcp keeps for this caller.
+	// A client without a session (stateless, or a revision without sessions), or whose session
+	// began while this connector was down: use the connector session vmcp keeps for this caller.
 	sh, err := s.shadow.get(ctx, s, c, req.caller.Subject, req.vs.name, req.signed)
 	if err != nil {
 		return cl, err
@@ -208,14 +214,35 @@ func (s *Server) listAll(ctx context.Context, c call, key string) ([]map[string]
 
 func (s *Server) listEverywhere(ctx context.Context, req *request, method, key string) []outcome {
 	return s.fanOut(ctx, req.vs, func(ctx context.Context, c *connector) (any, error) {
-		if items, ok := req.state.lists.get(c.name, method, time.Now()); ok {
+		now := time.Now()
+		if items, ok := req.state.lists.get(c.name, method, now); ok {
 			return items, nil
+		}
+		if c.health.resting(now) {
+			if items, ok := req.state.lists.stale(c.name, method); ok {
+				return items, nil
+			}
+			return nil, errResting
 		}
 		cl, err := s.connectorCall(ctx, req, c, method)
 		if err != nil {
+			c.health.observe(err, now)
 			return nil, err
 		}
 		items, err := s.listAll(ctx, cl, key)
+		var status *statusError
+		if errors.As(err, &status) && status.status == http.StatusNotFound && req.session != nil {
+			// The connector forgot the session the client's vmcp session names (it restarted,
+			// say): go on in a session vmcp keeps, rather than leave the connector out of this
+			// client's lists for the rest of its session.
+			s.log.Info("aggregator: connector session gone; using a kept one", zap.String("vs", req.vs.name), zap.String("connector", c.name))
+			kept := *req
+			kept.session = nil
+			if cl, err = s.connectorCall(ctx, &kept, c, method); err == nil {
+				items, err = s.listAll(ctx, cl, key)
+			}
+		}
+		c.health.observe(err, now)
 		if err == nil && req.state.lists.put(c.name, method, items, time.Now()) {
 			s.listChangedAt(req.state, c.name, strings.TrimSuffix(key, "Templates"))
 		}

@@ -73,3 +73,12 @@ func (c *listCache) drop(connector, kind string) {
 	}
 	c.gen.Add(1)
 }
+
+// stale returns a connector's last list even when it has expired, for a connector resting after
+// failures: a list a minute old beats none.
+func (c *listCache) stale(connector, method string) ([]map[string]json.RawMessage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[listKey{connector, method}]
+	return e.items, ok
+}

@@ -197,17 +197,21 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	}
 	remove = append(remove, headers.SessionID)
 	modern := e.mirror.version >= revision20260728
+	upstream := ""
 	if e.sessionID != "" && !modern {
 		st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
 		if err != nil {
 			// MCP transports: an unknown or expired session is 404, so the client re-initializes.
 			return rpcError(http.StatusNotFound, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found: %v", err))
 		}
-		if up := st.Upstream[c.name]; up != "" {
-			set = append(set, setHeader(headers.SessionID, up))
-			remove = remove[:len(remove)-1]
-		}
+		upstream = st.Upstream[c.name]
+	}
+	if upstream != "" {
+		set = append(set, setHeader(headers.SessionID, upstream))
+		remove = remove[:len(remove)-1]
 	} else if e.connectorSessions != nil {
+		// No session with this connector: the client keeps none (stateless, 2026-07-28), or the
+		// connector was down when the client's session began. A session vmcp keeps serves.
 		sid, version, err := e.connectorSessions.ConnectorSession(e.ctx, e.signed, e.subject, e.vs.name, c.name, modern)
 		if err != nil {
 			e.log.Warn("extproc: no connector session for a sessionless client", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.Error(err))
