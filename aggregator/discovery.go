@@ -130,12 +130,14 @@ func (s *Server) callTool(ctx context.Context, req *request, msg *jsonrpc.Messag
 		found = append(found, visible[r.Index])
 	}
 	structured := map[string]any{"tools": found}
+	if len(found) == 0 {
+		structured["hint"] = "no tool matches; try other words"
+	}
+	// MCP 2025-06-18 tools, structured content: a tool that returns structured content SHOULD
+	// also return it serialized in a text block, for clients that read only content.
 	text, err := json.Marshal(structured)
 	if err != nil {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInternalError, "cannot encode the results")
-	}
-	if len(found) == 0 {
-		text = []byte(`{"tools":[]} (no tool matches; try other words)`)
 	}
 	return map[string]any{
 		"content":           []any{map[string]any{"type": "text", "text": string(text)}},
