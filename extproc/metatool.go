@@ -32,26 +32,25 @@ func (e *edgeExchange) metaTool(id json.RawMessage, params map[string]json.RawMe
 	default:
 		return name, nil
 	}
-	var inner struct {
-		Name      string          `json:"name"`
-		Arguments json.RawMessage `json:"arguments"`
-	}
-	if err := json.Unmarshal(params["arguments"], &inner); err != nil || inner.Name == "" {
+	// Exact keys, as requestBody reads params: encoding/json would also take "Name" for "name".
+	var inner map[string]json.RawMessage
+	var innerName string
+	if err := json.Unmarshal(params["arguments"], &inner); err != nil || json.Unmarshal(inner["name"], &innerName) != nil || innerName == "" {
 		e.event.Target = name
 		return "", e.refuse(http.StatusOK, id, jsonrpc.Errorf(jsonrpc.CodeInvalidParams,
 			"%s needs arguments {\"name\": a tool's name from %s, \"arguments\": its arguments}", name, config.SearchToolsName), audit.OutcomeError)
 	}
-	if inner.Name == config.SearchToolsName || inner.Name == config.CallToolName {
+	if innerName == config.SearchToolsName || innerName == config.CallToolName {
 		e.event.Target = name
 		return "", e.refuse(http.StatusOK, id, jsonrpc.Errorf(jsonrpc.CodeInvalidParams,
-			"%s calls a tool found with %s, not %q", name, config.SearchToolsName, inner.Name), audit.OutcomeError)
+			"%s calls a tool found with %s, not %q", name, config.SearchToolsName, innerName), audit.OutcomeError)
 	}
 	e.unwrapped = true
-	params["name"], _ = json.Marshal(inner.Name)
-	if len(inner.Arguments) > 0 && string(inner.Arguments) != "null" {
-		params["arguments"] = inner.Arguments
+	params["name"], _ = json.Marshal(innerName)
+	if args := inner["arguments"]; len(args) > 0 && string(args) != "null" {
+		params["arguments"] = args
 	} else {
 		delete(params, "arguments")
 	}
-	return inner.Name, nil
+	return innerName, nil
 }

@@ -34,22 +34,15 @@ func (s *events) last(t *testing.T) audit.Event {
 	return s.all[len(s.all)-1]
 }
 
-// callToolAs sends call_tool for name as a member of groups, like callAs does a direct call.
-func callToolAs(t *testing.T, srv *Server, inner string, groups ...any) (forwarded string, args map[string]any, code int, msg string, data string) {
+// callToolAs is callAs through call_tool: it sends call_tool with inner as its arguments and
+// returns the name and arguments forwarded to the connector, or the JSON-RPC error code and
+// message of an immediate answer.
+func callToolAs(t *testing.T, srv *Server, inner string, groups ...any) (forwarded string, args map[string]any, code int, msg string) {
 	t.Helper()
 	resp := exchangeAs(t, srv, "", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"call_tool","arguments":`+inner+`}}`, groups)
 	if ir := resp.GetImmediateResponse(); ir != nil {
-		var m struct {
-			Error struct {
-				Code    int             `json:"code"`
-				Message string          `json:"message"`
-				Data    json.RawMessage `json:"data"`
-			} `json:"error"`
-		}
-		if err := json.Unmarshal(ir.Body, &m); err != nil {
-			t.Fatalf("not JSON-RPC: %s", ir.Body)
-		}
-		return "", nil, m.Error.Code, m.Error.Message, string(m.Error.Data)
+		code, msg = rpcCode(t, ir.Body)
+		return "", nil, code, msg
 	}
 	var m struct {
 		Params struct {
@@ -60,12 +53,12 @@ func callToolAs(t *testing.T, srv *Server, inner string, groups ...any) (forward
 	if err := json.Unmarshal(resp.GetRequestBody().GetResponse().GetBodyMutation().GetBody(), &m); err != nil {
 		t.Fatalf("no rewritten body: %v", resp)
 	}
-	return m.Params.Name, m.Params.Arguments, 0, "", ""
+	return m.Params.Name, m.Params.Arguments, 0, ""
 }
 
 func TestCallToolIsRoutedAsTheNamedToolWithItsArguments(t *testing.T) {
 	srv, _ := newTestServerWith(t, discoveryVS)
-	got, args, code, msg, _ := callToolAs(t, srv, `{"name":"notes__create_note","arguments":{"title":"t","body":"b"}}`)
+	got, args, code, msg := callToolAs(t, srv, `{"name":"notes__create_note","arguments":{"title":"t","body":"b"}}`)
 	if got != "add_note" || args["title"] != "t" || len(args) != 2 {
 		t.Fatalf("call_tool forwarded %q %v (code %d %s), want add_note with the inner arguments", got, args, code, msg)
 	}
@@ -122,7 +115,7 @@ func TestCallToolIsRefusedExactlyAsADirectCall(t *testing.T) {
 			}
 		})
 	}
-	if got, _, _, _, _ := callToolAs(t, srv, `{"name":"notes__list_notes"}`, "writers"); got != "list_notes" {
+	if got, _, _, _ := callToolAs(t, srv, `{"name":"notes__list_notes"}`, "writers"); got != "list_notes" {
 		t.Error("a member of the allowed group was not routed through call_tool")
 	}
 }
@@ -133,8 +126,8 @@ func TestMetaToolsOnlyWhereDiscoveryIsOn(t *testing.T) {
 	if c := resp.GetRequestBody().GetResponse(); c == nil || c.BodyMutation != nil || c.HeaderMutation != nil || c.ClearRouteCache {
 		t.Errorf("search_tools was not passed on untouched to the aggregator: %v", resp)
 	}
-	for _, bad := range []string{`"notes__create_note"`, `{}`, `{"name":""}`, `{"name":"search_tools"}`, `{"name":"call_tool","arguments":{}}`} {
-		if _, _, code, msg, _ := callToolAs(t, on, bad); code != -32602 || !strings.Contains(msg, "call_tool") {
+	for _, bad := range []string{`"notes__create_note"`, `{}`, `{"name":""}`, `{"name":"search_tools"}`, `{"name":"call_tool","arguments":{}}`, `{"Name":"notes__create_note"}`, `null`} {
+		if _, _, code, msg := callToolAs(t, on, bad); code != -32602 || !strings.Contains(msg, "call_tool") {
 			t.Errorf("call_tool with arguments %s: code %d %q, want -32602 explaining call_tool", bad, code, msg)
 		}
 	}
