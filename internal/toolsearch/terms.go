@@ -3,6 +3,7 @@ package toolsearch
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Terms splits text into the words the index and queries use: split on anything that is not a
@@ -26,31 +27,31 @@ func Terms(text string) []string {
 // starts a lower-case word ("HTTPServer" → HTTP, Server).
 func words(text string) []string {
 	var out []string
-	rs := []rune(text)
 	start := -1
-	flush := func(end int) {
-		if start >= 0 && end > start {
-			out = append(out, string(rs[start:end]))
-		}
-		start = -1
-	}
-	for i, r := range rs {
+	var prev rune
+	for i, r := range text {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			flush(i)
+			if start >= 0 {
+				out = append(out, text[start:i])
+				start = -1
+			}
 			continue
 		}
 		if start >= 0 && unicode.IsUpper(r) {
-			prev := rs[i-1]
-			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-			if unicode.IsLower(prev) || unicode.IsDigit(prev) || unicode.IsUpper(prev) && nextLower {
-				flush(i)
+			next, _ := utf8.DecodeRuneInString(text[i+utf8.RuneLen(r):])
+			if unicode.IsLower(prev) || unicode.IsDigit(prev) || unicode.IsUpper(prev) && unicode.IsLower(next) {
+				out = append(out, text[start:i])
+				start = -1
 			}
 		}
 		if start < 0 {
 			start = i
 		}
+		prev = r
 	}
-	flush(len(rs))
+	if start >= 0 {
+		out = append(out, text[start:])
+	}
 	return out
 }
 
