@@ -27,7 +27,7 @@ import (
 // each. The egress address plays Envoy's egress listener: it hands each request to the
 // connector its x-vmcp-connector header names, as the egress routes do.
 type bigServer struct {
-	t      *testing.T
+	t      testing.TB
 	agg    *Server
 	signer *identity.Signer
 }
@@ -61,7 +61,7 @@ virtual_servers:
     connectors: [slack]
 `
 
-func startBig(t *testing.T) *bigServer {
+func startBig(t testing.TB) *bigServer {
 	t.Helper()
 	handlers := map[string]http.Handler{}
 	var conns strings.Builder
@@ -303,5 +303,18 @@ func TestSearchToolsReportsBadArgumentsAsToolErrors(t *testing.T) {
 	json.Unmarshal(b.rpc("big", "alice", nil, "initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "0"}}), &init)
 	if !strings.Contains(init.Instructions, "more than 40 tools") || !strings.Contains(init.Instructions, "search_tools") {
 		t.Errorf("initialize instructions do not show the discovery mode: %q", init.Instructions)
+	}
+}
+
+// BenchmarkSearchToolsOverFiveHundredTools measures one search_tools answer with the connectors'
+// lists and the view's index cached: what remains is filtering the view by the tool policy (as
+// tools/list does), keying the view and searching it.
+func BenchmarkSearchToolsOverFiveHundredTools(b *testing.B) {
+	big := startBig(b)
+	args := map[string]any{"query": "refund a charge", "limit": 3}
+	big.search("big", "alice", []string{"eng"}, args)
+	b.ReportAllocs()
+	for b.Loop() {
+		big.search("big", "alice", []string{"eng"}, args)
 	}
 }
