@@ -1,12 +1,15 @@
 package aggregator
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"sync"
+
+	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
@@ -39,11 +42,37 @@ var (
 // toolsList answers tools/list: a page of the caller's tools or, when discovery is active for
 // this view, the meta-tools and the pinned tools the caller may see.
 func (s *Server) toolsList(ctx context.Context, req *request, cursor string) (map[string]any, *jsonrpc.Error) {
-	visible := s.visibleTools(ctx, req)
+	visible := s.discoveryView(ctx, req)
 	if !req.vs.discovery.Active(len(visible)) {
 		return page(visible, "tools", cursor)
 	}
 	return page(discoveryList(req.vs, visible), "tools", cursor)
+}
+
+// discoveryView is the caller's view of the tools (visibleTools) where discovery is enabled,
+// less any connector tool named like a meta-tool: in prefix modes other than always a
+// connector's own tool may be called search_tools, and extproc would take a call of it for the
+// meta-tool's. (In mode always, configuration validation rules such names out.)
+func (s *Server) discoveryView(ctx context.Context, req *request) []json.RawMessage {
+	visible := s.visibleTools(ctx, req)
+	if !req.vs.discovery.Enabled() || req.vs.names.Static() {
+		return visible
+	}
+	out := visible[:0:0]
+	for _, raw := range visible {
+		// Most definitions cannot hold the name at all; decode only those that might.
+		if bytes.Contains(raw, []byte(config.SearchToolsName)) || bytes.Contains(raw, []byte(config.CallToolName)) {
+			var t struct {
+				Name string `json:"name"`
+			}
+			if json.Unmarshal(raw, &t) == nil && (t.Name == config.SearchToolsName || t.Name == config.CallToolName) {
+				s.log.Warn("aggregator: a connector tool named like a tool-discovery meta-tool is left out", zap.String("vs", req.vs.name), zap.String("tool", t.Name))
+				continue
+			}
+		}
+		out = append(out, raw)
+	}
+	return out
 }
 
 // discoveryList is what a view in discovery mode lists: the meta-tools, then the pinned tools
@@ -123,7 +152,7 @@ func (s *Server) callTool(ctx context.Context, req *request, msg *jsonrpc.Messag
 	if args.Limit != nil {
 		limit = *args.Limit
 	}
-	visible := s.visibleTools(ctx, req)
+	visible := s.discoveryView(ctx, req)
 	ix := req.state.indexes.get(visible)
 	found := []json.RawMessage{}
 	for _, r := range ix.Search(*args.Query, limit) {

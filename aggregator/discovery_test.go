@@ -63,9 +63,16 @@ virtual_servers:
 
 func startBig(t testing.TB) *bigServer {
 	t.Helper()
+	return startAggregator(t, toolsearchtest.Catalog(), bigConfig)
+}
+
+// startAggregator serves conns behind one egress address and configures an aggregator with
+// them and the virtual servers in servers.
+func startAggregator(t testing.TB, conns []toolsearchtest.Connector, servers string) *bigServer {
+	t.Helper()
 	handlers := map[string]http.Handler{}
-	var conns strings.Builder
-	conns.WriteString("connectors:\n")
+	var list strings.Builder
+	list.WriteString("connectors:\n")
 	egress := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := handlers[r.Header.Get(headers.Connector)]
 		if h == nil {
@@ -76,11 +83,11 @@ func startBig(t testing.TB) *bigServer {
 	}))
 	t.Cleanup(egress.Close)
 	addr := strings.TrimPrefix(egress.URL, "http://")
-	for _, c := range toolsearchtest.Catalog() {
+	for _, c := range conns {
 		handlers[c.Name] = toolsearchtest.Handler(c)
-		fmt.Fprintf(&conns, "  - {name: %s, url: \"http://%s/mcp\"}\n", c.Name, addr)
+		fmt.Fprintf(&list, "  - {name: %s, url: \"http://%s/mcp\"}\n", c.Name, addr)
 	}
-	cfg, err := config.Load("t.yaml", []byte(conns.String()+bigConfig))
+	cfg, err := config.Load("t.yaml", []byte(list.String()+servers))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,5 +323,32 @@ func BenchmarkSearchToolsOverFiveHundredTools(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		big.search("big", "alice", []string{"eng"}, args)
+	}
+}
+
+// Outside prefix mode always a connector's own tool may be named like a meta-tool; where
+// discovery is on it is left out (extproc would take a call of it for the meta-tool's), and
+// where discovery is off it is an ordinary tool.
+func TestAConnectorToolNamedLikeAMetaToolIsLeftOutWhereDiscoveryIsOn(t *testing.T) {
+	odd := toolsearchtest.Connector{Name: "odd", Tools: []toolsearchtest.Tool{
+		{Name: "call_tool", Description: "Call a phone number."},
+		{Name: "ping_host", Description: "Ping a host."},
+	}}
+	b := startAggregator(t, []toolsearchtest.Connector{odd}, `
+virtual_servers:
+  - {name: on, connectors: [odd], prefix: {mode: never}, tools: {discovery: search, pinned: [ping_host]}}
+  - {name: off, connectors: [odd], prefix: {mode: never}}
+`)
+	if got := toolNamesOf(b.list("on", "alice")); !slices.Equal(got, []string{"search_tools", "call_tool", "ping_host"}) {
+		t.Errorf("discovery on: %v", got)
+	}
+	if names, _ := b.search("on", "alice", nil, map[string]any{"query": "call a phone number"}); len(names) != 0 {
+		t.Errorf("the connector's call_tool was found: %v", names)
+	}
+	if m := countRE.FindStringSubmatch(b.list("on", "alice")[0].Description); m == nil || m[1] != "1" {
+		t.Errorf("search_tools counts %v tools, want 1", m)
+	}
+	if got := toolNamesOf(b.list("off", "alice")); !slices.Equal(got, []string{"call_tool", "ping_host"}) {
+		t.Errorf("discovery off: %v", got)
 	}
 }

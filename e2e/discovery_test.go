@@ -54,8 +54,7 @@ func TestToolSearchAndCallToolThroughEnvoy(t *testing.T) {
 		fmt.Fprintf(&extra, "  - {name: %s, url: \"http://%s/mcp\", timeout: 5s}\n", c.Name, s.addrs[c.Name])
 	}
 	s.reload(func() {
-		// The slot after the weather connector's entry takes further connector entries too.
-		s.addrs["weather-credential"] = strings.TrimSuffix(extra.String(), "\n")
+		s.connectors = strings.TrimSuffix(extra.String(), "\n")
 		s.writeConfig(`  - name: big
     connectors: [notes, weather, github, slack, jira, drive, calendar, crm, billing, monitoring, database, mail]
     tools: {discovery: search, pinned: [weather__get_forecast]}

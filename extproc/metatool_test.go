@@ -1,12 +1,18 @@
 package extproc
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/structpb"
+
 	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/toolnames"
 )
 
 // discoveryVS is customizedVS with tool search on.
@@ -137,5 +143,56 @@ func TestMetaToolsOnlyWhereDiscoveryIsOn(t *testing.T) {
 		if _, code, _ := callAs(t, off, meta); code != -32602 {
 			t.Errorf("%s with discovery off: code %d, want -32602 (unknown tool)", meta, code)
 		}
+	}
+}
+
+// fixedCatalog names tools from fixed lists, as the aggregator does from connectors' lists in
+// prefix modes other than always.
+type fixedCatalog struct {
+	names *toolnames.Map
+	lists map[string][]string
+}
+
+func (c fixedCatalog) Index(context.Context, string, string, string, string) (*toolnames.Index, error) {
+	return c.names.Index(c.lists), nil
+}
+
+func (fixedCatalog) ResourceConnector(context.Context, string, string, string, string) (string, error) {
+	return "", nil
+}
+
+// A 2026-07-28 call_tool carries Mcp-Name: call_tool. Once unwrapped, the connector must get the
+// tool's own name in Mcp-Name, or it refuses the header/body mismatch — also in prefix mode
+// never, where the client's name for the tool is the connector's own.
+func TestCallToolOfTheModernRevisionGetsTheToolsOwnNameInMcpName(t *testing.T) {
+	srv, _ := newTestServerWith(t, `virtual_servers:
+  - name: demo
+    connectors: [notes, weather]
+    prefix: {mode: never}
+    tools: {discovery: search}
+`)
+	st := srv.state.Load()
+	e := &edgeExchange{state: st, sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background(),
+		catalog: fixedCatalog{names: st.byPath["/v/demo/mcp"].names, lists: map[string][]string{"notes": {"add_note"}, "weather": {"get_forecast"}}}}
+	meta, _ := structpb.NewStruct(map[string]any{"sub": "alice", "vs": "demo"})
+	e.handle(&extprocv3.ProcessingRequest{
+		Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+			{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")},
+			{Key: "mcp-protocol-version", RawValue: []byte("2026-07-28")},
+			{Key: "mcp-method", RawValue: []byte("tools/call")}, {Key: "mcp-name", RawValue: []byte("call_tool")},
+		}}}},
+		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{authzNamespace: meta}},
+	})
+	resp := e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{EndOfStream: true,
+		Body: []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"call_tool","arguments":{"name":"add_note","arguments":{"title":"t"}}}}`)}}})
+	if ir := resp.GetImmediateResponse(); ir != nil {
+		t.Fatalf("refused: %s", ir.Body)
+	}
+	var m struct {
+		Params struct{ Name string } `json:"params"`
+	}
+	json.Unmarshal(resp.GetRequestBody().GetResponse().GetBodyMutation().GetBody(), &m)
+	if h := setHeaders(resp); m.Params.Name != "add_note" || h["mcp-name"] != "add_note" || h["x-vmcp-connector"] != "notes" {
+		t.Errorf("routed %q with headers %v; want add_note to notes with Mcp-Name add_note", m.Params.Name, h)
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -84,9 +85,11 @@ func (l *loader) validateDiscovery(p string, vs *VirtualServer) {
 	if n, written := l.positions[p+".tools.threshold"]; d.Threshold < 0 || written && n.Value == "0" {
 		l.add(p+".tools.threshold", "virtual server %q: tools.threshold must be at least 1 (discovery: search always searches)", vs.Name)
 	}
-	if d.Enabled() {
+	if d.Enabled() && vs.Prefix.Mode == PrefixAlways {
 		// A connector whose prefix starts a meta-tool name ("search" with separator "_") could
-		// list a tool of the same name, and then one name would mean two tools.
+		// list a tool of the same name, and then one name would mean two tools. (In the other
+		// prefix modes a connector's own tool may take the name; the aggregator leaves such a
+		// tool out while discovery is on.)
 		for j, ref := range vs.Connectors {
 			for _, meta := range []string{SearchToolsName, CallToolName} {
 				if strings.HasPrefix(meta, ref.Name+vs.Prefix.Separator) {
@@ -115,8 +118,16 @@ func (l *loader) validateDiscovery(p string, vs *VirtualServer) {
 
 // pinnedProblem says why name is not a name clients can see on vs, or "" when it can be. The
 // tool itself may come and go with the connector's list; its prefix and customization cannot.
+// Outside prefix mode always, an unprefixed name is as good as any: which connector has it
+// shows only in the lists.
 func pinnedProblem(vs *VirtualServer, name string) string {
+	if name == SearchToolsName || name == CallToolName {
+		return "is a meta-tool, listed anyway"
+	}
 	prefix, local, ok := strings.Cut(name, vs.Prefix.Separator)
+	if vs.Prefix.Mode != PrefixAlways && (!ok || !slices.ContainsFunc(vs.Connectors, func(r ConnectorRef) bool { return r.Name == prefix })) {
+		return ""
+	}
 	if !ok || local == "" {
 		return fmt.Sprintf("must be <connector>%s<tool>", vs.Prefix.Separator)
 	}

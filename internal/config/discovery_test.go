@@ -95,6 +95,14 @@ func TestToolDiscoveryProblemsAreNamedByLineAndColumn(t *testing.T) {
 			}
 		})
 	}
+	// Outside prefix mode always, a pin may be a bare tool name; a prefixed one is still checked.
+	never := head + "    connectors:\n      - name: notes\n        tools: {a: {hidden: true}}\n    prefix: {mode: never}\n    tools: {discovery: search, pinned: [add_note, notes__a, search_tools]}\n"
+	_, err := Load("vmcp.yaml", []byte(never))
+	want := `vmcp.yaml:10:51: virtual server "vs": pinned "notes__a" is hidden or renamed on this virtual server; pin the name clients see` + "\n" +
+		`vmcp.yaml:10:61: virtual server "vs": pinned "search_tools" is a meta-tool, listed anyway`
+	if err == nil || err.Error() != want {
+		t.Errorf("prefix mode never: %v\nwant:\n%s", err, want)
+	}
 	// The same prefix is fine while discovery is off: nothing is reserved then.
 	if _, err := Load("vmcp.yaml", []byte(head+"    connectors: [notes, search]\n    prefix: {separator: _}\n")); err != nil {
 		t.Errorf("discovery off: %v", err)

@@ -14,7 +14,12 @@ import (
 func Handler(c Connector) http.Handler {
 	srv := mcp.NewServer(&mcp.Implementation{Name: c.Name, Version: "0.0.1"}, nil)
 	for _, t := range c.Tools {
-		srv.AddTool(&mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}, func(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		schema := t.InputSchema
+		if len(schema) == 0 {
+			// go-sdk requires an object schema; a tool without parameters has an empty one.
+			schema = json.RawMessage(`{"type":"object"}`)
+		}
+		srv.AddTool(&mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: schema}, func(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			echo, _ := json.Marshal(map[string]any{"connector": c.Name, "tool": t.Name, "arguments": req.Params.Arguments})
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(echo)}}}, nil
 		})
