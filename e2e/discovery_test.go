@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/sse"
 	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/toolsearch/toolsearchtest"
 )
@@ -102,6 +106,18 @@ func TestToolSearchAndCallToolThroughEnvoy(t *testing.T) {
 		t.Errorf("direct: %v\ncall_tool: %v\nwant the same policy denial", direct, viaMeta)
 	}
 
+	// A 2026-07-28 client (no session; method and name mirrored in headers) gets the same
+	// discovery list, private to it, and call_tool routes for it too.
+	modernToken := s.token("alice", "big", "--groups", "eng")
+	list := modernRPC(t, s.url("big"), modernToken, "tools/list", "", map[string]any{})
+	if raw, _ := json.Marshal(list["tools"]); list["cacheScope"] != "private" || !strings.Contains(string(raw), `"search_tools"`) || strings.Contains(string(raw), "notes__add_note") {
+		t.Errorf("2026-07-28 tools/list = %v", list)
+	}
+	called := modernRPC(t, s.url("big"), modernToken, "tools/call", "call_tool", map[string]any{"name": "call_tool", "arguments": map[string]any{"name": "weather__get_forecast", "arguments": map[string]any{"city": "Oslo", "days": 1}}})
+	if called["isError"] == true {
+		t.Errorf("2026-07-28 call_tool: %v", called)
+	}
+
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -131,4 +147,41 @@ func TestToolSearchAndCallToolThroughEnvoy(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// modernRPC sends one 2026-07-28 request through Envoy: no session, the revision in _meta and
+// MCP-Protocol-Version, the method and name mirrored in Mcp-Method and Mcp-Name.
+func modernRPC(t *testing.T, url, token, method, name string, params map[string]any) map[string]any {
+	t.Helper()
+	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("MCP-Protocol-Version", "2026-07-28")
+	req.Header.Set("Mcp-Method", method)
+	if name != "" {
+		req.Header.Set("Mcp-Name", name)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		// The connector's answer is the stream's one event.
+		if ev, err := sse.NewReader(bytes.NewReader(raw)).Next(); err == nil {
+			raw = ev.Data
+		}
+	}
+	var m struct {
+		Result map[string]any `json:"result"`
+		Error  any            `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil || m.Error != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("2026-07-28 %s: HTTP %d %s", method, resp.StatusCode, raw)
+	}
+	return m.Result
 }
