@@ -113,6 +113,10 @@ func TestToolSearchAndCallToolThroughEnvoy(t *testing.T) {
 	if raw, _ := json.Marshal(list["tools"]); list["cacheScope"] != "private" || !strings.Contains(string(raw), `"search_tools"`) || strings.Contains(string(raw), "notes__add_note") {
 		t.Errorf("2026-07-28 tools/list = %v", list)
 	}
+	found := modernRPC(t, s.url("big"), modernToken, "tools/call", "search_tools", map[string]any{"name": "search_tools", "arguments": map[string]any{"query": "weather forecast"}})
+	if raw, _ := json.Marshal(found["structuredContent"]); !strings.Contains(string(raw), `"weather__get_forecast"`) {
+		t.Errorf("2026-07-28 search_tools: %s", raw)
+	}
 	called := modernRPC(t, s.url("big"), modernToken, "tools/call", "call_tool", map[string]any{"name": "call_tool", "arguments": map[string]any{"name": "weather__get_forecast", "arguments": map[string]any{"city": "Oslo", "days": 1}}})
 	if called["isError"] == true {
 		t.Errorf("2026-07-28 call_tool: %v", called)
@@ -142,8 +146,8 @@ func TestToolSearchAndCallToolThroughEnvoy(t *testing.T) {
 				return fmt.Errorf("an event names call_tool instead of the real tool: %+v", e)
 			}
 		}
-		if added != 1 || denied != 2 || searches != 3 {
-			return fmt.Errorf("audited %d add_note, %d denials, %d searches; want 1, 2, 3", added, denied, searches)
+		if added != 1 || denied != 2 || searches != 4 {
+			return fmt.Errorf("audited %d add_note, %d denials, %d searches; want 1, 2, 4", added, denied, searches)
 		}
 		return nil
 	})
