@@ -17,9 +17,10 @@ import (
 )
 
 // Tool discovery (issue 13): a virtual server with hundreds of tools lists search_tools and
-// call_tool (and its pinned tools) instead. Every step starts from listTools — the caller's own
-// view, renamed, hidden and filtered by the vmcp.tools policy — so a tool the caller may not see
-// is never indexed for them, never a result and never counted.
+// call_tool (and its pinned tools) instead. Every step starts from visibleTools — the caller's
+// own view, exactly as tools/list pages through it: renamed, hidden and filtered by the
+// vmcp.tools policy — so a tool the caller may not see is never indexed for them, never a result
+// and never counted.
 
 // Search limits: enough to choose from, few enough to keep the answer small.
 const (
@@ -119,22 +120,21 @@ func discoveryInstructions(vs *virtualServer) string {
 // callTool answers the one tools/call that reaches the aggregator: search_tools. Every other
 // tools/call is routed to its connector by extproc.
 func (s *Server) callTool(ctx context.Context, req *request, msg *jsonrpc.Message) (map[string]any, *jsonrpc.Error) {
-	var params struct {
-		Name      string          `json:"name"`
-		Arguments json.RawMessage `json:"arguments"`
+	// Exact keys, as extproc read them when it let this call through.
+	var params map[string]json.RawMessage
+	var name string
+	if json.Unmarshal(msg.Params, &params) != nil || json.Unmarshal(params["name"], &name) != nil {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "tools/call needs a string \"name\"")
 	}
-	if err := json.Unmarshal(msg.Params, &params); err != nil {
-		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "tools/call: bad params")
-	}
-	req.target = truncate(params.Name)
-	if params.Name != config.SearchToolsName || !req.vs.discovery.Enabled() {
-		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q", truncate(params.Name), req.vs.name)
+	req.target = truncate(name)
+	if name != config.SearchToolsName || !req.vs.discovery.Enabled() {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q", truncate(name), req.vs.name)
 	}
 	var args struct {
 		Query *string `json:"query"`
 		Limit *int    `json:"limit"`
 	}
-	if len(params.Arguments) > 0 && json.Unmarshal(params.Arguments, &args) != nil {
+	if raw := params["arguments"]; len(raw) > 0 && json.Unmarshal(raw, &args) != nil {
 		return toolError("arguments must be an object with a string query and an integer limit"), nil
 	}
 	if args.Query != nil {
