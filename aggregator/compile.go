@@ -24,6 +24,8 @@ type compiled struct {
 	lists *listCache
 	// maxBody bounds a client request (server.max_request_bytes).
 	maxBody int
+	// indexes caches tool search indexes per view (discovery.go).
+	indexes *indexCache
 }
 
 type virtualServer struct {
@@ -36,6 +38,8 @@ type virtualServer struct {
 	// index and promptIndex cache the names of prefix modes other than always.
 	index       indexHolder
 	promptIndex indexHolder
+	discovery   config.ToolDiscovery
+	pinned      map[string]bool
 }
 
 type connector struct {
@@ -62,12 +66,16 @@ func compile(cfg *config.Config) (*compiled, error) {
 		}
 		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout.D()}
 	}
-	out := &compiled{maxBody: cfg.Server.MaxRequestBytes, byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: tools, lists: &listCache{}}
+	out := &compiled{maxBody: cfg.Server.MaxRequestBytes, byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: tools, lists: &listCache{}, indexes: &indexCache{}}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, names: toolnames.New(vs), prompts: toolnames.ForPrompts(vs), policy: toolpolicy.NewVirtualServer(vs.Name, vs.Access)}
 		for _, ref := range vs.Connectors {
 			v.connectors = append(v.connectors, conns[ref.Name])
+		}
+		v.discovery, v.pinned = vs.Tools, map[string]bool{}
+		for _, name := range vs.Tools.Pinned {
+			v.pinned[name] = true
 		}
 		out.byPath[vs.Path] = v
 		out.byName[vs.Name] = v

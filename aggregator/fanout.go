@@ -250,9 +250,10 @@ func (s *Server) listEverywhere(ctx context.Context, req *request, method, key s
 	})
 }
 
-// listTools merges every connector's tools as this caller may see them: renamed, redescribed
-// and hidden as configured, and filtered by the vmcp.tools policy.
-func (s *Server) listTools(ctx context.Context, req *request, cursor string) (map[string]any, *jsonrpc.Error) {
+// visibleTools merges every connector's tools as this caller may see them: renamed, redescribed
+// and hidden as configured, and filtered by the vmcp.tools policy. tools/list pages through it;
+// tool search (discovery.go) indexes it.
+func (s *Server) visibleTools(ctx context.Context, req *request) []json.RawMessage {
 	scope := toolpolicy.NewScope(toolpolicy.Caller{Subject: req.caller.Subject, Email: req.caller.Email, ClientID: req.caller.ClientID, Groups: req.caller.Groups}, req.vs.policy)
 	outcomes := s.listEverywhere(ctx, req, "tools/list", "tools")
 	idx := s.indexOf(req, outcomes, "tools")
@@ -295,7 +296,7 @@ func (s *Server) listTools(ctx context.Context, req *request, cursor string) (ma
 			items = append(items, b)
 		}
 	}
-	return page(items, "tools", cursor)
+	return items
 }
 
 // initAnswer is what a connector said to initialize.

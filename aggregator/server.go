@@ -81,6 +81,9 @@ type request struct {
 	// method and errCode are what the audit record says about the request.
 	method  string
 	errCode int
+	// target and arguments name the tool a tools/call answered here (search_tools) was for.
+	target    string
+	arguments map[string]any
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -198,7 +201,9 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 	case msg.Method == "ping":
 		result = map[string]any{}
 	case msg.Method == "tools/list":
-		result, rpcErr = s.listTools(r.Context(), req, cursor)
+		result, rpcErr = s.toolsList(r.Context(), req, cursor)
+	case msg.Method == "tools/call":
+		result, rpcErr = s.callTool(r.Context(), req, msg)
 	case msg.Method == "prompts/list":
 		result, rpcErr = s.list(r.Context(), req, "prompts/list", "prompts", true, cursor)
 	case msg.Method == "resources/list":
@@ -260,6 +265,8 @@ func (s *Server) record(r *http.Request, req *request, cw *countingWriter, start
 		ClientID:      req.caller.ClientID,
 		VirtualServer: req.vs.name,
 		Method:        req.method,
+		Target:        req.target,
+		Arguments:     req.arguments,
 		Outcome:       outcome,
 		ErrorCode:     req.errCode,
 		LatencyMicros: time.Since(started).Microseconds(),

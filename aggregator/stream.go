@@ -45,9 +45,9 @@ func (s *Server) serverInfo(req *request) map[string]any {
 
 func (s *Server) instructions(req *request) string {
 	if req.vs.names.Static() {
-		return "Tools of this virtual MCP server are named <connector>" + req.vs.separator + "<tool>."
+		return "Tools of this virtual MCP server are named <connector>" + req.vs.separator + "<tool>." + discoveryInstructions(req.vs)
 	}
-	return "This virtual MCP server bundles the tools of several MCP servers."
+	return "This virtual MCP server bundles the tools of several MCP servers." + discoveryInstructions(req.vs)
 }
 
 // mergeCapabilities is what the virtual server offers: tools always (with list_changed, which

@@ -32,6 +32,8 @@ type virtualServer struct {
 	// prompts names prompts: like tools, without per-tool customization.
 	prompts *toolnames.Map
 	policy  toolpolicy.VirtualServer
+	// discovery says whether search_tools and call_tool are answered here (metatool.go).
+	discovery bool
 }
 
 type connector struct {
@@ -71,6 +73,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 		for _, ref := range vs.Connectors {
 			v.connectors[ref.Name] = c.connectors[ref.Name]
 		}
+		v.discovery = vs.Tools.Enabled()
 		c.byPath[vs.Path] = v
 	}
 	return c, nil

@@ -50,6 +50,9 @@ type edgeExchange struct {
 	sessionID string
 	// mirror holds the request's 2026-07-28 mirrored headers.
 	mirror mirrored
+	// unwrapped is set when the request was a call_tool, now the named tool's tools/call: its
+	// Mcp-Name header still says call_tool (metatool.go).
+	unwrapped bool
 	// routed is set once the request is sent to a connector rather than the aggregator.
 	routed *connector
 	// kept is set when the connector session is one vmcp keeps for a sessionless client.
@@ -167,6 +170,12 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		}
 		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs a string %q", msg.Method, field), audit.OutcomeError)
 	}
+	if kind == byToolName {
+		var done *extprocv3.ProcessingResponse
+		if name, done = e.metaTool(msg.ID, params, name); done != nil {
+			return done
+		}
+	}
 	e.event.Target = name
 	// Decoded once, for the tool policy and the audit record alike.
 	var args any
@@ -235,7 +244,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		e.kept = version < revision20260728
 	}
 
-	if original != name {
+	if original != name || e.unwrapped {
 		if err := renameTarget(params, kind, original); err != nil {
 			return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
 		}

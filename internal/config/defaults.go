@@ -115,6 +115,7 @@ func applyDefaults(c *Config) {
 			vs.Prefix.Mode = PrefixAlways
 		}
 		setDefault(&vs.Prefix.Separator, DefaultSeparator)
+		applyDiscoveryDefaults(&vs.Tools)
 	}
 }
 

@@ -84,6 +84,7 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 			Path:       "/v/demo/mcp", // default
 			Connectors: []ConnectorRef{{Name: "notes"}, {Name: "weather"}},
 			Prefix:     Prefix{Mode: PrefixAlways, Separator: "__"},
+			Tools:      ToolDiscovery{Discovery: DiscoveryOff, Threshold: DefaultDiscoveryThreshold},
 		}},
 	}
 	if !reflect.DeepEqual(got, want) {

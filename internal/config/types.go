@@ -253,6 +253,8 @@ type VirtualServer struct {
 	Prefix     Prefix         `yaml:"prefix"`
 	// Access says who may use this virtual server; the vmcp.authz policy decides with it.
 	Access Access `yaml:"access"`
+	// Tools configures tool discovery (search instead of the full list) on this virtual server.
+	Tools ToolDiscovery `yaml:"tools"`
 }
 
 // Access lists the groups and roles let into a virtual server. Both empty means every signed-in

@@ -128,6 +128,7 @@ func (l *loader) validate(c *Config) {
 			seen[ref.Name] = true
 			l.validateTools(rp, vs.Prefix.Separator, ref.Tools)
 		}
+		l.validateDiscovery(p, vs)
 	}
 }
 

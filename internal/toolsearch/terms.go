@@ -1,0 +1,92 @@
+package toolsearch
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Terms splits text into the words the index and queries use: split on anything that is not a
+// letter or digit (so the connector separator and _ - . all split) and at camelCase boundaries
+// ("getHTTPStatus" → get, http, status), lowercased, without common English function words, and
+// with plural and verb endings removed so "notes", "noting" and "note" meet.
+func Terms(text string) []string {
+	var out []string
+	for _, w := range words(text) {
+		w = strings.ToLower(w)
+		if stopwords[w] {
+			continue
+		}
+		out = append(out, stem(w))
+	}
+	return out
+}
+
+// words splits on non-alphanumerics and camelCase boundaries: a lower-case letter or digit
+// followed by an upper-case one, or an upper-case run followed by an upper-case letter that
+// starts a lower-case word ("HTTPServer" → HTTP, Server).
+func words(text string) []string {
+	var out []string
+	start := -1
+	var prev rune
+	for i, r := range text {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			if start >= 0 {
+				out = append(out, text[start:i])
+				start = -1
+			}
+			continue
+		}
+		if start >= 0 && unicode.IsUpper(r) {
+			next, _ := utf8.DecodeRuneInString(text[i+utf8.RuneLen(r):])
+			if unicode.IsLower(prev) || unicode.IsDigit(prev) || unicode.IsUpper(prev) && unicode.IsLower(next) {
+				out = append(out, text[start:i])
+				start = -1
+			}
+		}
+		if start < 0 {
+			start = i
+		}
+		prev = r
+	}
+	if start >= 0 {
+		out = append(out, text[start:])
+	}
+	return out
+}
+
+// stem removes the most common English inflections. It is deliberately small (no Porter rule
+// tables): what matters is that a word and its plural or -ing/-ed form become the same term,
+// consistently for the index and the query.
+func stem(w string) string {
+	switch {
+	case len(w) > 4 && strings.HasSuffix(w, "ies"):
+		w = w[:len(w)-3] + "y"
+	case len(w) > 4 && strings.HasSuffix(w, "sses"):
+		w = w[:len(w)-2]
+	case len(w) > 5 && strings.HasSuffix(w, "ing"):
+		w = w[:len(w)-3]
+	case len(w) > 4 && strings.HasSuffix(w, "ed"):
+		w = w[:len(w)-2]
+	case len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is"):
+		w = w[:len(w)-1]
+	}
+	// "create", "created" and "creating" all end as "creat".
+	if len(w) > 4 && strings.HasSuffix(w, "e") {
+		w = w[:len(w)-1]
+	}
+	return w
+}
+
+// stopwords carry no meaning about what a tool does.
+var stopwords = wordSet(`a an the and or of to for in on at by with from into onto is are be been
+		it its this that these those me my i you your we our us can could would should please do does how what
+	which who whom some any there here as`)
+
+func wordSet(list string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(list) {
+		m[w] = true
+	}
+	return m
+}

@@ -1,0 +1,166 @@
+package toolsearch_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/vmcp-dev/vmcp/internal/toolsearch"
+	"github.com/vmcp-dev/vmcp/internal/toolsearch/toolsearchtest"
+)
+
+// LabelledQuery is one line of testdata/queries.json.
+type labelledQuery struct {
+	Query string `json:"query"`
+	Want  string `json:"want"`
+}
+
+func loadQueries(t testing.TB) []labelledQuery {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "queries.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Queries []labelledQuery `json:"queries"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f.Queries
+}
+
+// catalogTools is the generated catalog as a virtual server with separator "__" lists it.
+func catalogTools() []toolsearch.Tool {
+	var out []toolsearch.Tool
+	for _, c := range toolsearchtest.Catalog() {
+		for _, t := range c.Tools {
+			out = append(out, toolsearch.Tool{Name: c.Name + "__" + t.Name, Description: t.Description, InputSchema: t.InputSchema})
+		}
+	}
+	return out
+}
+
+func names(tools []toolsearch.Tool, rs []toolsearch.Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = tools[r.Index].Name
+	}
+	return out
+}
+
+// The acceptance bar of issue 13: the right tool in the top 3 for at least 90 % of the labelled
+// queries over 500 tools.
+func TestLabelledQueriesFindTheirToolInTheTopThree(t *testing.T) {
+	tools := catalogTools()
+	if len(tools) != 500 {
+		t.Fatalf("the catalog has %d tools, want 500", len(tools))
+	}
+	ix := toolsearch.Build(tools)
+	queries := loadQueries(t)
+	hits := 0
+	for _, q := range queries {
+		if !slices.Contains(names(tools, ix.Search(q.Query, len(tools))), q.Want) {
+			t.Errorf("labelled tool %s is not a result of %q at all", q.Want, q.Query)
+		}
+		top := names(tools, ix.Search(q.Query, 3))
+		if slices.Contains(top, q.Want) {
+			hits++
+		} else {
+			t.Logf("miss: %q → %v, want %s", q.Query, top, q.Want)
+		}
+	}
+	rate := float64(hits) / float64(len(queries))
+	t.Logf("top-3 hit rate %.1f%% (%d of %d)", 100*rate, hits, len(queries))
+	if rate < 0.9 {
+		t.Errorf("top-3 hit rate %.1f%%, want at least 90%%", 100*rate)
+	}
+}
+
+func TestRankingFavoursNameOverDescriptionAndIsDeterministic(t *testing.T) {
+	tools := []toolsearch.Tool{
+		{Name: "weather__convert_temperature", Description: "Convert a temperature between units; useful with a forecast."},
+		{Name: "weather__get_forecast", Description: "Return the weather for a city."},
+		{Name: "notes__add_note", Description: "Store a new note."},
+		{Name: "notes__addNote", Description: "Store a new note."},
+		{Name: "tickets__create", Description: "Open a ticket.", InputSchema: json.RawMessage(`{"type":"object","properties":{"priority":{"type":"string","description":"How urgent"},"assignee":{"type":"string"}}}`)},
+	}
+	ix := toolsearch.Build(tools)
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"forecast", []string{"weather__get_forecast", "weather__convert_temperature"}},
+		// Same words by snake_case and camelCase: an exact tie, broken by name.
+		{"add notes", []string{"notes__addNote", "notes__add_note"}},
+		// Parameter names and their descriptions are indexed.
+		{"urgent assignee", []string{"tickets__create"}},
+		// A prefix of an indexed word still finds it.
+		{"temp", []string{"weather__convert_temperature"}},
+		{"the of and", nil},
+		{"", nil},
+	} {
+		for range 3 {
+			if got := names(tools, ix.Search(tc.query, 10)); !slices.Equal(got, tc.want) {
+				t.Errorf("Search(%q) = %v, want %v", tc.query, got, tc.want)
+				break
+			}
+		}
+	}
+	if got := ix.Search("note", 1); len(got) != 1 {
+		t.Errorf("limit 1 gave %d results", len(got))
+	}
+	if got := ix.Search("note", 0); got != nil {
+		t.Errorf("limit 0 gave %v", got)
+	}
+	if got := toolsearch.Build(nil).Search("note", 5); got != nil {
+		t.Errorf("an empty index gave %v", got)
+	}
+}
+
+func TestTermsSplitNamesAndFoldInflections(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"github__create_pull_request", "github creat pull request"},
+		{"getHTTPStatus", "get http status"},
+		{"notes.add-note", "note add note"},
+		{"Creating the Issues", "creat issu"},
+		{"created issue", "creat issu"},
+		{"Ünïcode wörds", "ünïcod wörd"},
+		{"s3 v2Bucket", "s3 v2 bucket"},
+	} {
+		if got := fmt.Sprint(toolsearch.Terms(tc.in)); got != "["+tc.want+"]" {
+			t.Errorf("Terms(%q) = %s, want [%s]", tc.in, got, tc.want)
+		}
+	}
+}
+
+// Issue 13's budget: a search over 1,000 tools in at most 1 ms.
+func BenchmarkSearch1000Tools(b *testing.B) {
+	base := catalogTools()
+	tools := make([]toolsearch.Tool, 0, 2*len(base))
+	for i, copy := range []string{"a", "b"} {
+		for _, t := range base {
+			t.Name = fmt.Sprintf("%s%d%s", copy, i, t.Name)
+			tools = append(tools, t)
+		}
+	}
+	ix := toolsearch.Build(tools)
+	queries := loadQueries(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		ix.Search(queries[i%len(queries)].Query, 5)
+	}
+}
+
+func BenchmarkBuild1000Tools(b *testing.B) {
+	base := catalogTools()
+	tools := append(append([]toolsearch.Tool{}, base...), base...)
+	b.ReportAllocs()
+	for b.Loop() {
+		toolsearch.Build(tools)
+	}
+}
