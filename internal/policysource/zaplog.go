@@ -34,5 +34,5 @@ func (l *zapLogger) WithFields(fields map[string]any) logging.Logger {
 	return &zapLogger{log: l.log.With(zf...), level: l.level}
 }
 
-func (l *zapLogger) GetLevel() logging.Level  { return l.level }
+func (l *zapLogger) GetLevel() logging.Level   { return l.level }
 func (l *zapLogger) SetLevel(lv logging.Level) { l.level = lv }
