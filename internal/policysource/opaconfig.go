@@ -106,3 +106,12 @@ func seconds(d config.Duration, def time.Duration) int64 {
 	}
 	return max(int64(v/time.Second), 1)
 }
+
+// instanceID is OPA's "id" label of this process's decision logs: which replica decided.
+func instanceID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		return "vmcp"
+	}
+	return "vmcp@" + host
+}

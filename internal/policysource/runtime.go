@@ -79,7 +79,7 @@ func New(cfg *config.Config, log *zap.Logger) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := plugins.New(doc, "vmcp", inmem.New(), plugins.Logger(newZapLogger(log)), plugins.ConsoleLogger(newZapLogger(log.Named("console"))))
+	mgr, err := plugins.New(doc, instanceID(), inmem.New(), plugins.Logger(newZapLogger(log)), plugins.ConsoleLogger(newZapLogger(log.Named("console"))))
 	if err != nil {
 		return nil, fmt.Errorf("policy: OPA configuration: %w", err)
 	}
@@ -103,17 +103,20 @@ func (r *Runtime) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	if err := r.mgr.Start(ctx); err != nil {
-		cancel()
-		return fmt.Errorf("policy: start OPA plugins: %w", err)
-	}
-	if p := bundleplugin.Lookup(r.mgr); p != nil {
-		p.Register("vmcp", r.onBundleStatus)
-	}
+	// The shipper and the status listener exist before the first bundle can activate, so that
+	// its decisions are logged and its refusal reported.
 	if p := logs.Lookup(r.mgr); p != nil {
 		r.shipper = newShipper(p, r.log.Named("decision-log"))
 		r.done.Add(1)
 		go func() { defer r.done.Done(); r.shipper.run(runCtx) }()
+	}
+	if p := bundleplugin.Lookup(r.mgr); p != nil {
+		p.Register("vmcp", r.onBundleStatus)
+	}
+	if err := r.mgr.Start(ctx); err != nil {
+		cancel()
+		r.done.Wait()
+		return fmt.Errorf("policy: start OPA plugins: %w", err)
 	}
 	if b := r.cfg.Policy.Bundle; b != nil && b.File != "" {
 		r.watchFile(runCtx, r.cfg.Resolve(b.File))
