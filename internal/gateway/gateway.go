@@ -6,6 +6,7 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -220,6 +221,10 @@ func (g *Gateway) newAdmin(cfg *config.Config) (*admin.Handler, error) {
 		Recorder:    g.recorder,
 		AdminGroups: cfg.Audit.AdminGroups,
 		Log:         g.log.Named("admin"),
+		// The dry run of tools/list runs the aggregator's own tools/list code.
+		EffectiveTools: func(ctx context.Context, user string, groups []string, vs string) ([]json.RawMessage, error) {
+			return g.aggregator.EffectiveTools(ctx, identity.Identity{Subject: user, Groups: groups}, vs)
+		},
 		Authenticate: func(r *http.Request) (string, []string, error) {
 			scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") {
