@@ -1,16 +1,12 @@
 package policysource
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,45 +15,8 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/config"
-	"github.com/vmcp-dev/vmcp/internal/policysource/bundletest"
+	"github.com/vmcp-dev/vmcp/internal/policysource/opatest"
 )
-
-// collector is a decision-log service: it accepts OPA's gzip'd JSON batches on POST /logs.
-type collector struct {
-	mu     sync.Mutex
-	events []map[string]any
-}
-
-func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/logs" || r.Header.Get("Content-Encoding") != "gzip" {
-		http.Error(w, "want a gzip'd POST /logs", http.StatusBadRequest)
-		return
-	}
-	zr, err := gzip.NewReader(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var batch []map[string]any
-	if err := json.NewDecoder(zr).Decode(&batch); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	c.mu.Lock()
-	c.events = append(c.events, batch...)
-	c.mu.Unlock()
-}
-
-func (c *collector) byID(id string) map[string]any {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, e := range c.events {
-		if e["decision_id"] == id {
-			return e
-		}
-	}
-	return nil
-}
 
 // maskSecrets is an OPA mask rule: erase the password argument and replace the email.
 const maskSecrets = `package system.log
@@ -70,19 +29,17 @@ mask contains {"op": "upsert", "path": "/input/email", "value": "[masked]"}
 `
 
 func TestDecisionsReachTheCollectorInOPAFormatWithMaskedFields(t *testing.T) {
-	col := &collector{}
-	logs := httptest.NewServer(col)
-	defer logs.Close()
+	col := opatest.NewCollector(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "vmcp.tar.gz")
 	b := revisionBundle("d1", "developer")
 	b.Modules["system/log/mask.rego"] = maskSecrets
-	if err := os.WriteFile(file, bundletest.Build(t, b, nil), 0o600); err != nil {
+	if err := os.WriteFile(file, opatest.Build(t, b, nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := &config.Config{Path: filepath.Join(dir, "vmcp.yaml")}
 	cfg.Policy.Bundle = &config.PolicyBundle{File: "vmcp.tar.gz"}
-	cfg.Policy.DecisionLogs = &config.DecisionLogs{URL: logs.URL, Labels: map[string]string{"env": "test"},
+	cfg.Policy.DecisionLogs = &config.DecisionLogs{URL: col.URL, Labels: map[string]string{"env": "test"},
 		MinDelay: config.Duration(time.Second), MaxDelay: config.Duration(time.Second)}
 
 	rt, err := New(cfg, zaptest.NewLogger(t))
@@ -117,7 +74,7 @@ func TestDecisionsReachTheCollectorInOPAFormatWithMaskedFields(t *testing.T) {
 
 	var ev map[string]any
 	harness.Eventually(t, 15*time.Second, func() error {
-		if ev = col.byID(d.ID); ev == nil {
+		if ev = col.ByID(d.ID); ev == nil {
 			return errors.New("decision not received yet")
 		}
 		return nil

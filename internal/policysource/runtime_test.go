@@ -17,7 +17,7 @@ import (
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/policyset"
-	"github.com/vmcp-dev/vmcp/internal/policysource/bundletest"
+	"github.com/vmcp-dev/vmcp/internal/policysource/opatest"
 )
 
 // authzByRole lets in callers whose group maps, through the bundle's data, to a role the data
@@ -36,8 +36,8 @@ decision := {"allow": true, "reason": sprintf("role %s", [min(roles)])} if {
 } else := {"allow": false, "reason": "no allowed role"}
 `
 
-func revisionBundle(rev string, allowed ...string) bundletest.Bundle {
-	return bundletest.Bundle{
+func revisionBundle(rev string, allowed ...string) opatest.Bundle {
+	return opatest.Bundle{
 		Revision: rev,
 		Modules:  map[string]string{"vmcp/authz.rego": authzByRole},
 		Data: map[string]any{"vmcp": map[string]any{
@@ -92,7 +92,7 @@ func decide(t *testing.T, s *policyset.Set, groups ...string) policyset.Decision
 	return d
 }
 
-func bundleConfig(t *testing.T, url string, key *bundletest.Key) *config.Config {
+func bundleConfig(t *testing.T, url string, key *opatest.Key) *config.Config {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "bundle.pub")
 	if err := os.WriteFile(keyFile, key.PublicPEM, 0o600); err != nil {
@@ -108,8 +108,8 @@ func bundleConfig(t *testing.T, url string, key *bundletest.Key) *config.Config 
 }
 
 func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamperedOneIsRefused(t *testing.T) {
-	key := bundletest.NewKey(t)
-	srv := bundletest.NewServer(t, bundletest.Build(t, revisionBundle("r1", "developer"), key))
+	key := opatest.NewKey(t)
+	srv := opatest.NewServer(t, opatest.Build(t, revisionBundle("r1", "developer"), key))
 	cfg := bundleConfig(t, srv.URL, key)
 
 	rt, err := New(cfg, zaptest.NewLogger(t))
@@ -147,7 +147,7 @@ func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamp
 
 	// A new signed revision is picked up by polling, without restart.
 	r2 := revisionBundle("r2", "operator")
-	srv.Set(bundletest.Build(t, r2, key))
+	srv.Set(opatest.Build(t, r2, key))
 	harness.Eventually(t, 10*time.Second, func() error {
 		if st := rt.Status(); st.Revision != "r2" {
 			return fmt.Errorf("revision %q", st.Revision)
@@ -163,7 +163,7 @@ func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamp
 	}
 
 	// A bundle whose policies were changed after signing is refused; r2 keeps deciding.
-	srv.Set(bundletest.Tampered(t, revisionBundle("r3", "developer", "operator"), r2, key))
+	srv.Set(opatest.Tampered(t, revisionBundle("r3", "developer", "operator"), r2, key))
 	harness.Eventually(t, 10*time.Second, func() error {
 		if st := rt.Status(); st.LastError == "" {
 			return errors.New("tampered bundle not reported yet")
@@ -179,7 +179,7 @@ func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamp
 	}
 
 	// An unsigned bundle is refused too.
-	srv.Set(bundletest.Build(t, revisionBundle("r4", "developer"), nil))
+	srv.Set(opatest.Build(t, revisionBundle("r4", "developer"), nil))
 	harness.Eventually(t, 10*time.Second, func() error {
 		if st := rt.Status(); !strings.Contains(st.LastError, "signature") {
 			return fmt.Errorf("last error %q", st.LastError)
@@ -191,7 +191,7 @@ func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamp
 	a.mu.Lock()
 	a.refuse = errors.New("extproc: no")
 	a.mu.Unlock()
-	srv.Set(bundletest.Build(t, revisionBundle("r5", "developer"), key))
+	srv.Set(opatest.Build(t, revisionBundle("r5", "developer"), key))
 	harness.Eventually(t, 10*time.Second, func() error {
 		if st := rt.Status(); !strings.Contains(st.LastError, "refused by vmcp") {
 			return fmt.Errorf("last error %q", st.LastError)
@@ -206,7 +206,7 @@ func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamp
 func TestABundleFileIsReadAndAReplacedFileIsPickedUp(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "vmcp.tar.gz")
-	if err := os.WriteFile(file, bundletest.Build(t, revisionBundle("f1", "developer"), nil), 0o600); err != nil {
+	if err := os.WriteFile(file, opatest.Build(t, revisionBundle("f1", "developer"), nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := &config.Config{Path: filepath.Join(dir, "vmcp.yaml")}
@@ -229,7 +229,7 @@ func TestABundleFileIsReadAndAReplacedFileIsPickedUp(t *testing.T) {
 	rt.Applied(first)
 	rt.OnActivate(a.apply(rt))
 	tmp := file + ".new"
-	if err := os.WriteFile(tmp, bundletest.Build(t, revisionBundle("f2", "operator"), nil), 0o600); err != nil {
+	if err := os.WriteFile(tmp, opatest.Build(t, revisionBundle("f2", "operator"), nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(tmp, file); err != nil {

@@ -1,6 +1,7 @@
-// Package bundletest builds OPA bundles with OPA's own bundle writer and serves them like a
-// bundle service (ETag, 304 Not Modified), for tests of vmcp's policy sources.
-package bundletest
+// Package opatest builds OPA bundles with OPA's own bundle writer and serves them like a
+// bundle service (ETag, 304 Not Modified), and collects decision logs like a decision-log
+// service, for tests of vmcp's policy sources.
+package opatest
 
 import (
 	"bytes"
