@@ -113,14 +113,17 @@ func cmdPolicyEval(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
-		return enc.Encode(a)
+		if err := enc.Encode(a); err != nil {
+			return err
+		}
+	} else {
+		verdict := "DENY"
+		if a.Allow {
+			verdict = "ALLOW"
+		}
+		in, _ := json.MarshalIndent(a.Input, "", "  ")
+		fmt.Fprintf(stdout, "%s  %s\nreason:   %s\nrule:     %s\npolicies: %s (revision %s)\ninput:\n%s\n", verdict, a.Query, a.Reason, a.Rule, a.Source, a.Revision, in)
 	}
-	verdict := "DENY"
-	if a.Allow {
-		verdict = "ALLOW"
-	}
-	in, _ := json.MarshalIndent(a.Input, "", "  ")
-	fmt.Fprintf(stdout, "%s  %s\nreason:   %s\nrule:     %s\npolicies: %s (revision %s)\ninput:\n%s\n", verdict, a.Query, a.Reason, a.Rule, a.Source, a.Revision, in)
 	if !a.Allow {
 		return exitCode(3) // scripts can tell a denial from an error (1) and a usage error (2)
 	}
