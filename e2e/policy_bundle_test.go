@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
@@ -181,6 +182,23 @@ policy:
 	}
 	if !reflect.DeepEqual(logged["erased"], []any{"/input/arguments/body"}) {
 		t.Errorf("erased = %v", logged["erased"])
+	}
+
+	// The live input is the documented one (policies/input.schema.json).
+	raw, err := os.ReadFile(filepath.Join(harness.ModuleRoot(t), "policies", "input.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema jsonschema.Schema
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		t.Fatal(err)
+	}
+	resolved, err := schema.Resolve(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resolved.Validate(logged["input"]); err != nil {
+		t.Errorf("the live vmcp.tools input does not match policies/input.schema.json: %v", err)
 	}
 
 	// The dry run of the same question gives the same answer from the same input (less what the
