@@ -37,6 +37,18 @@ func (s *Server) EffectiveTools(ctx context.Context, caller identity.Identity, v
 		return nil, err
 	}
 	req := &request{vs: vs, state: st, caller: caller, signed: signed, method: "tools/list"}
-	tools, _ := s.listTools(ctx, req)["tools"].([]json.RawMessage)
-	return tools, nil
+	var all []json.RawMessage
+	for cursor := ""; ; {
+		res, rpcErr := s.listTools(ctx, req, cursor)
+		if rpcErr != nil {
+			return nil, fmt.Errorf("tools/list: %s", rpcErr.Message)
+		}
+		tools, _ := res["tools"].([]json.RawMessage)
+		all = append(all, tools...)
+		next, _ := res["nextCursor"].(string)
+		if next == "" || next == cursor {
+			return all, nil
+		}
+		cursor = next
+	}
 }

@@ -76,6 +76,8 @@ func cmdPolicyEval(ctx context.Context, args []string, stdout, stderr io.Writer)
 	roles := fs.String("roles", "", "comma-separated roles (vmcp.authz only)")
 	vs := fs.String("vs", "", "virtual server (required)")
 	tool := fs.String("tool", "", "tool name as the client sees it: ask vmcp.tools instead of vmcp.authz")
+	conn := fs.String("connector", "", "the tool's connector (prefix modes other than always)")
+	connTool := fs.String("connector-tool", "", "the connector's own name for the tool (with --connector)")
 	list := fs.Bool("list", false, "ask about seeing the tool (action list) rather than calling it")
 	argsJSON := fs.String("args", "", `the call's arguments as a JSON object, e.g. '{"path":"/etc"}'`)
 	bundleFile := fs.String("bundle", "", "evaluate this bundle .tar.gz instead of the configured policies")
@@ -92,7 +94,7 @@ func cmdPolicyEval(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	q := policytool.Question{User: *user, Email: *email, ClientID: *clientID, Groups: splitList(*groups),
-		Roles: splitList(*roles), VirtualServer: *vs, Tool: *tool}
+		Roles: splitList(*roles), VirtualServer: *vs, Tool: *tool, Connector: *conn, ConnectorTool: *connTool}
 	if *list {
 		q.Action = "list"
 	}

@@ -23,9 +23,12 @@ type Question struct {
 	Groups, Roles         []string
 	VirtualServer         string
 	// Tool is the name the client sees (prefix and renames applied).
-	Tool      string
-	Action    string // toolpolicy.ActionCall (default) or ActionList
-	Arguments map[string]any
+	Tool string
+	// Connector and ConnectorTool name the tool directly, for virtual servers whose prefix mode
+	// names tools from the connectors' live lists (which a dry run does not fetch).
+	Connector, ConnectorTool string
+	Action                   string // toolpolicy.ActionCall (default) or ActionList
+	Arguments                map[string]any
 }
 
 // Answer is the policy's answer with everything needed to trust it.
@@ -131,9 +134,16 @@ func buildQuestion(cfg *config.Config, q Question) (string, ast.Value, error) {
 	if vs == nil {
 		return "", nil, fmt.Errorf("no virtual server named %q", q.VirtualServer)
 	}
-	conn, original, ok := toolnames.New(vs).Resolve(q.Tool)
-	if !ok {
-		return "", nil, fmt.Errorf("virtual server %q exposes no tool %q", vs.Name, q.Tool)
+	conn, original := q.Connector, q.ConnectorTool
+	if conn == "" || original == "" {
+		names := toolnames.New(vs)
+		var ok bool
+		if conn, original, ok = names.Resolve(q.Tool, nil); !ok {
+			if !names.Static() {
+				return "", nil, fmt.Errorf("virtual server %q names tools from the connectors' lists (prefix mode %q): say which tool with --connector and --connector-tool", vs.Name, vs.Prefix.Mode)
+			}
+			return "", nil, fmt.Errorf("virtual server %q exposes no tool %q", vs.Name, q.Tool)
+		}
 	}
 	action := q.Action
 	if action == "" {
