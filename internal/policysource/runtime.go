@@ -50,7 +50,9 @@ type Runtime struct {
 	bundled bool
 	source  string
 
-	mu sync.Mutex
+	// applying serialises applies of bundles, so a newer bundle is never overtaken by an older.
+	applying sync.Mutex
+	mu       sync.Mutex
 	// activate applies a newly activated bundle everywhere (the gateway's all-or-nothing apply);
 	// nil until the gateway is ready, when the first bundle is only remembered.
 	activate func(*policyset.Set) error
@@ -146,9 +148,22 @@ func (r *Runtime) Stop(ctx context.Context) {
 // OnActivate makes every later bundle activation go through apply; called once the gateway has
 // applied its first configuration.
 func (r *Runtime) OnActivate(apply func(*policyset.Set) error) {
+	r.applying.Lock()
+	defer r.applying.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.activate = apply
+	pending := r.first
+	if pending == r.active {
+		pending = nil
+	}
+	r.mu.Unlock()
+	// A bundle that activated after the gateway's first apply but before this call was only
+	// remembered: apply it now, or it would wait for the next bundle change.
+	if pending != nil {
+		if err := apply(pending); err != nil {
+			r.refused(fmt.Errorf("bundle activated by OPA but refused by vmcp: %w", err))
+		}
+	}
 }
 
 // SetFor is the policy set to apply cfg with: the bundle's (last applied, or the first one
@@ -216,6 +231,8 @@ func (r *Runtime) onCompile(txn storage.Transaction) {
 	if !r.bundled {
 		return
 	}
+	r.applying.Lock()
+	defer r.applying.Unlock()
 	set, err := r.snapshot(txn)
 	if storage.IsNotFound(err) {
 		return // a commit before any bundle was activated (the manager's own initialisation)
@@ -225,8 +242,8 @@ func (r *Runtime) onCompile(txn storage.Transaction) {
 	}
 	r.mu.Lock()
 	apply := r.activate
-	if err == nil && apply == nil && r.first == nil {
-		r.first = set
+	if err == nil && apply == nil {
+		r.first = set // the latest, until the gateway is ready to apply
 	}
 	r.mu.Unlock()
 	if err == nil && apply != nil {
