@@ -147,6 +147,7 @@ func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamp
 
 	// A new signed revision is picked up by polling, without restart.
 	r2 := revisionBundle("r2", "operator")
+	published := time.Now()
 	srv.Set(opatest.Build(t, r2, key))
 	harness.Eventually(t, 10*time.Second, func() error {
 		if st := rt.Status(); st.Revision != "r2" {
@@ -154,6 +155,7 @@ func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamp
 		}
 		return nil
 	})
+	t.Logf("r2 deciding %v after it was published (polling every 1s)", time.Since(published).Round(time.Millisecond))
 	active, _ := rt.SetFor(cfg)
 	if d := decide(t, active, "eng"); d.Allow {
 		t.Fatalf("r2 should deny eng (only operators allowed); got %+v", d)
