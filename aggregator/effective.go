@@ -13,9 +13,10 @@ import (
 const effectiveTTL = time.Minute
 
 // EffectiveTools is the tool list the caller would get from tools/list on the named virtual
-// server: the same fan-out, list cache, renames, hiding and vmcp.tools filter, because it is the
-// same code (listTools). It answers the policy dry run (`vmcp policy tools`, the admin API's
-// effective-tools); the caller's groups are what the admin says, not from a token.
+// server — the same fan-out, list cache, renames, hiding, vmcp.tools filter and tool-discovery
+// view — because it is the same code (toolsList, every page). It answers the policy dry run
+// (`vmcp policy tools`, the admin API's effective-tools); the caller's groups are what the admin
+// says, not from a token.
 func (s *Server) EffectiveTools(ctx context.Context, caller identity.Identity, vsName string) ([]json.RawMessage, error) {
 	st := s.state.Load()
 	if st == nil {
@@ -39,7 +40,7 @@ func (s *Server) EffectiveTools(ctx context.Context, caller identity.Identity, v
 	req := &request{vs: vs, state: st, caller: caller, signed: signed, method: "tools/list"}
 	var all []json.RawMessage
 	for cursor := ""; ; {
-		res, rpcErr := s.listTools(ctx, req, cursor)
+		res, rpcErr := s.toolsList(ctx, req, cursor)
 		if rpcErr != nil {
 			return nil, fmt.Errorf("tools/list: %s", rpcErr.Message)
 		}
