@@ -84,7 +84,7 @@ func ResourceMetadataURL(cfg *config.Config, vs *config.VirtualServer) string {
 // compile builds the request-ready state. remotes carries the previous configuration's key sets
 // over, so that a reload does not forget keys (or refetch them) for unchanged issuers.
 func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, map[string]*remoteKeys, error) {
-	pol, err := loadPolicy(ctx, policyDir(cfg))
+	pol, err := loadPolicy(ctx, cfg.ActivePolicies, policyDir(cfg))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/vmcp-dev/vmcp/internal/policyset"
 )
@@ -15,7 +14,7 @@ const Query = "data.vmcp.authz.decision"
 
 // policy is the prepared vmcp.authz query: compiled once per configuration or policy change.
 type policy struct {
-	query  rego.PreparedEvalQuery
+	query  *policyset.Query
 	source string
 }
 
@@ -25,11 +24,14 @@ type decision struct {
 	reason  string
 	scope   string
 	headers map[string]string
+	// id is the decision log's id for it; revision the policy revision that decided.
+	id, revision string
 }
 
-// loadPolicy compiles vmcp.authz from the .rego files in dir, or the embedded defaults.
-func loadPolicy(ctx context.Context, dir string) (*policy, error) {
-	set, err := policyset.Load(dir)
+// loadPolicy compiles vmcp.authz from the active set, or the .rego files in dir, or the
+// embedded defaults.
+func loadPolicy(ctx context.Context, active *policyset.Set, dir string) (*policy, error) {
+	set, err := policyset.Resolve(active, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -43,11 +45,11 @@ func loadPolicy(ctx context.Context, dir string) (*policy, error) {
 // decide evaluates the policy. Any failure to produce a well-formed decision is a denial: the
 // gateway fails closed.
 func (p *policy) decide(ctx context.Context, input ast.Value) (decision, error) {
-	pd, err := policyset.Decide(ctx, p.query, Query, input)
+	pd, err := p.query.Decide(ctx, input)
 	if err != nil {
-		return decision{}, err
+		return decision{id: pd.ID, revision: pd.Revision}, err
 	}
-	d := decision{allow: pd.Allow, reason: pd.Reason}
+	d := decision{allow: pd.Allow, reason: pd.Reason, id: pd.ID, revision: pd.Revision}
 	d.scope, _ = pd.Fields["scope"].(string)
 	if hs, ok := pd.Fields["headers"].(map[string]any); ok {
 		d.headers = make(map[string]string, len(hs))

@@ -125,9 +125,11 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		// Fail closed: a policy that cannot decide denies.
 		s.log.Error("authz: policy failed; denying", zap.String("vs", vs.name), zap.Error(err))
 		ev.decision, ev.reason, ev.policy = "error", "policy evaluation failed", st.policy.source
+		ev.revision, ev.decisionID = d.revision, d.id
 		s.record(ev)
 		return denied(http.StatusForbidden, "access_denied", "", "the access policy could not decide"), nil
 	}
+	ev.revision, ev.decisionID = d.revision, d.id
 	if !d.allow {
 		ev.decision, ev.reason, ev.policy = "deny", d.reason, st.policy.source
 		s.record(ev)
@@ -220,6 +222,7 @@ type auditEvent struct {
 	vs, requestID, mcpMethod         string
 	subject, email, clientID, issuer string
 	decision, reason, policy         string
+	revision, decisionID             string
 }
 
 func (s *Server) record(ev auditEvent) {
@@ -229,16 +232,18 @@ func (s *Server) record(ev auditEvent) {
 		outcome = audit.OutcomeDenied
 	}
 	s.audit.Record(audit.Event{
-		Kind:          audit.KindAuthz,
-		RequestID:     ev.requestID,
-		Subject:       ev.subject,
-		Email:         ev.email,
-		ClientID:      ev.clientID,
-		VirtualServer: ev.vs,
-		Method:        ev.mcpMethod,
-		Decision:      ev.decision,
-		Policy:        ev.policy,
-		Reason:        ev.reason,
-		Outcome:       outcome,
+		Kind:           audit.KindAuthz,
+		RequestID:      ev.requestID,
+		Subject:        ev.subject,
+		Email:          ev.email,
+		ClientID:       ev.clientID,
+		VirtualServer:  ev.vs,
+		Method:         ev.mcpMethod,
+		Decision:       ev.decision,
+		Policy:         ev.policy,
+		Reason:         ev.reason,
+		PolicyRevision: ev.revision,
+		DecisionID:     ev.decisionID,
+		Outcome:        outcome,
 	})
 }

@@ -253,6 +253,7 @@ func (e *edgeExchange) decideCall(msg *jsonrpc.Message, c *connector, original, 
 		Action: toolpolicy.ActionCall, Scope: toolpolicy.NewScope(e.caller, e.vs.policy),
 		Connector: c.name, Tool: original, Exposed: exposed, Arguments: args,
 	})
+	e.event.PolicyRevision, e.event.DecisionID = e.state.tools.Revision(), d.ID
 	if err == nil && d.Allow {
 		e.event.Decision, e.event.Policy, e.event.Reason = "allow", toolpolicy.Query, d.Reason
 		return nil

@@ -24,6 +24,7 @@ Usage:
   vmcp hash-password                 print a bcrypt hash for a dev user (password on stdin)
   vmcp audit [--user U] [--json] …   list audit events from the admin API (token: $VMCP_TOKEN)
   vmcp usage [--by DIM] [--since D]  calls, errors and latency per user, tool, connector, …
+  vmcp policy test|check|eval|tools  Rego tests, strict check + opa fmt, dry-run decisions
   vmcp version
 
 Run "vmcp COMMAND -h" for a command's flags.
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdAudit(ctx, rest, stdout, stderr)
 	case "usage":
 		return cmdUsage(ctx, rest, stdout, stderr)
+	case "policy":
+		return cmdPolicy(ctx, rest, stdout, stderr)
 	case "example-connectors":
 		return cmdExampleConnectors(ctx, rest, stderr)
 	case "version", "--version":

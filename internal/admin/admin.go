@@ -47,6 +47,8 @@ type Config struct {
 	// AdminGroups admits callers in any of them. Empty admits nobody.
 	AdminGroups []string
 	Log         *zap.Logger
+	// EffectiveTools, when set, serves GET /admin/api/effective-tools (the tools/list dry run).
+	EffectiveTools EffectiveToolsFunc
 	// QueryTimeout bounds each store query (default 30 s).
 	QueryTimeout time.Duration
 	// Now is the clock for the default usage window; nil means time.Now.
@@ -79,6 +81,9 @@ func New(cfg Config) (*Handler, error) {
 	// Method patterns: anything but GET (and HEAD) gets 405 with an Allow header from the mux.
 	h.mux.Handle("GET "+AuditPath, h.admin(MethodAudit, h.serveAudit))
 	h.mux.Handle("GET "+UsagePath, h.admin(MethodUsage, h.serveUsage))
+	if cfg.EffectiveTools != nil {
+		h.mux.Handle("GET "+EffectiveToolsPath, h.admin(MethodEffectiveTools, h.serveEffectiveTools))
+	}
 	return h, nil
 }
 

@@ -49,6 +49,10 @@ type Event struct {
 	Decision string `json:"decision,omitempty"` // allow | deny | unauthenticated | error
 	Policy   string `json:"policy,omitempty"`   // which policy decided
 	Reason   string `json:"reason,omitempty"`
+	// PolicyRevision is the revision of the policies that decided (bundle revision or content
+	// hash); DecisionID is the id the same decision has in the OPA decision log, when shipped.
+	PolicyRevision string `json:"policy_revision,omitempty"`
+	DecisionID     string `json:"decision_id,omitempty"`
 
 	Outcome        string `json:"outcome,omitempty"`
 	ErrorCode      int    `json:"error_code,omitempty"`

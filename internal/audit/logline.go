@@ -40,6 +40,8 @@ func logEvent(l *zap.Logger, ev *Event) {
 	str("decision", ev.Decision)
 	str("policy", ev.Policy)
 	str("reason", ev.Reason)
+	str("policy_revision", ev.PolicyRevision)
+	str("decision_id", ev.DecisionID)
 	str("outcome", ev.Outcome)
 	num("error_code", int64(ev.ErrorCode))
 	num("upstream_status", int64(ev.UpstreamStatus))

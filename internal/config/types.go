@@ -6,7 +6,11 @@
 // resolved at load time and redacted whenever the value is printed.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/vmcp-dev/vmcp/internal/policyset"
+)
 
 // Config is the whole vmcp configuration file.
 type Config struct {
@@ -16,10 +20,16 @@ type Config struct {
 	Auth           Auth            `yaml:"auth"`
 	Connectors     []Connector     `yaml:"connectors"`
 	VirtualServers []VirtualServer `yaml:"virtual_servers"`
+	Policy         Policy          `yaml:"policy"`
 
 	// Path is the file the configuration was read from; relative ${file:…} references and
 	// data_dir are resolved against its directory.
 	Path string `yaml:"-"`
+
+	// ActivePolicies is the policy set this configuration is applied with, chosen once per apply
+	// by the gateway (from auth.policies or policy.bundle) so that every component decides with
+	// the same revision. Nil (tests, offline tools) means auth.policies or the defaults.
+	ActivePolicies *policyset.Set `yaml:"-"`
 
 	// secretFiles are the files ${file:…} references read, watched like the file itself.
 	secretFiles []string

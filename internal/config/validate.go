@@ -52,6 +52,7 @@ func (l *loader) validate(c *Config) {
 	l.checkURL("auth.issuer", c.Auth.Issuer)
 	l.validateAuth(c)
 	l.validateStoreAndAudit(c)
+	l.validatePolicy(c)
 
 	connectors := map[string]bool{}
 	for i := range c.Connectors {

@@ -6,6 +6,7 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +32,8 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/identity"
+	"github.com/vmcp-dev/vmcp/internal/policyset"
+	"github.com/vmcp-dev/vmcp/internal/policysource"
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
@@ -64,6 +67,8 @@ type Gateway struct {
 
 	metrics  *prometheus.Registry
 	recorder *audit.Recorder
+	// policies keeps the active policy set (directory or OPA bundle) and ships decision logs.
+	policies *policysource.Runtime
 
 	// admin serves the audit API; rebuilt on every Apply (admin groups can change).
 	admin atomic.Pointer[admin.Handler]
@@ -148,9 +153,14 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, recorder, log.Named("aggregator")),
 	}
 	g.extproc = extproc.NewServer(sessions, g.aggregator, recorder, log.Named("extproc"))
-	if err := g.Apply(cfg); err != nil {
+	if err := g.startPolicies(ctx, cfg); err != nil {
 		return nil, err
 	}
+	if err := g.Apply(cfg); err != nil {
+		g.policies.Stop(context.Background())
+		return nil, err
+	}
+	g.policies.OnActivate(g.applyPolicySet)
 	return g, nil
 }
 
@@ -158,10 +168,21 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 func (g *Gateway) Apply(cfg *config.Config) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	return g.applyLocked(cfg, nil)
+}
+
+// applyLocked applies cfg with the policy set given (a newly activated bundle), or else the one
+// the policy source has for cfg. Every component gets the same set: one revision decides
+// everywhere. Called with g.mu held.
+func (g *Gateway) applyLocked(cfg *config.Config, set *policyset.Set) error {
 	if g.cfg != nil {
 		if err := restartRequired(g.cfg, cfg); err != nil {
 			return err
 		}
+	}
+	cfg, set, err := g.withPolicies(cfg, set)
+	if err != nil {
+		return err
 	}
 	var commits []func()
 	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth} {
@@ -174,6 +195,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	for _, commit := range commits {
 		commit()
 	}
+	g.policies.Applied(set)
 	g.cfg = cfg
 	if h, err := g.newAdmin(cfg); err == nil {
 		g.admin.Store(h)
@@ -199,6 +221,10 @@ func (g *Gateway) newAdmin(cfg *config.Config) (*admin.Handler, error) {
 		Recorder:    g.recorder,
 		AdminGroups: cfg.Audit.AdminGroups,
 		Log:         g.log.Named("admin"),
+		// The dry run of tools/list runs the aggregator's own tools/list code.
+		EffectiveTools: func(ctx context.Context, user string, groups []string, vs string) ([]json.RawMessage, error) {
+			return g.aggregator.EffectiveTools(ctx, identity.Identity{Subject: user, Groups: groups}, vs)
+		},
 		Authenticate: func(r *http.Request) (string, []string, error) {
 			scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -246,7 +272,7 @@ func restartRequired(old, cur *config.Config) error {
 	if old.Server.Listen != cur.Server.Listen || old.Server.Envoy != cur.Server.Envoy || old.Server.DataDir != cur.Server.DataDir {
 		return errors.New("server.listen, server.envoy and server.data_dir changes need a restart")
 	}
-	return nil
+	return policyRestartRequired(old, cur)
 }
 
 // KeyRetention is how long a retired signing key stays published: long enough for every token it
@@ -266,6 +292,7 @@ func (g *Gateway) Minter() *tokens.Minter {
 // changes (watchFile false disables that, for embedded configurations).
 func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 	defer g.store.Close()
+	defer g.policies.Stop(context.Background())
 	cfg := g.current()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -404,7 +431,7 @@ func (g *Gateway) current() *config.Config {
 // httpHandler serves the aggregator on every virtual server path and a readiness probe.
 func (g *Gateway) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /healthz", g.healthz)
 	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/ and /oauth/ to
 	// this listener, so /metrics is not reachable through Envoy.
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))

@@ -24,7 +24,7 @@ func decide(t *testing.T, set *Set, query string) (Decision, error) {
 		t.Fatal(err)
 	}
 	input, _ := ast.InterfaceToValue(map[string]any{"subject": "alice", "virtual_server": map[string]any{"name": "x"}, "tool": map[string]any{"exposed": "a__b"}})
-	return Decide(context.Background(), pq, query, input)
+	return pq.Decide(context.Background(), input)
 }
 
 func TestAPartialPolicyDirectoryKeepsTheDefaultsOfWhatItLeavesOut(t *testing.T) {

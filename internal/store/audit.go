@@ -20,9 +20,9 @@ import (
 // auditColumns is the column order of every insert and select.
 const auditColumns = `id, time_us, kind, request_id, subject, email, client_id, virtual_server, connector,
 	method, target, decision, policy, reason, outcome, error_code, upstream_status, latency_us,
-	bytes_in, bytes_out, arguments`
+	bytes_in, bytes_out, arguments, policy_revision, decision_id`
 
-const auditColumnCount = 21
+const auditColumnCount = 23
 
 // Page sizes of audit.Filter.Limit.
 const (
@@ -51,6 +51,7 @@ func auditRows(events []audit.Event) ([][]any, error) {
 			e.ID, e.Time.UnixMicro(), string(e.Kind), e.RequestID, e.Subject, e.Email, e.ClientID,
 			e.VirtualServer, e.Connector, e.Method, e.Target, e.Decision, e.Policy, e.Reason,
 			e.Outcome, e.ErrorCode, e.UpstreamStatus, e.LatencyMicros, e.BytesIn, e.BytesOut, args,
+			e.PolicyRevision, e.DecisionID,
 		})
 	}
 	return rows, nil
@@ -70,6 +71,7 @@ func (r *eventRow) dest() []any {
 		&e.ID, &r.us, &r.kind, &e.RequestID, &e.Subject, &e.Email, &e.ClientID,
 		&e.VirtualServer, &e.Connector, &e.Method, &e.Target, &e.Decision, &e.Policy, &e.Reason,
 		&e.Outcome, &e.ErrorCode, &e.UpstreamStatus, &e.LatencyMicros, &e.BytesIn, &e.BytesOut, &r.args,
+		&e.PolicyRevision, &e.DecisionID,
 	}
 }
 

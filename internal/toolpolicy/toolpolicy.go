@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/policyset"
@@ -24,18 +23,19 @@ const (
 
 // Policy is the prepared vmcp.tools query.
 type Policy struct {
-	query rego.PreparedEvalQuery
+	query *policyset.Query
 	// Source names where the policies came from, for audit records and errors.
 	Source string
 }
 
-// Compile prepares vmcp.tools from the configuration's policy directory (or the defaults).
+// Compile prepares vmcp.tools from the configuration's active policy set (or its policy
+// directory, or the defaults).
 func Compile(ctx context.Context, cfg *config.Config) (*Policy, error) {
 	dir := ""
 	if cfg.Auth.Policies != "" {
 		dir = cfg.Resolve(cfg.Auth.Policies)
 	}
-	set, err := policyset.Load(dir)
+	set, err := policyset.Resolve(cfg.ActivePolicies, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +101,28 @@ type Input struct {
 type Decision struct {
 	Allow  bool
 	Reason string
+	// ID is the decision log's id for this decision ("" when decision logs are off).
+	ID string
+	// Revision is the policy revision that decided.
+	Revision string
 }
+
+// Revision is the revision of the policies this Policy was compiled from.
+func (p *Policy) Revision() string { return p.query.Revision() }
 
 // Decide evaluates the policy. A policy that cannot decide denies.
 func (p *Policy) Decide(ctx context.Context, in Input) (Decision, error) {
+	input, err := in.Value()
+	if err != nil {
+		return Decision{}, err
+	}
+	d, err := p.query.Decide(ctx, input)
+	return Decision{Allow: d.Allow, Reason: d.Reason, ID: d.ID, Revision: d.Revision}, err
+}
+
+// Value is the input document of this question, as the policy sees it (documented in
+// policies/README.md and policies/input.schema.json).
+func (in Input) Value() (ast.Value, error) {
 	items := make([][2]*ast.Term, 0, len(in.Scope.items)+4)
 	items = append(items, in.Scope.items...)
 	items = append(items,
@@ -118,12 +136,11 @@ func (p *Policy) Decide(ctx context.Context, in Input) (Decision, error) {
 	if in.Arguments != nil {
 		args, err := ast.InterfaceToValue(in.Arguments)
 		if err != nil {
-			return Decision{}, fmt.Errorf("arguments: %w", err)
+			return nil, fmt.Errorf("arguments: %w", err)
 		}
 		items = append(items, ast.Item(ast.StringTerm("arguments"), ast.NewTerm(args)))
 	}
-	d, err := policyset.Decide(ctx, p.query, Query, ast.NewObject(items...))
-	return Decision{Allow: d.Allow, Reason: d.Reason}, err
+	return ast.NewObject(items...), nil
 }
 
 func stringsTerm(ss []string) *ast.Term {

@@ -58,7 +58,7 @@ var auditInsertTests = []test{
 			ID: "e1", Time: base.Add(123456789 * time.Nanosecond), Kind: audit.KindMCP, RequestID: "req-1",
 			Subject: "alice", Email: "alice@example.com", ClientID: "client-1", VirtualServer: "team",
 			Connector: "drive", Method: "tools/call", Target: "search", Decision: "allow",
-			Policy: "vmcp.tools", Reason: "member of eng", Outcome: audit.OutcomeError, ErrorCode: -32602,
+			Policy: "vmcp.tools", Reason: "member of eng", PolicyRevision: "rev-7", DecisionID: "4f9c0b8e-1d2a-4c3b-9e8f-7a6b5c4d3e2f", Outcome: audit.OutcomeError, ErrorCode: -32602,
 			UpstreamStatus: 502, LatencyMicros: 1234567, BytesIn: 10, BytesOut: 1 << 40,
 			Arguments: map[string]any{"query": "q4 report", "limit": 10.0, "deep": map[string]any{"token": "[redacted]"},
 				"tags": []any{"a", true, nil}},
