@@ -1,0 +1,117 @@
+// Command benchtable reads `go test -bench -benchmem` output on stdin and prints one table of
+// the benchmarks: ns/op, allocs/op, the performance target where issue 8 sets one, and whether
+// it was met. `make bench` pipes the request-path benchmarks through it.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// target is an upper bound on ns/op for the benchmarks whose name matches.
+type target struct {
+	name  *regexp.Regexp
+	limit time.Duration
+}
+
+// targets are the server-side budgets of issue 8, on the 2-core build machine.
+var targets = []target{
+	{regexp.MustCompile(`^authz\.BenchmarkCheck/cached$`), 50 * time.Microsecond},
+	{regexp.MustCompile(`^authz\.BenchmarkCheck/uncached$`), 200 * time.Microsecond},
+	{regexp.MustCompile(`^session\.BenchmarkSealOpen$`), 5 * time.Microsecond},
+	{regexp.MustCompile(`^aggregator\.BenchmarkToolsList$`), 3 * time.Millisecond},
+}
+
+// result is one benchmark line.
+type result struct {
+	name    string // package base name "." benchmark name, without the GOMAXPROCS suffix
+	nsPerOp float64
+	allocs  int64 // -1 when the line has no allocs/op
+}
+
+// benchLine matches "BenchmarkX/sub-2   1000   1234 ns/op   56 B/op   7 allocs/op".
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:.*?\s(\d+) allocs/op)?`)
+
+// parse reads benchmark results, naming each by the package of the last "pkg:" line.
+func parse(r io.Reader) ([]result, error) {
+	var out []result
+	pkg := ""
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
+			pkg = p[strings.LastIndex(p, "/")+1:]
+			continue
+		}
+		m := benchLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		ns, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", line, err)
+		}
+		allocs := int64(-1)
+		if m[3] != "" {
+			allocs, _ = strconv.ParseInt(m[3], 10, 64)
+		}
+		out = append(out, result{name: pkg + "." + m[1], nsPerOp: ns, allocs: allocs})
+	}
+	return out, sc.Err()
+}
+
+// verdict is the target column and the pass/fail column of r.
+func verdict(r result) (string, string) {
+	for _, t := range targets {
+		if t.name.MatchString(r.name) {
+			if time.Duration(r.nsPerOp) <= t.limit {
+				return "<= " + t.limit.String(), "pass"
+			}
+			return "<= " + t.limit.String(), "FAIL"
+		}
+	}
+	return "-", "-"
+}
+
+// render writes the table and returns how many targets were missed.
+func render(w io.Writer, results []result) (missed int, err error) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "benchmark\tns/op\ttime/op\tallocs/op\ttarget\tresult\t")
+	for _, r := range results {
+		tgt, res := verdict(r)
+		if res == "FAIL" {
+			missed++
+		}
+		allocs := "-"
+		if r.allocs >= 0 {
+			allocs = strconv.FormatInt(r.allocs, 10)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t\n", r.name, r.nsPerOp, time.Duration(r.nsPerOp).Round(100*time.Nanosecond), allocs, tgt, res)
+	}
+	return missed, tw.Flush()
+}
+
+func main() {
+	results, err := parse(os.Stdin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(2)
+	}
+	if len(results) == 0 {
+		fmt.Fprintln(os.Stderr, "benchtable: no benchmark results on stdin (did go test fail?)")
+		os.Exit(2)
+	}
+	missed, err := render(os.Stdout, results)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(2)
+	}
+	fmt.Printf("%d benchmarks, %d targets missed\n", len(results), missed)
+}
