@@ -42,15 +42,22 @@ func BenchmarkDecide(b *testing.B) {
 			Arguments: map[string]any{"query": "quarterly report", "limit": 10.0}}},
 		{"list", Input{Action: ActionList, Scope: scope, Connector: "notes", Tool: "add_note", Exposed: "notes__add_note"}},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				d, err := p.Decide(ctx, tc.in)
-				if err != nil || !d.Allow {
-					b.Fatalf("decision = %+v, %v; want allow", d, err)
+		// Decide is what the request path pays (a reused decision once the question was
+		// asked); evaluate is one Rego evaluation, the cost of a question asked the first time.
+		for _, fn := range []struct {
+			name   string
+			decide func(context.Context, Input) (Decision, error)
+		}{{"", p.Decide}, {"/evaluate", p.evaluate}} {
+			b.Run(tc.name+fn.name, func(b *testing.B) {
+				ctx := context.Background()
+				b.ReportAllocs()
+				for b.Loop() {
+					d, err := fn.decide(ctx, tc.in)
+					if err != nil || !d.Allow {
+						b.Fatalf("decision = %+v, %v; want allow", d, err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
