@@ -53,7 +53,8 @@ func benchToolList() []map[string]json.RawMessage {
 }
 
 // BenchmarkToolsList is a tools/list answered by the aggregator from cached connector lists
-// (10 connectors × 100 tools): merge, rename, hide, filter by the caller's policy, encode.
+// (10 connectors × 100 tools): merge, rename, hide, filter by the caller's policy, encode one
+// page.
 func BenchmarkToolsList(b *testing.B) {
 	cfg, err := config.Load("bench.yaml", []byte(benchToolsConfig()))
 	if err != nil {
@@ -75,10 +76,13 @@ func BenchmarkToolsList(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	body := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
 	// Hidden: one per connector; denied: all of c1 except its hidden tool.
 	want := benchConnectors*(benchTools-1) - (benchTools - 1)
-	list := func() *httptest.ResponseRecorder {
+	list := func(cursor string) *httptest.ResponseRecorder {
+		body := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+		if cursor != "" {
+			body = `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"` + cursor + `"}}`
+		}
 		r := httptest.NewRequest(http.MethodPost, "/v/eng/mcp", strings.NewReader(body))
 		r.Header.Set(headers.Identity, signed)
 		r.Header.Set("Content-Type", "application/json")
@@ -86,16 +90,31 @@ func BenchmarkToolsList(b *testing.B) {
 		agg.ServeHTTP(w, r)
 		return w
 	}
-	var res struct {
-		Result struct{ Tools []json.RawMessage } `json:"result"`
+	// Every page together holds exactly the tools this caller may see. Each request merges and
+	// filters all of them, whichever page it answers; the benchmark asks for the first.
+	seen, cursor := 0, ""
+	for {
+		var res struct {
+			Result struct {
+				Tools      []json.RawMessage
+				NextCursor string
+			} `json:"result"`
+		}
+		w := list(cursor)
+		if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil || len(res.Result.Tools) == 0 {
+			b.Fatalf("tools/list: %v: %.200s", err, w.Body.Bytes())
+		}
+		seen += len(res.Result.Tools)
+		if cursor = res.Result.NextCursor; cursor == "" {
+			break
+		}
 	}
-	w := list()
-	if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil || len(res.Result.Tools) != want {
-		b.Fatalf("tools/list: %d tools, want %d (%v): %.200s", len(res.Result.Tools), want, err, w.Body.Bytes())
+	if seen != want {
+		b.Fatalf("tools/list: %d tools over all pages, want %d", seen, want)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if w := list(); w.Code != http.StatusOK || w.Body.Len() < want*100 {
+		if w := list(""); w.Code != http.StatusOK || w.Body.Len() < 100*100 {
 			b.Fatalf("tools/list: HTTP %d, %d bytes", w.Code, w.Body.Len())
 		}
 	}
