@@ -63,7 +63,9 @@ func (c *tokenCache) get(k [sha256.Size]byte, now time.Time) (verified, bool) {
 	return v, true
 }
 
-// setGrant keeps g with the token's entry, if it is still cached.
+// setGrant keeps g with the token's entry, if it is still cached. The policy input and the
+// full claims are dropped then: nothing reads them again, and a cached token of a signed-in
+// user is what an open session costs vmcp, so it should be small.
 func (c *tokenCache) setGrant(k [sha256.Size]byte, g *grant) {
 	if c.max <= 0 {
 		return
@@ -71,7 +73,7 @@ func (c *tokenCache) setGrant(k [sha256.Size]byte, g *grant) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v, ok := c.m[k]; ok {
-		v.grant = g
+		v.grant, v.input, v.claims.All = g, nil, nil
 		c.m[k] = v
 	}
 }
