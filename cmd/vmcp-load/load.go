@@ -144,6 +144,27 @@ func listTimes(ctx context.Context, url, token string, n int) (cold time.Duratio
 	return cold, cached, tools, nil
 }
 
+// rawLists times n tools/list requests as plain HTTP posts (no session: the lists are cached),
+// which shows vmcp's own cost without a client SDK's decoding of a thousand tools.
+func rawLists(ctx context.Context, url, token string, n int) (run, error) {
+	rt := newTransport(1)
+	defer rt.CloseIdleConnections()
+	c := rawClient{http: &http.Client{Transport: rt}, url: url}
+	var r run
+	start := time.Now()
+	for range n {
+		t0 := time.Now()
+		out, _, err := c.post(ctx, token, "", `{"jsonrpc":"2.0","id":3,"method":"tools/list"}`)
+		if err != nil || !strings.Contains(out, `"tools":[`) {
+			return run{}, fmt.Errorf("raw tools/list: %v %.200s", err, out)
+		}
+		r.latencies = append(r.latencies, time.Since(t0))
+	}
+	r.elapsed, r.calls = time.Since(start), n
+	slices.Sort(r.latencies)
+	return r, nil
+}
+
 // rawClient speaks MCP over plain HTTP requests, for thousands of sessions without a go-sdk
 // client (and its goroutines) per session in this process.
 type rawClient struct {

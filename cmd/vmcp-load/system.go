@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -26,6 +27,7 @@ import (
 type system struct {
 	dir     string
 	config  string
+	http    string // vmcp's own HTTP listener (metrics)
 	edge    string // http://host:port of Envoy's edge listener
 	cmd     *exec.Cmd
 	logPath string
@@ -85,7 +87,7 @@ connectors:
 		fmt.Fprintf(&b, "  - {name: %s, url: \"http://%s/mcp\", timeout: 10s}\n", n, wide[n])
 	}
 	fmt.Fprintf(&b, "virtual_servers:\n  - {name: load, connectors: [weather]}\n  - {name: wide, connectors: [%s]}\n", strings.Join(wideNames, ", "))
-	s := &system{dir: dir, config: filepath.Join(dir, "vmcp.yaml"), edge: "http://" + addrs["edge"], logPath: filepath.Join(dir, "vmcp.log"), exited: make(chan struct{})}
+	s := &system{dir: dir, config: filepath.Join(dir, "vmcp.yaml"), edge: "http://" + addrs["edge"], http: addrs["http"], logPath: filepath.Join(dir, "vmcp.log"), exited: make(chan struct{})}
 	if err := os.WriteFile(s.config, []byte(b.String()), 0o600); err != nil {
 		return nil, err
 	}
@@ -165,6 +167,27 @@ func (s *system) rssKiB() (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS in /proc status")
+}
+
+// heapInuse reads vmcp's Go heap in use from its Prometheus metrics: unlike the RSS it leaves out
+// memory the garbage collector has not returned yet.
+func (s *system) heapInuse() (int64, error) {
+	resp, err := http.Get("http://" + s.http + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f), err
+		}
+	}
+	return 0, errors.New("no go_memstats_heap_inuse_bytes in vmcp's metrics")
 }
 
 // url is the edge URL of a virtual server.
