@@ -76,7 +76,7 @@ BENCH_PKGS := ./authz ./internal/toolpolicy ./extproc ./aggregator ./internal/se
 BENCH_RE := Check|Decide|ToolCall|ToolsList|SealOpen|Parse
 LOAD_FLAGS ?= -sessions=2000
 bench: build envoy
-	set -o pipefail; $(GO) test -count=1 -run '^$$' -bench '$(BENCH_RE)' -benchmem $(BENCH_PKGS) | $(GO) run ./cmd/benchtable
+	set -o pipefail; $(GO) test -count=3 -benchtime=0.5s -run '^$$' -bench '$(BENCH_RE)' -benchmem $(BENCH_PKGS) | $(GO) run ./cmd/benchtable
 	$(GO) run ./cmd/vmcp-load -vmcp bin/vmcp $(LOAD_FLAGS)
 
 # Short coverage-guided runs of every fuzz target (not part of make test).
