@@ -48,8 +48,7 @@ func page(items []json.RawMessage, key, cursor string) (map[string]any, *jsonrpc
 		start = min(n, len(items))
 	}
 	end := min(start+pageSize, len(items))
-	// Items are what json.Marshal or toolJSON wrote: valid JSON, not worth scanning again.
-	out := map[string]any{key: encodedArray(items[start:end])}
+	out := map[string]any{key: items[start:end]}
 	if end < len(items) {
 		out["nextCursor"] = cursorPrefix + base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
 	}
