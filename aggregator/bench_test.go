@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/cputime"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/session"
@@ -113,6 +114,7 @@ func BenchmarkToolsList(b *testing.B) {
 		b.Fatalf("tools/list: %d tools over all pages, want %d", seen, want)
 	}
 	b.ReportAllocs()
+	defer cputime.Start(b)()
 	for b.Loop() {
 		if w := list(""); w.Code != http.StatusOK || w.Body.Len() < 100*100 {
 			b.Fatalf("tools/list: HTTP %d, %d bytes", w.Code, w.Body.Len())

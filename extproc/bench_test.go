@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/vmcp-dev/vmcp/internal/cputime"
 	"github.com/vmcp-dev/vmcp/internal/session"
 )
 
@@ -43,6 +44,7 @@ func BenchmarkToolCall(b *testing.B) {
 		Body: []byte(`{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"note 17 saved"}],"isError":false}}`)}}}
 	ctx := context.Background()
 	b.ReportAllocs()
+	defer cputime.Start(b)()
 	for b.Loop() {
 		e := &edgeExchange{state: st, sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: ctx}
 		e.handle(reqHeaders)

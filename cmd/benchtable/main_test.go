@@ -10,7 +10,8 @@ pkg: github.com/vmcp-dev/vmcp/authz
 BenchmarkCheck/cached-2         	   20097	     66218 ns/op	   12062 B/op	     221 allocs/op
 BenchmarkCheck/uncached-2       	    3483	    135131 ns/op	   50814 B/op	     753 allocs/op
 BenchmarkCheck/cached-2         	   20097	     86218 ns/op	   12062 B/op	     221 allocs/op
-BenchmarkCheck/uncached-2       	    3483	    335131 ns/op	   50814 B/op	     753 allocs/op
+BenchmarkCheck/uncached-2       	    3483	    335131 ns/op	    190000 cpu-ns/op	   50814 B/op	     753 allocs/op
+BenchmarkCheck/uncached-2       	    3483	    345131 ns/op	    180000 cpu-ns/op	   50814 B/op	     753 allocs/op
 PASS
 pkg: github.com/vmcp-dev/vmcp/internal/jsonrpc
 BenchmarkParse 	  371331	      322.5 ns/op
@@ -29,7 +30,9 @@ func TestTheTableNamesEachBenchmarkByPackageAndJudgesItsTarget(t *testing.T) {
 	if r := results[0]; r.name != "authz.BenchmarkCheck/cached" || r.nsPerOp != 66218 || r.allocs != 221 || r.runs != 2 {
 		t.Errorf("first result = %+v", r)
 	}
-	if r := results[1]; r.nsPerOp != 135131 || r.runs != 2 {
+	// Three uncached runs: the best wall-clock time and the best processor time (180 µs, which
+	// is what the 200 µs target judges) are kept.
+	if r := results[1]; r.nsPerOp != 135131 || r.cpuNs != 180000 || r.runs != 3 {
 		t.Errorf("second result = %+v", r)
 	}
 	if r := results[2]; r.name != "jsonrpc.BenchmarkParse" || r.nsPerOp != 322.5 || r.allocs != -1 {

@@ -134,15 +134,26 @@ func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, 
 	if err != nil {
 		return fmt.Errorf("throughput, direct: %w", err)
 	}
+	cpu0, err := sys.cpuTime()
+	if err != nil {
+		return err
+	}
 	thrVia, err := callLoad(ctx, via, loadToken, "weather__convert_temperature", args, clients, calls, 10)
 	if err != nil {
 		return fmt.Errorf("throughput, through vmcp: %w", err)
+	}
+	cpu1, err := sys.cpuTime()
+	if err != nil {
+		return err
 	}
 	ratio := thrVia.throughput() / thrDirect.throughput()
 	figs = append(figs,
 		figure{fmt.Sprintf("tools/call %d clients direct", clients), fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s, %d errors", thrDirect.throughput(), ms(thrDirect.pct(50)), ms(thrDirect.pct(99)), thrDirect.errors), "", ""},
 		figure{fmt.Sprintf("tools/call %d clients via vmcp", clients), fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s, %d errors", thrVia.throughput(), ms(thrVia.pct(50)), ms(thrVia.pct(99)), thrVia.errors), "", ""},
 		figure{"throughput ratio via/direct", fmt.Sprintf("%.2f", ratio), ">= 0.6", check(ratio >= 0.6 && thrVia.errors == 0)},
+		// Processor time of vmcp and Envoy together per routed call (the warm-up calls
+		// included): what the gateway costs, however busy the machine.
+		figure{"vmcp + Envoy processor time per tools/call", ms((cpu1 - cpu0) / time.Duration(thrVia.calls+10*clients)), "", ""},
 	)
 
 	cold, cached, tools, err := listTimes(ctx, sys.url("wide"), wideToken, lists)

@@ -169,6 +169,39 @@ func (s *system) rssKiB() (int64, error) {
 	return 0, errors.New("no VmRSS in /proc status")
 }
 
+// clockTick is the unit of /proc/PID/stat times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// cpuTime is the processor time used so far by vmcp and its running children (Envoy), from
+// /proc: unlike latencies, other work on the machine does not inflate it.
+func (s *system) cpuTime() (time.Duration, error) {
+	pid := s.cmd.Process.Pid
+	pids := []string{strconv.Itoa(pid)}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
+		pids = append(pids, strings.Fields(string(b))...)
+	}
+	var total time.Duration
+	for _, p := range pids {
+		b, err := os.ReadFile("/proc/" + p + "/stat")
+		if err != nil {
+			return 0, err
+		}
+		// The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) < 13 {
+			return 0, fmt.Errorf("/proc/%s/stat: too few fields", p)
+		}
+		for _, v := range f[11:13] {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/%s/stat: %w", p, err)
+			}
+			total += time.Duration(n) * clockTick
+		}
+	}
+	return total, nil
+}
+
 // heapInuse reads vmcp's Go heap in use from its Prometheus metrics: unlike the RSS it leaves out
 // memory the garbage collector has not returned yet.
 func (s *system) heapInuse() (int64, error) {

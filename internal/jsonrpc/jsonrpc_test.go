@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/vmcp-dev/vmcp/internal/cputime"
 )
 
 // nested returns a request whose params nest depth-1 arrays, so the whole body is depth levels
@@ -239,6 +241,7 @@ func BenchmarkParse(b *testing.B) {
 	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"notes__add_note","arguments":{"title":"standup","text":"ship the gateway","tags":["eng","weekly"]},"_meta":{"progressToken":"p-1"}}}`)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
+	defer cputime.Start(b)()
 	for b.Loop() {
 		if _, err := Parse(body); err != nil {
 			b.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/cputime"
 )
 
 // benchConfig restricts some tools to a group, so the policy's glob and group rules both run.
@@ -51,12 +52,14 @@ func BenchmarkDecide(b *testing.B) {
 			b.Run(tc.name+fn.name, func(b *testing.B) {
 				ctx := context.Background()
 				b.ReportAllocs()
+				stop := cputime.Start(b)
 				for b.Loop() {
 					d, err := fn.decide(ctx, tc.in)
 					if err != nil || !d.Allow {
 						b.Fatalf("decision = %+v, %v; want allow", d, err)
 					}
 				}
+				stop()
 			})
 		}
 	}
