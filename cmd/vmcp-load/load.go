@@ -49,6 +49,7 @@ func connect(ctx context.Context, url, token string, rt http.RoundTripper) (*mcp
 type run struct {
 	calls     int
 	errors    int
+	firstErr  string // the first failure, to say what the errors were
 	elapsed   time.Duration
 	latencies []time.Duration // sorted
 }
@@ -87,6 +88,7 @@ func callLoad(ctx context.Context, url, token, tool string, args map[string]any,
 		}
 	}
 	var next, failed atomic.Int64
+	var firstErr atomic.Pointer[string]
 	lat := make([][]time.Duration, k)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -100,6 +102,11 @@ func callLoad(ctx context.Context, url, token, tool string, args map[string]any,
 				d := time.Since(t0)
 				if err != nil || res.IsError {
 					failed.Add(1)
+					msg := fmt.Sprintf("after %s: %v", d.Round(time.Millisecond), err)
+					if err == nil {
+						msg = fmt.Sprintf("after %s: tool error %v", d.Round(time.Millisecond), res.Content)
+					}
+					firstErr.CompareAndSwap(nil, &msg)
 					continue
 				}
 				lat[i] = append(lat[i], d)
@@ -108,40 +115,30 @@ func callLoad(ctx context.Context, url, token, tool string, args map[string]any,
 	}
 	wg.Wait()
 	r := run{elapsed: time.Since(start), errors: int(failed.Load()), latencies: slices.Concat(lat...)}
+	if e := firstErr.Load(); e != nil {
+		r.firstErr = *e
+	}
 	r.calls = len(r.latencies)
 	slices.Sort(r.latencies)
 	return r, ctx.Err()
 }
 
-// listTimes opens a client on url, times its first tools/list (connector lists not cached yet)
-// and then n more (cached), and returns the first, the rest and the number of tools.
-func listTimes(ctx context.Context, url, token string, n int) (cold time.Duration, cached run, tools int, err error) {
+// coldList opens a go-sdk client on url and times its first tools/list, which fans out to every
+// connector (their lists are not cached yet); it returns the time and the tools on that page.
+func coldList(ctx context.Context, url, token string) (time.Duration, int, error) {
 	rt := newTransport(1)
 	defer rt.CloseIdleConnections()
 	cs, err := connect(ctx, url, token, rt)
 	if err != nil {
-		return 0, run{}, 0, fmt.Errorf("connect %s: %w", url, err)
+		return 0, 0, fmt.Errorf("connect %s: %w", url, err)
 	}
 	defer cs.Close()
 	t0 := time.Now()
 	res, err := cs.ListTools(ctx, nil)
-	cold = time.Since(t0)
 	if err != nil {
-		return 0, run{}, 0, err
+		return 0, 0, err
 	}
-	tools = len(res.Tools)
-	start := time.Now()
-	for range n {
-		t0 := time.Now()
-		res, err := cs.ListTools(ctx, nil)
-		if err != nil || len(res.Tools) != tools {
-			return 0, run{}, 0, fmt.Errorf("cached tools/list: %v (%d tools)", err, len(res.Tools))
-		}
-		cached.latencies = append(cached.latencies, time.Since(t0))
-	}
-	cached.elapsed, cached.calls = time.Since(start), n
-	slices.Sort(cached.latencies)
-	return cold, cached, tools, nil
+	return time.Since(t0), len(res.Tools), nil
 }
 
 // rawLists times n tools/list requests as plain HTTP posts (no session: the lists are cached),
