@@ -1,11 +1,13 @@
 package authz
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/policyset"
 )
 
 func TestAnAllowIsReusedOnlyWhenThePolicyIgnoresTheRequest(t *testing.T) {
@@ -50,5 +52,38 @@ decision := {"allow": input.request.headers["user-agent"] != "blocked-agent", "r
 		if (resp.GetOkResponse() != nil) != tc.allow {
 			t.Fatalf("request %d with user-agent %s: allowed = %v, want %v", i, tc.agent, resp.GetOkResponse() != nil, tc.allow)
 		}
+	}
+}
+
+// countingLog is a decision log that counts the decisions it receives.
+type countingLog struct{ n int }
+
+func (l *countingLog) LogDecision(context.Context, policyset.Record) string {
+	l.n++
+	return "d"
+}
+
+func TestWithDecisionLogsOnEveryRequestIsDecidedAndLogged(t *testing.T) {
+	f := newFixture(t)
+	set, err := policyset.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &countingLog{}
+	cfg, _ := config.Load("test.yaml", []byte(testConfig))
+	cfg.ActivePolicies = set.WithDecisionLogger(log)
+	commit, err := f.srv.Prepare(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit()
+	tok := f.token(t, "https://mcp.example.com/v/eng/mcp")
+	for range 3 {
+		if resp := check(t, f.srv, "/v/eng/mcp", map[string]string{"authorization": "Bearer " + tok}); resp.GetOkResponse() == nil {
+			t.Fatalf("denied: %v", resp)
+		}
+	}
+	if log.n != 3 {
+		t.Fatalf("%d decisions logged for 3 requests: a kept allow skipped the decision log", log.n)
 	}
 }

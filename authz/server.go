@@ -122,7 +122,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	ev.subject, ev.email, ev.clientID, ev.issuer = v.claims.Subject, v.claims.Email, v.claims.ClientID, v.issuer.name
 	if g := v.grant; g != nil && st.policy.perCaller {
 		// The policy's answer depends on nothing this request could change.
-		ev.decision, ev.reason, ev.policy = "allow", g.d.reason, st.policy.source
+		ev.decision, ev.reason, ev.policy, ev.revision = "allow", g.d.reason, st.policy.source, g.d.revision
 		s.record(ev)
 		return allowed(g.id, g.signed, hdrs, g.d.headers), nil
 	}
