@@ -68,8 +68,16 @@ unit:
 e2e: envoy
 	$(GO) test -count=1 -v ./e2e/...
 
-bench: envoy
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# Issue 8's measurements (not part of make test, which only compiles the benchmarks): the
+# request-path benchmarks as one table judged against the targets (cmd/benchtable), then the load
+# run through vmcp and a real Envoy on loopback (cmd/vmcp-load; LOAD_FLAGS=-sessions=10000 for the
+# full memory figure, which takes several minutes more).
+BENCH_PKGS := ./authz ./internal/toolpolicy ./extproc ./aggregator ./internal/session ./internal/jsonrpc
+BENCH_RE := Check|Decide|ToolCall|ToolsList|SealOpen|Parse
+LOAD_FLAGS ?= -sessions=2000
+bench: build envoy
+	set -o pipefail; $(GO) test -count=3 -benchtime=0.5s -run '^$$' -bench '$(BENCH_RE)' -benchmem $(BENCH_PKGS) | $(GO) run ./cmd/benchtable
+	$(GO) run ./cmd/vmcp-load -vmcp bin/vmcp $(LOAD_FLAGS)
 
 # Short coverage-guided runs of every fuzz target (not part of make test).
 FUZZTIME ?= 20s

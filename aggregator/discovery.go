@@ -45,7 +45,12 @@ var (
 func (s *Server) toolsList(ctx context.Context, req *request, cursor string) (map[string]any, *jsonrpc.Error) {
 	visible := s.discoveryView(ctx, req)
 	if !req.vs.discovery.Active(len(visible)) {
-		return page(visible, "tools", cursor)
+		out, rpcErr := page(visible, "tools", cursor)
+		if rpcErr == nil {
+			// visibleTools (toolJSON) wrote every item: valid JSON, not worth scanning again.
+			out["tools"] = encodedArray(out["tools"].([]json.RawMessage))
+		}
+		return out, rpcErr
 	}
 	return page(discoveryList(req.vs, visible), "tools", cursor)
 }

@@ -263,8 +263,8 @@ func (s *Server) visibleTools(ctx context.Context, req *request) []json.RawMessa
 			continue
 		}
 		for _, cached := range o.value.([]map[string]json.RawMessage) {
-			var original string
-			if json.Unmarshal(cached["name"], &original) != nil {
+			original, ok := rawString(cached["name"])
+			if !ok {
 				continue
 			}
 			exposed, custom, visible := req.vs.names.Expose(o.connector.name, original, idx)
@@ -283,17 +283,8 @@ func (s *Server) visibleTools(ctx context.Context, req *request) []json.RawMessa
 			if !d.Allow {
 				continue
 			}
-			// Lists are cached and shared between requests: change a copy.
-			item := maps.Clone(cached)
-			item["name"], _ = json.Marshal(exposed)
-			if custom.Description != "" {
-				item["description"], _ = json.Marshal(custom.Description)
-			}
-			b, err := json.Marshal(item)
-			if err != nil {
-				continue
-			}
-			items = append(items, b)
+			// Lists are cached and shared between requests: encode a renamed copy.
+			items = append(items, toolJSON(cached, exposed, custom.Description))
 		}
 	}
 	return items

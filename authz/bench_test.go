@@ -6,6 +6,8 @@ import (
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.uber.org/zap"
+
+	"github.com/vmcp-dev/vmcp/internal/cputime"
 )
 
 func benchRequest(token string) *authv3.CheckRequest {
@@ -41,12 +43,14 @@ func BenchmarkCheck(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
+			stop := cputime.Start(b)
 			for i := 0; i < b.N; i++ {
 				resp, _ := f.srv.Check(ctx, req)
 				if resp.GetOkResponse() == nil {
 					b.Fatal("denied")
 				}
 			}
+			stop()
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
 )
 
@@ -24,6 +25,15 @@ type verified struct {
 	issuer *issuer
 	// input is the caller's part of the policy input, converted once per token.
 	input [][2]*ast.Term
+	// grant is the policy's allow for this token, kept when the policy decides per caller.
+	grant *grant
+}
+
+// grant is an allow with the identity signed for it.
+type grant struct {
+	d      decision
+	id     identity.Identity
+	signed string
 }
 
 func newTokenCache(max int) *tokenCache {
@@ -51,6 +61,21 @@ func (c *tokenCache) get(k [sha256.Size]byte, now time.Time) (verified, bool) {
 		return verified{}, false
 	}
 	return v, true
+}
+
+// setGrant keeps g with the token's entry, if it is still cached. The policy input and the
+// full claims are dropped then: nothing reads them again, and a cached token of a signed-in
+// user is what an open session costs vmcp, so it should be small.
+func (c *tokenCache) setGrant(k [sha256.Size]byte, g *grant) {
+	if c.max <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.m[k]; ok {
+		v.grant, v.input, v.claims.All = g, nil, nil
+		c.m[k] = v
+	}
 }
 
 // put stores v. When full, expired entries are dropped; if that frees nothing, the whole cache

@@ -16,6 +16,11 @@ const Query = "data.vmcp.authz.decision"
 type policy struct {
 	query  *policyset.Query
 	source string
+	// perCaller is set when the decision depends on the caller and virtual server alone: no
+	// policy reads input.request or input.mcp or calls a nondeterministic builtin (the set's
+	// data is fixed per set). An allow is then kept with the verified token and reused for its
+	// later requests — unless decision logs are on, which must receive every decision.
+	perCaller bool
 }
 
 // decision is the policy's answer.
@@ -39,7 +44,11 @@ func loadPolicy(ctx context.Context, active *policyset.Set, dir string) (*policy
 	if err != nil {
 		return nil, err
 	}
-	return &policy{query: pq, source: set.Source}, nil
+	in, err := set.Inputs()
+	if err != nil {
+		return nil, err
+	}
+	return &policy{query: pq, source: set.Source, perCaller: in.Deterministic && !in.Reads("request") && !in.Reads("mcp") && !set.LogsDecisions()}, nil
 }
 
 // decide evaluates the policy. Any failure to produce a well-formed decision is a denial: the

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -111,7 +112,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		s.record(ev)
 		return unauthorized(vs, ""), nil
 	}
-	v, err := st.verify(ctx, vs, token, s.clock())
+	v, key, err := st.verify(ctx, vs, token, s.clock())
 	if err != nil {
 		reason := strings.TrimPrefix(err.Error(), tokens.ErrInvalidToken.Error()+": ")
 		ev.decision, ev.reason = "unauthenticated", reason
@@ -119,6 +120,12 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		return unauthorized(vs, reason), nil
 	}
 	ev.subject, ev.email, ev.clientID, ev.issuer = v.claims.Subject, v.claims.Email, v.claims.ClientID, v.issuer.name
+	if g := v.grant; g != nil && st.policy.perCaller {
+		// The policy's answer depends on nothing this request could change.
+		ev.decision, ev.reason, ev.policy, ev.revision = "allow", g.d.reason, st.policy.source, g.d.revision
+		s.record(ev)
+		return allowed(g.id, g.signed, hdrs, g.d.headers), nil
+	}
 
 	d, err := st.policy.decide(ctx, buildInput(vs, v, httpReq.GetMethod(), path, hdrs))
 	if err != nil {
@@ -135,10 +142,10 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		s.record(ev)
 		return forbidden(vs, d), nil
 	}
-	return s.allow(ev, vs, v, d, st, hdrs)
+	return s.allow(ev, vs, v, d, st, hdrs, key)
 }
 
-func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision, st *compiled, hdrs map[string]string) (*authv3.CheckResponse, error) {
+func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision, st *compiled, hdrs map[string]string, key [sha256.Size]byte) (*authv3.CheckResponse, error) {
 	id := identity.Identity{
 		Subject:       v.claims.Subject,
 		Email:         v.claims.Email,
@@ -152,6 +159,9 @@ func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision,
 		s.log.Error("authz: sign identity", zap.Error(err))
 		return denied(http.StatusInternalServerError, "server_error", "", "internal error"), nil
 	}
+	if st.policy.perCaller {
+		st.cache.setGrant(key, &grant{d: d, id: id, signed: signed})
+	}
 	ev.decision, ev.reason, ev.policy = "allow", d.reason, st.policy.source
 	s.record(ev)
 	return allowed(id, signed, hdrs, d.headers), nil
@@ -160,11 +170,19 @@ func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision,
 // verify checks token for vs, from the cache when it was verified before. A token signed by a
 // key the issuer's set lacks triggers one (rate-limited) refetch of that issuer's keys: that is
 // how a rotated key becomes usable.
-func (c *compiled) verify(ctx context.Context, vs *virtualServer, token string, now time.Time) (verified, error) {
+func (c *compiled) verify(ctx context.Context, vs *virtualServer, token string, now time.Time) (verified, [sha256.Size]byte, error) {
 	key := cacheKey(vs.resource, token)
 	if v, ok := c.cache.get(key, now); ok {
-		return v, nil
+		return v, key, nil
 	}
+	v, err := c.verifyUncached(ctx, vs, token)
+	if err == nil {
+		c.cache.put(key, v, now)
+	}
+	return v, key, err
+}
+
+func (c *compiled) verifyUncached(ctx context.Context, vs *virtualServer, token string) (verified, error) {
 	is := c.issuers[peekIssuer(token)]
 	if is == nil {
 		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token issuer is not trusted")
@@ -180,9 +198,7 @@ func (c *compiled) verify(ctx context.Context, vs *virtualServer, token string, 
 	if err != nil {
 		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token claims are unusable")
 	}
-	v := verified{claims: claims, issuer: is, input: in}
-	c.cache.put(key, v, now)
-	return v, nil
+	return verified{claims: claims, issuer: is, input: in}, nil
 }
 
 // peekIssuer reads the unverified iss claim, only to choose whose keys verify the token; the

@@ -20,7 +20,7 @@ import (
 
 const testToken = "tok-for-notes-7f3a"
 
-func newTestServer(t *testing.T) (*Server, *session.Codec) {
+func newTestServer(t testing.TB) (*Server, *session.Codec) {
 	t.Helper()
 	return newTestServerWith(t, demoVS)
 }
@@ -31,7 +31,7 @@ const demoVS = `virtual_servers:
 `
 
 // newTestServerWith uses virtualServers as the configuration's virtual_servers section.
-func newTestServerWith(t *testing.T, virtualServers string) (*Server, *session.Codec) {
+func newTestServerWith(t testing.TB, virtualServers string) (*Server, *session.Codec) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "notes-token"), []byte(testToken+"\n"), 0o600); err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -169,11 +170,75 @@ func ErrorResponse(id json.RawMessage, e *Error) []byte {
 	return b
 }
 
-// ResultResponse encodes a successful answer.
+// Encoded is JSON that vmcp built itself from values json.Unmarshal accepted: ResultResponse
+// writes it as it is, where json.Marshal would scan it again to validate and compact it (for a
+// thousand-tool list, as costly as building it).
+type Encoded []byte
+
+// ResultResponse encodes a successful answer. A result that is a map may hold Encoded values.
 func ResultResponse(id json.RawMessage, result any) ([]byte, error) {
-	raw, err := json.Marshal(result)
-	if err != nil {
+	// The envelope is written by hand: json.Marshal of a Message would validate and compact the
+	// result a second time, which for a thousand-tool list costs as much as encoding it did.
+	b := bytes.NewBuffer(make([]byte, 0, encodedSize(result)+len(id)+64))
+	b.WriteString(`{"jsonrpc":"2.0"`)
+	if len(id) > 0 {
+		b.WriteString(`,"id":`)
+		if err := json.Compact(b, id); err != nil {
+			return nil, fmt.Errorf("id: %w", err)
+		}
+	}
+	b.WriteString(`,"result":`)
+	if err := encodeResult(b, result); err != nil {
 		return nil, err
 	}
-	return json.Marshal(Message{JSONRPC: "2.0", ID: id, Result: raw})
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// encodedSize is the size of a map result's Encoded values, so the answer is allocated once.
+func encodedSize(result any) int {
+	m, _ := result.(map[string]any)
+	size := 0
+	for _, v := range m {
+		if enc, ok := v.(Encoded); ok {
+			size += len(enc)
+		}
+	}
+	return size + 64*len(m)
+}
+
+// encodeResult writes result as json.Marshal would, except that Encoded values of a map result
+// are copied, not re-scanned. Keys come out sorted, as json.Marshal writes a map.
+func encodeResult(b *bytes.Buffer, result any) error {
+	m, ok := result.(map[string]any)
+	if !ok {
+		raw, err := json.Marshal(result)
+		b.Write(raw)
+		return err
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k) // a string always encodes
+		b.Write(kb)
+		b.WriteByte(':')
+		if enc, ok := m[k].(Encoded); ok {
+			b.Write(enc)
+			continue
+		}
+		vb, err := json.Marshal(m[k])
+		if err != nil {
+			return fmt.Errorf("result %s: %w", k, err)
+		}
+		b.Write(vb)
+	}
+	b.WriteByte('}')
+	return nil
 }

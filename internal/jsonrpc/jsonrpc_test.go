@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/vmcp-dev/vmcp/internal/cputime"
 )
 
 // nested returns a request whose params nest depth-1 arrays, so the whole body is depth levels
@@ -213,6 +215,9 @@ func TestResponsesEncodeAsJSONRPC(t *testing.T) {
 		{"an error answer to a known id", ErrorResponse(json.RawMessage(`"a"`), Errorf(CodeMethodNotFound, "no method %q", "x")), `{"jsonrpc":"2.0","id":"a","error":{"code":-32601,"message":"no method \"x\""}}`},
 		{"an error answer to an unknown id has a null id", ErrorResponse(nil, ErrBatch), `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"JSON-RPC batches are not supported"}}`},
 		{"a result answer", res, `{"jsonrpc":"2.0","id":7,"result":{"tools":[]}}`},
+		{"a result with encoded parts and escapes", mustResult(t, json.RawMessage(` "x" `), map[string]any{"tools": Encoded(`[{"a":1}]`), "note": "<&>", "n": 2}),
+			`{"jsonrpc":"2.0","id":"x","result":{"n":2,"note":"\u003c\u0026\u003e","tools":[{"a":1}]}}`},
+		{"a result that is not a map", mustResult(t, json.RawMessage(`1`), []int{1}), `{"jsonrpc":"2.0","id":1,"result":[1]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if string(tc.got) != tc.want {
@@ -236,9 +241,19 @@ func BenchmarkParse(b *testing.B) {
 	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"notes__add_note","arguments":{"title":"standup","text":"ship the gateway","tags":["eng","weekly"]},"_meta":{"progressToken":"p-1"}}}`)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
+	defer cputime.Start(b)()
 	for b.Loop() {
 		if _, err := Parse(body); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+func mustResult(t *testing.T, id json.RawMessage, result any) []byte {
+	t.Helper()
+	b, err := ResultResponse(id, result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

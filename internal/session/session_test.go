@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmcp-dev/vmcp/internal/cputime"
 )
 
 var (
@@ -263,6 +265,7 @@ func BenchmarkSealOpen(b *testing.B) {
 	c := newCodec(b, key, &now)
 	st := aliceState()
 	b.ReportAllocs()
+	defer cputime.Start(b)()
 	for b.Loop() {
 		id, err := c.Seal(st)
 		if err != nil {

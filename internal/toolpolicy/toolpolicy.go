@@ -26,6 +26,11 @@ type Policy struct {
 	query *policyset.Query
 	// Source names where the policies came from, for audit records and errors.
 	Source string
+	// memo reuses decisions (nil when the policies are not deterministic, or every decision
+	// must reach a decision log); readsArgs says whether a call's arguments are part of the
+	// question.
+	memo      *memo
+	readsArgs bool
 }
 
 // Compile prepares vmcp.tools from the configuration's active policy set (or its policy
@@ -43,7 +48,16 @@ func Compile(ctx context.Context, cfg *config.Config) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Policy{query: pq, Source: set.Source}, nil
+	inputs, err := set.Inputs()
+	if err != nil {
+		return nil, err
+	}
+	p := &Policy{query: pq, Source: set.Source, readsArgs: inputs.Reads("arguments")}
+	// A set's data is part of the set: new data compiles a new Policy, with an empty memo.
+	if inputs.Deterministic && !set.LogsDecisions() {
+		p.memo = newMemo(memoSize)
+	}
+	return p, nil
 }
 
 // Caller is who asks.
@@ -73,11 +87,16 @@ func NewVirtualServer(name string, a config.Access) VirtualServer {
 
 // Scope is the part of the input fixed for one caller on one virtual server: built once per
 // request, or once per tools/list however many tools it filters.
-type Scope struct{ items [][2]*ast.Term }
+type Scope struct {
+	items [][2]*ast.Term
+	// key identifies the caller and vs the virtual server in reused decisions.
+	key string
+	vs  *ast.Term
+}
 
 // NewScope combines a caller and a virtual server.
 func NewScope(c Caller, vs VirtualServer) Scope {
-	return Scope{items: [][2]*ast.Term{
+	return Scope{key: callerKey(c), vs: vs.term, items: [][2]*ast.Term{
 		ast.Item(ast.StringTerm("subject"), ast.StringTerm(c.Subject)),
 		ast.Item(ast.StringTerm("email"), ast.StringTerm(c.Email)),
 		ast.Item(ast.StringTerm("client_id"), ast.StringTerm(c.ClientID)),
@@ -110,8 +129,29 @@ type Decision struct {
 // Revision is the revision of the policies this Policy was compiled from.
 func (p *Policy) Revision() string { return p.query.Revision() }
 
-// Decide evaluates the policy. A policy that cannot decide denies.
+// Decide evaluates the policy, or reuses its answer to the same question: the policies are pure
+// functions of their input and the set's data (Compile checked), so a tools/list of a thousand
+// tools or a stream of calls costs one evaluation per distinct caller and tool. A call's
+// arguments are left out of the question when no policy reads them. Decisions are not reused
+// while decision logs are on: each one is logged with its own id. A policy that cannot decide
+// denies.
 func (p *Policy) Decide(ctx context.Context, in Input) (Decision, error) {
+	if p.memo == nil || (p.readsArgs && in.Arguments != nil) {
+		return p.evaluate(ctx, in)
+	}
+	in.Arguments = nil // no policy reads them: not worth converting, and not part of the question
+	k := memoKey{scope: in.Scope.key, vs: in.Scope.vs, action: in.Action, connector: in.Connector, tool: in.Tool, exposed: in.Exposed}
+	if d, ok := p.memo.get(k); ok {
+		return d, nil
+	}
+	d, err := p.evaluate(ctx, in)
+	if err == nil {
+		p.memo.put(k, d)
+	}
+	return d, err
+}
+
+func (p *Policy) evaluate(ctx context.Context, in Input) (Decision, error) {
 	input, err := in.Value()
 	if err != nil {
 		return Decision{}, err

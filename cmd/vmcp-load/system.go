@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vmcp-dev/vmcp/authz"
+	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/gateway"
+	"github.com/vmcp-dev/vmcp/internal/store"
+	"github.com/vmcp-dev/vmcp/internal/tokens"
+)
+
+// system is vmcp (`vmcp dev`, with Envoy as its child) started for the load run, over connectors
+// served by this process.
+type system struct {
+	dir     string
+	config  string
+	http    string // vmcp's own HTTP listener (metrics)
+	edge    string // http://host:port of Envoy's edge listener
+	cmd     *exec.Cmd
+	logPath string
+	exited  chan struct{}
+}
+
+// listen binds a loopback port for a server this process runs; the caller serves on it.
+func listen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// serve serves h on a fresh loopback port and returns its address.
+func serve(h http.Handler) (string, error) {
+	ln, err := listen()
+	if err != nil {
+		return "", err
+	}
+	go (&http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+	return ln.Addr().String(), nil
+}
+
+// freeAddr picks a free loopback port for vmcp or Envoy to bind. Another process can take it in
+// between; startSystem then fails with Envoy's "Address already in use" and says so.
+func freeAddr() (string, error) {
+	ln, err := listen()
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startSystem writes a configuration with virtual server "load" (the weather connector at
+// weatherAddr) and "wide" (the connectors in wide, name → address), starts vmcp dev and waits
+// until Envoy answers on the edge with vmcp's challenge.
+func startSystem(vmcpBin, weatherAddr string, wide map[string]string, wideNames []string) (*system, error) {
+	dir, err := os.MkdirTemp("", "vmcp-load-")
+	if err != nil {
+		return nil, err
+	}
+	addrs := map[string]string{}
+	for _, n := range []string{"edge", "egress", "admin", "xds", "authz", "extproc", "http"} {
+		if addrs[n], err = freeAddr(); err != nil {
+			return nil, err
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `server:
+  public_url: http://%s
+  data_dir: %s
+  log_level: warn
+  listen: {xds: %s, authz: %s, extproc: %s, http: %s}
+  envoy: {edge: %s, egress: %s, admin: %s}
+connectors:
+  - {name: weather, url: "http://%s/mcp", timeout: 10s}
+`, addrs["edge"], filepath.Join(dir, "data"), addrs["xds"], addrs["authz"], addrs["extproc"], addrs["http"],
+		addrs["edge"], addrs["egress"], addrs["admin"], weatherAddr)
+	for _, n := range wideNames {
+		fmt.Fprintf(&b, "  - {name: %s, url: \"http://%s/mcp\", timeout: 10s}\n", n, wide[n])
+	}
+	fmt.Fprintf(&b, "virtual_servers:\n  - {name: load, connectors: [weather]}\n  - {name: wide, connectors: [%s]}\n", strings.Join(wideNames, ", "))
+	s := &system{dir: dir, config: filepath.Join(dir, "vmcp.yaml"), edge: "http://" + addrs["edge"], http: addrs["http"], logPath: filepath.Join(dir, "vmcp.log"), exited: make(chan struct{})}
+	if err := os.WriteFile(s.config, []byte(b.String()), 0o600); err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	s.cmd = exec.Command(vmcpBin, "dev", "-c", s.config, "--no-example-connectors")
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	// Its own process group, so that stop ends Envoy (vmcp's child) too.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", vmcpBin, err)
+	}
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	if err := s.waitReady(90 * time.Second); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("%w\n---- vmcp output ----\n%s", err, s.output())
+	}
+	return s, nil
+}
+
+// waitReady polls until the edge answers an unauthenticated request with 401: Envoy, its routes
+// from xDS and authz all work.
+func (s *system) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	last := errors.New("no answer yet")
+	for delay := 10 * time.Millisecond; time.Now().Before(deadline); delay = min(delay*2, 250*time.Millisecond) {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("vmcp exited: %v", s.cmd.ProcessState)
+		case <-time.After(delay):
+		}
+		resp, err := http.Post(s.edge+"/v/load/mcp", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			last = err
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized {
+			return nil
+		}
+		last = fmt.Errorf("edge answered %d, want 401", resp.StatusCode)
+	}
+	return fmt.Errorf("vmcp not ready after %s: %v", timeout, last)
+}
+
+func (s *system) output() string {
+	b, _ := os.ReadFile(s.logPath)
+	return string(b)
+}
+
+// stop ends vmcp and Envoy (SIGTERM to the group, SIGKILL after 10 s) and removes the files.
+func (s *system) stop() {
+	pgid := s.cmd.Process.Pid
+	syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		<-s.exited
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL) // Envoy, should it have outlived vmcp
+	os.RemoveAll(s.dir)
+}
+
+// rssKiB reads the resident set size of vmcp itself (not Envoy) from /proc.
+func (s *system) rssKiB() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
+}
+
+// clockTick is the unit of /proc/PID/stat times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// cpuTime is the processor time used so far by vmcp and its running children (Envoy), from
+// /proc: unlike latencies, other work on the machine does not inflate it.
+func (s *system) cpuTime() (time.Duration, error) {
+	pid := s.cmd.Process.Pid
+	pids := []string{strconv.Itoa(pid)}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
+		pids = append(pids, strings.Fields(string(b))...)
+	}
+	var total time.Duration
+	for _, p := range pids {
+		b, err := os.ReadFile("/proc/" + p + "/stat")
+		if err != nil {
+			return 0, err
+		}
+		// The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) < 13 {
+			return 0, fmt.Errorf("/proc/%s/stat: too few fields", p)
+		}
+		for _, v := range f[11:13] {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/%s/stat: %w", p, err)
+			}
+			total += time.Duration(n) * clockTick
+		}
+	}
+	return total, nil
+}
+
+// heapInuse reads vmcp's Go heap in use from its Prometheus metrics: unlike the RSS it leaves out
+// memory the garbage collector has not returned yet.
+func (s *system) heapInuse() (int64, error) {
+	resp, err := http.Get("http://" + s.http + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f), err
+		}
+	}
+	return 0, errors.New("no go_memstats_heap_inuse_bytes in vmcp's metrics")
+}
+
+// url is the edge URL of a virtual server.
+func (s *system) url(vs string) string { return s.edge + "/v/" + vs + "/mcp" }
+
+// minter mints access tokens the way `vmcp token` does, from the signing keys vmcp keeps in its
+// store, so that thousands of distinct users cost no process starts.
+type minter struct {
+	m   *tokens.Minter
+	cfg *config.Config
+	st  store.Store
+}
+
+func (s *system) minter(ctx context.Context) (*minter, error) {
+	cfg, err := config.LoadFile(s.config)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := tokens.LoadKeys(ctx, st, cfg.Auth.KeyRotation.D(), gateway.KeyRetention(cfg))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &minter{m: tokens.NewMinter(keys, cfg.Auth.Issuer, time.Hour), cfg: cfg, st: st}, nil
+}
+
+// token is an access token for user on virtual server vs.
+func (m *minter) token(user, vs string) (string, error) {
+	for i := range m.cfg.VirtualServers {
+		if v := &m.cfg.VirtualServers[i]; v.Name == vs {
+			return m.m.Mint(tokens.Claims{Subject: user, Email: user + "@example.com", Groups: []string{"eng"}, ClientID: "vmcp-load", Audience: authz.ResourceURL(m.cfg, v)})
+		}
+	}
+	return "", fmt.Errorf("no virtual server %q", vs)
+}

@@ -1,0 +1,61 @@
+package extproc
+
+import (
+	"context"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/vmcp-dev/vmcp/internal/cputime"
+	"github.com/vmcp-dev/vmcp/internal/session"
+)
+
+// BenchmarkToolCall is extproc's whole share of one routed tools/call, as Envoy drives it on the
+// edge listener (without gRPC): request headers, the buffered request body (parse, policy,
+// session, rewrite), the connector's response headers and its JSON answer streamed back.
+func BenchmarkToolCall(b *testing.B) {
+	srv, codec := newTestServer(b)
+	srv.log = zap.NewNop()
+	st := srv.state.Load()
+	sid, err := codec.Seal(session.State{Subject: "alice", VirtualServer: "demo", ProtocolVersion: "2025-11-25",
+		Upstream: map[string]string{"notes": "up-notes-1", "weather": "up-weather-1"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	meta, _ := structpb.NewStruct(map[string]any{"sub": "alice", "email": "alice@example.com", "vs": "demo", "groups": []any{"eng"}})
+	reqHeaders := &extprocv3.ProcessingRequest{
+		Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+			{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")},
+			{Key: "mcp-session-id", RawValue: []byte(sid)}, {Key: "x-request-id", RawValue: []byte("bench-1")},
+			{Key: "content-type", RawValue: []byte("application/json")},
+		}}}},
+		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{authzNamespace: meta}},
+	}
+	reqBody := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{EndOfStream: true,
+		Body: []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"notes__add_note","arguments":{"title":"Quarterly report","body":"Numbers are up."}}}`)}}}
+	respHeaders := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+		{Key: ":status", RawValue: []byte("200")}, {Key: "content-type", RawValue: []byte("application/json")},
+		{Key: "mcp-session-id", RawValue: []byte("up-notes-1")},
+	}}}}}
+	respBody := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: &extprocv3.HttpBody{EndOfStream: true,
+		Body: []byte(`{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"note 17 saved"}],"isError":false}}`)}}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	defer cputime.Start(b)()
+	for b.Loop() {
+		e := &edgeExchange{state: st, sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: ctx}
+		e.handle(reqHeaders)
+		if resp := e.handle(reqBody); resp.GetRequestBody().GetResponse().GetBodyMutation() == nil {
+			b.Fatalf("tools/call was not rewritten: %v", resp)
+		}
+		e.handle(respHeaders)
+		e.handle(respBody)
+		e.done()
+		if !e.recorded {
+			b.Fatal("the call was not audited")
+		}
+	}
+}
