@@ -185,6 +185,9 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 	}
 	switch refKind {
 	case byToolName:
+		if !wellFormedToolName(name) {
+			return nil, "", e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q: not a valid MCP tool name", truncate(name), e.vs.name), audit.OutcomeError)
+		}
 		idx, err := e.index("tools")
 		if err != nil {
 			return nil, "", e.unavailable(msg, err)
