@@ -40,7 +40,7 @@ func unauthorized(vs *virtualServer, reason string) *authv3.CheckResponse {
 		return denied(http.StatusUnauthorized, "invalid_token", vs.challenge, "authorization required")
 	}
 	return denied(http.StatusUnauthorized, "invalid_token",
-		vs.challenge+`, error="invalid_token", error_description="`+reason+`"`, reason)
+		vs.challenge+`, error="invalid_token", error_description="`+quoteSafe(reason)+`"`, reason)
 }
 
 func forbidden(vs *virtualServer, d decision) *authv3.CheckResponse {
