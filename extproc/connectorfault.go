@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
@@ -16,6 +17,14 @@ import (
 // than JSON-RPC — would break the client's whole session (the go-sdk client closes it on an
 // undecodable answer). Only that call should fail, with an error that says why: these
 // functions turn such answers into a JSON-RPC error for the call.
+
+// placeWait bounds how long placing a call may wait on connectors in the request phase: for
+// their lists (the name index) or for a connector session kept for a sessionless client. It stays
+// under the bootstrap's ext_proc message_timeout (2 s): past that Envoy answers the client a bare
+// 504 instead of vmcp's JSON-RPC error, which is how a connector that never answers made its calls
+// end (found by e2e TestAConnectorThatIsDownStalledBrokenOrSlowFailsOnlyItsOwnTools). A connector
+// slower than this is left out for that call, as it is from a tools/list.
+const placeWait = 1500 * time.Millisecond
 
 // connectorFault is the JSON-RPC error for a routed call's answer with HTTP status and
 // (lower-cased, parameter-free) content type ct, or nil when the answer can stand.

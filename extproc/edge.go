@@ -223,7 +223,9 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	} else if e.connectorSessions != nil {
 		// No session with this connector: the client keeps none (stateless, 2026-07-28), or the
 		// connector was down when the client's session began. A session vmcp keeps serves.
-		sid, version, err := e.connectorSessions.ConnectorSession(e.ctx, e.signed, e.subject, e.vs.name, c.name, modern)
+		ctx, cancel := context.WithTimeout(e.ctx, placeWait)
+		sid, version, err := e.connectorSessions.ConnectorSession(ctx, e.signed, e.subject, e.vs.name, c.name, modern)
+		cancel()
 		if err != nil {
 			e.log.Warn("extproc: no connector session for a sessionless client", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.Error(err))
 			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "connector %q is unavailable", c.name), audit.OutcomeUpstream)

@@ -240,7 +240,9 @@ func (e *edgeExchange) index(kind string) (*toolnames.Index, error) {
 	if e.vs.names.Static() || e.catalog == nil {
 		return nil, nil
 	}
-	return e.catalog.Index(e.ctx, e.signed, e.subject, e.vs.name, kind)
+	ctx, cancel := context.WithTimeout(e.ctx, placeWait)
+	defer cancel()
+	return e.catalog.Index(ctx, e.signed, e.subject, e.vs.name, kind)
 }
 
 // unavailable refuses a request vmcp could not place because the connectors' lists could not be
