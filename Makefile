@@ -10,7 +10,7 @@ GO ?= go
 
 export ENVOY_BIN := $(ENVOY)
 
-.PHONY: build run test unit e2e bench fuzz envoy e2e-deps postgres fmt-check vet clean
+.PHONY: build run test unit e2e bench fuzz soak envoy e2e-deps postgres fmt-check vet clean
 
 build:
 	$(GO) build -o bin/vmcp ./cmd/vmcp
@@ -78,6 +78,12 @@ LOAD_FLAGS ?= -sessions=2000
 bench: build envoy
 	set -o pipefail; $(GO) test -count=3 -benchtime=0.5s -run '^$$' -bench '$(BENCH_RE)' -benchmem $(BENCH_PKGS) | $(GO) run ./cmd/benchtable
 	$(GO) run ./cmd/vmcp-load -vmcp bin/vmcp $(LOAD_FLAGS)
+
+# A bounded soak (not part of make test): mixed traffic from several clients for
+# VMCP_SOAK_DURATION (default 2m) with a connector restarted underneath; checks vmcp's goroutine
+# and memory growth and that the audit trail has one event per request (e2e/soak_test.go).
+soak: envoy
+	$(GO) test -tags soak -count=1 -timeout 15m -run '^TestSoak$$' -v ./e2e/
 
 # Short coverage-guided runs of every fuzz target (not part of make test).
 FUZZTIME ?= 20s

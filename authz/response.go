@@ -3,6 +3,7 @@ package authz
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -39,7 +40,7 @@ func unauthorized(vs *virtualServer, reason string) *authv3.CheckResponse {
 		return denied(http.StatusUnauthorized, "invalid_token", vs.challenge, "authorization required")
 	}
 	return denied(http.StatusUnauthorized, "invalid_token",
-		vs.challenge+`, error="invalid_token", error_description="`+reason+`"`, reason)
+		vs.challenge+`, error="invalid_token", error_description="`+quoteSafe(reason)+`"`, reason)
 }
 
 func forbidden(vs *virtualServer, d decision) *authv3.CheckResponse {
@@ -68,7 +69,11 @@ func quoteSafe(s string) string {
 func allowed(id identity.Identity, signed string, in map[string]string, extra map[string]string) *authv3.CheckResponse {
 	remove := []string{headers.Authorization}
 	for name := range in {
-		if headers.IsInternal(name) {
+		// The identity header is overwritten below, not removed: Envoy applies
+		// headers_to_remove after the headers it sets, so removing it would drop vmcp's own
+		// signed identity whenever a client sent a forged one (found by e2e
+		// TestSpoofedInternalHeadersAreStrippedAtTheEdge: the aggregator answered 401).
+		if headers.IsInternal(name) && !strings.EqualFold(name, headers.Identity) {
 			remove = append(remove, name)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.uber.org/zap/zaptest"
 
@@ -155,15 +156,23 @@ func TestAValidTokenIsStrippedAndItsIdentityPassedOn(t *testing.T) {
 	for _, h := range ok.HeadersToRemove {
 		removed[h] = true
 	}
-	for _, h := range []string{"authorization", "x-vmcp-connector", "x-vmcp-identity"} {
+	for _, h := range []string{"authorization", "x-vmcp-connector"} {
 		if !removed[h] {
 			t.Errorf("%s is not removed (removes %v)", h, ok.HeadersToRemove)
 		}
+	}
+	// Envoy removes after it sets: the forged identity is overwritten, never removed, or the
+	// signed one would go with it.
+	if removed["x-vmcp-identity"] {
+		t.Errorf("x-vmcp-identity is removed, which would drop the signed identity too")
 	}
 	var signed string
 	for _, h := range ok.Headers {
 		if h.Header.Key == "x-vmcp-identity" {
 			signed = h.Header.Value
+			if h.AppendAction != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD {
+				t.Errorf("the identity header is added with %v, want it to overwrite a forged one", h.AppendAction)
+			}
 		}
 	}
 	id, err := f.signer.Verify(signed)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -218,27 +217,9 @@ func TestConfigEditsApplyWithoutRestartAndBadEditsAreRejected(t *testing.T) {
 func rpc(t *testing.T, url, token, method string, params any) map[string]any {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s: HTTP %d: %s", method, resp.StatusCode, raw)
-	}
-	// A connector may answer in SSE: take the data line.
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		for _, line := range strings.Split(string(raw), "\n") {
-			if strings.HasPrefix(line, "data: ") {
-				raw = []byte(strings.TrimPrefix(line, "data: "))
-			}
-		}
+	status, _, raw := rawRPC(t, url, token, string(body), nil)
+	if status != http.StatusOK {
+		t.Fatalf("%s: HTTP %d: %s", method, status, raw)
 	}
 	var m struct {
 		Result map[string]any `json:"result"`

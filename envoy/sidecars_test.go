@@ -106,6 +106,13 @@ func (p *passExtProc) observed() []*seen {
 // serveGRPC runs a gRPC server with one service on a loopback port until the test ends.
 func serveGRPC(t *testing.T, register func(*grpc.Server)) string {
 	t.Helper()
+	addr, _ := startGRPC(t, register)
+	return addr
+}
+
+// startGRPC is serveGRPC for tests that stop the server themselves.
+func startGRPC(t *testing.T, register func(*grpc.Server)) (string, *grpc.Server) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +121,7 @@ func serveGRPC(t *testing.T, register func(*grpc.Server)) string {
 	register(g)
 	go func() { _ = g.Serve(l) }()
 	t.Cleanup(g.Stop)
-	return l.Addr().String()
+	return l.Addr().String(), g
 }
 
 func TestEnvoyWithTheSideServices(t *testing.T) {

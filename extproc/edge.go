@@ -62,6 +62,8 @@ type edgeExchange struct {
 	outcome  *outcomeReader
 	rewriter *relay.Rewriter
 	recorded bool
+	// jsonChecked and garbled follow a routed JSON answer's first bytes (connectorfault.go).
+	jsonChecked, garbled bool
 }
 
 func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -221,7 +223,9 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	} else if e.connectorSessions != nil {
 		// No session with this connector: the client keeps none (stateless, 2026-07-28), or the
 		// connector was down when the client's session began. A session vmcp keeps serves.
-		sid, version, err := e.connectorSessions.ConnectorSession(e.ctx, e.signed, e.subject, e.vs.name, c.name, modern)
+		ctx, cancel := context.WithTimeout(e.ctx, placeWait)
+		sid, version, err := e.connectorSessions.ConnectorSession(ctx, e.signed, e.subject, e.vs.name, c.name, modern)
+		cancel()
 		if err != nil {
 			e.log.Warn("extproc: no connector session for a sessionless client", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.Error(err))
 			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "connector %q is unavailable", c.name), audit.OutcomeUpstream)
@@ -287,6 +291,11 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 	var override *extprocfilterv3.ProcessingMode
 	ct, _, _ := strings.Cut(headerValue(h.GetHeaders(), "content-type"), ";")
 	ct = strings.TrimSpace(strings.ToLower(ct))
+	if code, err := strconv.Atoi(status); err == nil {
+		if fault := connectorFault(e.routed.name, code, ct); fault != nil {
+			return e.failRoutedCall(fault)
+		}
+	}
 	if ct == "text/event-stream" {
 		// Requests the connector sends the client in its SSE answer need reply ids.
 		e.rewriter = &relay.Rewriter{Connector: e.routed.name}
@@ -303,6 +312,9 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 	}
 	resp := e.sessionHeaderResponse()
 	resp.ModeOverride = override
+	if e.outcome != nil && !e.outcome.sse {
+		mayReplaceJSONBody(resp)
+	}
 	return resp
 }
 
@@ -317,6 +329,11 @@ func (e *edgeExchange) sessionHeaderResponse() *extprocv3.ProcessingResponse {
 // responseBody watches a routed answer stream by until the outcome is known, giving requests
 // from the connector reply ids on the way.
 func (e *edgeExchange) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
+	if e.outcome != nil && !e.outcome.sse {
+		if resp := e.checkGarbled(b); resp != nil {
+			return resp
+		}
+	}
 	if e.outcome != nil && !e.recorded {
 		e.event.BytesOut += int64(len(b.GetBody()))
 		found := e.outcome.feed(b.GetBody())

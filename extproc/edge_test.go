@@ -70,6 +70,13 @@ func exchange(t *testing.T, srv *Server, sessionID, body string) *extprocv3.Proc
 // exchangeAs is exchange by alice in groups.
 func exchangeAs(t *testing.T, srv *Server, sessionID, body string, groups []any) *extprocv3.ProcessingResponse {
 	t.Helper()
+	e := startExchange(srv, sessionID, groups)
+	return e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: []byte(body), EndOfStream: true}}})
+}
+
+// startExchange plays Envoy up to the request headers of a request to /v/demo/mcp from alice in
+// groups; the test sends the rest.
+func startExchange(srv *Server, sessionID string, groups []any) *edgeExchange {
 	e := &edgeExchange{state: srv.state.Load(), sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background()}
 	hdrs := []*corev3.HeaderValue{{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")}}
 	if sessionID != "" {
@@ -80,7 +87,7 @@ func exchangeAs(t *testing.T, srv *Server, sessionID, body string, groups []any)
 		Request:         &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hdrs}}},
 		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{authzNamespace: meta}},
 	})
-	return e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: []byte(body), EndOfStream: true}}})
+	return e
 }
 
 func setHeaders(resp *extprocv3.ProcessingResponse) map[string]string {

@@ -185,6 +185,9 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 	}
 	switch refKind {
 	case byToolName:
+		if !wellFormedToolName(name) {
+			return nil, "", e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q: not a valid MCP tool name", truncate(name), e.vs.name), audit.OutcomeError)
+		}
 		idx, err := e.index("tools")
 		if err != nil {
 			return nil, "", e.unavailable(msg, err)
@@ -237,7 +240,9 @@ func (e *edgeExchange) index(kind string) (*toolnames.Index, error) {
 	if e.vs.names.Static() || e.catalog == nil {
 		return nil, nil
 	}
-	return e.catalog.Index(e.ctx, e.signed, e.subject, e.vs.name, kind)
+	ctx, cancel := context.WithTimeout(e.ctx, placeWait)
+	defer cancel()
+	return e.catalog.Index(ctx, e.signed, e.subject, e.vs.name, kind)
 }
 
 // unavailable refuses a request vmcp could not place because the connectors' lists could not be

@@ -74,7 +74,10 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer log.Sync()
 
-	ctx, cancel := context.WithCancel(ctx)
+	// A signal (ctx) stops the gateway first; Envoy and the example connectors run on their own
+	// context until the gateway has drained, since in-flight calls need both to finish.
+	signalled := ctx
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	errc := make(chan error, 3)
 
@@ -92,15 +95,11 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	go func() { errc <- g.Run(ctx, watch) }()
+	gatewayDone := make(chan error, 1)
+	go func() { gatewayDone <- g.Run(signalled, watch) }()
 	if *noEnvoy {
 		fmt.Fprintf(stdout, "vmcp is serving for an Envoy started separately (edge %s)\n", cfg.Server.PublicURL)
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-errc:
-			return err
-		}
+		return waitDev(signalled, log, gatewayDone, errc, nil)
 	}
 	if v, err := envoy.Version(bin); err == nil && !envoy.IsSupportedVersion(v) {
 		log.Warn("this Envoy is not the 1.40 release vmcp is built and tested against", zap.String("version", v), zap.String("path", bin))
@@ -119,15 +118,29 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer proc.Stop()
-	if err := proc.WaitReady(ctx); err != nil {
+	if err := proc.WaitReady(signalled); err != nil {
 		return fmt.Errorf("envoy did not become ready: %w", err)
 	}
 	printNextSteps(stdout, cfg)
+	return waitDev(signalled, log, gatewayDone, errc, proc)
+}
 
+// waitDev runs until a signal (signalled), the gateway's end, a failing example connector or
+// Envoy's exit (proc, nil without Envoy). On a signal it waits for the gateway to drain —
+// in-flight calls finish and their audit events are written — before the caller's deferred
+// stops end Envoy and the example connectors.
+func waitDev(signalled context.Context, log *zap.Logger, gatewayDone, errc <-chan error, proc *envoy.Process) error {
+	var envoyDone <-chan struct{}
+	if proc != nil {
+		envoyDone = proc.Done()
+	}
 	select {
-	case <-ctx.Done():
-		return nil
-	case <-proc.Done():
+	case <-signalled.Done():
+		log.Info("stopping: in-flight requests finish, new ones are refused")
+		return <-gatewayDone
+	case err := <-gatewayDone:
+		return err
+	case <-envoyDone:
 		return fmt.Errorf("envoy exited: %v", proc.Err())
 	case err := <-errc:
 		return err

@@ -379,10 +379,15 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 	cancel()
 	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 	defer done()
+	// Refuse new client requests at once (without authz Envoy fails closed), while the
+	// aggregator's in-flight requests finish: their fan-out still needs extproc on the egress
+	// listener, so extproc stops last, once routed calls in flight have their answers.
+	authzStopped := make(chan struct{})
+	go func() { stopGRPC(shutdownCtx, authzGRPC); close(authzStopped) }()
 	// Open notification streams never end by themselves: end them so Shutdown does not wait.
 	g.aggregator.Close()
 	httpSrv.Shutdown(shutdownCtx)
-	stopGRPC(shutdownCtx, authzGRPC)
+	<-authzStopped
 	stopGRPC(shutdownCtx, extprocGRPC)
 	wg.Wait()
 	g.watchers.Wait()

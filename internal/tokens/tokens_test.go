@@ -339,6 +339,8 @@ func TestVerifyRefusesBadTokens(t *testing.T) {
 	}
 	rows := []row{
 		{"an expired token", signES256(t, keys.signing(), with(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })), "token expired"},
+		// The JWT library treats exp 0 as "no expiry"; found by FuzzVerifySignedClaims.
+		{"a token that expired at the epoch", signES256(t, keys.signing(), with(func(c map[string]any) { c["exp"] = 0 })), "token expired"},
 		{"a token not valid until later", signES256(t, keys.signing(), with(func(c map[string]any) { c["nbf"] = now.Add(5 * time.Minute).Unix() })), "token not yet valid"},
 		{"a token issued in the future", signES256(t, keys.signing(), with(func(c map[string]any) { c["iat"] = now.Add(5 * time.Minute).Unix() })), "token issued in the future"},
 		{"a token for another virtual server", signES256(t, keys.signing(), with(func(c map[string]any) { c["aud"] = []string{"https://mcp.example.com/v/sales/mcp"} })), "token audience is not this virtual server"},

@@ -1,0 +1,248 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
+)
+
+// These tests are the attacks a security reviewer tries first, each made through the real Envoy
+// edge with a real vmcp behind it. SECURITY.md lists which guarantee each one holds.
+
+// rawRPC posts body to url with token and extra headers, and returns the status, headers and
+// body (the data of the last SSE event when the answer is a stream).
+func rawRPC(t *testing.T, url, token, body string, extra map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range extra {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if d, ok := strings.CutPrefix(line, "data: "); ok {
+				raw = []byte(d)
+			}
+		}
+	}
+	return resp.StatusCode, resp.Header, raw
+}
+
+// rpcErrorOf is the JSON-RPC error in an answer; code 0 when there is none.
+func rpcErrorOf(body []byte) (code int, message string) {
+	var m struct {
+		Error *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &m) != nil || m.Error == nil {
+		return 0, ""
+	}
+	return m.Error.Code, m.Error.Message
+}
+
+// callBody is a tools/call of name with arguments that fit the example tool it names (weather's
+// or notes').
+func callBody(name string) string {
+	args := `{"title":"t","body":"b"}`
+	if strings.HasPrefix(name, "weather") {
+		args = `{"city":"Oslo","days":1}`
+	}
+	return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":` + mustQuote(name) + `,"arguments":` + args + `}}`
+}
+
+func mustQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// A client cannot forge vmcp's internal headers: a routing header does not pick the connector, a
+// forged identity is not believed, and no connector ever sees an x-vmcp-* header.
+func TestSpoofedInternalHeadersAreStrippedAtTheEdge(t *testing.T) {
+	s := startSystem(t)
+	token := s.token("mallory", "demo")
+	forged := map[string]string{
+		"x-vmcp-connector": "notes",
+		"X-VMCP-Identity":  "eyJzdWIiOiJhZG1pbiJ9.forged",
+		"x-vmcp-listener":  "egress",
+	}
+	// A tools/list with a routing header would reach the notes connector directly, past the
+	// aggregator and the tool policy: it must be the merged, prefixed list instead.
+	status, _, body := rawRPC(t, s.url("demo"), token, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, forged)
+	if status != 200 || !strings.Contains(string(body), "weather__get_forecast") {
+		t.Fatalf("tools/list with forged headers: HTTP %d %s, want the aggregator's merged list", status, body)
+	}
+	// A weather call with a notes routing header still goes to weather.
+	status, _, body = rawRPC(t, s.url("demo"), token, callBody("weather__get_forecast"), forged)
+	if code, msg := rpcErrorOf(body); status != 200 || code != 0 || !strings.Contains(string(body), "Oslo") {
+		t.Fatalf("weather call with forged headers: HTTP %d, error %d %q: %s", status, code, msg, body)
+	}
+	// Without a token, forged identity headers get the OAuth challenge, nothing else.
+	if status, hdr, _ := rawRPC(t, s.url("demo"), "", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, forged); status != 401 || hdr.Get("WWW-Authenticate") == "" {
+		t.Errorf("forged identity without a token: HTTP %d, want 401 with a challenge", status)
+	}
+	for _, rec := range []*recorder{s.notesSeen, s.weatherSee} {
+		for _, h := range rec.all() {
+			for k := range h {
+				if strings.HasPrefix(strings.ToLower(k), "x-vmcp-") {
+					t.Errorf("a connector saw the internal header %s", k)
+				}
+			}
+		}
+	}
+}
+
+// initializeSession starts an MCP session the raw way and returns its id.
+func initializeSession(t *testing.T, url, token string) string {
+	t.Helper()
+	status, hdr, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"attacker","version":"1"}}}`, nil)
+	sid := hdr.Get("Mcp-Session-Id")
+	if status != 200 || sid == "" {
+		t.Fatalf("initialize: HTTP %d, session %q: %s", status, sid, body)
+	}
+	return sid
+}
+
+// A session id is bound to the user and the virtual server it was issued for: someone else who
+// learns it (a log, a shared proxy) or the same user on another virtual server gets 404, on the
+// routed path (tools/call) and the aggregator's (tools/list) alike. A token for one virtual
+// server is refused on another.
+func TestSessionsAndTokensDoNotCrossUsersOrVirtualServers(t *testing.T) {
+	s := startSystem(t)
+	s.reload(func() { s.writeConfig("  - name: ops\n    connectors: [notes, weather]\n") })
+	var aliceOps string
+	harness.Eventually(t, 10*time.Second, func() error {
+		aliceOps = s.token("alice", "ops")
+		if code, _ := post(t, s.url("ops"), aliceOps); code != 200 {
+			return errorf("ops not served yet: HTTP %d", code)
+		}
+		return nil
+	})
+	alice, bob := s.token("alice", "demo"), s.token("bob", "demo")
+	sid := initializeSession(t, s.url("demo"), alice)
+	withSession := map[string]string{"Mcp-Session-Id": sid}
+
+	// The owner can use it.
+	if status, _, body := rawRPC(t, s.url("demo"), alice, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`, withSession); status != 200 {
+		t.Fatalf("the owner's own session: HTTP %d %s", status, body)
+	}
+	tests := []struct {
+		name, url, token, body string
+	}{
+		{"another user, tools/call", s.url("demo"), bob, callBody("notes__add_note")},
+		{"another user, tools/list", s.url("demo"), bob, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`},
+		{"the same user on another virtual server, tools/call", s.url("ops"), aliceOps, callBody("notes__add_note")},
+		{"the same user on another virtual server, tools/list", s.url("ops"), aliceOps, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, _, body := rawRPC(t, tc.url, tc.token, tc.body, withSession); status != http.StatusNotFound {
+				t.Errorf("HTTP %d %s, want 404 (session not found)", status, body)
+			}
+		})
+	}
+	t.Run("a token for demo on ops", func(t *testing.T) {
+		code, challenge := post(t, s.url("ops"), alice)
+		if code != http.StatusUnauthorized || !strings.Contains(challenge, "invalid_token") {
+			t.Errorf("HTTP %d %q, want 401 invalid_token", code, challenge)
+		}
+	})
+}
+
+// Tool names that look like, fold to or smuggle an allowed name reach no tool. Look-alike and
+// invisible characters are refused by vmcp itself before routing; names made of valid characters
+// are routed by their prefix and the connector, which knows its own tools, refuses them.
+func TestToolNameTricksReachNoTool(t *testing.T) {
+	s := startSystem(t)
+	token := s.token("mallory", "demo")
+	tests := []struct {
+		name   string
+		byVMCP bool // refused by vmcp, before any connector sees it
+	}{
+		{"notes\uff3f\uff3fadd_note", true}, // fullwidth low lines look like "__"
+		{"notes__add_n\u043ete", true},      // a Cyrillic о
+		{"notes__add_note\u200b", true},     // a zero-width space
+		{"notes__add_note ", true},          // trailing space
+		{"notes__add_note\n", true},         // a line break, for log injection
+		{"NOTES__add_note", true},           // no connector is called NOTES
+		{"__add_note", true},
+		{"notes_add_note", true},
+		{"notes__ADD_NOTE", false}, // tool names are case-sensitive (MCP 2025-11-25)
+		{"notes____add_note", false},
+		{"notes__weather__get_forecast", false},
+		{"weather__../notes__add_note", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := rawRPC(t, s.url("demo"), token, callBody(tc.name), nil)
+			code, msg := rpcErrorOf(body)
+			if status != 200 || code == 0 {
+				t.Fatalf("HTTP %d %s: a tool answered", status, body)
+			}
+			if byVMCP := strings.Contains(msg, "on virtual server"); byVMCP != tc.byVMCP {
+				t.Errorf("error %d %q; refused by vmcp = %v, want %v", code, msg, byVMCP, tc.byVMCP)
+			}
+		})
+	}
+}
+
+// Parser differentials: a tools/call hidden in a batch, duplicate or case-folded keys that
+// another JSON parser would read differently, oversize and deeply nested bodies — each refused
+// at the edge, none reaching a connector, and vmcp keeps serving.
+func TestSmuggledAndOversizedRequestsAreRefusedAtTheEdge(t *testing.T) {
+	s := startSystem(t)
+	token := s.token("mallory", "demo")
+	deep := strings.Repeat(`{"a":`, 100000) + "1" + strings.Repeat("}", 100000)
+	tests := []struct {
+		name, body string
+		wantStatus int
+		wantCode   int
+	}{
+		{"a tools/call hidden in a batch", `[{"jsonrpc":"2.0","id":1,"method":"ping"},` + callBody("notes__add_note") + `]`, 400, -32600},
+		{"duplicate method keys", `{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call","params":{"name":"notes__add_note"}}`, 400, -32600},
+		{"duplicate name keys", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"weather__get_forecast","name":"notes__add_note"}}`, 400, -32600},
+		{"a key that case-folds to method", `{"jsonrpc":"2.0","id":1,"method":"ping","Method":"tools/call","params":{"name":"notes__add_note"}}`, 400, -32600},
+		{"an escaped duplicate key", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"weather__get_forecast","n\u0061me":"notes__add_note"}}`, 400, -32600},
+		{"deeply nested arguments", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"notes__add_note","arguments":` + deep + `}}`, 400, 0},
+	}
+	before := len(s.notesSeen.all())
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := rawRPC(t, s.url("demo"), token, tc.body, nil)
+			code, _ := rpcErrorOf(body)
+			if status != tc.wantStatus || (tc.wantCode != 0 && code != tc.wantCode) || (tc.wantCode == 0 && code == 0) {
+				t.Errorf("HTTP %d %.200s, want %d with a JSON-RPC error %d", status, body, tc.wantStatus, tc.wantCode)
+			}
+		})
+	}
+	t.Run("a body over the edge's buffer limit", func(t *testing.T) {
+		// Envoy buffers the body for extproc up to its 1 MiB connection buffer limit; past that
+		// it stops reading, and the request_timeout ends the request with a 408 (30 s).
+		huge := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"notes__add_note","arguments":{"body":"` + strings.Repeat("x", 4<<20) + `"}}}`
+		status, _, body := rawRPC(t, s.url("demo"), token, huge, nil)
+		if status != http.StatusRequestEntityTooLarge && status != http.StatusRequestTimeout {
+			t.Errorf("a 4 MiB body: HTTP %d %.200s, want 413 or 408", status, body)
+		}
+	})
+	if after := len(s.notesSeen.all()); after != before {
+		t.Errorf("the notes connector received %d requests from the refused ones", after-before)
+	}
+	// vmcp is unharmed.
+	if status, _, body := rawRPC(t, s.url("demo"), token, callBody("weather__get_forecast"), nil); status != 200 || !strings.Contains(string(body), "Oslo") {
+		t.Errorf("after the attacks: HTTP %d %s", status, body)
+	}
+}
