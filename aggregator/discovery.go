@@ -43,16 +43,23 @@ var (
 // toolsList answers tools/list: a page of the caller's tools or, when discovery is active for
 // this view, the meta-tools and the pinned tools the caller may see.
 func (s *Server) toolsList(ctx context.Context, req *request, cursor string) (map[string]any, *jsonrpc.Error) {
+	tools, discovering := s.toolsView(ctx, req)
+	out, rpcErr := page(tools, "tools", cursor)
+	if rpcErr == nil && !discovering {
+		// visibleTools (toolJSON) wrote every item: valid JSON, not worth scanning again.
+		out["tools"] = encodedArray(out["tools"].([]json.RawMessage))
+	}
+	return out, rpcErr
+}
+
+// toolsView is every tool of the caller's tools/list, before paging: the tools they may see,
+// or the discovery list when tool discovery is active for that view.
+func (s *Server) toolsView(ctx context.Context, req *request) (tools []json.RawMessage, discovering bool) {
 	visible := s.discoveryView(ctx, req)
 	if !req.vs.discovery.Active(len(visible)) {
-		out, rpcErr := page(visible, "tools", cursor)
-		if rpcErr == nil {
-			// visibleTools (toolJSON) wrote every item: valid JSON, not worth scanning again.
-			out["tools"] = encodedArray(out["tools"].([]json.RawMessage))
-		}
-		return out, rpcErr
+		return visible, false
 	}
-	return page(discoveryList(req.vs, visible), "tools", cursor)
+	return discoveryList(req.vs, visible), true
 }
 
 // discoveryView is the caller's view of the tools (visibleTools) where discovery is enabled,

@@ -14,7 +14,7 @@ const effectiveTTL = time.Minute
 
 // EffectiveTools is the tool list the caller would get from tools/list on the named virtual
 // server — the same fan-out, list cache, renames, hiding, vmcp.tools filter and tool-discovery
-// view — because it is the same code (toolsList, every page). It answers the policy dry run
+// view — because it is the same code (toolsView, which tools/list pages). It answers the policy dry run
 // (`vmcp policy tools`, the admin API's effective-tools); the caller's groups are what the admin
 // says, not from a token.
 func (s *Server) EffectiveTools(ctx context.Context, caller identity.Identity, vsName string) ([]json.RawMessage, error) {
@@ -38,18 +38,6 @@ func (s *Server) EffectiveTools(ctx context.Context, caller identity.Identity, v
 		return nil, err
 	}
 	req := &request{vs: vs, state: st, caller: caller, signed: signed, method: "tools/list"}
-	var all []json.RawMessage
-	for cursor := ""; ; {
-		res, rpcErr := s.toolsList(ctx, req, cursor)
-		if rpcErr != nil {
-			return nil, fmt.Errorf("tools/list: %s", rpcErr.Message)
-		}
-		tools, _ := res["tools"].([]json.RawMessage)
-		all = append(all, tools...)
-		next, _ := res["nextCursor"].(string)
-		if next == "" || next == cursor {
-			return all, nil
-		}
-		cursor = next
-	}
+	tools, _ := s.toolsView(ctx, req)
+	return tools, nil
 }
