@@ -118,10 +118,14 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer proc.Stop()
-	if err := proc.WaitReady(signalled); err != nil {
+	// Envoy serves before its admin API says ready, so a signal that arrives meanwhile may find
+	// calls in flight: it drains like any other, rather than failing the start.
+	if err := proc.WaitReady(signalled); err != nil && signalled.Err() == nil {
 		return fmt.Errorf("envoy did not become ready: %w", err)
 	}
-	printNextSteps(stdout, cfg)
+	if signalled.Err() == nil {
+		printNextSteps(stdout, cfg)
+	}
 	return waitDev(signalled, log, gatewayDone, errc, proc)
 }
 
