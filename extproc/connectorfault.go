@@ -46,7 +46,7 @@ func connectorFault(connector string, status int, ct string) *jsonrpc.Error {
 func (e *edgeExchange) failRoutedCall(err *jsonrpc.Error) *extprocv3.ProcessingResponse {
 	e.event.Outcome, e.event.ErrorCode = audit.OutcomeUpstream, err.Code
 	e.record()
-	return rpcError(http.StatusOK, json.RawMessage(e.rpcID), err)
+	return rpcError(http.StatusOK, json.RawMessage(e.clientFacingID()), err)
 }
 
 // garbledJSON reports whether the first bytes of a JSON answer show it is not a JSON-RPC
@@ -94,7 +94,7 @@ func (e *edgeExchange) checkGarbled(b *extprocv3.HttpBody) *extprocv3.Processing
 	err := garbledError(e.routed.name)
 	e.event.Outcome, e.event.ErrorCode = audit.OutcomeUpstream, err.Code
 	e.record()
-	return replaceGarbledBody(e.rpcID, err)
+	return replaceGarbledBody(e.clientFacingID(), err)
 }
 
 // mayReplaceJSONBody lets checkGarbled replace a JSON answer: the connector's content-length

@@ -61,6 +61,11 @@ type edgeExchange struct {
 	rpcID    string
 	outcome  *outcomeReader
 	rewriter *relay.Rewriter
+	// clientID is the id the client gave a request vmcp sent on with an id of its own (in a
+	// connector session shared by the user's clients); held is a JSON answer held back to give
+	// it that id again.
+	clientID json.RawMessage
+	held     []byte
 	recorded bool
 	// jsonChecked and garbled follow a routed JSON answer's first bytes (connectorfault.go).
 	jsonChecked, garbled bool
@@ -264,6 +269,12 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		}
 		msg.Params = newParams
 	}
+	if e.kept && msg.IsRequest() {
+		// The session is shared by every sessionless client of this user: ids the clients
+		// chose may collide there, so the connector sees one of vmcp's (and the answer gets
+		// the client's back).
+		e.clientID, msg.ID = msg.ID, keptRequestID()
+	}
 	body, err := json.Marshal(msg)
 	if err != nil {
 		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
@@ -296,9 +307,13 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 			return e.failRoutedCall(fault)
 		}
 	}
-	if ct == "text/event-stream" {
-		// Requests the connector sends the client in its SSE answer need reply ids.
+	if ct == "text/event-stream" || (ct == "application/json" && e.clientID != nil) {
+		// Requests the connector sends the client in its SSE answer need reply ids, and an
+		// answer in a shared connector session needs the client's own id back.
 		e.rewriter = &relay.Rewriter{Connector: e.routed.name}
+		if e.clientID != nil {
+			e.rewriter.AnswerID, e.rewriter.ClientID = json.RawMessage(e.rpcID), e.clientID
+		}
 	}
 	if e.event.Outcome == audit.OutcomeOK && (ct == "application/json" || ct == "text/event-stream") || e.rewriter != nil {
 		e.outcome = &outcomeReader{id: e.rpcID, sse: ct == "text/event-stream"}
@@ -349,7 +364,20 @@ func (e *edgeExchange) responseBody(b *extprocv3.HttpBody) *extprocv3.Processing
 		}
 	}
 	common := &extprocv3.CommonResponse{}
-	if e.rewriter != nil {
+	switch {
+	case e.rewriter != nil && e.outcome != nil && !e.outcome.sse:
+		// A JSON answer is rewritten whole: held back until its end.
+		e.held = append(e.held, b.GetBody()...)
+		if b.GetEndOfStream() || len(e.held) > maxHeldAnswer {
+			common.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: e.rewriter.Answer(e.held)}}
+			if !b.GetEndOfStream() {
+				e.log.Warn("extproc: answer too large to give back the client's id", zap.String("connector", e.routed.name))
+			}
+			e.rewriter, e.held = nil, nil
+		} else {
+			common.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_ClearBody{ClearBody: true}}
+		}
+	case e.rewriter != nil:
 		common.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: e.rewriter.Feed(b.GetBody(), b.GetEndOfStream())}}
 	}
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{

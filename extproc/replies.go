@@ -1,6 +1,8 @@
 package extproc
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
@@ -19,4 +21,23 @@ func (e *edgeExchange) replyTarget(msg *jsonrpc.Message) (*connector, json.RawMe
 		return nil, nil, false
 	}
 	return c, orig, true
+}
+
+// maxHeldAnswer bounds a JSON answer held back to give it the client's id again.
+const maxHeldAnswer = 16 << 20
+
+// keptRequestID is a fresh id for a request sent in a connector session vmcp keeps: unique
+// across clients and replicas without coordination.
+func keptRequestID() json.RawMessage {
+	var b [12]byte
+	rand.Read(b[:])
+	return json.RawMessage(`"vmcp.k.` + base64.RawURLEncoding.EncodeToString(b[:]) + `"`)
+}
+
+// clientFacingID is the id the client knows its routed request by.
+func (e *edgeExchange) clientFacingID() string {
+	if e.clientID != nil {
+		return string(e.clientID)
+	}
+	return e.rpcID
 }

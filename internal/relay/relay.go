@@ -75,7 +75,26 @@ const maxPending = 4 << 20
 // back until its end arrives.
 type Rewriter struct {
 	Connector string
-	pending   []byte
+	// AnswerID and ClientID, when set, give the answer to the routed request back the id the
+	// client sent: vmcp sent the connector AnswerID instead (a connector session shared by
+	// several clients of one user must never see two requests with one id).
+	AnswerID, ClientID json.RawMessage
+	pending            []byte
+}
+
+// Answer gives a connector's JSON answer (a whole body) back the client's id, when it is the
+// answer to AnswerID; anything else comes back unchanged.
+func (r *Rewriter) Answer(body []byte) []byte {
+	m, err := jsonrpc.Parse(body)
+	if err != nil || m.Method != "" || r.AnswerID == nil || !bytes.Equal(m.ID, r.AnswerID) {
+		return body
+	}
+	m.ID = r.ClientID
+	b, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return b
 }
 
 // Feed takes the next chunk of the stream and returns the bytes to send on in its place; end
@@ -102,10 +121,16 @@ func (r *Rewriter) Feed(chunk []byte, end bool) []byte {
 
 // Event rewrites one event, given without the blank line that ends it.
 func (r *Rewriter) Event(ev []byte) []byte {
-	var id json.RawMessage
-	if m, err := jsonrpc.Parse(sse.Data(ev)); err == nil && m.IsRequest() {
-		m.ID = ReplyID(r.Connector, m.ID)
-		if b, err := json.Marshal(m); err == nil {
+	var id json.RawMessage // the event's new data, when it changes
+	if m, err := jsonrpc.Parse(sse.Data(ev)); err == nil {
+		changed := false
+		switch {
+		case m.IsRequest():
+			m.ID, changed = ReplyID(r.Connector, m.ID), true
+		case m.Method == "" && r.AnswerID != nil && bytes.Equal(m.ID, r.AnswerID):
+			m.ID, changed = r.ClientID, true
+		}
+		if b, err := json.Marshal(m); err == nil && changed {
 			id = b
 		}
 	}
