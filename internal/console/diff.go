@@ -47,12 +47,13 @@ func unifiedDiff(a, b string, context int) ([]diffLine, error) {
 		case i < len(x) && j < len(y) && x[i] == y[j]:
 			edits = append(edits, edit{' ', x[i], i, j})
 			i, j = i+1, j+1
-		case j < len(y) && (i == len(x) || lcs[i][j+1] >= lcs[i+1][j]):
-			edits = append(edits, edit{'+', y[j], i, j})
-			j++
-		default:
+		case i < len(x) && (j == len(y) || lcs[i+1][j] >= lcs[i][j+1]):
+			// Deletions first, as diff -u prints them.
 			edits = append(edits, edit{'-', x[i], i, j})
 			i++
+		default:
+			edits = append(edits, edit{'+', y[j], i, j})
+			j++
 		}
 	}
 	var out []diffLine

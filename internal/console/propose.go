@@ -208,7 +208,10 @@ func replaceItem(data []byte, root, servers *yaml.Node, idx int) ([]byte, error)
 	if dash < 0 {
 		return encodeYAML(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}, "")
 	}
-	rendered, err := encodeYAML(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{item}}, strings.Repeat(" ", dash))
+	// The entry's own head and foot comments sit outside the replaced lines and stay there.
+	entry := *item
+	entry.HeadComment, entry.FootComment = "", ""
+	rendered, err := encodeYAML(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{&entry}}, strings.Repeat(" ", dash))
 	if err != nil {
 		return nil, err
 	}
@@ -297,6 +300,14 @@ func deleteKey(m *yaml.Node, key string) {
 // mapping with nested tools would be one unreadable line.
 func blockStyle(item *yaml.Node) {
 	if conns := mapValue(item, "connectors"); conns != nil {
+		if conns.Style&yaml.FlowStyle != 0 && conns.LineComment != "" {
+			// "connectors: [a, b]  # note" keeps its note on the key line.
+			for i := 0; i+1 < len(item.Content); i += 2 {
+				if item.Content[i+1] == conns {
+					item.Content[i].LineComment, conns.LineComment = conns.LineComment, ""
+				}
+			}
+		}
 		conns.Style &^= yaml.FlowStyle
 		for _, c := range conns.Content {
 			if c.Kind == yaml.MappingNode {
