@@ -67,14 +67,14 @@ virtual_servers:
 // fixture is the console and vmcp's real authorization server (dev users, SQLite store) on one
 // real HTTP listener, mounted as the gateway mounts them.
 type fixture struct {
-	t        *testing.T
-	srv      *httptest.Server
-	store    store.Store
-	cfgPath  string
-	tools    *effectiveTools
-	conns    *memConnections
-	clock    func() time.Time
-	skip     func(time.Duration)
+	t       *testing.T
+	srv     *httptest.Server
+	store   store.Store
+	cfgPath string
+	tools   *effectiveTools
+	conns   *memConnections
+	clock   func() time.Time
+	skip    func(time.Duration)
 }
 
 func newFixture(t *testing.T) *fixture {
