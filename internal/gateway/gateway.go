@@ -31,6 +31,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/admin"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/console"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/policyset"
 	"github.com/vmcp-dev/vmcp/internal/policysource"
@@ -64,6 +65,7 @@ type Gateway struct {
 	aggregator *aggregator.Server
 	metadata   *oauth.Metadata
 	oauth      *oauth.Server
+	console    *console.Handler
 
 	metrics  *prometheus.Registry
 	recorder *audit.Recorder
@@ -153,6 +155,9 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, recorder, log.Named("aggregator")),
 	}
 	g.extproc = extproc.NewServer(sessions, g.aggregator, recorder, log.Named("extproc"))
+	if err := g.initConsole(ctx, random32); err != nil {
+		return nil, err
+	}
 	if err := g.startPolicies(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -185,7 +190,7 @@ func (g *Gateway) applyLocked(cfg *config.Config, set *policyset.Set) error {
 		return err
 	}
 	var commits []func()
-	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth} {
+	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth, g.console} {
 		commit, err := c.Prepare(cfg)
 		if err != nil {
 			return err
@@ -453,6 +458,8 @@ func (g *Gateway) httpHandler() http.Handler {
 	mux.Handle("GET "+oauth.ProtectedResourcePrefix+"/", g.metadata)
 	mux.Handle("GET "+oauth.ProtectedResourcePrefix, g.metadata)
 	g.oauth.Register(mux)
+	// The web console authenticates browsers itself (session cookie from vmcp's login).
+	mux.Handle(console.Prefix, g.console)
 	mux.Handle("/", g.aggregator)
 	return mux
 }
