@@ -72,7 +72,7 @@ func columnChart(title string, bars []bar, labelEvery int) template.HTML {
 
 // barChart draws stacked horizontal bars, one row per bar, label on the left, note on the right.
 func barChart(title string, bars []bar) template.HTML {
-	const w, row, left, right = 720, 22, 200, 110
+	const w, row, left, right = 720, 22, 200, 170
 	h := max(row*len(bars), row) + 4
 	maxV := 0.0
 	for _, b := range bars {

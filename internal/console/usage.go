@@ -79,7 +79,7 @@ func (h *Handler) usagePage(w http.ResponseWriter, r *http.Request, v *view) {
 		if key == "" {
 			key = "(none)"
 		}
-		calls = append(calls, bar{Label: key, Segments: stack(u), Note: fmt.Sprintf("%d calls", u.Calls)})
+		calls = append(calls, bar{Label: key, Segments: stack(u), Note: plural(u.Calls, "call")})
 		latency = append(latency, bar{Label: key,
 			Segments: []segment{{Value: u.P50Millis, Class: "p50"}, {Value: max(u.P95Millis-u.P50Millis, 0), Class: "p95"}},
 			Note:     fmt.Sprintf("p50 %s · p95 %s ms", fmtNum(round1(u.P50Millis)), fmtNum(round1(u.P95Millis)))})
@@ -101,3 +101,10 @@ func stack(u audit.Usage) []segment {
 }
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
