@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/admin"
+	"github.com/vmcp-dev/vmcp/internal/audit"
 )
 
 // page serves a signed-in user's request.
@@ -46,8 +48,13 @@ func (h *Handler) user(serve page) http.HandlerFunc {
 }
 
 // admin admits signed-in members of audit.admin_groups; others get 403 with a page saying why.
+// Both are audited (see record).
 func (h *Handler) admin(serve page) http.HandlerFunc {
 	return h.user(func(w http.ResponseWriter, r *http.Request, v *view) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() { h.record(r, v, sw.status, time.Since(start)) }()
+		w = sw
 		if !v.Admin {
 			h.cfg.Log.Info("console: admin page refused", zap.String("subject", v.User.Subject), zap.String("path", r.URL.Path))
 			v.Title, v.Message = "Administrators only", "This page needs membership in one of the administrator groups (audit.admin_groups). You can manage your own connections under My connections."
@@ -131,4 +138,46 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request, v *view) {
 	h.cfg.Log.Info("console: signed out", zap.String("subject", v.User.Subject))
 	v.Title, v.Message, v.User, v.Admin = "Signed out", "You have signed out of the vmcp console.", nil, false
 	h.render(w, http.StatusOK, "problem", v)
+}
+
+// statusWriter remembers the status a page answered with, for its audit event.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// record audits one admin page request the way the admin API audits its own: who looked at the
+// audit trail, usage or configuration is itself in the trail. The live tail's polls are not
+// recorded (one every two seconds per open tab would drown the trail); opening the page is.
+func (h *Handler) record(r *http.Request, v *view, status int, took time.Duration) {
+	if h.cfg.Recorder == nil || r.URL.Path == Prefix+"audit/rows" {
+		return
+	}
+	ev := audit.Event{
+		Kind: audit.KindAuthz, RequestID: r.Header.Get("X-Request-Id"), Subject: v.User.Subject, Email: v.User.Email,
+		Method: "console/" + strings.TrimPrefix(r.URL.Path, Prefix), Target: withoutCursor(r.URL.Query()),
+		Policy: "audit.admin_groups", LatencyMicros: took.Microseconds(),
+	}
+	switch {
+	case status == http.StatusForbidden && !v.Admin:
+		ev.Decision, ev.Outcome, ev.Reason = "deny", audit.OutcomeDenied, "not in an admin group"
+	case status == http.StatusForbidden:
+		ev.Decision, ev.Outcome, ev.Reason = "allow", audit.OutcomeDenied, "form refused (CSRF)"
+	case status >= 400:
+		ev.Decision, ev.Outcome = "allow", audit.OutcomeError
+	default:
+		ev.Decision, ev.Outcome = "allow", audit.OutcomeOK
+	}
+	h.cfg.Recorder.Record(ev)
+}
+
+// withoutCursor is the page's query for the audit trail: what was asked, not where in the pages.
+func withoutCursor(q url.Values) string {
+	q.Del("cursor")
+	return q.Encode()
 }

@@ -59,6 +59,11 @@ type Connections interface {
 	ConnectURL(subject, connector string) string
 }
 
+// Recorder takes audit events; *audit.Recorder is one.
+type Recorder interface {
+	Record(ev audit.Event)
+}
+
 // Config wires the console.
 type Config struct {
 	// Store answers the audit and usage pages.
@@ -71,7 +76,10 @@ type Config struct {
 	// EffectiveTools and Connections are optional: nil shows "not available" on their pages.
 	EffectiveTools EffectiveToolsFunc
 	Connections    Connections
-	Log            *zap.Logger
+	// Recorder, when set, audits admin page views and refusals like the admin API audits its
+	// requests (kind authz, method "console/<page>"); *audit.Recorder is one.
+	Recorder Recorder
+	Log      *zap.Logger
 	// QueryTimeout bounds each store query and tool listing (default 15 s).
 	QueryTimeout time.Duration
 	// Now is the clock; nil means time.Now.

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/console"
 	"github.com/vmcp-dev/vmcp/internal/store"
@@ -67,14 +68,15 @@ virtual_servers:
 // fixture is the console and vmcp's real authorization server (dev users, SQLite store) on one
 // real HTTP listener, mounted as the gateway mounts them.
 type fixture struct {
-	t       *testing.T
-	srv     *httptest.Server
-	store   store.Store
-	cfgPath string
-	tools   *effectiveTools
-	conns   *memConnections
-	clock   func() time.Time
-	skip    func(time.Duration)
+	t        *testing.T
+	srv      *httptest.Server
+	store    store.Store
+	cfgPath  string
+	tools    *effectiveTools
+	conns    *memConnections
+	recorded *memRecorder
+	clock    func() time.Time
+	skip     func(time.Duration)
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -105,7 +107,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, srv: srv, store: st, cfgPath: filepath.Join(dir, "vmcp.yaml"),
-		tools: &effectiveTools{}, conns: &memConnections{m: map[string]map[string]bool{}}}
+		tools: &effectiveTools{}, conns: &memConnections{m: map[string]map[string]bool{}}, recorded: &memRecorder{}}
 	data := fmt.Sprintf(configYAML, srv.URL, filepath.Join(dir, "data"), hash("alice-pw"), hash("root-pw"))
 	if err := os.WriteFile(f.cfgPath, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
@@ -129,7 +131,7 @@ func newFixture(t *testing.T) *fixture {
 	f.skip = func(d time.Duration) { mu.Lock(); defer mu.Unlock(); skip += d }
 	h, err := console.New(console.Config{
 		Store: st, SessionKey: []byte(strings.Repeat("k", 32)), BeginLogin: as.BeginLogin,
-		EffectiveTools: f.tools.list, Connections: f.conns, Log: zaptest.NewLogger(t), Now: f.clock,
+		EffectiveTools: f.tools.list, Connections: f.conns, Recorder: f.recorded, Log: zaptest.NewLogger(t), Now: f.clock,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -297,4 +299,22 @@ func (b *browser) csrf(t *testing.T) string {
 func readFile(p string) (string, error) {
 	b, err := os.ReadFile(p)
 	return string(b), err
+}
+
+// memRecorder keeps the audit events the console records.
+type memRecorder struct {
+	mu  sync.Mutex
+	evs []audit.Event
+}
+
+func (m *memRecorder) Record(ev audit.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.evs = append(m.evs, ev)
+}
+
+func (m *memRecorder) events() []audit.Event {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.evs)
 }

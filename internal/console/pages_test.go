@@ -4,12 +4,18 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/audit/audittest"
+	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/console"
+	"github.com/vmcp-dev/vmcp/oauth"
 )
 
 func TestAPageWithoutASessionSendsTheBrowserToSignInAndBackToIt(t *testing.T) {
@@ -116,6 +122,32 @@ func TestAdminPagesAreRefusedToNonAdminsWhoStillSeeTheirConnections(t *testing.T
 	}
 	if len(f.tools.asked) != 0 {
 		t.Errorf("tools were listed for a non-admin: %v", f.tools.asked)
+	}
+	// Refusals are in the audit trail; the live tail's polls are not.
+	var refusals []string
+	for _, ev := range f.recorded.events() {
+		if ev.Subject != "dev:alice" || ev.Kind != audit.KindAuthz || ev.Decision != "deny" || ev.Outcome != audit.OutcomeDenied {
+			t.Errorf("unexpected event %+v", ev)
+		}
+		refusals = append(refusals, ev.Method+"?"+ev.Target)
+	}
+	want := []string{"console/servers?", "console/servers?vs=demo", "console/connectors?", "console/audit?", "console/usage?", "console/propose?", "console/propose?"}
+	if !slices.Equal(refusals, want) {
+		t.Errorf("recorded refusals %v, want %v", refusals, want)
+	}
+}
+
+func TestAdminPageViewsAreAudited(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	b.signIn("/console/audit?user=dev%3Abob&cursor=x", "root", "root-pw")
+	b.get("/console/audit/rows?user=dev%3Abob")
+	evs := f.recorded.events()
+	if len(evs) != 1 {
+		t.Fatalf("events %+v, want the one page view", evs)
+	}
+	if ev := evs[0]; ev.Subject != "dev:root" || ev.Method != "console/audit" || ev.Target != "user=dev%3Abob" || ev.Decision != "allow" || ev.Policy != "audit.admin_groups" {
+		t.Errorf("event %+v", ev)
 	}
 }
 
@@ -371,5 +403,43 @@ func TestAProposedRenameIsAValidatedDiffAndTheFileIsUntouched(t *testing.T) {
 	}
 	if after, _ := readFile(f.cfgPath); after != before {
 		t.Error("proposing changed the configuration file")
+	}
+}
+
+func TestWithoutASignInMethodTheConsoleSaysHowToConfigureOne(t *testing.T) {
+	h, err := console.New(console.Config{
+		Store: audittest.NewMemStore(), SessionKey: make([]byte, 32),
+		BeginLogin: func(http.ResponseWriter, *http.Request, string) error { return oauth.ErrNoLogin },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/console/signin", nil))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("before Prepare: %d", w.Code)
+	}
+	commit, _ := h.Prepare(&config.Config{})
+	commit()
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/console/signin?next=/console/audit", nil))
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "auth.login.oidc") {
+		t.Errorf("%d %s", w.Code, w.Body)
+	}
+	if got := w.Header().Get("Content-Security-Policy"); !strings.Contains(got, "frame-ancestors 'none'") || w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("headers %v", w.Header())
+	}
+}
+
+func TestNewRefusesAnIncompleteConfig(t *testing.T) {
+	begin := func(http.ResponseWriter, *http.Request, string) error { return nil }
+	for name, cfg := range map[string]console.Config{
+		"no store":    {SessionKey: make([]byte, 32), BeginLogin: begin},
+		"no sign-in":  {Store: audittest.NewMemStore(), SessionKey: make([]byte, 32)},
+		"a short key": {Store: audittest.NewMemStore(), SessionKey: make([]byte, 16), BeginLogin: begin},
+	} {
+		if _, err := console.New(cfg); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }

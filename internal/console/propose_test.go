@@ -3,6 +3,8 @@ package console
 import (
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestEditCurationRewritesOnlyTheChosenVirtualServer(t *testing.T) {
@@ -90,4 +92,23 @@ func TestUnifiedDiffHunksLikeDiffU(t *testing.T) {
 	if same, _ := unifiedDiff(a, a, 3); len(same) != 0 {
 		t.Errorf("equal texts: %v", same)
 	}
+}
+
+// FuzzEditCuration: whatever the file holds, editing it never panics, and an edit it makes is
+// YAML again.
+func FuzzEditCuration(f *testing.F) {
+	f.Add("virtual_servers:\n  - name: demo\n    connectors: [notes]\n", "hide")
+	f.Add("virtual_servers: [{name: demo, connectors: [{name: notes, tools: {t: {hidden: true}}}]}]\n", "show")
+	f.Add("virtual_servers:\n  - name: demo\n    connectors:\n      - name: notes\n        tools:\n", "rename")
+	f.Add("- a\n- b\n", "hide")
+	f.Fuzz(func(t *testing.T, file, action string) {
+		out, err := editCuration([]byte(file), &proposal{VirtualServer: "demo", Connector: "notes", Tool: "t", Action: action, Name: "n"})
+		if err != nil {
+			return
+		}
+		var v any
+		if err := yaml.Unmarshal(out, &v); err != nil {
+			t.Fatalf("edited file is not YAML: %v\n%s", err, out)
+		}
+	})
 }

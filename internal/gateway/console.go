@@ -26,6 +26,7 @@ func (g *Gateway) initConsole(ctx context.Context, random32 func() ([]byte, erro
 		//                   ConnectURL).
 		EffectiveTools: nil,
 		Connections:    nil,
+		Recorder:       g.recorder,
 		Log:            g.log.Named("console"),
 	})
 	if err != nil {
