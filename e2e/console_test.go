@@ -168,11 +168,17 @@ func TestTheWebConsoleInChromium(t *testing.T) {
 	if !slices.Contains(sv.Hidden, "notes: get_note") || !strings.Contains(sv.Detail, "weather__* needs forecasters") {
 		t.Errorf("curation and policy marks: hidden %v, detail %q", sv.Hidden, sv.Detail)
 	}
-	// WIRING POINT: this branch passes nil for the effective tool list (branch policy computes
-	// it); once wired, assert the readers' list here: notes__write_note (renamed from add_note)
-	// present, weather__get_forecast and notes__get_note absent.
-	if !sv.ToolsUnavailable || len(sv.Tools) != 0 {
-		t.Errorf("effective tools: unavailable %v, tools %v", sv.ToolsUnavailable, sv.Tools)
+	// The tool list as readers see it: the aggregator's own tools/list dry run.
+	if sv.ToolsUnavailable || !slices.Contains(sv.Tools, "notes__write_note") || !slices.Contains(sv.Tools, "notes__list_notes") {
+		t.Errorf("readers' tools: unavailable %v, tools %v", sv.ToolsUnavailable, sv.Tools)
+	}
+	for _, unwanted := range []string{"notes__add_note", "notes__get_note", "weather__get_forecast"} {
+		if slices.Contains(sv.Tools, unwanted) {
+			t.Errorf("readers' tool list shows %s: %v", unwanted, sv.Tools)
+		}
+	}
+	if !strings.Contains(sv.Detail, "renamed from add_note") || !strings.Contains(sv.Detail, "description overridden") {
+		t.Errorf("the renamed tool is not marked: %q", sv.Detail)
 	}
 	if sv.CopyButton != "Copied" {
 		t.Errorf("the copy button says %q after a click", sv.CopyButton)
@@ -185,7 +191,7 @@ func TestTheWebConsoleInChromium(t *testing.T) {
 			notes = row
 		}
 	}
-	if len(notes) < 11 || notes[2] != "bearer token (Authorization header)" || notes[5] == "0" || notes[9] == "never" {
+	if len(notes) < 11 || notes[2] != "bearer token (Authorization header)" || notes[4] == "n/a" || notes[4] == "0" || notes[5] == "0" || notes[9] == "never" {
 		t.Errorf("the notes connector's row: %q", notes)
 	}
 

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/vmcp-dev/vmcp/internal/console"
+	"github.com/vmcp-dev/vmcp/internal/identity"
 )
 
 // initConsole builds the web console (/console/) and lets it sign browsers in through vmcp's
@@ -14,20 +16,16 @@ func (g *Gateway) initConsole(ctx context.Context, random32 func() ([]byte, erro
 		return err
 	}
 	h, err := console.New(console.Config{
-		Store:      g.store,
-		SessionKey: key,
-		BeginLogin: g.oauth.BeginLogin,
-		// WIRING POINT (lead, at the merge of branches policy and creds): nil makes the
-		// Virtual servers page say the effective tool list is not available, and My
-		// connections say per-user connections are not available. Wire:
-		//   EffectiveTools: the policy branch's function behind GET /admin/api/effective-tools
-		//                   (admin.EffectiveToolsFunc has the same signature),
-		//   Connections:    g.users.manager (*connections.Manager has Connected, Disconnect,
-		//                   ConnectURL).
-		EffectiveTools: nil,
-		Connections:    nil,
-		Recorder:       g.recorder,
-		Log:            g.log.Named("console"),
+		Store:          g.store,
+		SessionKey:     key,
+		BeginLogin:     g.oauth.BeginLogin,
+		EffectiveTools: g.effectiveTools,
+		// WIRING POINT (lead, at the merge of branch creds): nil makes My connections say
+		// per-user connections are not available. Wire g.users.manager: *connections.Manager
+		// has Connected, Disconnect and ConnectURL, the console.Connections interface.
+		Connections: nil,
+		Recorder:    g.recorder,
+		Log:         g.log.Named("console"),
 	})
 	if err != nil {
 		return err
@@ -35,4 +33,10 @@ func (g *Gateway) initConsole(ctx context.Context, random32 func() ([]byte, erro
 	g.console = h
 	g.oauth.HandOff(console.LoginPrefix, h.FinishLogin)
 	return nil
+}
+
+// effectiveTools is the dry run of tools/list — what user in groups would get on virtual server
+// vs — for the admin API and the console. It runs the aggregator's own tools/list code.
+func (g *Gateway) effectiveTools(ctx context.Context, user string, groups []string, vs string) ([]json.RawMessage, error) {
+	return g.aggregator.EffectiveTools(ctx, identity.Identity{Subject: user, Groups: groups}, vs)
 }

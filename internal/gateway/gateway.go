@@ -6,7 +6,6 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -222,14 +221,11 @@ func AdminAudience(cfg *config.Config) string {
 func (g *Gateway) newAdmin(cfg *config.Config) (*admin.Handler, error) {
 	aud, issuer, leeway := AdminAudience(cfg), cfg.Auth.Issuer, cfg.Auth.Leeway.D()
 	return admin.New(admin.Config{
-		Store:       g.store,
-		Recorder:    g.recorder,
-		AdminGroups: cfg.Audit.AdminGroups,
-		Log:         g.log.Named("admin"),
-		// The dry run of tools/list runs the aggregator's own tools/list code.
-		EffectiveTools: func(ctx context.Context, user string, groups []string, vs string) ([]json.RawMessage, error) {
-			return g.aggregator.EffectiveTools(ctx, identity.Identity{Subject: user, Groups: groups}, vs)
-		},
+		Store:          g.store,
+		Recorder:       g.recorder,
+		AdminGroups:    cfg.Audit.AdminGroups,
+		Log:            g.log.Named("admin"),
+		EffectiveTools: g.effectiveTools,
 		Authenticate: func(r *http.Request) (string, []string, error) {
 			scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") {
