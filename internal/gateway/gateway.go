@@ -438,7 +438,7 @@ func (g *Gateway) current() *config.Config {
 func (g *Gateway) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", g.healthz)
-	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/ and /oauth/ to
+	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/, /oauth/ and /console/ to
 	// this listener, so /metrics is not reachable through Envoy.
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
 	// The admin API, like /metrics, is on vmcp's own listener only: the edge routes nothing
