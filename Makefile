@@ -31,7 +31,9 @@ $(ENVOY):
 # there is one, takes the lock the e2e tests take, so an install never runs under another one.
 TS_DIR := e2e/ts
 PEERS_DIR := e2e/peers
-e2e-deps: $(TS_DIR)/node_modules/.package-lock.json $(PEERS_DIR)/node_modules/.package-lock.json
+# playwright-core for the console's browser test (it drives Debian's chromium; it downloads none).
+BROWSER_DIR := e2e/browser
+e2e-deps: $(TS_DIR)/node_modules/.package-lock.json $(PEERS_DIR)/node_modules/.package-lock.json $(BROWSER_DIR)/node_modules/.package-lock.json
 %/node_modules/.package-lock.json: %/package.json %/package-lock.json
 	cd $* && $$(command -v flock >/dev/null && echo flock package-lock.json) npm ci --no-audit --no-fund
 	touch $@

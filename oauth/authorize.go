@@ -141,6 +141,9 @@ func (s *Server) loginComplete(w http.ResponseWriter, r *http.Request) {
 		errorPage(w, http.StatusBadRequest, "Sign-in failed: "+err.Error())
 		return
 	}
+	if s.finishHandoff(w, r, user, id) {
+		return
+	}
 	p, err := s.takePending(r, id)
 	if err != nil {
 		errorPage(w, http.StatusBadRequest, "This sign-in has expired or was already used. Start again from your application.")

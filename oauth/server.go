@@ -40,6 +40,8 @@ type Server struct {
 	mu       sync.Mutex // serialises Prepare
 	provider login.Provider
 	loginCfg string
+
+	handoff handoffs
 }
 
 // compiled is the request-ready configuration.

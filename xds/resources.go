@@ -169,6 +169,8 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 	routes := []*routev3.Route{
 		prefixToHTTP("/.well-known/", public),
 		prefixToHTTP("/oauth/", public),
+		// The web console signs browsers in itself (vmcp's login, then a session cookie).
+		prefixToHTTP("/console/", public),
 	}
 	connectors := make(map[string]*config.Connector, len(cfg.Connectors))
 	for i := range cfg.Connectors {

@@ -50,9 +50,14 @@ func (h *Handler) admin(method string, serve endpoint) http.Handler {
 	})
 }
 
-func (h *Handler) isAdmin(groups []string) bool {
+func (h *Handler) isAdmin(groups []string) bool { return IsAdmin(h.cfg.AdminGroups, groups) }
+
+// IsAdmin reports whether a caller in groups is an administrator: a member of any of
+// adminGroups (audit.admin_groups). No admin groups admits nobody. The web console applies the
+// same rule, through this function, so the two can never disagree.
+func IsAdmin(adminGroups, groups []string) bool {
 	for _, g := range groups {
-		if slices.Contains(h.cfg.AdminGroups, g) {
+		if slices.Contains(adminGroups, g) {
 			return true
 		}
 	}

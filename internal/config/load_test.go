@@ -210,6 +210,11 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			want: []string{`vmcp.yaml:6:11: virtual server "a": path "/oauth/token" is reserved for vmcp's own endpoints`},
 		},
 		{
+			name: "a virtual server path under the web console",
+			yaml: conn + "virtual_servers:\n  - name: a\n    path: /console/mcp\n    connectors: [notes]\n",
+			want: []string{`vmcp.yaml:6:11: virtual server "a": path "/console/mcp" is reserved for vmcp's own endpoints`},
+		},
+		{
 			name: "a URL without a scheme",
 			yaml: "connectors:\n  - name: notes\n    url: localhost/mcp\n",
 			want: []string{`vmcp.yaml:3:10: connectors[0].url: "localhost/mcp" must use http or https`},

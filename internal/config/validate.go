@@ -102,6 +102,8 @@ func (l *loader) validate(c *Config) {
 			l.add(p+".path", "virtual server %q: path %q is reserved for vmcp's own endpoints", vs.Name, vs.Path)
 		case paths[vs.Path]:
 			l.add(p+".path", "virtual server %q: path %q is already used by another virtual server", vs.Name, vs.Path)
+		case strings.HasPrefix(vs.Path, "/console/"): // the web console's, routed by the edge before virtual servers
+			l.add(p+".path", "virtual server %q: path %q is reserved for vmcp's own endpoints", vs.Name, vs.Path)
 		}
 		paths[vs.Path] = true
 		switch vs.Prefix.Mode {

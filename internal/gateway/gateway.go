@@ -6,7 +6,6 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +30,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/admin"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/console"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/policyset"
 	"github.com/vmcp-dev/vmcp/internal/policysource"
@@ -64,6 +64,7 @@ type Gateway struct {
 	aggregator *aggregator.Server
 	metadata   *oauth.Metadata
 	oauth      *oauth.Server
+	console    *console.Handler
 
 	metrics  *prometheus.Registry
 	recorder *audit.Recorder
@@ -153,6 +154,9 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, recorder, log.Named("aggregator")),
 	}
 	g.extproc = extproc.NewServer(sessions, g.aggregator, recorder, log.Named("extproc"))
+	if err := g.initConsole(ctx, random32); err != nil {
+		return nil, err
+	}
 	if err := g.startPolicies(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -185,7 +189,7 @@ func (g *Gateway) applyLocked(cfg *config.Config, set *policyset.Set) error {
 		return err
 	}
 	var commits []func()
-	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth} {
+	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth, g.console} {
 		commit, err := c.Prepare(cfg)
 		if err != nil {
 			return err
@@ -217,14 +221,11 @@ func AdminAudience(cfg *config.Config) string {
 func (g *Gateway) newAdmin(cfg *config.Config) (*admin.Handler, error) {
 	aud, issuer, leeway := AdminAudience(cfg), cfg.Auth.Issuer, cfg.Auth.Leeway.D()
 	return admin.New(admin.Config{
-		Store:       g.store,
-		Recorder:    g.recorder,
-		AdminGroups: cfg.Audit.AdminGroups,
-		Log:         g.log.Named("admin"),
-		// The dry run of tools/list runs the aggregator's own tools/list code.
-		EffectiveTools: func(ctx context.Context, user string, groups []string, vs string) ([]json.RawMessage, error) {
-			return g.aggregator.EffectiveTools(ctx, identity.Identity{Subject: user, Groups: groups}, vs)
-		},
+		Store:          g.store,
+		Recorder:       g.recorder,
+		AdminGroups:    cfg.Audit.AdminGroups,
+		Log:            g.log.Named("admin"),
+		EffectiveTools: g.effectiveTools,
 		Authenticate: func(r *http.Request) (string, []string, error) {
 			scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -437,7 +438,7 @@ func (g *Gateway) current() *config.Config {
 func (g *Gateway) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", g.healthz)
-	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/ and /oauth/ to
+	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/, /oauth/ and /console/ to
 	// this listener, so /metrics is not reachable through Envoy.
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
 	// The admin API, like /metrics, is on vmcp's own listener only: the edge routes nothing
@@ -453,6 +454,8 @@ func (g *Gateway) httpHandler() http.Handler {
 	mux.Handle("GET "+oauth.ProtectedResourcePrefix+"/", g.metadata)
 	mux.Handle("GET "+oauth.ProtectedResourcePrefix, g.metadata)
 	g.oauth.Register(mux)
+	// The web console authenticates browsers itself (session cookie from vmcp's login).
+	mux.Handle(console.Prefix, g.console)
 	mux.Handle("/", g.aggregator)
 	return mux
 }
