@@ -192,6 +192,7 @@ func (b *Bridge) supervise(ctx context.Context) {
 		err := b.runOnce(ctx)
 		if ctx.Err() != nil {
 			b.setDown(errors.New("stopped"))
+			b.log.Info("connector process stopped")
 			return
 		}
 		b.setDown(err)
