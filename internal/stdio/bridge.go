@@ -44,6 +44,9 @@ type Options struct {
 	// RequestTimeout is how long a request may go without an answer or a progress
 	// notification before it fails (default 30s).
 	RequestTimeout time.Duration
+	// StartTimeout bounds a start: the process running and answering initialize (default
+	// 60s: `npx -y` may download the server first).
+	StartTimeout time.Duration
 	// StartWait is how long a request that arrives while the process is (re)starting waits for
 	// it before the bridge answers 503 (default 5s).
 	StartWait time.Duration
@@ -113,6 +116,9 @@ type serverRequest struct {
 func New(opts Options) *Bridge {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 30 * time.Second
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 60 * time.Second
 	}
 	if opts.StartWait <= 0 {
 		opts.StartWait = 5 * time.Second
@@ -220,7 +226,7 @@ func (b *Bridge) runOnce(ctx context.Context) error {
 	}
 	c := newChild(p, b.log)
 	go b.read(c)
-	initCtx, cancel := context.WithTimeout(ctx, b.opts.RequestTimeout)
+	initCtx, cancel := context.WithTimeout(ctx, b.opts.StartTimeout)
 	result, err := b.handshake(initCtx, c)
 	cancel()
 	if err != nil {
