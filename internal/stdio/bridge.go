@@ -231,7 +231,7 @@ func (b *Bridge) runOnce(ctx context.Context) error {
 	cancel()
 	if err != nil {
 		p.stop(b.opts.StopGrace)
-		return fmt.Errorf("initialize: %w", err)
+		return err // roundTrip's errors start with the method
 	}
 	restart := b.setUp(c, result)
 	b.log.Info("connector process ready", zap.Int("pid", p.pid()), zap.Bool("restart", restart))

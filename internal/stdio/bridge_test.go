@@ -154,9 +154,13 @@ func TestProgressReachesOnlyTheClientWhoseRequestItReportsOn(t *testing.T) {
 		t.Errorf("the process saw the client's own progress token %q; tokens of different clients could collide", "tok-a")
 	}
 	mustCall(t, c, "echo", map[string]any{"text": "x"})
-	if aGot.Load() != 3 {
-		t.Errorf("the caller got %d progress notifications, want 3", aGot.Load())
-	}
+	// The SDK runs notification handlers apart from the call, which may return first.
+	harness.Eventually(t, 5*time.Second, func() error {
+		if n := aGot.Load(); n != 3 {
+			return fmt.Errorf("the caller got %d progress notifications, want 3", n)
+		}
+		return nil
+	})
 	if cGot.Load() != 0 {
 		t.Errorf("another client got %d of them", cGot.Load())
 	}
@@ -260,7 +264,7 @@ func TestAProcessThatCannotStartGets503AndAClearError(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `connector test is not running (initialize: initialize`) || !strings.Contains(string(body), `"id":7`) {
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `connector test is not running (initialize: exited with status 1); it is being restarted`) || !strings.Contains(string(body), `"id":7`) {
 		t.Fatalf("got %d %s", resp.StatusCode, body)
 	}
 	if b.Healthy() {
@@ -363,5 +367,24 @@ func TestAStatelessClientDiscoversTheServerThroughTheBridge(t *testing.T) {
 	}
 	if got := mustCall(t, cs, "echo", map[string]any{"text": "hi"}); got != "echo: hi" {
 		t.Errorf("echo: %q", got)
+	}
+}
+
+// A server-to-client request the process sends while handling a call (elicitation here) reaches
+// the client that made the call, on that call's stream, and the client's answer reaches the
+// process under the process's own id.
+func TestAnElicitationReachesTheCallerAndItsAnswerTheProcess(t *testing.T) {
+	b := startBridge(t, Options{})
+	var asked atomic.Value
+	cs := connect(t, b.url, &mcp.ClientOptions{ElicitationHandler: func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+		asked.Store(req.Params.Message)
+		return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"answer": "blue"}}, nil
+	}})
+	connect(t, b.url, nil) // another client, idle, must not be asked
+	if got := mustCall(t, cs, "ask", map[string]any{"text": "favourite colour?"}); got != "accept: blue" {
+		t.Errorf("the process got %q", got)
+	}
+	if asked.Load() != "favourite colour?" {
+		t.Errorf("the caller was asked %v", asked.Load())
 	}
 }

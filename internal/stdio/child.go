@@ -210,7 +210,11 @@ func (c *child) roundTrip(ctx context.Context, id int64, method string, params a
 	c.register(cl)
 	defer c.unregister(cl)
 	if err := c.send(ctx, encode(&jsonrpc.Message{JSONRPC: "2.0", ID: idJSON(id), Method: method, Params: raw})); err != nil {
-		return nil, err
+		if errors.Is(err, errChildGone) {
+			<-c.proc.exited
+			return nil, fmt.Errorf("%s: %s", method, exitReason(c.proc.err))
+		}
+		return nil, fmt.Errorf("%s: %w", method, err)
 	}
 	select {
 	case m := <-cl.answer:

@@ -73,6 +73,15 @@ func runTestServer() {
 		}
 		return text(strconv.Itoa(cmd.Process.Pid)), nil
 	})
+	add("ask", func(ctx context.Context, req *mcp.CallToolRequest, in textArgs) (*mcp.CallToolResult, error) {
+		res, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: in.Text, RequestedSchema: map[string]any{
+			"type": "object", "properties": map[string]any{"answer": map[string]any{"type": "string"}},
+		}})
+		if err != nil {
+			return nil, err
+		}
+		return text(fmt.Sprintf("%s: %v", res.Action, res.Content["answer"])), nil
+	})
 	add("progress", func(ctx context.Context, req *mcp.CallToolRequest, in textArgs) (*mcp.CallToolResult, error) {
 		tok := req.Params.GetProgressToken()
 		for i := 1; i <= in.N; i++ {
