@@ -118,9 +118,8 @@ func startProcess(c Command, log *zap.Logger) (*process, error) {
 	go logStderr(errR, log)
 	go func() {
 		p.err = cmd.Wait()
-		// Sweep the group: whatever the server started and left behind (a process group id
-		// is not reused while any member is alive, so this reaches only ours).
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		// Whatever the server started and left behind goes with it.
+		sweepGroup(cmd.Process.Pid)
 		inW.Close()
 		close(p.exited)
 	}()
@@ -131,7 +130,7 @@ func startProcess(c Command, log *zap.Logger) (*process, error) {
 func (p *process) pid() int { return p.cmd.Process.Pid }
 
 // kill ends the process group at once (a server that stopped answering).
-func (p *process) kill() { _ = syscall.Kill(-p.pid(), syscall.SIGKILL) }
+func (p *process) kill() { signalGroup(p.pid(), syscall.SIGKILL) }
 
 // stop ends the server as MCP's lifecycle asks of stdio clients (2025-06-18 "Shutdown"): close
 // its input and give it a moment to exit, then SIGTERM, then SIGKILL after grace; signals go to
@@ -151,7 +150,7 @@ func (p *process) stop(grace time.Duration) {
 	if wait(min(time.Second, grace/2)) {
 		return
 	}
-	_ = syscall.Kill(-p.pid(), syscall.SIGTERM)
+	signalGroup(p.pid(), syscall.SIGTERM)
 	if !wait(grace) {
 		p.kill()
 		<-p.exited
