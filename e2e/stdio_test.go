@@ -206,14 +206,8 @@ func childPid(t *testing.T, root int, name string) int {
 			if err != nil {
 				continue
 			}
-			stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-			if err != nil {
-				continue
-			}
-			// pid (comm) state ppid …; comm may hold spaces and parentheses.
-			fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-			if len(fields) > 1 && fields[0] != "Z" {
-				parent[pid], _ = strconv.Atoi(fields[1])
+			if state, ppid, ok := procStat(pid); ok && state != "Z" {
+				parent[pid] = ppid
 			}
 		}
 		var matches []int
@@ -239,12 +233,23 @@ func childPid(t *testing.T, root int, name string) int {
 	return found
 }
 
-// zombie reports whether pid has exited and waits only to be reaped.
+// zombie reports whether pid has exited and waits only to be reaped (or is gone).
 func zombie(pid int) bool {
+	state, _, ok := procStat(pid)
+	return !ok || state == "Z"
+}
+
+// procStat reads a process's state and parent from /proc/PID/stat: "pid (comm) state ppid …",
+// where comm may hold spaces and parentheses.
+func procStat(pid int) (state string, ppid int, ok bool) {
 	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 	if err != nil {
-		return true
+		return "", 0, false
 	}
 	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	return len(fields) > 0 && fields[0] == "Z"
+	if len(fields) < 2 {
+		return "", 0, false
+	}
+	ppid, _ = strconv.Atoi(fields[1])
+	return fields[0], ppid, true
 }
