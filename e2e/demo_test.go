@@ -44,24 +44,16 @@ func connect(t *testing.T, url, token string) *mcp.ClientSession {
 
 func toolNames(t *testing.T, cs *mcp.ClientSession) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := cs.ListTools(ctx, nil)
+	names, err := listTools(cs)
 	if err != nil {
 		t.Fatalf("tools/list: %v", err)
-	}
-	var names []string
-	for _, tool := range res.Tools {
-		names = append(names, tool.Name)
 	}
 	return names
 }
 
 func callTool(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+	res, err := tryCallTool(cs, name, args)
 	if err != nil {
 		t.Fatalf("tools/call %s: %v", name, err)
 	}

@@ -21,6 +21,7 @@ Usage:
   vmcp envoy-bootstrap -c FILE       print the Envoy bootstrap for a configuration
   vmcp token --user NAME --vs NAME   print a development access token
   vmcp example-connectors            serve the example connectors (notes, weather)
+  vmcp stdio-bridge -- CMD ARGS…     serve one stdio MCP server over Streamable HTTP
   vmcp hash-password                 print a bcrypt hash for a dev user (password on stdin)
   vmcp audit [--user U] [--json] …   list audit events from the admin API (token: $VMCP_TOKEN)
   vmcp usage [--by DIM] [--since D]  calls, errors and latency per user, tool, connector, …
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPolicy(ctx, rest, stdout, stderr)
 	case "example-connectors":
 		return cmdExampleConnectors(ctx, rest, stderr)
+	case "stdio-bridge":
+		return cmdStdioBridge(ctx, rest, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "vmcp", versionString())
 		return nil

@@ -107,6 +107,7 @@ func applyDefaults(c *Config) {
 		if conn.Credential.Type == "" {
 			conn.Credential.Type = CredentialNone
 		}
+		applyCommandDefaults(conn)
 	}
 	for i := range c.VirtualServers {
 		vs := &c.VirtualServers[i]

@@ -168,7 +168,8 @@ var (
 	secretType    = reflect.TypeOf(Secret{})
 	durationType  = reflect.TypeOf(Duration(0))
 	connRefType   = reflect.TypeOf(ConnectorRef{})
-	scalarAllowed = map[reflect.Type]bool{secretType: true, durationType: true, connRefType: true}
+	byteSizeType  = reflect.TypeOf(ByteSize(0))
+	scalarAllowed = map[reflect.Type]bool{secretType: true, durationType: true, connRefType: true, byteSizeType: true}
 )
 
 // walk records the position of every node by its path and reports keys that name no field, so a
@@ -194,6 +195,11 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 		case d < 0:
 			// A negative timeout or lifetime would make every request fail at once.
 			l.addAt(n, "%s: %q must not be negative", displayPath(path), n.Value)
+		}
+		return
+	case t == byteSizeType:
+		if _, err := parseByteSize(n.Value); n.Kind != yaml.ScalarNode || err != nil {
+			l.addAt(n, "%s: expected a size such as 512MiB or 2GiB", displayPath(path))
 		}
 		return
 	case t == secretType && n.Kind != yaml.ScalarNode:

@@ -154,7 +154,7 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 		{
 			name: "an unknown key in a connector lists the known keys",
 			yaml: conn + "    timout: 5s\n",
-			want: []string{`vmcp.yaml:4:5: unknown key "timout" in connectors[0] (known: call_timeout, credential, name, timeout, url)`},
+			want: []string{`vmcp.yaml:4:5: unknown key "timout" in connectors[0] (known: call_timeout, command, credential, dir, env, limits, name, timeout, url)`},
 		},
 		{
 			name: "an unknown key in a credential lists the known keys, and what the typo left missing",
@@ -242,7 +242,7 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 		{
 			name: "a URL missing a connector url entirely",
 			yaml: "connectors:\n  - name: notes\n",
-			want: []string{`vmcp.yaml:2:5: connector "notes": url is required`},
+			want: []string{`vmcp.yaml:2:5: connector "notes": url or command is required`},
 		},
 		{
 			name: "a public URL with a path",
@@ -418,8 +418,8 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			yaml: "servr: {}\nconnectors:\n  - name: a\n    uri: http://h\nauthz: {}\n",
 			want: []string{
 				`vmcp.yaml:1:1: unknown key "servr" in the top level (known: audit, auth, connectors, policy, server, store, virtual_servers)`,
-				`vmcp.yaml:3:5: connector "a": url is required`,
-				`vmcp.yaml:4:5: unknown key "uri" in connectors[0] (known: call_timeout, credential, name, timeout, url)`,
+				`vmcp.yaml:3:5: connector "a": url or command is required`,
+				`vmcp.yaml:4:5: unknown key "uri" in connectors[0] (known: call_timeout, command, credential, dir, env, limits, name, timeout, url)`,
 				`vmcp.yaml:5:1: unknown key "authz" in the top level (known: audit, auth, connectors, policy, server, store, virtual_servers)`,
 			},
 		},

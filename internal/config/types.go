@@ -209,6 +209,14 @@ type Connector struct {
 	// included.
 	CallTimeout Duration   `yaml:"call_timeout"`
 	Credential  Credential `yaml:"credential"`
+
+	// Command, instead of URL, runs a local MCP server that speaks stdio (argv; the first
+	// element is the program). vmcp supervises it and serves it over Streamable HTTP on
+	// loopback; see stdio.go for Env, Dir and Limits.
+	Command []string          `yaml:"command"`
+	Env     map[string]Secret `yaml:"env"`
+	Dir     string            `yaml:"dir"`
+	Limits  Limits            `yaml:"limits"`
 }
 
 // CredentialType names how vmcp authenticates to a connector.

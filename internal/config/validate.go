@@ -67,11 +67,7 @@ func (l *loader) validate(c *Config) {
 			l.add(p+".name", "duplicate connector name %q", conn.Name)
 		}
 		connectors[conn.Name] = true
-		if conn.URL == "" {
-			l.add(p, "connector %q: url is required", conn.Name)
-		} else {
-			l.checkURL(p+".url", conn.URL)
-		}
+		l.validateTransport(c, p, conn)
 		l.validateCredential(c, p+".credential", &conn.Credential)
 	}
 

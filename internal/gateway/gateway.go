@@ -65,6 +65,8 @@ type Gateway struct {
 	metadata   *oauth.Metadata
 	oauth      *oauth.Server
 	console    *console.Handler
+	// stdio runs command connectors' processes; see stdio.go.
+	stdio *stdioConnectors
 
 	metrics  *prometheus.Registry
 	recorder *audit.Recorder
@@ -152,6 +154,7 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		metadata:   &oauth.Metadata{},
 		oauth:      oauth.NewServer(oauth.Options{Store: st, Keys: keys, SealKey: sealKey, Dev: opts.Dev, Log: log.Named("oauth")}),
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, recorder, log.Named("aggregator")),
+		stdio:      newStdioConnectors(log.Named("stdio"), Version),
 	}
 	g.extproc = extproc.NewServer(sessions, g.aggregator, recorder, log.Named("extproc"))
 	if err := g.initConsole(ctx, random32); err != nil {
@@ -188,10 +191,16 @@ func (g *Gateway) applyLocked(cfg *config.Config, set *policyset.Set) error {
 	if err != nil {
 		return err
 	}
-	var commits []func()
+	// Command connectors next: every other component sees them as the URLs of their bridges.
+	cfg, commitStdio, rollbackStdio, err := g.stdio.prepare(cfg)
+	if err != nil {
+		return err
+	}
+	commits := []func(){commitStdio}
 	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth, g.console} {
 		commit, err := c.Prepare(cfg)
 		if err != nil {
+			rollbackStdio()
 			return err
 		}
 		commits = append(commits, commit)
@@ -294,6 +303,9 @@ func (g *Gateway) Minter() *tokens.Minter {
 func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 	defer g.store.Close()
 	defer g.policies.Stop(context.Background())
+	// Command connectors' processes stop with vmcp (SIGTERM, then SIGKILL after a grace
+	// period, whole process group).
+	defer g.stdio.stopAll()
 	cfg := g.current()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
