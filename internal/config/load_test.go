@@ -161,7 +161,7 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			yaml: conn + "    credential:\n      type: bearer\n      secret: ${env:X}\n",
 			want: []string{
 				`vmcp.yaml:5:7: connectors[0].credential: token is required for credential type "bearer"`,
-				`vmcp.yaml:6:7: unknown key "secret" in connectors[0].credential (known: header, param, password, token, type, username)`,
+				`vmcp.yaml:6:7: unknown key "secret" in connectors[0].credential (known: audience, authorization_url, client_id, client_secret, header, param, password, scopes, token, token_url, ttl, type, username)`,
 			},
 		},
 		{
@@ -356,8 +356,28 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 		},
 		{
 			name: "an unknown credential type",
+			yaml: conn + "    credential:\n      type: kerberos\n",
+			want: []string{`vmcp.yaml:5:13: connectors[0].credential.type: unknown credential type "kerberos" (use none, bearer, header, query, basic, oauth, token_exchange or identity_assertion)`},
+		},
+		{
+			name: "an oauth credential without a client id",
 			yaml: conn + "    credential:\n      type: oauth\n",
-			want: []string{`vmcp.yaml:5:13: connectors[0].credential.type: unknown credential type "oauth" (use none, bearer, header, query or basic)`},
+			want: []string{`vmcp.yaml:5:7: connectors[0].credential: client_id is required for credential type oauth (register vmcp as a client at the connector's authorization server)`},
+		},
+		{
+			name: "an oauth credential with only one of its endpoints",
+			yaml: conn + "    credential:\n      type: oauth\n      client_id: vmcp\n      token_url: https://as.example/token\n",
+			want: []string{`vmcp.yaml:5:7: connectors[0].credential: set both authorization_url and token_url, or neither (then they are discovered from the connector's metadata)`},
+		},
+		{
+			name: "a token exchange credential without a token url",
+			yaml: conn + "    credential:\n      type: token_exchange\n      client_id: vmcp\n",
+			want: []string{`vmcp.yaml:5:7: connectors[0].credential: token_url is required for credential type token_exchange`},
+		},
+		{
+			name: "an identity assertion living longer than an hour",
+			yaml: conn + "    credential:\n      type: identity_assertion\n      ttl: 2h\n",
+			want: []string{`vmcp.yaml:6:12: connectors[0].credential.ttl: an identity assertion lives at most 1h (it is minted again when it nears expiry)`},
 		},
 		{
 			name: "a list where a mapping belongs",
