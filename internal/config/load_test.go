@@ -51,6 +51,7 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 			TokenTTL:       Duration(time.Hour),
 			Leeway:         Duration(30 * time.Second),
 			TokenCacheSize: 10000,
+			Connections:    Connections{TicketTTL: Duration(10 * time.Minute)},
 
 			RefreshTokenTTL:         Duration(30 * 24 * time.Hour),
 			CodeTTL:                 Duration(time.Minute),
