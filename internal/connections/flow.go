@@ -266,4 +266,3 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
-
