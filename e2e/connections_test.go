@@ -154,38 +154,47 @@ func serveGitHubConnector(t *testing.T) (as *upstreamAS, connectorURL string, se
 	connectorURL = "http://" + connLis.Addr().String() + "/mcp"
 	as = &upstreamAS{url: "http://" + asLis.Addr().String(), clientID: "vmcp-e2e", clientSecret: "upstream-client-secret-77c1",
 		resource: connectorURL, codes: map[string]asCode{}, access: map[string]bool{}, refresh: map[string]bool{}, firstTTL: 1}
-	seen = &recorder{}
+	seen = serveRecordingConnector(t, connLis, as.validAccess, func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, r *http.Request) {
+			json.NewEncoder(w).Encode(map[string]any{"resource": connectorURL, "authorization_servers": []string{as.url}})
+		})
+	})
+	srv := &http.Server{Handler: as}
+	go srv.Serve(asLis)
+	t.Cleanup(func() { srv.Close() })
+	return as, connectorURL, seen
+}
 
-	srv := mcp.NewServer(&mcp.Implementation{Name: "github", Version: "1"}, nil)
+// serveRecordingConnector serves, on l, a go-sdk MCP connector with one tool (whoami) that
+// records every request's headers and answers 401 unless accept(bearer token) holds. extra adds
+// routes (metadata, say).
+func serveRecordingConnector(t *testing.T, l net.Listener, accept func(token string) bool, extra func(*http.ServeMux)) *recorder {
+	t.Helper()
+	seen := &recorder{}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "recording", Version: "1"}, nil)
 	mcp.AddTool(srv, &mcp.Tool{Name: "whoami", Description: "Who the connector thinks is calling."},
 		func(ctx context.Context, req *mcp.CallToolRequest, _ map[string]any) (*mcp.CallToolResult, any, error) {
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "octocat"}}}, nil, nil
 		})
 	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"resource": connectorURL, "authorization_servers": []string{as.url}})
-	})
+	if extra != nil {
+		extra(mux)
+	}
 	mux.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) {
 		seen.observe(r)
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !as.validAccess(tok) {
-			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="http://`+connLis.Addr().String()+`/.well-known/oauth-protected-resource/mcp"`)
+		if !ok || !accept(tok) {
+			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="http://`+l.Addr().String()+`/.well-known/oauth-protected-resource/mcp"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
 		mcpHandler.ServeHTTP(w, r)
 	})
-	for _, s := range []*http.Server{{Handler: as}, {Handler: mux}} {
-		s := s
-		l := asLis
-		if s.Handler == mux {
-			l = connLis
-		}
-		go s.Serve(l)
-		t.Cleanup(func() { s.Close() })
-	}
-	return as, connectorURL, seen
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(l)
+	t.Cleanup(func() { hs.Close() })
+	return seen
 }
 
 const connectUsers = `  login:
