@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -406,6 +407,26 @@ func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 	}
 	messages = append(messages, e.Message, string(e.Data))
 
+	// An admin sees and cuts a user's connections with the CLI, through the admin API.
+	if status, page := signInAndConnect(t, aliceBrowser, s.edge+"/connect/github"); status != http.StatusOK {
+		t.Fatalf("reconnecting: HTTP %d %s", status, page)
+	}
+	adminToken := s.token("root", "", "--admin", "--groups", "vmcp-admins")
+	vmcpCLI := func(args ...string) string {
+		out, err := exec.Command(harness.BuildVMCP(t), append([]string{"connections", "--server", "http://" + s.addrs["http"], "--token", adminToken, "--user", "dev:alice"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("vmcp connections %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := vmcpCLI("--json"); !strings.Contains(out, `{"connector":"github","connected":true}`) {
+		t.Fatalf("vmcp connections --json = %s", out)
+	}
+	vmcpCLI("--disconnect", "github")
+	if e := toolError(t, alice, "github__whoami"); e.Code != mcp.CodeURLElicitationRequired {
+		t.Fatalf("after an admin disconnected alice: code %d, want -32042", e.Code)
+	}
+
 	// Each connector saw only its own credential.
 	for _, h := range s.notesSeen.all() {
 		if a := h.Get("Authorization"); strings.Contains(a, "upstream-") || strings.Contains(a, aliceToken) {
@@ -422,7 +443,7 @@ func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 	}
 
 	// No secret anywhere it must not be.
-	secrets := append(as.secrets(), aliceToken, notesToken)
+	secrets := append(as.secrets(), aliceToken, notesToken, adminToken)
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -239,6 +239,7 @@ func (g *Gateway) newAdmin(cfg *config.Config) (*admin.Handler, error) {
 		AdminGroups:    cfg.Audit.AdminGroups,
 		Log:            g.log.Named("admin"),
 		EffectiveTools: g.effectiveTools,
+		Connections:    g.users.manager,
 		Authenticate: func(r *http.Request) (string, []string, error) {
 			scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") {
