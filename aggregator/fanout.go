@@ -76,7 +76,7 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 		return a, err
 	})
 	st := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{},
-		URLElicitation: declaresURLElicitation(params.Capabilities)}
+		URLElicitation: session.DeclaresURLElicitation(params.Capabilities)}
 	var caps []map[string]json.RawMessage
 	for _, o := range outcomes {
 		if o.err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/usercred"
 )
 
@@ -63,21 +65,20 @@ func (e *edgeExchange) connectorCredential(c *connector, msg *jsonrpc.Message) (
 }
 
 // notConnected tells the client where the user connects their account: a URL-mode elicitation
-// (-32042) when the client declared it can show one (MCP 2025-11-25, elicitation.url in its
-// initialize capabilities, kept in the session), else a tool error result whose text carries the
-// link, which every client shows to the model and usually to the user.
+// (-32042) when the client declared it can show one (MCP 2025-11-25: elicitation.url in its
+// initialize capabilities, kept in the session, or in a 2026-07-28 request's _meta), else a tool
+// error result whose text carries the link, which every client shows to the model and usually to
+// the user.
 func (e *edgeExchange) notConnected(msg *jsonrpc.Message, nc *credential.NotConnectedError) *extprocv3.ProcessingResponse {
 	text := "To use " + nc.Connector + ", connect your account first: open " + nc.URL + " in your browser, then try again."
-	if e.sessionID != "" {
-		if st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name); err == nil && st.URLElicitation {
-			id := make([]byte, 16)
-			rand.Read(id)
-			data := map[string]any{"elicitations": []map[string]string{{
-				"mode": "url", "elicitationId": hex.EncodeToString(id), "url": nc.URL,
-				"message": "Connect your " + nc.Connector + " account to vmcp to use its tools.",
-			}}}
-			return e.refuse(http.StatusOK, msg.ID, &jsonrpc.Error{Code: CodeURLElicitationRequired, Message: "This request requires connecting your " + nc.Connector + " account.", Data: mustJSON(data)}, audit.OutcomeError)
-		}
+	if e.declaresURLElicitation(msg) {
+		id := make([]byte, 16)
+		rand.Read(id)
+		data := map[string]any{"elicitations": []map[string]string{{
+			"mode": "url", "elicitationId": hex.EncodeToString(id), "url": nc.URL,
+			"message": "Connect your " + nc.Connector + " account to vmcp to use its tools.",
+		}}}
+		return e.refuse(http.StatusOK, msg.ID, &jsonrpc.Error{Code: CodeURLElicitationRequired, Message: "This request requires connecting your " + nc.Connector + " account.", Data: mustJSON(data)}, audit.OutcomeError)
 	}
 	if msg.Method != "tools/call" {
 		return e.refuse(http.StatusOK, msg.ID, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: text}, audit.OutcomeError)
@@ -96,6 +97,25 @@ func (e *edgeExchange) notConnected(msg *jsonrpc.Message, nc *credential.NotConn
 			Details: "vmcp_not_connected",
 		},
 	}}
+}
+
+// declaresURLElicitation reads the client's URL elicitation capability: from the request's _meta
+// (2026-07-28, no sessions), else from the session it initialized.
+func (e *edgeExchange) declaresURLElicitation(msg *jsonrpc.Message) bool {
+	if e.mirror.version >= revision20260728 {
+		var p struct {
+			Meta struct {
+				Caps json.RawMessage `json:"io.modelcontextprotocol/clientCapabilities"`
+			} `json:"_meta"`
+		}
+		json.Unmarshal(msg.Params, &p)
+		return session.DeclaresURLElicitation(p.Meta.Caps)
+	}
+	if e.sessionID == "" {
+		return false
+	}
+	st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
+	return err == nil && st.URLElicitation
 }
 
 // egressUserCredential resolves the per-user credential of a fan-out request from the identity
