@@ -10,6 +10,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -169,5 +170,22 @@ func TestEgressCarriesTheUserCredentialOnlyForAVerifiedIdentity(t *testing.T) {
 	bob, _ := signer.Sign(identity.Identity{Subject: "bob", VirtualServer: "demo", Expiry: time.Now().Add(time.Hour).Unix()})
 	if got := egress(bob); got["authorization"] != "" || got["-authorization"] != "removed" {
 		t.Errorf("bob (not connected): %v, want no credential", got)
+	}
+}
+
+// BenchmarkRoutedCallWithAUsersOwnToken is a whole routed tools/call through the edge exchange
+// (headers, body, rewrite) for a connector with per-user OAuth, the user's token cached.
+func BenchmarkRoutedCallWithAUsersOwnToken(b *testing.B) {
+	srv, codec, _ := newUserCredServer(&testing.T{})
+	srv.log = zap.NewNop()
+	sid, _ := codec.Seal(session.State{Subject: "alice", VirtualServer: "demo", Upstream: map[string]string{"github": "up-1"}})
+	h := &corev3.HeaderValue{Key: "mcp-session-id", RawValue: []byte(sid)}
+	callAsUser(srv, "alice", callGitHub, h)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if resp := callAsUser(srv, "alice", callGitHub, h); resp.GetRequestBody() == nil {
+			b.Fatal("not routed")
+		}
 	}
 }

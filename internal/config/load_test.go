@@ -216,6 +216,11 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			want: []string{`vmcp.yaml:6:11: virtual server "a": path "/console/mcp" is reserved for vmcp's own endpoints`},
 		},
 		{
+			name: "a virtual server under the connect flow's path",
+			yaml: conn + "virtual_servers:\n  - name: a\n    path: /connect/github\n    connectors: [notes]\n",
+			want: []string{`vmcp.yaml:6:11: virtual server "a": path "/connect/github" is reserved for vmcp's own endpoints`},
+		},
+		{
 			name: "a URL without a scheme",
 			yaml: "connectors:\n  - name: notes\n    url: localhost/mcp\n",
 			want: []string{`vmcp.yaml:3:10: connectors[0].url: "localhost/mcp" must use http or https`},

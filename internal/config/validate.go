@@ -95,7 +95,7 @@ func (l *loader) validate(c *Config) {
 		case nameBad && !pathWritten:
 		case !pathRE.MatchString(vs.Path):
 			l.add(p+".path", "virtual server %q: path %q must be an absolute URL path of [A-Za-z0-9._~-] segments", vs.Name, vs.Path)
-		case strings.HasPrefix(vs.Path, "/.well-known/") || strings.HasPrefix(vs.Path, "/oauth/"):
+		case strings.HasPrefix(vs.Path, "/.well-known/") || strings.HasPrefix(vs.Path, "/oauth/") || strings.HasPrefix(vs.Path, "/connect/"):
 			l.add(p+".path", "virtual server %q: path %q is reserved for vmcp's own endpoints", vs.Name, vs.Path)
 		case paths[vs.Path]:
 			l.add(p+".path", "virtual server %q: path %q is already used by another virtual server", vs.Name, vs.Path)
