@@ -48,13 +48,5 @@ func (s *sqliteStore) ConnectionsOf(ctx context.Context, subject string) ([]Conn
 		return nil, fmt.Errorf("store: list connections: %w", err)
 	}
 	defer rows.Close()
-	var out []Connection
-	for rows.Next() {
-		c, err := scanConnection(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanConnections(rows)
 }

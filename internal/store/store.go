@@ -140,6 +140,26 @@ func scanConnection(scan func(dest ...any) error) (Connection, error) {
 	return c, nil
 }
 
+// rows is what database/sql's and pgx's result sets have in common.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanConnections reads every row of a connections query.
+func scanConnections(rs rows) ([]Connection, error) {
+	var out []Connection
+	for rs.Next() {
+		c, err := scanConnection(rs.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("store: read connection: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rs.Err()
+}
+
 // unixOrZero stores an unknown time as 0.
 func unixOrZero(t time.Time) int64 {
 	if t.IsZero() {
