@@ -122,12 +122,15 @@ func (r *Resolver) Headers(ctx context.Context, caller Caller, connector string)
 	if v, ok := c.cache.Load(key); ok && now.Before(v.(*entry).until) {
 		return v.(*entry).headers, nil
 	}
+	// The resolution is shared by every caller waiting on it: one caller going away must not
+	// fail the others (the outbound requests have their own timeouts).
+	shared := context.WithoutCancel(ctx)
 	v, err, _ := r.flight.Do(key, func() (any, error) {
 		// A caller that waited on another's miss finds its result here.
 		if v, ok := c.cache.Load(key); ok && r.now().Before(v.(*entry).until) {
 			return v, nil
 		}
-		hs, expiry, err := r.resolve(ctx, c, s, caller)
+		hs, expiry, err := r.resolve(shared, c, s, caller)
 		if err != nil {
 			return nil, err
 		}
