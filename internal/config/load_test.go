@@ -366,9 +366,9 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			want: []string{`vmcp.yaml:5:13: connectors[0].credential.type: unknown credential type "kerberos" (use none, bearer, header, query, basic, oauth, token_exchange or identity_assertion)`},
 		},
 		{
-			name: "an oauth credential without a client id",
-			yaml: conn + "    credential:\n      type: oauth\n",
-			want: []string{`vmcp.yaml:5:7: connectors[0].credential: client_id is required for credential type oauth (register vmcp as a client at the connector's authorization server)`},
+			name: "an oauth credential with configured endpoints but no client id",
+			yaml: conn + "    credential:\n      type: oauth\n      authorization_url: https://as.example/authorize\n      token_url: https://as.example/token\n",
+			want: []string{`vmcp.yaml:5:7: connectors[0].credential: client_id is required with authorization_url and token_url (without them, vmcp discovers the authorization server and registers itself there)`},
 		},
 		{
 			name: "an oauth credential with only one of its endpoints",

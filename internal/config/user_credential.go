@@ -60,10 +60,15 @@ func (l *loader) validateUserCredential(c *Config, p string, cr *Credential) {
 	}
 	switch cr.Type {
 	case CredentialOAuth:
-		if cr.ClientID == "" {
-			l.add(p, "%s: client_id is required for credential type oauth (register vmcp as a client at the connector's authorization server)", p)
+		// Without client_id, vmcp registers itself at the authorization server (RFC 7591), which
+		// it finds only through discovery.
+		if cr.ClientID == "" && cr.AuthorizationURL != "" {
+			l.add(p, "%s: client_id is required with authorization_url and token_url (without them, vmcp discovers the authorization server and registers itself there)", p)
 		}
 		if cr.ClientSecret.IsSet() {
+			if cr.ClientID == "" {
+				l.add(p, "%s: client_secret without client_id", p)
+			}
 			resolve("client_secret", &cr.ClientSecret)
 		}
 		optionalURL("authorization_url", cr.AuthorizationURL)

@@ -32,6 +32,7 @@ type Store interface {
 	ConnectionsOf(ctx context.Context, subject string) ([]store.Connection, error)
 	PutGrant(ctx context.Context, kind, key string, value []byte, expires time.Time) error
 	TakeGrant(ctx context.Context, kind, key string) ([]byte, error)
+	Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
 }
 
 // Manager keeps users' connector tokens: it stores them sealed, hands out access tokens
@@ -47,6 +48,8 @@ type Manager struct {
 	state atomic.Pointer[compiled]
 	// discovered holds each connector's endpoints found through its metadata, by connector URL.
 	discovered sync.Map
+	// clients holds vmcp's dynamically registered clients, by connector, URL and key id.
+	clients sync.Map
 	// changed is told when a user's tokens for a connector change or go, so that caches drop them.
 	changed atomic.Pointer[func(subject, connector string)]
 }
@@ -338,8 +341,16 @@ func (m *Manager) oauthConfig(ctx context.Context, c *compiled, conn *connector)
 			ep = found
 		}
 	}
+	client := clientCredentials{ID: conn.clientID, Secret: conn.clientSecret}
+	if client.ID == "" {
+		cl, err := m.registeredClient(ctx, c, conn, ep)
+		if err != nil {
+			return nil, err
+		}
+		client = cl
+	}
 	return &oauth2.Config{
-		ClientID: conn.clientID, ClientSecret: conn.clientSecret, Scopes: conn.scopes,
+		ClientID: client.ID, ClientSecret: client.Secret, Scopes: conn.scopes,
 		Endpoint:    oauth2.Endpoint{AuthURL: ep.AuthorizationURL, TokenURL: ep.TokenURL},
 		RedirectURL: c.publicURL + CallbackPath,
 	}, nil

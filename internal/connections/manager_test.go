@@ -27,6 +27,9 @@ type tokenServer struct {
 	live    map[string]bool
 	n       int
 	revoked bool
+	// registrations counts RFC 7591 registrations; clients seen at the token endpoint.
+	registrations int
+	clients       []string
 }
 
 func startTokenServer(t *testing.T, resource string) *tokenServer {
@@ -41,12 +44,29 @@ func startTokenServer(t *testing.T, resource string) *tokenServer {
 		json.NewEncoder(w).Encode(map[string]any{"resource": resource, "authorization_servers": []string{ts.url + "/tenant"}})
 	})
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server/tenant", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"issuer": ts.url + "/tenant", "authorization_endpoint": ts.url + "/authorize", "token_endpoint": ts.url + "/token"})
+		json.NewEncoder(w).Encode(map[string]any{"issuer": ts.url + "/tenant", "authorization_endpoint": ts.url + "/authorize",
+			"token_endpoint": ts.url + "/token", "registration_endpoint": ts.url + "/register"})
+	})
+	mux.HandleFunc("POST /register", func(w http.ResponseWriter, r *http.Request) {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		var req struct {
+			RedirectURIs []string `json:"redirect_uris"`
+		}
+		if json.NewDecoder(r.Body).Decode(&req) != nil || len(req.RedirectURIs) != 1 || req.RedirectURIs[0] != "https://vmcp.example/connect/callback" {
+			http.Error(w, "bad registration", http.StatusBadRequest)
+			return
+		}
+		ts.registrations++
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"client_id": "dyn-client", "client_secret": "dyn-secret"})
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		ts.mu.Lock()
 		defer ts.mu.Unlock()
 		r.ParseForm()
+		id, secret, _ := r.BasicAuth()
+		ts.clients = append(ts.clients, id+":"+secret)
 		w.Header().Set("Content-Type", "application/json")
 		rt := r.PostForm.Get("refresh_token")
 		if ts.revoked || !ts.live[rt] {
@@ -73,17 +93,24 @@ func newTestManager(t *testing.T, resource string) (*Manager, store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newManagerOn(t, st, resource, "vmcp"), st
+}
+
+// newManagerOn is one more Manager (a replica) on st for a github connector at resource.
+func newManagerOn(t *testing.T, st store.Store, resource, clientID string) *Manager {
+	t.Helper()
 	m := NewManager(Options{Store: st, MACKey: key(9)})
-	cfg := &config.Config{Connectors: []config.Connector{{Name: "github", URL: resource, Credential: config.Credential{Type: config.CredentialOAuth, ClientID: "vmcp"}}}}
+	cfg := &config.Config{Connectors: []config.Connector{{Name: "github", URL: resource, Credential: config.Credential{Type: config.CredentialOAuth, ClientID: clientID}}}}
 	cfg.Server.PublicURL = "https://vmcp.example"
 	cfg.Server.DataDir = t.TempDir()
 	cfg.Auth.Connections.TicketTTL = config.Duration(time.Minute)
-	commit, err := m.Prepare(cfg, true)
+	cfg.Auth.Connections.EncryptionKeys = []config.Secret{config.NewSecret("${env:K}", strings.Repeat("ab", 32))}
+	commit, err := m.Prepare(cfg, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	commit()
-	return m, st
+	return m
 }
 
 func TestAUserWhoNeverConnectedGetsALinkForThemselves(t *testing.T) {
@@ -184,5 +211,33 @@ func TestEncryptionKeysAreRequiredOutsideDevAndGeneratedOnceInDev(t *testing.T) 
 	cfg.Auth.Connections.EncryptionKeys = []config.Secret{config.NewSecret("${env:K}", "not-a-key")}
 	if _, err := m.Prepare(cfg, false); err == nil || strings.Contains(err.Error(), "not-a-key") {
 		t.Fatalf("a malformed key: %v (the value must not be quoted)", err)
+	}
+}
+
+func TestWithoutAClientIDVMCPRegistersOnceForEveryReplica(t *testing.T) {
+	ts := startTokenServer(t, "")
+	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "vmcp.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, b := newManagerOn(t, st, ts.url+"/mcp", ""), newManagerOn(t, st, ts.url+"/mcp", "")
+	a.Save(t.Context(), "alice", "github", &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute)})
+	if tok, _, err := a.Token(t.Context(), "alice", "github"); err != nil || tok != "at-1" {
+		t.Fatalf("replica a: %q, %v", tok, err)
+	}
+	b.Save(t.Context(), "bob", "github", &oauth2.Token{AccessToken: "x", RefreshToken: "rt-1", Expiry: time.Now().Add(-time.Minute)})
+	if _, _, err := b.Token(t.Context(), "bob", "github"); err != nil {
+		t.Fatalf("replica b: %v", err)
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.registrations != 1 {
+		t.Errorf("%d registrations for two replicas, want 1", ts.registrations)
+	}
+	for _, c := range ts.clients {
+		if c != "dyn-client:dyn-secret" {
+			t.Errorf("the token endpoint saw client %q, want the registered one", c)
+		}
 	}
 }
