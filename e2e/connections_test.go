@@ -36,12 +36,13 @@ import (
 type upstreamAS struct {
 	url, clientID, clientSecret, resource string
 
-	mu        sync.Mutex
-	codes     map[string]asCode
-	access    map[string]bool
-	refresh   map[string]bool
-	issued    []string
-	refreshes int
+	mu            sync.Mutex
+	codes         map[string]asCode
+	access        map[string]bool
+	refresh       map[string]bool
+	issued        []string
+	refreshes     int
+	registrations int
 	// firstTTL is expires_in of tokens from a code; refreshed ones live an hour.
 	firstTTL int
 }
@@ -62,7 +63,12 @@ func (a *upstreamAS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/.well-known/oauth-authorization-server":
 		json.NewEncoder(w).Encode(map[string]any{"issuer": a.url, "authorization_endpoint": a.url + "/authorize",
-			"token_endpoint": a.url + "/token", "code_challenge_methods_supported": []string{"S256"}})
+			"token_endpoint": a.url + "/token", "registration_endpoint": a.url + "/register", "code_challenge_methods_supported": []string{"S256"}})
+	case "/register":
+		// RFC 7591: vmcp registers itself, once, with its connect callback.
+		a.registrations++
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"client_id": a.clientID, "client_secret": a.clientSecret})
 	case "/authorize":
 		q := r.URL.Query()
 		if q.Get("client_id") != a.clientID || q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("resource") != a.resource {
@@ -261,23 +267,20 @@ func resultText(res *mcp.CallToolResult) string {
 // A user connects their own account to a connector through vmcp, end to end through Envoy: the
 // client is told where to go (URL elicitation, or a tool error for clients without it), the
 // browser signs in to vmcp and is sent to the connector's authorization server, found through
-// its RFC 9728/8414 metadata; the connector then sees only that user's (refreshed) token. Links
+// its RFC 9728/8414 metadata (vmcp registers itself there, RFC 7591); the connector then sees only that user's (refreshed) token. Links
 // and callbacks cannot be used from another vmcp account; disconnecting and a revoked refresh
 // token both mean "connect again". No token or secret shows up in vmcp's logs, audit records,
 // error messages or database file.
 func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 	as, connectorURL, githubSeen := serveGitHubConnector(t)
 	s := startSystemWith(t, connectUsers)
-	if err := os.WriteFile(filepath.Join(s.dir, "github-secret"), []byte(as.clientSecret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	servers := "  - name: gh\n    connectors: [github, notes]\n"
 	s.reload(func() {
 		s.addrs["weather-credential"] = `    credential: {type: none}
   - name: github
     url: ` + connectorURL + `
     timeout: 5s
-    credential: {type: oauth, client_id: vmcp-e2e, client_secret: "${file:github-secret}", scopes: [repo]}`
+    credential: {type: oauth, scopes: [repo]}`
 		s.writeConfig(servers)
 	})
 	aliceToken := s.token("dev:alice", "gh")
@@ -370,8 +373,11 @@ func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 		}
 	}
 	as.mu.Lock()
-	refreshes := as.refreshes
+	refreshes, registrations := as.refreshes, as.registrations
 	as.mu.Unlock()
+	if registrations != 1 {
+		t.Errorf("vmcp registered %d times at the connector's authorization server, want once", registrations)
+	}
 	if refreshes != 1 {
 		t.Errorf("the authorization server saw %d refreshes, want exactly 1 (then the token is cached)", refreshes)
 	}
