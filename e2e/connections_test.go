@@ -273,16 +273,12 @@ func resultText(res *mcp.CallToolResult) string {
 // error messages or database file.
 func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 	as, connectorURL, githubSeen := serveGitHubConnector(t)
-	s := startSystemWith(t, connectUsers)
-	servers := "  - name: gh\n    connectors: [github, notes]\n"
-	s.reload(func() {
-		s.addrs["weather-credential"] = `    credential: {type: none}
-  - name: github
+	s := startSystemOpts(t, systemOpts{auth: connectUsers, connectors: `  - name: github
     url: ` + connectorURL + `
     timeout: 5s
-    credential: {type: oauth, scopes: [repo]}`
-		s.writeConfig(servers)
-	})
+    credential: {type: oauth, scopes: [repo]}
+`})
+	s.reload(func() { s.writeConfig("  - name: gh\n    connectors: [github, notes]\n") })
 	aliceToken := s.token("dev:alice", "gh")
 
 	// A 2025-11-25 client that declared URL elicitation gets -32042 with the connect link.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -84,24 +82,20 @@ func TestIdentityAssertionsAndExchangedTokensReachOnlyTheirConnectors(t *testing
 	go sts.Serve(stsLis)
 	t.Cleanup(func() { sts.Close() })
 
-	s := startSystem(t)
-	keys.url, issuerURL = s.edge+"/oauth/jwks", s.edge
 	const stsSecret = "sts-client-secret-4a90"
-	if err := os.WriteFile(filepath.Join(s.dir, "sts-secret"), []byte(stsSecret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s.reload(func() {
-		s.addrs["weather-credential"] = `    credential: {type: none}
-  - name: internal
+	// vmcp (a child process) inherits the environment: the secret by ${env:…} reference.
+	t.Setenv("VMCP_E2E_STS_SECRET", stsSecret)
+	s := startSystemOpts(t, systemOpts{connectors: `  - name: internal
     url: ` + internalURL + `
     timeout: 5s
     credential: {type: identity_assertion}
   - name: jira
     url: ` + jiraURL + `
     timeout: 5s
-    credential: {type: token_exchange, token_url: ` + stsURL + `, client_id: vmcp, client_secret: "${file:sts-secret}", audience: jira}`
-		s.writeConfig("  - name: corp\n    connectors: [notes, internal, jira]\n")
-	})
+    credential: {type: token_exchange, token_url: ` + stsURL + `, client_id: vmcp, client_secret: "${env:VMCP_E2E_STS_SECRET}", audience: jira}
+`})
+	keys.url, issuerURL = s.edge+"/oauth/jwks", s.edge
+	s.reload(func() { s.writeConfig("  - name: corp\n    connectors: [notes, internal, jira]\n") })
 
 	clientToken := s.token("alice", "corp")
 	cs := connect(t, s.url("corp"), clientToken)
