@@ -75,7 +75,8 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 		c.health.observe(err, time.Now())
 		return a, err
 	})
-	st := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{}}
+	st := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{},
+		URLElicitation: session.DeclaresURLElicitation(params.Capabilities)}
 	var caps []map[string]json.RawMessage
 	for _, o := range outcomes {
 		if o.err != nil {

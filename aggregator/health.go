@@ -38,6 +38,9 @@ func (h *health) resting(now time.Time) bool {
 func (h *health) observe(err error, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if refusedCaller(err) {
+		return // one caller's credential refused; the connector is fine
+	}
 	if err == nil || !(errors.Is(err, errUpstream) || errors.Is(err, context.DeadlineExceeded)) {
 		h.failures, h.until = 0, time.Time{}
 		return

@@ -98,6 +98,8 @@ func (s *Server) speaksModern(ctx context.Context, c *connector, signedIdentity 
 	modern := err == nil && json.Unmarshal(res.result, &d) == nil && slices.Contains(d.SupportedVersions, revision20260728)
 	var status *statusError
 	switch {
+	case refusedCaller(err):
+		// Not an answer to discover: learn the revision from a caller who may call.
 	case modern:
 		c.revision.Store(revisionModern)
 	case err == nil || !errors.Is(err, errUpstream):

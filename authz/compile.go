@@ -22,6 +22,8 @@ type compiled struct {
 	issuers map[string]*issuer
 	policy  *policy
 	cache   *tokenCache
+	// passSubjectToken: some connector trades the caller's IdP token (token_exchange).
+	passSubjectToken bool
 }
 
 type virtualServer struct {
@@ -93,6 +95,8 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 		issuers: map[string]*issuer{},
 		policy:  pol,
 		cache:   newTokenCache(cfg.Auth.TokenCacheSize),
+
+		passSubjectToken: exchangesTokens(cfg),
 	}
 	leeway := cfg.Auth.Leeway.D()
 	c.issuers[cfg.Auth.Issuer] = &issuer{

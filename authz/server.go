@@ -124,7 +124,9 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		// The policy's answer depends on nothing this request could change.
 		ev.decision, ev.reason, ev.policy, ev.revision = "allow", g.d.reason, st.policy.source, g.d.revision
 		s.record(ev)
-		return allowed(g.id, g.signed, hdrs, g.d.headers), nil
+		resp := allowed(g.id, g.signed, hdrs, g.d.headers)
+		st.passSubjectTokenOn(resp, v, token)
+		return resp, nil
 	}
 
 	d, err := st.policy.decide(ctx, buildInput(vs, v, httpReq.GetMethod(), path, hdrs))
@@ -142,7 +144,11 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		s.record(ev)
 		return forbidden(vs, d), nil
 	}
-	return s.allow(ev, vs, v, d, st, hdrs, key)
+	resp, err := s.allow(ev, vs, v, d, st, hdrs, key)
+	if err == nil {
+		st.passSubjectTokenOn(resp, v, token)
+	}
+	return resp, err
 }
 
 func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision, st *compiled, hdrs map[string]string, key [sha256.Size]byte) (*authv3.CheckResponse, error) {

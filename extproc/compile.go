@@ -41,6 +41,9 @@ type connector struct {
 	credential []credential.Header
 	// query is the credential carried as a URL query parameter, when that is its type.
 	query *credential.Header
+	// perUser: the credential is the calling user's own (oauth, token_exchange,
+	// identity_assertion), resolved per call.
+	perUser bool
 }
 
 func compile(cfg *config.Config) (*compiled, error) {
@@ -59,7 +62,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connector %q: %w", conn.Name, err)
 		}
-		cn := &connector{name: conn.Name, credential: hs}
+		cn := &connector{name: conn.Name, credential: hs, perUser: conn.Credential.Type.PerUser()}
 		if q, ok, err := credential.QueryParam(conn.Credential); err != nil {
 			return nil, fmt.Errorf("connector %q: %w", conn.Name, err)
 		} else if ok {

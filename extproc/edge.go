@@ -37,6 +37,7 @@ type edgeExchange struct {
 	audit             audit.Sink
 	log               *zap.Logger
 	ctx               context.Context
+	users             UserCredentials
 	// event is the audit record of this request, filled in as it goes; sent when the outcome is
 	// known.
 	event   audit.Event
@@ -48,6 +49,8 @@ type edgeExchange struct {
 	subject   string
 	signed    string // the signed identity from authz, for requests vmcp makes on the caller's behalf
 	sessionID string
+	// subjectToken is the caller's own IdP token, passed by authz only for token exchange.
+	subjectToken string
 	// mirror holds the request's 2026-07-28 mirrored headers.
 	mirror mirrored
 	// unwrapped is set when the request was a call_tool, now the named tool's tools/call: its
@@ -108,6 +111,7 @@ func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extpr
 		f := md.GetFields()
 		e.subject = f["sub"].GetStringValue()
 		e.signed = f["identity"].GetStringValue()
+		e.subjectToken = f["subject_token"].GetStringValue()
 		e.caller = toolpolicy.Caller{Subject: e.subject, Email: f["email"].GetStringValue(), ClientID: f["client_id"].GetStringValue()}
 		for _, g := range f["groups"].GetListValue().GetValues() {
 			e.caller.Groups = append(e.caller.Groups, g.GetStringValue())
@@ -206,7 +210,10 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 // forward rewrites a request (or a reply) for connector c: its credential, the routing header,
 // its own session id and, for a request, the connector's own name for the target.
 func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[string]json.RawMessage, kind routedKind, name, original string) *extprocv3.ProcessingResponse {
-	set, remove := credentialMutation(c)
+	set, remove, refused := e.connectorCredential(c, msg)
+	if refused != nil {
+		return refused
+	}
 	set = append(set, setHeader(headers.Connector, c.name))
 	if c.query != nil {
 		set = append(set, setHeader(":path", credential.WithQueryParam(e.path, *c.query)))

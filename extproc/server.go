@@ -15,6 +15,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/headers"
+	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/session"
 )
 
@@ -27,6 +28,9 @@ type Server struct {
 	catalog   Catalog
 	audit     audit.Sink
 	log       *zap.Logger
+	// users and signer serve connectors with per-user credentials (SetUserCredentials).
+	users  UserCredentials
+	signer *identity.Signer
 }
 
 // ConnectorSessions gives a client that keeps no MCP session (stateless clients, MCP 2026-07-28)
@@ -68,10 +72,10 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	}
 	var handle func(*extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse
 	if listenerOf(stream.Context()) == "egress" {
-		e := &egressExchange{state: st}
+		e := &egressExchange{state: st, users: s.users, signer: s.signer, ctx: stream.Context(), log: s.log}
 		handle = e.handle
 	} else {
-		e := &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, catalog: s.catalog, audit: s.audit, log: s.log, ctx: stream.Context()}
+		e := &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, catalog: s.catalog, audit: s.audit, log: s.log, ctx: stream.Context(), users: s.users}
 		handle = e.handle
 		defer e.done()
 	}

@@ -41,9 +41,11 @@ virtual_servers:
 
 // as is an authorization server on a real HTTP listener with a real SQLite store.
 type as struct {
-	t    *testing.T
-	srv  *httptest.Server
-	keys *tokens.Keys
+	t      *testing.T
+	srv    *httptest.Server
+	keys   *tokens.Keys
+	server *Server
+	mux    *http.ServeMux
 }
 
 func newAS(t *testing.T) *as { t.Helper(); return newASWith(t, nil) }
@@ -77,6 +79,7 @@ func newASWith(t *testing.T, meta *clientmeta.Options) *as {
 	}
 	commit()
 	s.Register(mux)
+	a.server, a.mux = s, mux
 	return a
 }
 

@@ -158,7 +158,7 @@ func sanType(host string) tlsv3.SubjectAltNameMatcher_SanType {
 }
 
 // buildEdgeRoutes routes client traffic. Order matters: Envoy takes the first match.
-//  1. vmcp's own public endpoints (OAuth and well-known metadata) go to vmcp_http without
+//  1. vmcp's own public endpoints (OAuth, well-known metadata, connect) go to vmcp_http without
 //     ext_authz or ext_proc: they must be reachable before a client has a token.
 //  2. For each virtual server, a request that extproc has tagged with a connector goes to that
 //     connector's cluster, with the path and Host rewritten to the connector's own.
@@ -171,6 +171,8 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 		prefixToHTTP("/oauth/", public),
 		// The web console signs browsers in itself (vmcp's login, then a session cookie).
 		prefixToHTTP("/console/", public),
+		// The connect flow signs the browser in itself (vmcp's login, then a cookie).
+		prefixToHTTP("/connect/", public),
 	}
 	connectors := make(map[string]*config.Connector, len(cfg.Connectors))
 	for i := range cfg.Connectors {

@@ -51,7 +51,7 @@ func TestPublicRoutesBypassAuthzAndExtProc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"vmcp/.well-known/", "vmcp/oauth/", "vmcp/console/", "not_found"} {
+	for _, name := range []string{"vmcp/.well-known/", "vmcp/oauth/", "vmcp/console/", "vmcp/connect/", "not_found"} {
 		r := findRoute(t, res.Routes[0], name)
 		if r.TypedPerFilterConfig[ExtAuthzFilter] == nil || r.TypedPerFilterConfig[ExtProcFilter] == nil {
 			t.Errorf("route %s does not disable both filters: %v", name, r.TypedPerFilterConfig)

@@ -68,10 +68,15 @@ type adminClient struct {
 
 // get fetches path?q into v, turning the API's error answers into messages for a person.
 func (c *adminClient) get(ctx context.Context, path string, q url.Values, v any) error {
+	return c.do(ctx, http.MethodGet, path, q, v)
+}
+
+// do is get with any method.
+func (c *adminClient) do(ctx context.Context, method, path string, q url.Values, v any) error {
 	u := *c.base
 	u.Path += path
 	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ Usage:
   vmcp audit [--user U] [--json] …   list audit events from the admin API (token: $VMCP_TOKEN)
   vmcp usage [--by DIM] [--since D]  calls, errors and latency per user, tool, connector, …
   vmcp policy test|check|eval|tools  Rego tests, strict check + opa fmt, dry-run decisions
+  vmcp connections --user SUB [--disconnect C]   a user's per-user OAuth connections (admin API)
   vmcp version
 
 Run "vmcp COMMAND -h" for a command's flags.
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdUsage(ctx, rest, stdout, stderr)
 	case "policy":
 		return cmdPolicy(ctx, rest, stdout, stderr)
+	case "connections":
+		return cmdConnections(ctx, rest, stdout, stderr)
 	case "example-connectors":
 		return cmdExampleConnectors(ctx, rest, stderr)
 	case "stdio-bridge":

@@ -53,6 +53,8 @@ type Config struct {
 	QueryTimeout time.Duration
 	// Now is the clock for the default usage window; nil means time.Now.
 	Now func() time.Time
+	// Connections, when set, serves ConnectionsPath.
+	Connections Connections
 }
 
 // Handler serves the admin API.
@@ -83,6 +85,10 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle("GET "+UsagePath, h.admin(MethodUsage, h.serveUsage))
 	if cfg.EffectiveTools != nil {
 		h.mux.Handle("GET "+EffectiveToolsPath, h.admin(MethodEffectiveTools, h.serveEffectiveTools))
+	}
+	if cfg.Connections != nil {
+		h.mux.Handle("GET "+ConnectionsPath, h.admin(MethodConnections, h.serveConnections))
+		h.mux.Handle("DELETE "+ConnectionsPath+"/{connector}", h.admin(MethodConnections, h.serveConnections))
 	}
 	return h, nil
 }

@@ -82,6 +82,9 @@ func applyDefaults(c *Config) {
 	if c.Auth.TokenCacheSize == 0 {
 		c.Auth.TokenCacheSize = 10000
 	}
+	if c.Auth.Connections.TicketTTL == 0 {
+		c.Auth.Connections.TicketTTL = Duration(10 * time.Minute)
+	}
 	for i := range c.Auth.TrustedIssuers {
 		ti := &c.Auth.TrustedIssuers[i]
 		if len(ti.Algorithms) == 0 {

@@ -51,6 +51,7 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 			TokenTTL:       Duration(time.Hour),
 			Leeway:         Duration(30 * time.Second),
 			TokenCacheSize: 10000,
+			Connections:    Connections{TicketTTL: Duration(10 * time.Minute)},
 
 			RefreshTokenTTL:         Duration(30 * 24 * time.Hour),
 			CodeTTL:                 Duration(time.Minute),
@@ -161,7 +162,7 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			yaml: conn + "    credential:\n      type: bearer\n      secret: ${env:X}\n",
 			want: []string{
 				`vmcp.yaml:5:7: connectors[0].credential: token is required for credential type "bearer"`,
-				`vmcp.yaml:6:7: unknown key "secret" in connectors[0].credential (known: header, param, password, token, type, username)`,
+				`vmcp.yaml:6:7: unknown key "secret" in connectors[0].credential (known: audience, authorization_url, client_id, client_secret, header, param, password, scopes, token, token_url, ttl, type, username)`,
 			},
 		},
 		{
@@ -213,6 +214,11 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			name: "a virtual server path under the web console",
 			yaml: conn + "virtual_servers:\n  - name: a\n    path: /console/mcp\n    connectors: [notes]\n",
 			want: []string{`vmcp.yaml:6:11: virtual server "a": path "/console/mcp" is reserved for vmcp's own endpoints`},
+		},
+		{
+			name: "a virtual server under the connect flow's path",
+			yaml: conn + "virtual_servers:\n  - name: a\n    path: /connect/github\n    connectors: [notes]\n",
+			want: []string{`vmcp.yaml:6:11: virtual server "a": path "/connect/github" is reserved for vmcp's own endpoints`},
 		},
 		{
 			name: "a URL without a scheme",
@@ -356,8 +362,28 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 		},
 		{
 			name: "an unknown credential type",
-			yaml: conn + "    credential:\n      type: oauth\n",
-			want: []string{`vmcp.yaml:5:13: connectors[0].credential.type: unknown credential type "oauth" (use none, bearer, header, query or basic)`},
+			yaml: conn + "    credential:\n      type: kerberos\n",
+			want: []string{`vmcp.yaml:5:13: connectors[0].credential.type: unknown credential type "kerberos" (use none, bearer, header, query, basic, oauth, token_exchange or identity_assertion)`},
+		},
+		{
+			name: "an oauth credential with configured endpoints but no client id",
+			yaml: conn + "    credential:\n      type: oauth\n      authorization_url: https://as.example/authorize\n      token_url: https://as.example/token\n",
+			want: []string{`vmcp.yaml:5:7: connectors[0].credential: client_id is required with authorization_url and token_url (without them, vmcp discovers the authorization server and registers itself there)`},
+		},
+		{
+			name: "an oauth credential with only one of its endpoints",
+			yaml: conn + "    credential:\n      type: oauth\n      client_id: vmcp\n      token_url: https://as.example/token\n",
+			want: []string{`vmcp.yaml:5:7: connectors[0].credential: set both authorization_url and token_url, or neither (then they are discovered from the connector's metadata)`},
+		},
+		{
+			name: "a token exchange credential without a token url",
+			yaml: conn + "    credential:\n      type: token_exchange\n      client_id: vmcp\n",
+			want: []string{`vmcp.yaml:5:7: connectors[0].credential: token_url is required for credential type token_exchange`},
+		},
+		{
+			name: "an identity assertion living longer than an hour",
+			yaml: conn + "    credential:\n      type: identity_assertion\n      ttl: 2h\n",
+			want: []string{`vmcp.yaml:6:12: connectors[0].credential.ttl: an identity assertion lives at most 1h (it is minted again when it nears expiry)`},
 		},
 		{
 			name: "a list where a mapping belongs",

@@ -142,6 +142,8 @@ type Auth struct {
 	DynamicRegistration *bool `yaml:"dynamic_registration"`
 	// ClientMetadataDocuments accepts https URLs as client ids (Client ID Metadata Documents).
 	ClientMetadataDocuments *bool `yaml:"client_metadata_documents"`
+	// Connections configures per-user connector connections (credential type oauth).
+	Connections Connections `yaml:"connections"`
 }
 
 // Login configures user sign-in: the organisation's OIDC provider, or, for `vmcp dev` only, a
@@ -244,6 +246,16 @@ type Credential struct {
 	Param    string `yaml:"param"`
 	Username string `yaml:"username"`
 	Password Secret `yaml:"password"`
+
+	// Fields of the per-user strategies (oauth, token_exchange, identity_assertion); see
+	// user_credential.go.
+	ClientID         string   `yaml:"client_id"`
+	ClientSecret     Secret   `yaml:"client_secret"`
+	Scopes           []string `yaml:"scopes"`
+	AuthorizationURL string   `yaml:"authorization_url"`
+	TokenURL         string   `yaml:"token_url"`
+	Audience         string   `yaml:"audience"`
+	TTL              Duration `yaml:"ttl"`
 }
 
 // PrefixMode says when a tool name gets its connector's prefix.

@@ -51,6 +51,7 @@ func (l *loader) validate(c *Config) {
 	}
 	l.checkURL("auth.issuer", c.Auth.Issuer)
 	l.validateAuth(c)
+	l.validateConnections(c)
 	l.validateStoreAndAudit(c)
 	l.validatePolicy(c)
 
@@ -94,7 +95,7 @@ func (l *loader) validate(c *Config) {
 		case nameBad && !pathWritten:
 		case !pathRE.MatchString(vs.Path):
 			l.add(p+".path", "virtual server %q: path %q must be an absolute URL path of [A-Za-z0-9._~-] segments", vs.Name, vs.Path)
-		case strings.HasPrefix(vs.Path, "/.well-known/") || strings.HasPrefix(vs.Path, "/oauth/"):
+		case strings.HasPrefix(vs.Path, "/.well-known/") || strings.HasPrefix(vs.Path, "/oauth/") || strings.HasPrefix(vs.Path, "/connect/"):
 			l.add(p+".path", "virtual server %q: path %q is reserved for vmcp's own endpoints", vs.Name, vs.Path)
 		case paths[vs.Path]:
 			l.add(p+".path", "virtual server %q: path %q is already used by another virtual server", vs.Name, vs.Path)
@@ -170,8 +171,10 @@ func (l *loader) validateCredential(c *Config, p string, cr *Credential) {
 			l.add(p, "%s: username is required for credential type basic", p)
 		}
 		requireSecret("password", &cr.Password)
+	case CredentialOAuth, CredentialTokenExchange, CredentialIdentityAssertion:
+		l.validateUserCredential(c, p, cr)
 	default:
-		l.add(p+".type", "%s.type: unknown credential type %q (use none, bearer, header, query or basic)", p, cr.Type)
+		l.add(p+".type", "%s.type: unknown credential type %q (use none, bearer, header, query, basic, oauth, token_exchange or identity_assertion)", p, cr.Type)
 	}
 }
 

@@ -31,6 +31,9 @@ func Headers(c config.Credential) ([]Header, error) {
 	switch c.Type {
 	case config.CredentialNone, config.CredentialQuery, "":
 		return nil, nil
+	case config.CredentialOAuth, config.CredentialTokenExchange, config.CredentialIdentityAssertion:
+		// Per-user: resolved on each call for the calling user (internal/usercred).
+		return nil, nil
 	case config.CredentialBearer:
 		hs = []Header{{Name: "authorization", Value: "Bearer " + c.Token.Value()}}
 	case config.CredentialHeader:

@@ -65,7 +65,7 @@ func TestHeadersRefuseUnusableCredentials(t *testing.T) {
 		cred config.Credential
 		want string
 	}{
-		{"an unknown type", config.Credential{Type: "oauth"}, `unknown credential type "oauth"`},
+		{"an unknown type", config.Credential{Type: "kerberos"}, `unknown credential type "kerberos"`},
 		{"a bearer token with a trailing newline", config.Credential{Type: config.CredentialBearer, Token: config.NewSecret("${file:t}", value+"\n")}, `credential for header "authorization" contains a control character (at byte 23); check the secret for stray newlines`},
 		{"a header token with CRLF and a second header", config.Credential{Type: config.CredentialHeader, Header: "X-Key", Token: config.NewSecret("${file:t}", value+"\r\nx-vmcp-user: admin")}, `credential for header "x-key" contains a control character (at byte 16); check the secret for stray newlines`},
 		{"a header token with NUL", config.Credential{Type: config.CredentialHeader, Header: "X-Key", Token: config.NewSecret("${file:t}", "\x00"+value)}, `credential for header "x-key" contains a control character (at byte 0); check the secret for stray newlines`},
@@ -114,5 +114,14 @@ func TestAHeaderNeverPrintsItsValue(t *testing.T) {
 				t.Errorf("output %q does not name the header and the redaction", tc.out)
 			}
 		})
+	}
+}
+
+func TestPerUserTypesHaveNoStaticHeaders(t *testing.T) {
+	for _, typ := range []config.CredentialType{config.CredentialOAuth, config.CredentialTokenExchange, config.CredentialIdentityAssertion} {
+		hs, err := Headers(config.Credential{Type: typ})
+		if err != nil || len(hs) != 0 || !typ.PerUser() {
+			t.Errorf("%s: Headers = %v, %v; want none (resolved per call)", typ, hs, err)
+		}
 	}
 }

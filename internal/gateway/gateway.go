@@ -67,6 +67,7 @@ type Gateway struct {
 	console    *console.Handler
 	// stdio runs command connectors' processes; see stdio.go.
 	stdio *stdioConnectors
+	users *userCredentials
 
 	metrics  *prometheus.Registry
 	recorder *audit.Recorder
@@ -157,6 +158,9 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		stdio:      newStdioConnectors(log.Named("stdio"), Version),
 	}
 	g.extproc = extproc.NewServer(sessions, g.aggregator, recorder, log.Named("extproc"))
+	if err := g.initUserCredentials(ctx, st, signer, opts); err != nil {
+		return nil, err
+	}
 	if err := g.initConsole(ctx, random32); err != nil {
 		return nil, err
 	}
@@ -197,7 +201,7 @@ func (g *Gateway) applyLocked(cfg *config.Config, set *policyset.Set) error {
 		return err
 	}
 	commits := []func(){commitStdio}
-	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth, g.console} {
+	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth, g.console, g.users} {
 		commit, err := c.Prepare(cfg)
 		if err != nil {
 			rollbackStdio()
@@ -235,6 +239,7 @@ func (g *Gateway) newAdmin(cfg *config.Config) (*admin.Handler, error) {
 		AdminGroups:    cfg.Audit.AdminGroups,
 		Log:            g.log.Named("admin"),
 		EffectiveTools: g.effectiveTools,
+		Connections:    g.users.manager,
 		Authenticate: func(r *http.Request) (string, []string, error) {
 			scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -450,7 +455,7 @@ func (g *Gateway) current() *config.Config {
 func (g *Gateway) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", g.healthz)
-	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/, /oauth/ and /console/ to
+	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/, /oauth/, /console/ and /connect/ to
 	// this listener, so /metrics is not reachable through Envoy.
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
 	// The admin API, like /metrics, is on vmcp's own listener only: the edge routes nothing
@@ -468,6 +473,7 @@ func (g *Gateway) httpHandler() http.Handler {
 	g.oauth.Register(mux)
 	// The web console authenticates browsers itself (session cookie from vmcp's login).
 	mux.Handle(console.Prefix, g.console)
+	g.users.register(mux)
 	mux.Handle("/", g.aggregator)
 	return mux
 }

@@ -10,10 +10,13 @@ import (
 // every request, and this keeps Seal+Open in a few microseconds and the ids short.
 //
 //	uvarint expiry | string subject | string virtual server | string protocol version |
-//	uvarint n | n × (string connector | string connector session id)
+//	uvarint n | n × (string connector | string connector session id) | uvarint flags
 //
+// where flags bit 0 is URLElicitation (record version 3, the AAD says which);
 // where string is uvarint length + bytes.
 var errShort = errors.New("truncated session record")
+
+const flagURLElicitation = 1 << 0
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -38,7 +41,11 @@ func encode(st State) []byte {
 		b = appendString(b, name)
 		b = appendString(b, st.Upstream[name])
 	}
-	return b
+	var flags uint64
+	if st.URLElicitation {
+		flags |= flagURLElicitation
+	}
+	return binary.AppendUvarint(b, flags)
 }
 
 type reader struct {
@@ -87,7 +94,9 @@ func decode(b []byte) (State, error) {
 			st.Upstream[name] = r.string()
 		}
 	}
-	if r.err != nil || len(r.b) != 0 {
+	flags := r.uvarint()
+	st.URLElicitation = flags&flagURLElicitation != 0
+	if r.err != nil || len(r.b) != 0 || flags&^flagURLElicitation != 0 {
 		return State{}, errShort
 	}
 	return st, nil

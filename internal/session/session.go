@@ -25,6 +25,10 @@ type State struct {
 	ProtocolVersion string
 	// Upstream maps connector name to that connector's own Mcp-Session-Id.
 	Upstream map[string]string
+	// URLElicitation records that the client declared URL-mode elicitation (MCP 2025-11-25,
+	// capabilities.elicitation.url at initialize), so a call that needs the user to connect an
+	// account can answer -32042 with the link.
+	URLElicitation bool
 }
 
 // Errors returned by Open. Missing and unknown sessions map to different HTTP statuses in the
@@ -36,7 +40,7 @@ var (
 )
 
 // additionalData binds ciphertexts to this use of the key and to the format version.
-var additionalData = []byte("vmcp-session-v2")
+var additionalData = []byte("vmcp-session-v3")
 
 // Codec seals and opens session ids. The AEAD is built once; Seal and Open do no key derivation.
 type Codec struct {

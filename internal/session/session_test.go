@@ -294,3 +294,31 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestTheURLElicitationCapabilityTravelsInTheSession(t *testing.T) {
+	now := epoch
+	c := newCodec(t, key, &now)
+	for _, declared := range []bool{true, false} {
+		st := aliceState()
+		st.URLElicitation = declared
+		id, err := c.Seal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Open(id, "alice", "eng")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.URLElicitation != declared || got.Upstream["notes"] != "up-notes-1" {
+			t.Errorf("declared %v: opened %+v", declared, got)
+		}
+	}
+}
+
+func TestARecordWithUnknownFlagsIsRefused(t *testing.T) {
+	b := encode(aliceState())
+	b[len(b)-1] = 0x02 // a flag this version does not know
+	if _, err := decode(b); err == nil {
+		t.Fatal("decode accepted an unknown flag")
+	}
+}

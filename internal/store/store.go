@@ -68,6 +68,15 @@ type Store interface {
 	// AddSigningKey stores a new signing key.
 	AddSigningKey(ctx context.Context, k SigningKey) error
 
+	// PutConnection stores (or replaces) a user's sealed tokens for a connector.
+	PutConnection(ctx context.Context, c Connection) error
+	// Connection returns a user's sealed tokens for a connector, or ErrNotFound.
+	Connection(ctx context.Context, subject, connector string) (Connection, error)
+	// DeleteConnection forgets a user's tokens for a connector; deleting none is not an error.
+	DeleteConnection(ctx context.Context, subject, connector string) error
+	// ConnectionsOf lists a user's connections, by connector name.
+	ConnectionsOf(ctx context.Context, subject string) ([]Connection, error)
+
 	// DeleteExpired removes grants and refresh tokens past their expiry.
 	DeleteExpired(ctx context.Context) error
 
@@ -82,6 +91,19 @@ type SigningKey struct {
 	KID        string
 	PrivateDER []byte
 	Created    time.Time
+}
+
+// Connection is one user's tokens for one connector, sealed (AES-256-GCM) by the connections
+// package: the store never sees them in the clear.
+type Connection struct {
+	Subject   string
+	Connector string
+	// KeyID names the encryption key that sealed the tokens.
+	KeyID  string
+	Sealed []byte
+	// Expires is the access token's expiry (zero: unknown).
+	Expires time.Time
+	Updated time.Time
 }
 
 // Open opens the store cfg names: SQLite at server.data_dir/vmcp.db, or PostgreSQL at
@@ -102,4 +124,46 @@ func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 func hashKey(v string) []byte {
 	h := sha256.Sum256([]byte(v))
 	return h[:]
+}
+
+// scanConnection reads one connector_connections row; both backends select the same columns.
+func scanConnection(scan func(dest ...any) error) (Connection, error) {
+	var c Connection
+	var expires, updated int64
+	if err := scan(&c.Subject, &c.Connector, &c.KeyID, &c.Sealed, &expires, &updated); err != nil {
+		return Connection{}, err
+	}
+	if expires != 0 {
+		c.Expires = time.Unix(expires, 0)
+	}
+	c.Updated = time.Unix(updated, 0)
+	return c, nil
+}
+
+// rows is what database/sql's and pgx's result sets have in common.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanConnections reads every row of a connections query.
+func scanConnections(rs rows) ([]Connection, error) {
+	var out []Connection
+	for rs.Next() {
+		c, err := scanConnection(rs.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("store: read connection: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rs.Err()
+}
+
+// unixOrZero stores an unknown time as 0.
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }

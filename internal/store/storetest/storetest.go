@@ -28,6 +28,7 @@ func Run(t *testing.T, backend Backend) {
 		{"Consents", consentTests},
 		{"RefreshTokens", refreshTests},
 		{"SigningKeys", signingKeyTests},
+		{"Connections", connectionTests},
 		{"Concurrency", concurrencyTests},
 		{"Replicas", replicaTests},
 		{"Migrations", migrationTests},

@@ -1,0 +1,380 @@
+package connections
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/oauth2"
+
+	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/credential"
+	"github.com/vmcp-dev/vmcp/internal/store"
+)
+
+// Store is the part of vmcp's store the connections need.
+type Store interface {
+	PutConnection(ctx context.Context, c store.Connection) error
+	Connection(ctx context.Context, subject, connector string) (store.Connection, error)
+	DeleteConnection(ctx context.Context, subject, connector string) error
+	ConnectionsOf(ctx context.Context, subject string) ([]store.Connection, error)
+	PutGrant(ctx context.Context, kind, key string, value []byte, expires time.Time) error
+	TakeGrant(ctx context.Context, kind, key string) ([]byte, error)
+	Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
+}
+
+// Manager keeps users' connector tokens: it stores them sealed, hands out access tokens
+// (refreshing them when they near expiry) and forgets them on disconnect. It keeps nothing in
+// memory per user; the credential resolver in front of it caches.
+type Manager struct {
+	store Store
+	http  *http.Client
+	log   *zap.Logger
+	sign  signer
+	now   func() time.Time
+
+	state atomic.Pointer[compiled]
+	// discovered holds each connector's endpoints found through its metadata, by connector URL.
+	discovered sync.Map
+	// clients holds vmcp's dynamically registered clients, by connector, URL and key id.
+	clients sync.Map
+	// changed is told when a user's tokens for a connector change or go, so that caches drop them.
+	changed atomic.Pointer[func(subject, connector string)]
+}
+
+type compiled struct {
+	keys       *Keyring
+	connectors map[string]*connector
+	publicURL  string
+	ticketTTL  time.Duration
+}
+
+// connector is one connector with credential type oauth.
+type connector struct {
+	name         string
+	resource     string // the connector's URL: RFC 8707 resource and RFC 9728 discovery start
+	clientID     string
+	clientSecret string
+	scopes       []string
+	configured   Endpoints
+}
+
+// Options configure a Manager.
+type Options struct {
+	Store Store
+	// MACKey (32 random bytes, shared by replicas) signs connect links and the connect flow's
+	// browser session.
+	MACKey []byte
+	// HTTPClient reaches connectors' authorization servers; nil means one with a 10 s timeout.
+	HTTPClient *http.Client
+	Log        *zap.Logger
+}
+
+// NewManager returns a Manager; Prepare must be committed before it is used.
+func NewManager(o Options) *Manager {
+	c := o.HTTPClient
+	if c == nil {
+		c = &http.Client{Timeout: 10 * time.Second}
+	}
+	log := o.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Manager{store: o.Store, http: c, log: log, sign: signer{key: o.MACKey, now: time.Now}, now: time.Now}
+}
+
+// OnChange registers f to hear of every user's tokens for a connector changing or going.
+func (m *Manager) OnChange(f func(subject, connector string)) { m.changed.Store(&f) }
+
+func (m *Manager) notify(subject, connector string) {
+	if f := m.changed.Load(); f != nil {
+		(*f)(subject, connector)
+	}
+}
+
+// KeyFile is where `vmcp dev` keeps a generated encryption key when none is configured.
+const KeyFile = "connections.key"
+
+// Prepare compiles cfg. dev allows a key generated into data_dir when auth.connections has none.
+func (m *Manager) Prepare(cfg *config.Config, dev bool) (func(), error) {
+	c := &compiled{connectors: map[string]*connector{}, publicURL: strings.TrimSuffix(cfg.Server.PublicURL, "/"), ticketTTL: cfg.Auth.Connections.TicketTTL.D()}
+	for _, conn := range cfg.Connectors {
+		cr := conn.Credential
+		if cr.Type != config.CredentialOAuth {
+			continue
+		}
+		if conn.Name == "callback" {
+			// /connect/callback is the flow's own redirect URI.
+			return nil, fmt.Errorf("connector %q: the name callback is reserved for credential type oauth", conn.Name)
+		}
+		c.connectors[conn.Name] = &connector{
+			name: conn.Name, resource: conn.URL, clientID: cr.ClientID, clientSecret: cr.ClientSecret.Value(),
+			scopes: cr.Scopes, configured: Endpoints{AuthorizationURL: cr.AuthorizationURL, TokenURL: cr.TokenURL},
+		}
+	}
+	var keys [][]byte
+	for i, s := range cfg.Auth.Connections.EncryptionKeys {
+		k, err := ParseKey(s.Value())
+		if err != nil {
+			return nil, fmt.Errorf("auth.connections.encryption_keys[%d] (%s) %v", i, s.Ref, err)
+		}
+		keys = append(keys, k)
+	}
+	switch {
+	case len(keys) > 0:
+	case len(c.connectors) == 0:
+		// Nothing to encrypt; a ring is made anyway so that the flow's pages work.
+		keys = [][]byte{make([]byte, 32)}
+		rand.Read(keys[0])
+	case dev:
+		k, err := devKey(cfg.Server.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		keys = [][]byte{k}
+	default:
+		return nil, errors.New("auth.connections.encryption_keys: a key is required when a connector uses credential type oauth (e.g. ${env:VMCP_CONNECTIONS_KEY} holding `openssl rand -base64 32`)")
+	}
+	ring, err := NewKeyring(keys)
+	if err != nil {
+		return nil, err
+	}
+	c.keys = ring
+	return func() { m.state.Store(c) }, nil
+}
+
+// devKey reads or creates `vmcp dev`'s key file in dataDir.
+func devKey(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, KeyFile)
+	if b, err := os.ReadFile(path); err == nil {
+		return ParseKey(string(b))
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return devKey(dataDir) // another process made it first
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connections: create %s: %w", path, err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "%x\n", k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Tokens are what is sealed for one user and connector.
+type Tokens struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	Expiry       time.Time `json:"expiry,omitempty"`
+}
+
+// refreshMargin is how long before expiry an access token is refreshed: a call that starts with
+// it must not have it expire on the way.
+const refreshMargin = time.Minute
+
+// ErrUnknownConnector means the connector does not use credential type oauth.
+var ErrUnknownConnector = errors.New("connections: not a connector with per-user OAuth")
+
+// Token returns subject's access token for connector and its expiry, refreshing it first when it
+// expires within a minute. A user who never connected, or whose refresh the authorization server
+// refused (revoked, expired), gets a *credential.NotConnectedError carrying the connect link.
+// Callers serialise calls per user and connector (the resolver's single flight).
+func (m *Manager) Token(ctx context.Context, subject, connectorName string) (string, time.Time, error) {
+	c := m.state.Load()
+	conn := c.connectors[connectorName]
+	if conn == nil {
+		return "", time.Time{}, ErrUnknownConnector
+	}
+	rec, t, err := m.load(ctx, c, subject, connectorName)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if t.Expiry.IsZero() || m.now().Add(refreshMargin).Before(t.Expiry) {
+		return t.AccessToken, t.Expiry, nil
+	}
+	if t.RefreshToken == "" {
+		m.log.Info("connections: access token expired and no refresh token; not connected", zap.String("sub", subject), zap.String("connector", connectorName))
+		return "", time.Time{}, m.notConnected(c, subject, connectorName)
+	}
+	nt, err := m.refresh(ctx, conn, t.RefreshToken)
+	var rerr *oauth2.RetrieveError
+	if errors.As(err, &rerr) && rerr.Response != nil && rerr.Response.StatusCode >= 400 && rerr.Response.StatusCode < 500 {
+		// Refused: revoked, expired, or already rotated by another replica a moment ago. In the
+		// last case the store holds the newer tokens.
+		if again, t2, err2 := m.load(ctx, c, subject, connectorName); err2 == nil && !bytes.Equal(again.Sealed, rec.Sealed) && m.now().Add(refreshMargin).Before(t2.Expiry) {
+			return t2.AccessToken, t2.Expiry, nil
+		}
+		m.log.Info("connections: refresh refused by the authorization server; the user must connect again",
+			zap.String("sub", subject), zap.String("connector", connectorName), zap.String("error", rerr.ErrorCode))
+		if err := m.store.DeleteConnection(ctx, subject, connectorName); err != nil {
+			m.log.Warn("connections: could not delete a dead connection", zap.Error(err))
+		}
+		return "", time.Time{}, m.notConnected(c, subject, connectorName)
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("connector %q: refresh failed: %w", connectorName, sanitize(err))
+	}
+	if err := m.save(ctx, c, subject, connectorName, nt); err != nil {
+		return "", time.Time{}, err
+	}
+	m.log.Info("connections: access token refreshed", zap.String("sub", subject), zap.String("connector", connectorName))
+	return nt.AccessToken, nt.Expiry, nil
+}
+
+// load reads and opens a user's stored tokens.
+func (m *Manager) load(ctx context.Context, c *compiled, subject, connectorName string) (store.Connection, Tokens, error) {
+	rec, err := m.store.Connection(ctx, subject, connectorName)
+	if errors.Is(err, store.ErrNotFound) {
+		return rec, Tokens{}, m.notConnected(c, subject, connectorName)
+	}
+	if err != nil {
+		return rec, Tokens{}, err
+	}
+	plain, err := c.keys.Open(rec.KeyID, subject, connectorName, rec.Sealed)
+	if err != nil {
+		// The key was dropped from the ring (or the row was tampered with): the user connects
+		// again, which is better than failing every call.
+		m.log.Warn("connections: stored tokens cannot be decrypted; treating as not connected",
+			zap.String("sub", subject), zap.String("connector", connectorName), zap.String("key_id", rec.KeyID))
+		return rec, Tokens{}, m.notConnected(c, subject, connectorName)
+	}
+	var t Tokens
+	if err := json.Unmarshal(plain, &t); err != nil || t.AccessToken == "" {
+		return rec, Tokens{}, m.notConnected(c, subject, connectorName)
+	}
+	return rec, t, nil
+}
+
+// Save seals and stores tokens the connect flow obtained.
+func (m *Manager) Save(ctx context.Context, subject, connectorName string, t *oauth2.Token) error {
+	return m.save(ctx, m.state.Load(), subject, connectorName, t)
+}
+
+func (m *Manager) save(ctx context.Context, c *compiled, subject, connectorName string, t *oauth2.Token) error {
+	plain, _ := json.Marshal(Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry})
+	keyID, sealed, err := c.keys.Seal(subject, connectorName, plain)
+	if err != nil {
+		return err
+	}
+	if err := m.store.PutConnection(ctx, store.Connection{Subject: subject, Connector: connectorName, KeyID: keyID, Sealed: sealed, Expires: t.Expiry}); err != nil {
+		return err
+	}
+	m.notify(subject, connectorName)
+	return nil
+}
+
+// Disconnect forgets subject's tokens for connector. (Revoking them at the connector's
+// authorization server is left to the user there: RFC 7009 support varies.)
+func (m *Manager) Disconnect(ctx context.Context, subject, connectorName string) error {
+	if err := m.store.DeleteConnection(ctx, subject, connectorName); err != nil {
+		return err
+	}
+	m.notify(subject, connectorName)
+	m.log.Info("connections: disconnected", zap.String("sub", subject), zap.String("connector", connectorName))
+	return nil
+}
+
+// Connected lists the oauth connectors and whether subject is connected to each.
+func (m *Manager) Connected(ctx context.Context, subject string) (map[string]bool, error) {
+	c := m.state.Load()
+	out := make(map[string]bool, len(c.connectors))
+	for name := range c.connectors {
+		out[name] = false
+	}
+	list, err := m.store.ConnectionsOf(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range list {
+		if _, ok := out[rec.Connector]; ok {
+			out[rec.Connector] = true
+		}
+	}
+	return out, nil
+}
+
+// ConnectURL is the link that connects subject to connector: vmcp's /connect page, with a
+// short-lived signed ticket naming subject, so that only that user can complete it.
+func (m *Manager) ConnectURL(subject, connectorName string) string {
+	c := m.state.Load()
+	t := m.sign.sign(purposeTicket, claims{Subject: subject, Connector: connectorName, Expiry: m.now().Add(c.ticketTTL).Unix()})
+	return c.publicURL + "/connect/" + url.PathEscape(connectorName) + "?ticket=" + url.QueryEscape(t)
+}
+
+func (m *Manager) notConnected(c *compiled, subject, connectorName string) error {
+	return &credential.NotConnectedError{Connector: connectorName, URL: m.ConnectURL(subject, connectorName)}
+}
+
+// oauthConfig is the OAuth client configuration for conn, its endpoints discovered if need be.
+func (m *Manager) oauthConfig(ctx context.Context, c *compiled, conn *connector) (*oauth2.Config, error) {
+	ep := conn.configured
+	if ep.TokenURL == "" {
+		if v, ok := m.discovered.Load(conn.resource); ok {
+			ep = v.(Endpoints)
+		} else {
+			found, err := discover(ctx, m.http, conn.resource)
+			if err != nil {
+				return nil, fmt.Errorf("connector %q: %w", conn.name, err)
+			}
+			m.discovered.Store(conn.resource, found)
+			ep = found
+		}
+	}
+	client := clientCredentials{ID: conn.clientID, Secret: conn.clientSecret}
+	if client.ID == "" {
+		cl, err := m.registeredClient(ctx, c, conn, ep)
+		if err != nil {
+			return nil, err
+		}
+		client = cl
+	}
+	return &oauth2.Config{
+		ClientID: client.ID, ClientSecret: client.Secret, Scopes: conn.scopes,
+		Endpoint:    oauth2.Endpoint{AuthURL: ep.AuthorizationURL, TokenURL: ep.TokenURL},
+		RedirectURL: c.publicURL + CallbackPath,
+	}, nil
+}
+
+func (m *Manager) refresh(ctx context.Context, conn *connector, refreshToken string) (*oauth2.Token, error) {
+	conf, err := m.oauthConfig(ctx, m.state.Load(), conn)
+	if err != nil {
+		return nil, err
+	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, m.http)
+	return conf.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
+}
+
+// sanitize keeps an authorization server's response body (which oauth2's errors quote) out of
+// errors that reach logs.
+func sanitize(err error) error {
+	var rerr *oauth2.RetrieveError
+	if errors.As(err, &rerr) {
+		status := 0
+		if rerr.Response != nil {
+			status = rerr.Response.StatusCode
+		}
+		return fmt.Errorf("token endpoint answered HTTP %d %s", status, rerr.ErrorCode)
+	}
+	return err
+}
