@@ -20,10 +20,8 @@ func (g *Gateway) initConsole(ctx context.Context, random32 func() ([]byte, erro
 		SessionKey:     key,
 		BeginLogin:     g.oauth.BeginLogin,
 		EffectiveTools: g.effectiveTools,
-		// WIRING POINT (lead, at the merge of branch creds): nil makes My connections say
-		// per-user connections are not available. Wire g.users.manager: *connections.Manager
-		// has Connected, Disconnect and ConnectURL, the console.Connections interface.
-		Connections: nil,
+		// My connections: the users' own connector accounts (per-user OAuth).
+		Connections: g.users.manager,
 		Recorder:    g.recorder,
 		Log:         g.log.Named("console"),
 	})
