@@ -1,100 +1,10 @@
 package console
 
-import (
-	"fmt"
-	"strings"
-)
+import "github.com/vmcp-dev/vmcp/internal/linediff"
 
 // diffLine is one line of a unified diff: Op is ' ', '-' or '+' (or '@' for a hunk header).
-type diffLine struct {
-	Op   string
-	Text string
-}
+type diffLine = linediff.Line
 
-// maxDiffLines bounds the quadratic LCS table; configuration files are far smaller.
-const maxDiffLines = 5000
-
-// unifiedDiff compares two texts line by line (longest common subsequence) and returns the
-// changed lines with context lines of context around them, in hunks like `diff -u`.
 func unifiedDiff(a, b string, context int) ([]diffLine, error) {
-	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
-	if len(x) > maxDiffLines || len(y) > maxDiffLines {
-		return nil, fmt.Errorf("the configuration file has more than %d lines", maxDiffLines)
-	}
-	// lcs[i][j] is the LCS length of x[i:] and y[j:].
-	lcs := make([][]int32, len(x)+1)
-	for i := range lcs {
-		lcs[i] = make([]int32, len(y)+1)
-	}
-	for i := len(x) - 1; i >= 0; i-- {
-		for j := len(y) - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	type edit struct {
-		op         byte
-		text       string
-		aLine, bLn int
-	}
-	var edits []edit
-	i, j := 0, 0
-	for i < len(x) || j < len(y) {
-		switch {
-		case i < len(x) && j < len(y) && x[i] == y[j]:
-			edits = append(edits, edit{' ', x[i], i, j})
-			i, j = i+1, j+1
-		case i < len(x) && (j == len(y) || lcs[i+1][j] >= lcs[i][j+1]):
-			// Deletions first, as diff -u prints them.
-			edits = append(edits, edit{'-', x[i], i, j})
-			i++
-		default:
-			edits = append(edits, edit{'+', y[j], i, j})
-			j++
-		}
-	}
-	var out []diffLine
-	for k := 0; k < len(edits); {
-		if edits[k].op == ' ' {
-			k++
-			continue
-		}
-		// A hunk: from context lines before this change to context lines after the last
-		// change that is within 2*context of the previous one.
-		start := max(k-context, 0)
-		end := k
-		for end < len(edits) {
-			if edits[end].op != ' ' {
-				end++
-				continue
-			}
-			run := end
-			for run < len(edits) && edits[run].op == ' ' {
-				run++
-			}
-			if run == len(edits) || run-end > 2*context {
-				end = min(end+context, len(edits))
-				break
-			}
-			end = run
-		}
-		aCount, bCount := 0, 0
-		for _, e := range edits[start:end] {
-			if e.op != '+' {
-				aCount++
-			}
-			if e.op != '-' {
-				bCount++
-			}
-		}
-		out = append(out, diffLine{Op: "@", Text: fmt.Sprintf("@@ -%d,%d +%d,%d @@", edits[start].aLine+1, aCount, edits[start].bLn+1, bCount)})
-		for _, e := range edits[start:end] {
-			out = append(out, diffLine{Op: string(e.op), Text: e.text})
-		}
-		k = end
-	}
-	return out, nil
+	return linediff.Unified(a, b, context)
 }

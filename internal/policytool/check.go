@@ -11,6 +11,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
+
+	"github.com/vmcp-dev/vmcp/internal/linediff"
 )
 
 // Check compiles every .rego file under dirs (tests included) with OPA's strict compiler — unused
@@ -82,53 +84,18 @@ func regoFiles(dirs []string) ([]string, error) {
 	return out, nil
 }
 
-// Diff is a line diff of a and b in unified style ("-" removed, "+" added, two lines of context),
-// from a longest common subsequence: policy files are small.
+// Diff is a line diff of a and b in unified style ("-" removed, "+" added, two lines of context).
 func Diff(a, b string) string {
-	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
-	lcs := make([][]int, len(x)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(y)+1)
-	}
-	for i := len(x) - 1; i >= 0; i-- {
-		for j := len(y) - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	type line struct {
-		op   byte
-		text string
-	}
-	var lines []line
-	i, j := 0, 0
-	for i < len(x) || j < len(y) {
-		switch {
-		case i < len(x) && j < len(y) && x[i] == y[j]:
-			lines = append(lines, line{' ', x[i]})
-			i, j = i+1, j+1
-		case j < len(y) && (i == len(x) || lcs[i][j+1] >= lcs[i+1][j]):
-			lines = append(lines, line{'+', y[j]})
-			j++
-		default:
-			lines = append(lines, line{'-', x[i]})
-			i++
-		}
+	lines, err := linediff.Unified(a, b, 2)
+	if err != nil {
+		return err.Error()
 	}
 	var sb strings.Builder
-	for k, l := range lines {
-		near := false
-		for d := -2; d <= 2; d++ {
-			if n := k + d; n >= 0 && n < len(lines) && lines[n].op != ' ' {
-				near = true
-			}
+	for _, l := range lines {
+		if l.Op == "@" {
+			continue
 		}
-		if near {
-			fmt.Fprintf(&sb, "%c%s\n", l.op, l.text)
-		}
+		sb.WriteString(l.Op + l.Text + "\n")
 	}
 	return sb.String()
 }
