@@ -138,9 +138,9 @@ func (s *Server) callTool(ctx context.Context, req *request, msg *jsonrpc.Messag
 	if json.Unmarshal(msg.Params, &params) != nil || json.Unmarshal(params["name"], &name) != nil {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "tools/call needs a string \"name\"")
 	}
-	req.target = truncate(name)
+	req.target = jsonrpc.Excerpt(name)
 	if name != config.SearchToolsName || !req.vs.discovery.Enabled() {
-		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q", truncate(name), req.vs.name)
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q", jsonrpc.Excerpt(name), req.vs.name)
 	}
 	var args struct {
 		Query *string `json:"query"`

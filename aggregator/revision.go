@@ -8,28 +8,18 @@ import (
 	"slices"
 
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/revision"
 )
-
-// revision20260728 is the first MCP revision without sessions or initialize: each request names
-// its revision in _meta, and clients learn capabilities from server/discover.
-const revision20260728 = "2026-07-28"
 
 // supportedVersions are the MCP revisions that use initialize, newest first.
 var supportedVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26"}
 
 // discoverVersions are every revision vmcp speaks, newest first, as server/discover lists them.
-var discoverVersions = append([]string{revision20260728}, supportedVersions...)
-
-// metaKeyProtocolVersion is the _meta key of a 2026-07-28 request's revision.
-const metaKeyProtocolVersion = "io.modelcontextprotocol/protocolVersion"
+var discoverVersions = append([]string{revision.Modern20260728}, supportedVersions...)
 
 // codeUnsupportedProtocolVersion is 2026-07-28's error for a revision the server does not speak;
 // its data lists the ones it does.
 const codeUnsupportedProtocolVersion = -32022
-
-// isModern says whether a revision is 2026-07-28 or later. Revisions are dates, so they compare
-// as strings.
-func isModern(version string) bool { return version >= revision20260728 }
 
 func negotiate(requested string) string {
 	if slices.Contains(supportedVersions, requested) {
@@ -38,26 +28,10 @@ func negotiate(requested string) string {
 	return supportedVersions[0]
 }
 
-// metaProtocolVersion reads params._meta's revision; "" when the request names none.
-func metaProtocolVersion(params json.RawMessage) string {
-	if len(params) == 0 {
-		return ""
-	}
-	var p struct {
-		Meta map[string]json.RawMessage `json:"_meta"`
-	}
-	if json.Unmarshal(params, &p) != nil {
-		return ""
-	}
-	var v string
-	json.Unmarshal(p.Meta[metaKeyProtocolVersion], &v)
-	return v
-}
-
 // unsupportedVersion answers a request in a modern revision vmcp does not speak.
 func unsupportedVersion(w http.ResponseWriter, id json.RawMessage, requested string) {
 	data, _ := json.Marshal(map[string]any{"supported": discoverVersions, "requested": requested})
-	writeError(w, http.StatusBadRequest, id, &jsonrpc.Error{Code: codeUnsupportedProtocolVersion, Message: "unsupported protocol version " + truncate(requested), Data: data})
+	writeError(w, http.StatusBadRequest, id, &jsonrpc.Error{Code: codeUnsupportedProtocolVersion, Message: "unsupported protocol version " + jsonrpc.Excerpt(requested), Data: data})
 }
 
 // cacheHints are 2026-07-28's caching fields of a list or discover result. Every list vmcp
@@ -86,16 +60,16 @@ func (s *Server) speaksModern(ctx context.Context, c *connector, signedIdentity 
 	case revisionLegacy:
 		return false
 	}
-	res, err := s.up.do(ctx, call{connector: c, identity: signedIdentity, protocolVersion: revision20260728, method: "server/discover",
+	res, err := s.up.do(ctx, call{connector: c, identity: signedIdentity, protocolVersion: revision.Modern20260728, method: "server/discover",
 		params: map[string]any{"_meta": map[string]any{
-			metaKeyProtocolVersion:                       revision20260728,
+			revision.MetaKeyProtocolVersion:              revision.Modern20260728,
 			"io.modelcontextprotocol/clientInfo":         map[string]any{"name": "vmcp", "version": s.version},
 			"io.modelcontextprotocol/clientCapabilities": map[string]any{},
 		}}})
 	var d struct {
 		SupportedVersions []string `json:"supportedVersions"`
 	}
-	modern := err == nil && json.Unmarshal(res.result, &d) == nil && slices.Contains(d.SupportedVersions, revision20260728)
+	modern := err == nil && json.Unmarshal(res.result, &d) == nil && slices.Contains(d.SupportedVersions, revision.Modern20260728)
 	var status *statusError
 	switch {
 	case refusedCaller(err):

@@ -18,6 +18,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/revision"
 	"github.com/vmcp-dev/vmcp/internal/session"
 )
 
@@ -115,7 +116,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodDelete:
 		s.delete(w, r, req)
 	case http.MethodGet:
-		if isModern(req.protocol) {
+		if revision.Modern(req.protocol) {
 			// 2026-07-28 has no GET stream; subscriptions/listen replaces it.
 			w.Header().Set("Allow", "POST")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -154,10 +155,10 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	if v := metaProtocolVersion(msg.Params); v != "" {
+	if v := revision.FromMeta(msg.Params); v != "" {
 		req.protocol = v
 	}
-	if isModern(req.protocol) {
+	if revision.Modern(req.protocol) {
 		if !slices.Contains(discoverVersions, req.protocol) {
 			req.errCode = codeUnsupportedProtocolVersion
 			unsupportedVersion(w, msg.ID, req.protocol)
@@ -217,7 +218,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 		// template): nothing to suggest.
 		result = map[string]any{"completion": map[string]any{"values": []string{}, "hasMore": false}}
 	default:
-		rpcErr = jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "method %q is not supported by this virtual server", truncate(msg.Method))
+		rpcErr = jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "method %q is not supported by this virtual server", jsonrpc.Excerpt(msg.Method))
 	}
 	if rpcErr != nil {
 		req.errCode = rpcErr.Code
@@ -312,11 +313,4 @@ func writeError(w http.ResponseWriter, status int, id json.RawMessage, e *jsonrp
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(jsonrpc.ErrorResponse(id, e))
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
 }

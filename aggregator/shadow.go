@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/vmcp-dev/vmcp/internal/revision"
 )
 
 // shadowTTL is how long vmcp reuses a connector session it made for a sessionless client.
@@ -91,7 +93,7 @@ func (s *Server) ConnectorSession(ctx context.Context, signedIdentity, subject, 
 				ctx, cancel := context.WithTimeout(ctx, c.timeout)
 				defer cancel()
 				if modern && s.speaksModern(ctx, c, signedIdentity) {
-					return "", revision20260728, nil
+					return "", revision.Modern20260728, nil
 				}
 				e, err := s.shadow.get(ctx, s, c, subject, vs, signedIdentity)
 				return e.sessionID, e.version, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/revision"
 	"github.com/vmcp-dev/vmcp/internal/sse"
 )
 
@@ -179,7 +180,7 @@ func (u *upstreamClient) setHeaders(req *http.Request, c call) {
 	if c.protocolVersion != "" {
 		req.Header.Set(headers.ProtocolVersion, c.protocolVersion)
 	}
-	if isModern(c.protocolVersion) && c.method != "" {
+	if revision.Modern(c.protocolVersion) && c.method != "" {
 		// 2026-07-28 servers refuse requests whose method is not mirrored in a header.
 		req.Header.Set(headers.Method, c.method)
 	}

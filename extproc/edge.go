@@ -19,6 +19,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/relay"
+	"github.com/vmcp-dev/vmcp/internal/revision"
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
@@ -219,7 +220,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		set = append(set, setHeader(":path", credential.WithQueryParam(e.path, *c.query)))
 	}
 	remove = append(remove, headers.SessionID)
-	modern := e.mirror.version >= revision20260728
+	modern := revision.Modern(e.mirror.version)
 	upstream := ""
 	if e.sessionID != "" && !modern {
 		st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
@@ -249,7 +250,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		if version != "" {
 			set = append(set, setHeader(headers.ProtocolVersion, version))
 		}
-		if modern && version < revision20260728 {
+		if modern && !revision.Modern(version) {
 			// A 2026-07-28 request to a connector of the 2025 revisions, in the session vmcp
 			// keeps: without the modern _meta fields and headers, which would make it a
 			// 2026-07-28 request again.
@@ -257,7 +258,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 			remove = append(remove, headers.Method, headers.Name)
 			e.mirror.hasName = false
 		}
-		e.kept = version < revision20260728
+		e.kept = !revision.Modern(version)
 	}
 
 	if original != name || e.unwrapped {

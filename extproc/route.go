@@ -13,6 +13,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/revision"
 	"github.com/vmcp-dev/vmcp/internal/toolnames"
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
@@ -30,9 +31,6 @@ type Catalog interface {
 // headers that disagree with the body.
 const codeHeaderMismatch = -32020
 
-// revision20260728 is the first revision whose requests mirror method and name in headers.
-const revision20260728 = "2026-07-28"
-
 // mirrored are the request headers that 2026-07-28 clients copy from the body.
 type mirrored struct {
 	version, method, name string
@@ -43,17 +41,17 @@ type mirrored struct {
 // body: proxies (Envoy included) may act on the headers while the connector acts on the body,
 // so a mismatch is a way around policy.
 func (m mirrored) check(msg *jsonrpc.Message, target string, hasTarget bool) *jsonrpc.Error {
-	if m.version < revision20260728 || !msg.IsRequest() {
+	if !revision.Modern(m.version) || !msg.IsRequest() {
 		return nil
 	}
 	if m.method == "" {
 		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: "missing required Mcp-Method header"}
 	}
 	if m.method != msg.Method {
-		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: Mcp-Method %q does not match the body's method %q", truncate(m.method), truncate(msg.Method))}
+		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: Mcp-Method %q does not match the body's method %q", jsonrpc.Excerpt(m.method), jsonrpc.Excerpt(msg.Method))}
 	}
-	if v := metaVersion(msg.Params); v != "" && v != m.version {
-		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: MCP-Protocol-Version %q does not match the body's _meta version %q", truncate(m.version), truncate(v))}
+	if v := revision.FromMeta(msg.Params); v != "" && v != m.version {
+		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: MCP-Protocol-Version %q does not match the body's _meta version %q", jsonrpc.Excerpt(m.version), jsonrpc.Excerpt(v))}
 	}
 	if !hasTarget {
 		return nil
@@ -62,26 +60,9 @@ func (m mirrored) check(msg *jsonrpc.Message, target string, hasTarget bool) *js
 		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("missing required Mcp-Name header for method %q", msg.Method)}
 	}
 	if m.name != target {
-		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: Mcp-Name %q does not match the body's %q", truncate(m.name), truncate(target))}
+		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: Mcp-Name %q does not match the body's %q", jsonrpc.Excerpt(m.name), jsonrpc.Excerpt(target))}
 	}
 	return nil
-}
-
-func metaVersion(params json.RawMessage) string {
-	var p struct {
-		Meta struct {
-			Version string `json:"io.modelcontextprotocol/protocolVersion"`
-		} `json:"_meta"`
-	}
-	json.Unmarshal(params, &p)
-	return p.Meta.Version
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
 }
 
 // routedKind says how a method's request names its connector.
@@ -181,12 +162,12 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 		if kind == byCompletionRef {
 			return nil, "", nil
 		}
-		return nil, "", e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown %s %q on virtual server %q", what, truncate(name), e.vs.name), audit.OutcomeError)
+		return nil, "", e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown %s %q on virtual server %q", what, jsonrpc.Excerpt(name), e.vs.name), audit.OutcomeError)
 	}
 	switch refKind {
 	case byToolName:
 		if !wellFormedToolName(name) {
-			return nil, "", e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q: not a valid MCP tool name", truncate(name), e.vs.name), audit.OutcomeError)
+			return nil, "", e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q: not a valid MCP tool name", jsonrpc.Excerpt(name), e.vs.name), audit.OutcomeError)
 		}
 		idx, err := e.index("tools")
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/revision"
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/usercred"
 )
@@ -102,7 +103,7 @@ func (e *edgeExchange) notConnected(msg *jsonrpc.Message, nc *credential.NotConn
 // declaresURLElicitation reads the client's URL elicitation capability: from the request's _meta
 // (2026-07-28, no sessions), else from the session it initialized.
 func (e *edgeExchange) declaresURLElicitation(msg *jsonrpc.Message) bool {
-	if e.mirror.version >= revision20260728 {
+	if revision.Modern(e.mirror.version) {
 		var p struct {
 			Meta struct {
 				Caps json.RawMessage `json:"io.modelcontextprotocol/clientCapabilities"`

@@ -130,22 +130,23 @@ func checkStrict(body []byte, envelope bool) error {
 func checkEnvelopeKey(k string) error {
 	for _, m := range envelopeKeys {
 		if k != m && strings.EqualFold(k, m) {
-			return Errorf(CodeInvalidRequest, "key %q differs from %q only in case", truncate(k), m)
+			return Errorf(CodeInvalidRequest, "key %q differs from %q only in case", Excerpt(k), m)
 		}
 	}
 	return nil
 }
 
-// truncate bounds how much of the input an error message echoes, cutting on a rune boundary.
-func truncate(s string) string {
-	if len(s) <= 64 {
-		return s
+// Excerpt bounds how much of untrusted input an error message echoes (64 bytes, cut on a rune
+// boundary) and replaces invalid UTF-8, so that an answer quoting it stays valid JSON text.
+func Excerpt(s string) string {
+	if len(s) > 64 {
+		cut := 64
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
-	cut := 64
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return strings.ToValidUTF8(s, "?")
 }
 
 // shortJSONError keeps encoding/json's reason but not any echo of the input.

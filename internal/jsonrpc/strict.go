@@ -105,7 +105,7 @@ func (s *scanner) object() error {
 			}
 		}
 		if dup {
-			return Errorf(CodeInvalidRequest, "duplicate key %q in JSON object", truncate(k))
+			return Errorf(CodeInvalidRequest, "duplicate key %q in JSON object", Excerpt(k))
 		}
 		if s.envelope && top {
 			if err := checkEnvelopeKey(k); err != nil {
