@@ -23,17 +23,7 @@ func BenchmarkToolCallThroughTheBridge(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cs.Close()
-	params := &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := cs.CallTool(context.Background(), params); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	benchEcho(b, cs)
 }
 
 // BenchmarkToolCallStdioDirect is the same call from a go-sdk client straight over stdio, the
@@ -46,17 +36,7 @@ func BenchmarkToolCallStdioDirect(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cs.Close()
-	params := &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := cs.CallTool(context.Background(), params); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	benchEcho(b, cs)
 }
 
 func startBridgeB(b *testing.B) *testBridge {
@@ -71,4 +51,19 @@ func execCommand(c Command) *exec.Cmd {
 	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
 	cmd.Env = append(os.Environ(), c.Env...)
 	return cmd
+}
+
+// benchEcho times parallel echo calls on cs, the same work for the bridge and the baseline.
+func benchEcho(b *testing.B, cs *mcp.ClientSession) {
+	params := &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := cs.CallTool(context.Background(), params); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
