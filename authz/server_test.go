@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
@@ -182,8 +183,8 @@ func TestAValidTokenIsStrippedAndItsIdentityPassedOn(t *testing.T) {
 	if id.Subject != "alice" || id.Email != "alice@example.com" || id.VirtualServer != "eng" || len(id.Groups) != 1 {
 		t.Errorf("identity = %+v", id)
 	}
-	if got := resp.DynamicMetadata.GetFields()["sub"].GetStringValue(); got != "alice" {
-		t.Errorf("dynamic metadata sub = %q", got)
+	if md := resp.GetDynamicMetadata(); md != nil {
+		t.Errorf("an allow without token exchange carries dynamic metadata %v; the signed header is the identity", md)
 	}
 }
 
@@ -201,4 +202,14 @@ func TestUnconfiguredServerDeniesEverything(t *testing.T) {
 	if resp.GetDeniedResponse() == nil {
 		t.Fatal("an unconfigured authz allowed a request")
 	}
+}
+
+// identityHeader is the signed identity an allow sets for the upstream ("" when none).
+func identityHeader(resp *authv3.CheckResponse) string {
+	for _, h := range resp.GetOkResponse().GetHeaders() {
+		if h.GetHeader().GetKey() == headers.Identity {
+			return h.GetHeader().GetValue()
+		}
+	}
+	return ""
 }

@@ -16,10 +16,10 @@ const SubjectTokenField = "subject_token"
 // passSubjectTokenOn adds the caller's token to an allow answer when it came from a trusted
 // issuer and some connector exchanges tokens.
 func (c *compiled) passSubjectTokenOn(resp *authv3.CheckResponse, v verified, token string) {
-	if !c.passSubjectToken || v.issuer.remote == nil || resp.GetDynamicMetadata() == nil {
+	if !c.passSubjectToken || v.issuer.remote == nil || resp.GetOkResponse() == nil {
 		return
 	}
-	resp.DynamicMetadata.Fields[SubjectTokenField] = structpb.NewStringValue(token)
+	resp.DynamicMetadata = &structpb.Struct{Fields: map[string]*structpb.Value{SubjectTokenField: structpb.NewStringValue(token)}}
 }
 
 // exchangesTokens reports whether a connector uses token exchange: only then is the caller's

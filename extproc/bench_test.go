@@ -7,9 +7,9 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/vmcp-dev/vmcp/internal/cputime"
+	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/session"
 )
 
@@ -25,14 +25,13 @@ func BenchmarkToolCall(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	meta, _ := structpb.NewStruct(map[string]any{"sub": "alice", "email": "alice@example.com", "vs": "demo", "groups": []any{"eng"}})
 	reqHeaders := &extprocv3.ProcessingRequest{
 		Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
 			{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")},
 			{Key: "mcp-session-id", RawValue: []byte(sid)}, {Key: "x-request-id", RawValue: []byte("bench-1")},
 			{Key: "content-type", RawValue: []byte("application/json")},
+			signedAs(identity.Identity{Subject: "alice", Email: "alice@example.com", VirtualServer: "demo", Groups: []string{"eng"}}),
 		}}}},
-		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{authzNamespace: meta}},
 	}
 	reqBody := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{EndOfStream: true,
 		Body: []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"notes__add_note","arguments":{"title":"Quarterly report","body":"Numbers are up."}}}`)}}}

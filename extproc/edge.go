@@ -14,9 +14,11 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"go.uber.org/zap"
 
+	"github.com/vmcp-dev/vmcp/authz"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/headers"
+	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/relay"
 	"github.com/vmcp-dev/vmcp/internal/revision"
@@ -39,6 +41,7 @@ type edgeExchange struct {
 	log               *zap.Logger
 	ctx               context.Context
 	users             UserCredentials
+	signer            *identity.Signer
 	// event is the audit record of this request, filled in as it goes; sent when the outcome is
 	// known.
 	event   audit.Event
@@ -108,16 +111,7 @@ func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extpr
 		method:  headerValue(h.GetHeaders(), headers.Method),
 	}
 	e.mirror.name, e.mirror.hasName = headerLookup(h.GetHeaders(), headers.Name)
-	if md := req.GetMetadataContext().GetFilterMetadata()[authzNamespace]; md != nil {
-		f := md.GetFields()
-		e.subject = f["sub"].GetStringValue()
-		e.signed = f["identity"].GetStringValue()
-		e.subjectToken = f["subject_token"].GetStringValue()
-		e.caller = toolpolicy.Caller{Subject: e.subject, Email: f["email"].GetStringValue(), ClientID: f["client_id"].GetStringValue()}
-		for _, g := range f["groups"].GetListValue().GetValues() {
-			e.caller.Groups = append(e.caller.Groups, g.GetStringValue())
-		}
-	}
+	e.identify(req, h)
 	if e.vs != nil && !e.state.origins.allow(headerValue(h.GetHeaders(), "origin")) {
 		e.event.Kind, e.event.VirtualServer, e.event.Subject = audit.KindMCP, e.vs.name, e.subject
 		return e.refuse(http.StatusForbidden, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "origin not allowed"), audit.OutcomeDenied)
@@ -129,8 +123,27 @@ func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extpr
 	return continueRequestHeaders(&extprocv3.HeaderMutation{RemoveHeaders: []string{headers.Connector}})
 }
 
+// identify reads the caller from the identity authz signed for this request (x-vmcp-identity,
+// which ext_authz set over anything the client sent). An identity that does not verify, or names
+// another virtual server, leaves the request without a caller: the route or ext_authz answers.
+func (e *edgeExchange) identify(req *extprocv3.ProcessingRequest, h *extprocv3.HttpHeaders) {
+	signed := headerValue(h.GetHeaders(), headers.Identity)
+	if e.signer == nil || signed == "" {
+		return
+	}
+	id, err := e.signer.Verify(signed)
+	if err != nil || e.vs != nil && id.VirtualServer != e.vs.name {
+		return
+	}
+	e.subject, e.signed = id.Subject, signed
+	e.caller = toolpolicy.Caller{Subject: id.Subject, Email: id.Email, Groups: id.Groups, ClientID: id.ClientID}
+	if md := req.GetMetadataContext().GetFilterMetadata()[authzNamespace]; md != nil {
+		e.subjectToken = md.GetFields()[authz.SubjectTokenField].GetStringValue()
+	}
+}
+
 // authzNamespace is where ext_authz's dynamic metadata arrives (forwarding_namespaces in the
-// bootstrap).
+// bootstrap): only the caller's own token, for connectors that exchange it.
 const authzNamespace = "envoy.filters.http.ext_authz"
 
 // requestBody is decode → decide → mutate for one JSON-RPC message.

@@ -12,9 +12,9 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"go.uber.org/zap/zaptest"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/session"
 )
 
@@ -52,7 +52,7 @@ connectors:
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(codec, nil, nil, zaptest.NewLogger(t))
+	srv := NewServer(codec, testSigner, nil, nil, zaptest.NewLogger(t))
 	commit, err := srv.Prepare(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -77,15 +77,18 @@ func exchangeAs(t *testing.T, srv *Server, sessionID, body string, groups []any)
 // startExchange plays Envoy up to the request headers of a request to /v/demo/mcp from alice in
 // groups; the test sends the rest.
 func startExchange(srv *Server, sessionID string, groups []any) *edgeExchange {
-	e := &edgeExchange{state: srv.state.Load(), sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background()}
-	hdrs := []*corev3.HeaderValue{{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")}}
+	e := &edgeExchange{state: srv.state.Load(), sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background(), signer: srv.signer}
+	gs := make([]string, len(groups))
+	for i, g := range groups {
+		gs[i] = g.(string)
+	}
+	hdrs := []*corev3.HeaderValue{{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")},
+		signedAs(identity.Identity{Subject: "alice", VirtualServer: "demo", Groups: gs})}
 	if sessionID != "" {
 		hdrs = append(hdrs, &corev3.HeaderValue{Key: "mcp-session-id", RawValue: []byte(sessionID)})
 	}
-	meta, _ := structpb.NewStruct(map[string]any{"sub": "alice", "vs": "demo", "groups": groups})
 	e.handle(&extprocv3.ProcessingRequest{
-		Request:         &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hdrs}}},
-		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{authzNamespace: meta}},
+		Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hdrs}}},
 	})
 	return e
 }

@@ -9,9 +9,9 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/toolnames"
 )
 
@@ -172,16 +172,15 @@ func TestCallToolOfTheModernRevisionGetsTheToolsOwnNameInMcpName(t *testing.T) {
     tools: {discovery: search}
 `)
 	st := srv.state.Load()
-	e := &edgeExchange{state: st, sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background(),
+	e := &edgeExchange{state: st, sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background(), signer: srv.signer,
 		catalog: fixedCatalog{names: st.byPath["/v/demo/mcp"].names, lists: map[string][]string{"notes": {"add_note"}, "weather": {"get_forecast"}}}}
-	meta, _ := structpb.NewStruct(map[string]any{"sub": "alice", "vs": "demo"})
 	e.handle(&extprocv3.ProcessingRequest{
 		Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
 			{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")},
 			{Key: "mcp-protocol-version", RawValue: []byte("2026-07-28")},
 			{Key: "mcp-method", RawValue: []byte("tools/call")}, {Key: "mcp-name", RawValue: []byte("call_tool")},
+			signedAs(identity.Identity{Subject: "alice", VirtualServer: "demo"}),
 		}}}},
-		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{authzNamespace: meta}},
 	})
 	resp := e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{EndOfStream: true,
 		Body: []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"call_tool","arguments":{"name":"add_note","arguments":{"title":"t"}}}}`)}}})

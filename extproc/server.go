@@ -28,8 +28,10 @@ type Server struct {
 	catalog   Catalog
 	audit     audit.Sink
 	log       *zap.Logger
-	// users and signer serve connectors with per-user credentials (SetUserCredentials).
-	users  UserCredentials
+	// users serves connectors with per-user credentials (SetUserCredentials).
+	users UserCredentials
+	// signer verifies the identity authz signed for each request (and the aggregator for each
+	// fan-out request).
 	signer *identity.Signer
 }
 
@@ -42,16 +44,17 @@ type ConnectorSessions interface {
 	ForgetConnectorSession(subject, vs, connector string)
 }
 
-// NewServer returns an ext_proc server that opens client session ids with sessions and gets
+// NewServer returns an ext_proc server that opens client session ids with sessions, learns the
+// caller from identities signed with signer's key, and gets
 // connector sessions for sessionless clients from connector (nil: route them without one).
 // Every routed or refused MCP request becomes an audit event on sink (nil: none).
-func NewServer(sessions *session.Codec, connector ConnectorSessions, sink audit.Sink, log *zap.Logger) *Server {
+func NewServer(sessions *session.Codec, signer *identity.Signer, connector ConnectorSessions, sink audit.Sink, log *zap.Logger) *Server {
 	if sink == nil {
 		sink = audit.Discard{}
 	}
 	// The aggregator, which keeps connector sessions, also keeps the lists routing may need.
 	catalog, _ := connector.(Catalog)
-	return &Server{sessions: sessions, connector: connector, catalog: catalog, audit: sink, log: log}
+	return &Server{sessions: sessions, signer: signer, connector: connector, catalog: catalog, audit: sink, log: log}
 }
 
 // Prepare compiles cfg; the returned commit swaps it in.
@@ -75,7 +78,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 		e := &egressExchange{state: st, users: s.users, signer: s.signer, ctx: stream.Context(), log: s.log}
 		handle = e.handle
 	} else {
-		e := &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, catalog: s.catalog, audit: s.audit, log: s.log, ctx: stream.Context(), users: s.users}
+		e := &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, catalog: s.catalog, audit: s.audit, log: s.log, ctx: stream.Context(), users: s.users, signer: s.signer}
 		handle = e.handle
 		defer e.done()
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/headers"
-	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/revision"
 	"github.com/vmcp-dev/vmcp/internal/session"
@@ -29,10 +28,10 @@ type UserCredentials interface {
 	Headers(ctx context.Context, caller usercred.Caller, connector string) ([]credential.Header, error)
 }
 
-// SetUserCredentials enables connectors with per-user credentials: uc resolves them, and signer
-// verifies the identity the aggregator's fan-out carries on egress. Call before serving.
-func (s *Server) SetUserCredentials(uc UserCredentials, signer *identity.Signer) {
-	s.users, s.signer = uc, signer
+// SetUserCredentials enables connectors with per-user credentials: uc resolves them. Call before
+// serving.
+func (s *Server) SetUserCredentials(uc UserCredentials) {
+	s.users = uc
 }
 
 // CodeURLElicitationRequired is MCP 2025-11-25's URLElicitationRequiredError: the request cannot

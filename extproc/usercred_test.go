@@ -12,7 +12,6 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/credential"
@@ -47,8 +46,7 @@ virtual_servers:
 		t.Fatal(err)
 	}
 	codec, _ := session.NewCodec([]byte(strings.Repeat("s", 32)), time.Hour)
-	signer, _ := identity.NewSigner([]byte(strings.Repeat("i", 32)))
-	srv := NewServer(codec, nil, nil, zaptest.NewLogger(t))
+	srv := NewServer(codec, testSigner, nil, nil, zaptest.NewLogger(t))
 	r := usercred.NewResolver(userTokens{}, nil, nil)
 	for _, prepare := range []func(*config.Config) (func(), error){srv.Prepare, r.Prepare} {
 		commit, err := prepare(cfg)
@@ -57,18 +55,17 @@ virtual_servers:
 		}
 		commit()
 	}
-	srv.SetUserCredentials(r, signer)
-	return srv, codec, signer
+	srv.SetUserCredentials(r)
+	return srv, codec, testSigner
 }
 
 // callAsUser plays Envoy for one tools/call by subject, with extra request headers.
 func callAsUser(srv *Server, subject, body string, extra ...*corev3.HeaderValue) *extprocv3.ProcessingResponse {
-	e := &edgeExchange{state: srv.state.Load(), sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background(), users: srv.users}
-	hdrs := append([]*corev3.HeaderValue{{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")}}, extra...)
-	meta, _ := structpb.NewStruct(map[string]any{"sub": subject, "vs": "demo"})
+	e := &edgeExchange{state: srv.state.Load(), sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background(), users: srv.users, signer: srv.signer}
+	hdrs := append([]*corev3.HeaderValue{{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")},
+		signedAs(identity.Identity{Subject: subject, VirtualServer: "demo"})}, extra...)
 	e.handle(&extprocv3.ProcessingRequest{
-		Request:         &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hdrs}}},
-		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{authzNamespace: meta}},
+		Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hdrs}}},
 	})
 	return e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: []byte(body), EndOfStream: true}}})
 }

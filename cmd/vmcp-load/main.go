@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,10 +30,11 @@ func main() {
 	lists := flag.Int("lists", 50, "cached tools/list requests on the 10-connector virtual server")
 	sessions := flag.Int("sessions", 10000, "sessions of distinct users opened for the memory measurement, of each kind")
 	timeout := flag.Duration("timeout", 4*time.Minute, "bound on the whole run")
+	profile := flag.String("profile", "", "write a CPU profile of vmcp under 8-client tools/call load through it (10 s) to this file")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := loadRun(ctx, os.Stdout, *vmcpBin, *clients, *calls, *seqCalls, *lists, *sessions); err != nil {
+	if err := loadRun(ctx, os.Stdout, *vmcpBin, *clients, *calls, *seqCalls, *lists, *sessions, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "vmcp-load:", err)
 		os.Exit(1)
 	}
@@ -71,9 +73,12 @@ func check(ok bool) string {
 	return "FAIL"
 }
 
+// perCall is d shared among n calls, in milliseconds.
+func perCall(d time.Duration, n int) string { return ms(d / time.Duration(max(n, 1))) }
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
 
-func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, seqCalls, lists, sessions int) error {
+func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, seqCalls, lists, sessions int, profile string) error {
 	weatherAddr, err := serve(weather.New(weather.Options{}))
 	if err != nil {
 		return err
@@ -130,32 +135,77 @@ func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, 
 	)
 
 	// Throughput: clients concurrent clients.
+	selfDirect0 := selfCPU()
 	thrDirect, err := callLoad(ctx, direct, "", "convert_temperature", args, clients, calls, 10)
 	if err != nil {
 		return fmt.Errorf("throughput, direct: %w", err)
 	}
-	cpu0, err := sys.cpuTime()
+	selfDirect1 := selfCPU()
+	directCalls := thrDirect.calls + thrDirect.errors + 10*clients
+	// The same through an Envoy that only proxies: the floor of any Envoy-based gateway.
+	bareAddr, bare, err := bareEnvoy(ctx, weatherAddr)
 	if err != nil {
 		return err
 	}
+	defer bare.Stop()
+	bareURL := "http://" + bareAddr + "/mcp"
+	seqBare, err := callLoad(ctx, bareURL, "", "convert_temperature", args, 1, seqCalls, 50)
+	if err != nil {
+		return fmt.Errorf("latency, bare Envoy: %w", err)
+	}
+	bare0, err := procCPU(strconv.Itoa(bare.Pid()))
+	if err != nil {
+		return err
+	}
+	selfBare0 := selfCPU()
+	thrBare, err := callLoad(ctx, bareURL, "", "convert_temperature", args, clients, calls, 10)
+	if err != nil {
+		return fmt.Errorf("throughput, bare Envoy: %w", err)
+	}
+	bare1, err := procCPU(strconv.Itoa(bare.Pid()))
+	if err != nil {
+		return err
+	}
+	selfBare1 := selfCPU()
+	bare.Stop()
+	bareCalls := thrBare.calls + thrBare.errors + 10*clients
+
+	vmcp0, envoy0, err := sys.cpuTimes()
+	if err != nil {
+		return err
+	}
+	self0 := selfCPU()
 	thrVia, err := callLoad(ctx, via, loadToken, "weather__convert_temperature", args, clients, calls, 10)
 	if err != nil {
 		return fmt.Errorf("throughput, through vmcp: %w", err)
 	}
-	cpu1, err := sys.cpuTime()
+	vmcp1, envoy1, err := sys.cpuTimes()
 	if err != nil {
 		return err
 	}
+	self1 := selfCPU()
+	viaCalls := thrVia.calls + thrVia.errors + 10*clients
 	ratio := thrVia.throughput() / thrDirect.throughput()
 	figs = append(figs,
 		figure{fmt.Sprintf("tools/call %d clients direct", clients), fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s, %d errors", thrDirect.throughput(), ms(thrDirect.pct(50)), ms(thrDirect.pct(99)), thrDirect.errors), "", ""},
 		figure{fmt.Sprintf("tools/call %d clients via vmcp", clients), fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s, %d errors", thrVia.throughput(), ms(thrVia.pct(50)), ms(thrVia.pct(99)), thrVia.errors), "", ""},
 
 		figure{"throughput ratio via/direct", fmt.Sprintf("%.2f", ratio), ">= 0.6", check(ratio >= 0.6 && thrVia.errors == 0)},
-		// Processor time of vmcp and Envoy together per routed call (the warm-up calls
-		// included): what the gateway costs, however busy the machine.
-		figure{"vmcp + Envoy processor time per tools/call", ms((cpu1 - cpu0) / time.Duration(thrVia.calls+10*clients)), "", ""},
+		// Processor time per routed call (the warm-up calls included) of each process: what
+		// the gateway costs, however busy the machine.
+		figure{"processor time per tools/call via vmcp: vmcp / Envoy / clients + connector", perCall(vmcp1-vmcp0, viaCalls) + " / " + perCall(envoy1-envoy0, viaCalls) + " / " + perCall(self1-self0, viaCalls), "", ""},
+		figure{"processor time per tools/call direct: clients + connector", perCall(selfDirect1-selfDirect0, directCalls), "", ""},
+		figure{"tools/call 1 client via bare Envoy (router only) min / p50 / p99", ms(seqBare.pct(0)) + " / " + ms(seqBare.pct(50)) + " / " + ms(seqBare.pct(99)), "", ""},
+		figure{fmt.Sprintf("tools/call %d clients via bare Envoy", clients), fmt.Sprintf("%.0f calls/s (ratio %.2f), p50 %s, p99 %s, %d errors", thrBare.throughput(), thrBare.throughput()/thrDirect.throughput(), ms(thrBare.pct(50)), ms(thrBare.pct(99)), thrBare.errors), "", ""},
+		figure{"processor time per tools/call via bare Envoy: Envoy / clients + connector", perCall(bare1-bare0, bareCalls) + " / " + perCall(selfBare1-selfBare0, bareCalls), "", ""},
 	)
+
+	if profile != "" {
+		if err := profileCalls(ctx, sys, profile, via, loadToken, "weather__convert_temperature", args, clients); err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+		fmt.Fprintf(out, "CPU profile of vmcp under load: %s (go tool pprof %s)\n", profile, profile)
+	}
 
 	cold, tools, err := coldList(ctx, sys.url("wide"), wideToken)
 	if err != nil {

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -75,6 +77,7 @@ func startSystem(vmcpBin, weatherAddr string, wide map[string]string, wideNames 
 	var b strings.Builder
 	fmt.Fprintf(&b, `server:
   public_url: http://%s
+  pprof: true
   data_dir: %s
   log_level: warn
   listen: {xds: %s, authz: %s, extproc: %s, http: %s}
@@ -172,34 +175,61 @@ func (s *system) rssKiB() (int64, error) {
 // clockTick is the unit of /proc/PID/stat times (USER_HZ, 100 on Linux).
 const clockTick = 10 * time.Millisecond
 
-// cpuTime is the processor time used so far by vmcp and its running children (Envoy), from
-// /proc: unlike latencies, other work on the machine does not inflate it.
-func (s *system) cpuTime() (time.Duration, error) {
-	pid := s.cmd.Process.Pid
-	pids := []string{strconv.Itoa(pid)}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
-		pids = append(pids, strings.Fields(string(b))...)
+// cpuTimes is the processor time used so far by vmcp itself and by its children (Envoy), from
+// /proc: unlike latencies, other work on the machine does not inflate it. A child is listed under
+// the thread that started it, so every thread's children count.
+func (s *system) cpuTimes() (vmcp, children time.Duration, err error) {
+	pid := strconv.Itoa(s.cmd.Process.Pid)
+	if vmcp, err = procCPU(pid); err != nil {
+		return 0, 0, err
+	}
+	tasks, err := os.ReadDir("/proc/" + pid + "/task")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + pid + "/task/" + t.Name() + "/children")
+		if err != nil {
+			continue // the thread ended
+		}
+		for _, child := range strings.Fields(string(b)) {
+			d, err := procCPU(child)
+			if err != nil {
+				return 0, 0, err
+			}
+			children += d
+		}
+	}
+	return vmcp, children, nil
+}
+
+// procCPU is a process's user and system time from /proc/PID/stat.
+func procCPU(pid string) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%s/stat: too few fields", pid)
 	}
 	var total time.Duration
-	for _, p := range pids {
-		b, err := os.ReadFile("/proc/" + p + "/stat")
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("/proc/%s/stat: %w", pid, err)
 		}
-		// The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) < 13 {
-			return 0, fmt.Errorf("/proc/%s/stat: too few fields", p)
-		}
-		for _, v := range f[11:13] {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("/proc/%s/stat: %w", p, err)
-			}
-			total += time.Duration(n) * clockTick
-		}
+		total += time.Duration(n) * clockTick
 	}
 	return total, nil
+}
+
+// selfCPU is this process's processor time: the MCP clients and the connectors it serves.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // heapInuse reads vmcp's Go heap in use from its Prometheus metrics: unlike the RSS it leaves out
@@ -259,4 +289,50 @@ func (m *minter) token(user, vs string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no virtual server %q", vs)
+}
+
+// profileSeconds is how long profileCalls samples vmcp.
+const profileSeconds = 10
+
+// profileCalls writes a CPU profile of vmcp (server.pprof, on its own listener) taken while
+// clients call tool through it, to path.
+func profileCalls(ctx context.Context, s *system, path, url, token, tool string, args map[string]any, clients int) error {
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	loadDone := make(chan error, 1)
+	go func() {
+		_, err := callLoad(loadCtx, url, token, tool, args, clients, math.MaxInt32, 10)
+		loadDone <- err
+	}()
+	// This process (the clients and connectors) is profiled over the same window.
+	self, err := os.Create(path + ".load")
+	if err != nil {
+		return err
+	}
+	defer self.Close()
+	if err := pprof.StartCPUProfile(self); err != nil {
+		return err
+	}
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.http, profileSeconds))
+	pprof.StopCPUProfile()
+	stopLoad()
+	if lerr := <-loadDone; lerr != nil && !errors.Is(lerr, context.Canceled) {
+		return lerr
+	}
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("vmcp's /debug/pprof/profile answered %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

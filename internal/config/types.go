@@ -55,6 +55,10 @@ type Server struct {
 	// AllowedOrigins are browser origins (scheme://host[:port]) allowed to call virtual servers
 	// besides PublicURL's own; a request with any other Origin header gets 403.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on server.listen.http, which
+	// the edge never routes to. Off by default: a profile costs processor time and a goroutine
+	// dump shows request state, so only those who can reach vmcp's own listener may ask.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Store selects the persistent store: the embedded SQLite file (default; one replica), or

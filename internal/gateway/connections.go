@@ -7,7 +7,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/connections"
-	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/usercred"
 )
@@ -22,7 +21,7 @@ type userCredentials struct {
 	dev      bool
 }
 
-func (g *Gateway) initUserCredentials(ctx context.Context, st store.Store, signer *identity.Signer, opts Options) error {
+func (g *Gateway) initUserCredentials(ctx context.Context, st store.Store, opts Options) error {
 	macKey, err := st.Secret(ctx, "connect-mac-1", func() ([]byte, error) {
 		b := make([]byte, 32)
 		_, err := rand.Read(b)
@@ -36,7 +35,7 @@ func (g *Gateway) initUserCredentials(ctx context.Context, st store.Store, signe
 	m.OnChange(r.Forget)
 	g.users = &userCredentials{manager: m, resolver: r, flow: connections.NewFlow(m, g.oauth), dev: opts.Dev}
 	g.oauth.HandOff(connections.LoginPrefix, g.users.flow.FinishLogin)
-	g.extproc.SetUserCredentials(r, signer)
+	g.extproc.SetUserCredentials(r)
 	return nil
 }
 

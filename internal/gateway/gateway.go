@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"sync"
@@ -157,8 +158,8 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, recorder, log.Named("aggregator")),
 		stdio:      newStdioConnectors(log.Named("stdio"), Version),
 	}
-	g.extproc = extproc.NewServer(sessions, g.aggregator, recorder, log.Named("extproc"))
-	if err := g.initUserCredentials(ctx, st, signer, opts); err != nil {
+	g.extproc = extproc.NewServer(sessions, signer, g.aggregator, recorder, log.Named("extproc"))
+	if err := g.initUserCredentials(ctx, st, opts); err != nil {
 		return nil, err
 	}
 	if err := g.initConsole(ctx, random32); err != nil {
@@ -458,6 +459,11 @@ func (g *Gateway) httpHandler() http.Handler {
 	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/, /oauth/, /console/ and /connect/ to
 	// this listener, so /metrics is not reachable through Envoy.
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{}))
+	if g.current().Server.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	// The admin API, like /metrics, is on vmcp's own listener only: the edge routes nothing
 	// under /admin/ to it.
 	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
