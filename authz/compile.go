@@ -13,6 +13,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/origin"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
 )
 
@@ -22,6 +23,7 @@ type compiled struct {
 	issuers map[string]*issuer
 	policy  *policy
 	cache   *tokenCache
+	origins origin.Policy
 	// passSubjectToken: some connector trades the caller's IdP token (token_exchange).
 	passSubjectToken bool
 }
@@ -95,6 +97,7 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 		issuers: map[string]*issuer{},
 		policy:  pol,
 		cache:   newTokenCache(cfg.Auth.TokenCacheSize),
+		origins: origin.New(cfg.Server.PublicURL, cfg.Server.AllowedOrigins),
 
 		passSubjectToken: exchangesTokens(cfg),
 	}

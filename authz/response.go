@@ -33,6 +33,19 @@ func denied(status int, errCode, challenge, description string) *authv3.CheckRes
 	}
 }
 
+// originRefused is MCP's answer to a browser origin the server does not trust: 403, with a
+// JSON-RPC error without an id (Streamable HTTP, 2025-11-25).
+func originRefused() *authv3.CheckResponse {
+	return &authv3.CheckResponse{
+		Status: &rpcstatus.Status{Code: int32(code.Code_PERMISSION_DENIED)},
+		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
+			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(http.StatusForbidden)},
+			Body:    `{"jsonrpc":"2.0","error":{"code":-32600,"message":"origin not allowed"}}`,
+			Headers: []*corev3.HeaderValueOption{header("content-type", "application/json")},
+		}},
+	}
+}
+
 func unauthorized(vs *virtualServer, reason string) *authv3.CheckResponse {
 	if reason == "" {
 		// No token at all: RFC 6750 §3.1 says not to add an error code.

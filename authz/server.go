@@ -105,6 +105,13 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	}
 	hdrs := httpReq.GetHeaders()
 	ev := auditEvent{vs: vs.name, requestID: hdrs["x-request-id"], mcpMethod: hdrs["mcp-method"]}
+	if !st.origins.Allow(hdrs["origin"]) {
+		// Before the token: a page on a rebound or foreign origin learns nothing, not even
+		// whether the browser's token is good.
+		ev.decision, ev.reason = "deny", "origin not allowed"
+		s.record(ev)
+		return originRefused(), nil
+	}
 
 	token, ok := bearerToken(hdrs[headers.Authorization])
 	if !ok {

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -212,4 +213,47 @@ func identityHeader(resp *authv3.CheckResponse) string {
 		}
 	}
 	return ""
+}
+
+func TestABrowserOriginNotTrustedIsRefusedBeforeTheToken(t *testing.T) {
+	f := newFixture(t)
+	tok := "Bearer " + f.token(t, "https://mcp.example.com/v/eng/mcp")
+	for _, tc := range []struct {
+		name, origin, authorization string
+		want                        int
+	}{
+		{"no Origin (not a browser)", "", tok, 0},
+		{"the public URL's own origin", "https://mcp.example.com", tok, 0},
+		{"a foreign origin with a good token", "https://evil.example.com", tok, 403},
+		{"a foreign origin without a token", "https://evil.example.com", "", 403},
+		{"the public host over http", "http://mcp.example.com", tok, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdrs := map[string]string{}
+			if tc.origin != "" {
+				hdrs["origin"] = tc.origin
+			}
+			if tc.authorization != "" {
+				hdrs["authorization"] = tc.authorization
+			}
+			resp := check(t, f.srv, "/v/eng/mcp", hdrs)
+			if tc.want == 0 {
+				if resp.GetOkResponse() == nil {
+					t.Fatalf("refused: %v", resp.GetDeniedResponse())
+				}
+				return
+			}
+			d := resp.GetDeniedResponse()
+			if got := int(d.GetStatus().GetCode()); got != tc.want {
+				t.Fatalf("status = %d, want %d", got, tc.want)
+			}
+			var body struct {
+				JSONRPC string             `json:"jsonrpc"`
+				Error   struct{ Code int } `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(d.GetBody()), &body); err != nil || body.JSONRPC != "2.0" || body.Error.Code != -32600 {
+				t.Errorf("body = %s, want a JSON-RPC error -32600", d.GetBody())
+			}
+		})
+	}
 }

@@ -246,3 +246,49 @@ func TestSmuggledAndOversizedRequestsAreRefusedAtTheEdge(t *testing.T) {
 		t.Errorf("after the attacks: HTTP %d %s", status, body)
 	}
 }
+
+// A web page on a foreign (or DNS-rebound) origin reaches no tool: MCP's 403 for an untrusted
+// Origin, on the POST path and on the GET stream alike, whatever token the browser holds. A
+// client that is not a browser sends no Origin and is not affected.
+func TestUntrustedBrowserOriginsAreRefusedAtTheEdge(t *testing.T) {
+	s := startSystem(t)
+	token := s.token("alice", "demo")
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+	for _, tc := range []struct {
+		name, origin string
+		want         int
+	}{
+		{"no Origin", "", 200},
+		{"the public URL's origin", s.edge, 200},
+		{"a foreign origin", "https://evil.example.com", 403},
+		{"a rebound name on vmcp's port", "http://attacker.example:" + s.edge[strings.LastIndexByte(s.edge, ':')+1:], 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			extra := map[string]string{}
+			if tc.origin != "" {
+				extra["Origin"] = tc.origin
+			}
+			status, _, body := rawRPC(t, s.url("demo"), token, list, extra)
+			if status != tc.want {
+				t.Fatalf("POST tools/list: HTTP %d %.200s, want %d", status, body, tc.want)
+			}
+			if tc.want == 403 {
+				if code, _ := rpcErrorOf(body); code != -32600 {
+					t.Errorf("403 body %s, want a JSON-RPC error -32600", body)
+				}
+				req, _ := http.NewRequest(http.MethodGet, s.url("demo"), nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Accept", "text/event-stream")
+				req.Header.Set("Origin", tc.origin)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 403 {
+					t.Errorf("GET stream: HTTP %d, want 403", resp.StatusCode)
+				}
+			}
+		})
+	}
+}

@@ -21,7 +21,6 @@ type compiled struct {
 	byPath     map[string]*virtualServer
 	connectors map[string]*connector
 	tools      *toolpolicy.Policy
-	origins    origins
 }
 
 type virtualServer struct {
@@ -55,7 +54,6 @@ func compile(cfg *config.Config) (*compiled, error) {
 		byPath:     make(map[string]*virtualServer, len(cfg.VirtualServers)),
 		connectors: make(map[string]*connector, len(cfg.Connectors)),
 		tools:      tools,
-		origins:    newOrigins(cfg.Server.PublicURL, cfg.Server.AllowedOrigins),
 	}
 	for _, conn := range cfg.Connectors {
 		hs, err := credential.Headers(conn.Credential)

@@ -1,4 +1,5 @@
-package extproc
+// Package origin decides which browser origins may call a virtual server.
+package origin
 
 import (
 	"net"
@@ -7,19 +8,21 @@ import (
 	"strings"
 )
 
-// origins decides which browser origins may call a virtual server. MCP (2025-11-25) has servers
+// Policy decides which browser origins may call a virtual server. MCP (2025-11-25) has servers
 // refuse a request whose Origin they do not trust with 403: a web page's script, its name made
 // to resolve to the gateway (DNS rebinding), must not reach the tools. Clients that are not
 // browsers send no Origin and are not affected.
-type origins struct {
+type Policy struct {
 	allowed []string // scheme://host[:port], lower case
 	// loopback is set when vmcp itself is served on a loopback address (development): every
 	// loopback origin is then as local as vmcp, while a rebound name still is not.
 	loopback bool
 }
 
-func newOrigins(publicURL string, extra []string) origins {
-	o := origins{}
+// New allows publicURL's own origin and the extra ones (scheme://host[:port]); when publicURL is
+// on a loopback address, every loopback origin too.
+func New(publicURL string, extra []string) Policy {
+	o := Policy{}
 	for _, s := range append([]string{publicURL}, extra...) {
 		if u, err := url.Parse(s); err == nil && u.Host != "" {
 			o.allowed = append(o.allowed, strings.ToLower(u.Scheme+"://"+u.Host))
@@ -31,8 +34,8 @@ func newOrigins(publicURL string, extra []string) origins {
 	return o
 }
 
-// allow says whether a request with this Origin header ("" when absent) may go on.
-func (o origins) allow(origin string) bool {
+// Allow says whether a request with this Origin header ("" when absent) may go on.
+func (o Policy) Allow(origin string) bool {
 	if origin == "" {
 		return true
 	}
