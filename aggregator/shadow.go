@@ -24,6 +24,16 @@ const shadowMax = 100000
 type shadowSessions struct {
 	mu sync.Mutex
 	m  map[shadowKey]shadowEntry
+	// shared holds, per connector, the capabilities and revision its last session was given:
+	// a connector tells every session the same, and a copy per kept session was most of what a
+	// session-less user cost vmcp.
+	shared map[string]sharedInit
+}
+
+type sharedInit struct {
+	key     string // the capabilities as JSON (sorted keys), and the revision
+	version string
+	caps    map[string]json.RawMessage
 }
 
 type shadowKey struct{ subject, vs, connector string }
@@ -53,10 +63,17 @@ func (t *shadowSessions) get(ctx context.Context, s *Server, c *connector, subje
 		return shadowEntry{}, fmt.Errorf("connector %q: %w", c.name, err)
 	}
 	e := shadowEntry{sessionID: a.sessionID, version: a.version, caps: a.caps, expires: now.Add(shadowTTL)}
+	shareKey, _ := json.Marshal(a.caps)
+	shareKey = append(shareKey, a.version...)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
-		t.m = map[shadowKey]shadowEntry{}
+		t.m, t.shared = map[shadowKey]shadowEntry{}, map[string]sharedInit{}
+	}
+	if sh, ok := t.shared[c.name]; ok && sh.key == string(shareKey) {
+		e.caps, e.version = sh.caps, sh.version
+	} else {
+		t.shared[c.name] = sharedInit{key: string(shareKey), version: a.version, caps: a.caps}
 	}
 	if len(t.m) >= shadowMax {
 		for k, old := range t.m {

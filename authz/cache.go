@@ -7,7 +7,6 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
-	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
 )
 
@@ -29,10 +28,10 @@ type verified struct {
 	grant *grant
 }
 
-// grant is an allow with the identity signed for it.
+// grant is an allow with the identity signed for it. It is what a signed-in user costs authz
+// between requests, so it holds only what the next allow needs.
 type grant struct {
 	d      decision
-	id     identity.Identity
 	signed string
 }
 

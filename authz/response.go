@@ -12,7 +12,6 @@ import (
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 
 	"github.com/vmcp-dev/vmcp/internal/headers"
-	"github.com/vmcp-dev/vmcp/internal/identity"
 )
 
 // denied answers the client directly. challenge, when set, becomes WWW-Authenticate, as the MCP
@@ -80,7 +79,7 @@ func quoteSafe(s string) string {
 // verified identity on as a signed header, which extproc and the aggregator verify. Not as
 // dynamic metadata: Envoy would copy it into every ext_proc message of the request, and decoding
 // it there four times cost more than verifying one signature.
-func allowed(id identity.Identity, signed string, in map[string]string, extra map[string]string) *authv3.CheckResponse {
+func allowed(signed string, in map[string]string, extra map[string]string) *authv3.CheckResponse {
 	remove := []string{headers.Authorization}
 	for name := range in {
 		// The identity header is overwritten below, not removed: Envoy applies

@@ -131,7 +131,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		// The policy's answer depends on nothing this request could change.
 		ev.decision, ev.reason, ev.policy, ev.revision = "allow", g.d.reason, st.policy.source, g.d.revision
 		s.record(ev)
-		resp := allowed(g.id, g.signed, hdrs, g.d.headers)
+		resp := allowed(g.signed, hdrs, g.d.headers)
 		st.passSubjectTokenOn(resp, v, token)
 		return resp, nil
 	}
@@ -173,11 +173,11 @@ func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision,
 		return denied(http.StatusInternalServerError, "server_error", "", "internal error"), nil
 	}
 	if st.policy.perCaller {
-		st.cache.setGrant(key, &grant{d: d, id: id, signed: signed})
+		st.cache.setGrant(key, &grant{d: d, signed: signed})
 	}
 	ev.decision, ev.reason, ev.policy = "allow", d.reason, st.policy.source
 	s.record(ev)
-	return allowed(id, signed, hdrs, d.headers), nil
+	return allowed(signed, hdrs, d.headers), nil
 }
 
 // verify checks token for vs, from the cache when it was verified before. A token signed by a

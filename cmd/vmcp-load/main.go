@@ -30,7 +30,7 @@ func main() {
 	lists := flag.Int("lists", 50, "cached tools/list requests on the 10-connector virtual server")
 	sessions := flag.Int("sessions", 10000, "sessions of distinct users opened for the memory measurement, of each kind")
 	timeout := flag.Duration("timeout", 4*time.Minute, "bound on the whole run")
-	profile := flag.String("profile", "", "write a CPU profile of vmcp under 8-client tools/call load through it (10 s) to this file")
+	profile := flag.String("profile", "", "write a CPU profile of vmcp under 8-client tools/call load through it (10 s) to this file, of this process to FILE.load, and vmcp's heap after the sessions to FILE.heap")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -267,6 +267,14 @@ func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, 
 			fmt.Sprintf("RSS %d KiB: %.0f B/session; heap in use %d KiB: %.0f B/session", rss, per, heap>>10, float64(heap-baseHeap)/float64(opened)),
 			"<= 2048 B/session (RSS)", check(per <= 2048)})
 		base, baseHeap = rss, heap
+	}
+
+	if profile != "" {
+		// What the sessions above left in vmcp's heap, by allocation site.
+		if err := fetchProfile(sys, "heap?gc=1", profile+".heap"); err != nil {
+			return fmt.Errorf("heap profile: %w", err)
+		}
+		fmt.Fprintf(out, "heap profile of vmcp after the sessions: %s.heap\n", profile)
 	}
 
 	// Other work on the machine shows in every latency above; say how busy it was.

@@ -313,18 +313,24 @@ func profileCalls(ctx context.Context, s *system, path, url, token, tool string,
 	if err := pprof.StartCPUProfile(self); err != nil {
 		return err
 	}
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.http, profileSeconds))
+	err = fetchProfile(s, fmt.Sprintf("profile?seconds=%d", profileSeconds), path)
 	pprof.StopCPUProfile()
 	stopLoad()
 	if lerr := <-loadDone; lerr != nil && !errors.Is(lerr, context.Canceled) {
 		return lerr
 	}
+	return err
+}
+
+// fetchProfile writes vmcp's /debug/pprof/NAME (server.pprof) to path.
+func fetchProfile(s *system, name, path string) error {
+	resp, err := http.Get("http://" + s.http + "/debug/pprof/" + name)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("vmcp's /debug/pprof/profile answered %s", resp.Status)
+		return fmt.Errorf("vmcp's /debug/pprof/%s answered %s", name, resp.Status)
 	}
 	f, err := os.Create(path)
 	if err != nil {
