@@ -59,10 +59,12 @@ vet:
 	$(GO) vet ./...
 
 # Every test: unit, fuzz seed corpora, Envoy config validation, end-to-end through real Envoy.
-# Benchmarks are compiled (not timed) so they keep building.
+# Benchmarks are compiled (not timed) so they keep building, and make bench's own run once each,
+# so that one whose setup no longer works fails here rather than in the next measurement.
 test: envoy e2e-deps postgres fmt-check vet
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -run '^$$' -bench '^$$' ./... >/dev/null
+	$(GO) test -count=1 -run '^$$' -bench '$(BENCH_RE)' -benchtime=1x $(BENCH_PKGS) >/dev/null
 
 unit:
 	$(GO) test -count=1 -short ./...

@@ -45,7 +45,7 @@ func BenchmarkToolCall(b *testing.B) {
 	b.ReportAllocs()
 	defer cputime.Start(b)()
 	for b.Loop() {
-		e := &edgeExchange{state: st, sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: ctx}
+		e := srv.edgeExchange(ctx, st)
 		e.handle(reqHeaders)
 		if resp := e.handle(reqBody); resp.GetRequestBody().GetResponse().GetBodyMutation() == nil {
 			b.Fatalf("tools/call was not rewritten: %v", resp)

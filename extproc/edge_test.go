@@ -77,7 +77,7 @@ func exchangeAs(t *testing.T, srv *Server, sessionID, body string, groups []any)
 // startExchange plays Envoy up to the request headers of a request to /v/demo/mcp from alice in
 // groups; the test sends the rest.
 func startExchange(srv *Server, sessionID string, groups []any) *edgeExchange {
-	e := &edgeExchange{state: srv.state.Load(), sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background(), signer: srv.signer}
+	e := srv.edgeExchange(context.Background(), srv.state.Load())
 	gs := make([]string, len(groups))
 	for i, g := range groups {
 		gs[i] = g.(string)

@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func TestTheCallerComesOnlyFromAnIdentityThatVerifies(t *testing.T) {
 		{"for another virtual server", signedAs(identity.Identity{Subject: "alice", VirtualServer: "other"}), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := &edgeExchange{state: srv.state.Load(), sessions: srv.sessions, audit: srv.audit, log: srv.log, signer: srv.signer}
+			e := srv.edgeExchange(context.Background(), srv.state.Load())
 			hdrs := []*corev3.HeaderValue{{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")}}
 			if tc.id != nil {
 				hdrs = append(hdrs, tc.id)

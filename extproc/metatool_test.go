@@ -172,8 +172,8 @@ func TestCallToolOfTheModernRevisionGetsTheToolsOwnNameInMcpName(t *testing.T) {
     tools: {discovery: search}
 `)
 	st := srv.state.Load()
-	e := &edgeExchange{state: st, sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background(), signer: srv.signer,
-		catalog: fixedCatalog{names: st.byPath["/v/demo/mcp"].names, lists: map[string][]string{"notes": {"add_note"}, "weather": {"get_forecast"}}}}
+	e := srv.edgeExchange(context.Background(), st)
+	e.catalog = fixedCatalog{names: st.byPath["/v/demo/mcp"].names, lists: map[string][]string{"notes": {"add_note"}, "weather": {"get_forecast"}}}
 	e.handle(&extprocv3.ProcessingRequest{
 		Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
 			{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")},

@@ -78,7 +78,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 		e := &egressExchange{state: st, users: s.users, signer: s.signer, ctx: stream.Context(), log: s.log}
 		handle = e.handle
 	} else {
-		e := &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, catalog: s.catalog, audit: s.audit, log: s.log, ctx: stream.Context(), users: s.users, signer: s.signer}
+		e := s.edgeExchange(stream.Context(), st)
 		handle = e.handle
 		defer e.done()
 	}
@@ -94,6 +94,12 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 			return err
 		}
 	}
+}
+
+// edgeExchange starts following one client request on the edge listener under configuration st.
+func (s *Server) edgeExchange(ctx context.Context, st *compiled) *edgeExchange {
+	return &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, catalog: s.catalog,
+		audit: s.audit, log: s.log, ctx: ctx, users: s.users, signer: s.signer}
 }
 
 // listenerOf reads the listener name the bootstrap puts in the gRPC initial metadata.

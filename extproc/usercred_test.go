@@ -61,7 +61,7 @@ virtual_servers:
 
 // callAsUser plays Envoy for one tools/call by subject, with extra request headers.
 func callAsUser(srv *Server, subject, body string, extra ...*corev3.HeaderValue) *extprocv3.ProcessingResponse {
-	e := &edgeExchange{state: srv.state.Load(), sessions: srv.sessions, audit: srv.audit, log: srv.log, ctx: context.Background(), users: srv.users, signer: srv.signer}
+	e := srv.edgeExchange(context.Background(), srv.state.Load())
 	hdrs := append([]*corev3.HeaderValue{{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")},
 		signedAs(identity.Identity{Subject: subject, VirtualServer: "demo"})}, extra...)
 	e.handle(&extprocv3.ProcessingRequest{
