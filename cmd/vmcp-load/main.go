@@ -225,11 +225,11 @@ func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, 
 	// Memory: vmcp's resident set before and after sessions of distinct users, each opened
 	// with one call. Sealed session ids keep nothing in vmcp; what remains is per-user state
 	// (the token cache) and, for session-less clients, the connector session vmcp keeps.
-	base, err := sys.rssKiB()
+	baseHeap, err := sys.heapInuse()
 	if err != nil {
 		return err
 	}
-	baseHeap, err := sys.heapInuse()
+	base, err := sys.rssKiB()
 	if err != nil {
 		return err
 	}
@@ -253,11 +253,11 @@ func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, 
 		if err != nil {
 			fmt.Fprintf(out, "sessions (%s): %d of %d failed; the first %v\n", kind.name, failed, sessions, err)
 		}
-		rss, err := sys.rssKiB()
+		heap, err := sys.heapInuse()
 		if err != nil {
 			return err
 		}
-		heap, err := sys.heapInuse()
+		rss, err := sys.rssKiB()
 		if err != nil {
 			return err
 		}

@@ -232,9 +232,16 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// heapInuse reads vmcp's Go heap in use from its Prometheus metrics: unlike the RSS it leaves out
-// memory the garbage collector has not returned yet.
+// heapInuse reads vmcp's live Go heap: a collection first (through server.pprof), so that
+// garbage the last phase left does not count, then heap in use from its Prometheus metrics.
+// Unlike the RSS it leaves out memory the collector has freed but not returned yet.
 func (s *system) heapInuse() (int64, error) {
+	gc, err := http.Get("http://" + s.http + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, gc.Body)
+	gc.Body.Close()
 	resp, err := http.Get("http://" + s.http + "/metrics")
 	if err != nil {
 		return 0, err
