@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/vmcp-dev/vmcp/envoy"
 )
@@ -96,4 +97,42 @@ func splitPort(addr string) (string, int, error) {
 	}
 	n, err := strconv.Atoi(port)
 	return host, n, err
+}
+
+// bareRun is what the calls through a bare Envoy measured.
+type bareRun struct {
+	seq, thr          run
+	calls             int           // in the throughput phase, warm-up calls included
+	envoyCPU, selfCPU time.Duration // spent in the throughput phase
+}
+
+// measureBare times tools/call through a bare Envoy in front of the weather connector at target:
+// seqCalls from one client, then calls from clients concurrent ones.
+func measureBare(ctx context.Context, target string, args map[string]any, clients, calls, seqCalls int) (bareRun, error) {
+	var r bareRun
+	addr, p, err := bareEnvoy(ctx, target)
+	if err != nil {
+		return r, err
+	}
+	defer p.Stop()
+	url := "http://" + addr + "/mcp"
+	if r.seq, err = callLoad(ctx, url, "", "convert_temperature", args, 1, seqCalls, 50); err != nil {
+		return r, fmt.Errorf("latency, bare Envoy: %w", err)
+	}
+	pid := strconv.Itoa(p.Pid())
+	envoy0, err := procCPU(pid)
+	if err != nil {
+		return r, err
+	}
+	self0 := selfCPU()
+	if r.thr, err = callLoad(ctx, url, "", "convert_temperature", args, clients, calls, 10); err != nil {
+		return r, fmt.Errorf("throughput, bare Envoy: %w", err)
+	}
+	envoy1, err := procCPU(pid)
+	if err != nil {
+		return r, err
+	}
+	r.envoyCPU, r.selfCPU = envoy1-envoy0, selfCPU()-self0
+	r.calls = r.thr.calls + r.thr.errors + 10*clients
+	return r, nil
 }

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -143,32 +142,10 @@ func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, 
 	selfDirect1 := selfCPU()
 	directCalls := thrDirect.calls + thrDirect.errors + 10*clients
 	// The same through an Envoy that only proxies: the floor of any Envoy-based gateway.
-	bareAddr, bare, err := bareEnvoy(ctx, weatherAddr)
+	bare, err := measureBare(ctx, weatherAddr, args, clients, calls, seqCalls)
 	if err != nil {
 		return err
 	}
-	defer bare.Stop()
-	bareURL := "http://" + bareAddr + "/mcp"
-	seqBare, err := callLoad(ctx, bareURL, "", "convert_temperature", args, 1, seqCalls, 50)
-	if err != nil {
-		return fmt.Errorf("latency, bare Envoy: %w", err)
-	}
-	bare0, err := procCPU(strconv.Itoa(bare.Pid()))
-	if err != nil {
-		return err
-	}
-	selfBare0 := selfCPU()
-	thrBare, err := callLoad(ctx, bareURL, "", "convert_temperature", args, clients, calls, 10)
-	if err != nil {
-		return fmt.Errorf("throughput, bare Envoy: %w", err)
-	}
-	bare1, err := procCPU(strconv.Itoa(bare.Pid()))
-	if err != nil {
-		return err
-	}
-	selfBare1 := selfCPU()
-	bare.Stop()
-	bareCalls := thrBare.calls + thrBare.errors + 10*clients
 
 	vmcp0, envoy0, err := sys.cpuTimes()
 	if err != nil {
@@ -195,9 +172,9 @@ func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, 
 		// the gateway costs, however busy the machine.
 		figure{"processor time per tools/call via vmcp: vmcp / Envoy / clients + connector", perCall(vmcp1-vmcp0, viaCalls) + " / " + perCall(envoy1-envoy0, viaCalls) + " / " + perCall(self1-self0, viaCalls), "", ""},
 		figure{"processor time per tools/call direct: clients + connector", perCall(selfDirect1-selfDirect0, directCalls), "", ""},
-		figure{"tools/call 1 client via bare Envoy (router only) min / p50 / p99", ms(seqBare.pct(0)) + " / " + ms(seqBare.pct(50)) + " / " + ms(seqBare.pct(99)), "", ""},
-		figure{fmt.Sprintf("tools/call %d clients via bare Envoy", clients), fmt.Sprintf("%.0f calls/s (ratio %.2f), p50 %s, p99 %s, %d errors", thrBare.throughput(), thrBare.throughput()/thrDirect.throughput(), ms(thrBare.pct(50)), ms(thrBare.pct(99)), thrBare.errors), "", ""},
-		figure{"processor time per tools/call via bare Envoy: Envoy / clients + connector", perCall(bare1-bare0, bareCalls) + " / " + perCall(selfBare1-selfBare0, bareCalls), "", ""},
+		figure{"tools/call 1 client via bare Envoy (router only) min / p50 / p99", ms(bare.seq.pct(0)) + " / " + ms(bare.seq.pct(50)) + " / " + ms(bare.seq.pct(99)), "", ""},
+		figure{fmt.Sprintf("tools/call %d clients via bare Envoy", clients), fmt.Sprintf("%.0f calls/s (ratio %.2f), p50 %s, p99 %s, %d errors", bare.thr.throughput(), bare.thr.throughput()/thrDirect.throughput(), ms(bare.thr.pct(50)), ms(bare.thr.pct(99)), bare.thr.errors), "", ""},
+		figure{"processor time per tools/call via bare Envoy: Envoy / clients + connector", perCall(bare.envoyCPU, bare.calls) + " / " + perCall(bare.selfCPU, bare.calls), "", ""},
 	)
 
 	if profile != "" {
