@@ -21,6 +21,9 @@ type compiled struct {
 	byPath     map[string]*virtualServer
 	connectors map[string]*connector
 	tools      *toolpolicy.Policy
+	// maxBody is server.max_request_bytes. Envoy's buffer limit lets the chunk that crosses it
+	// through, so a body a little over it can still arrive here whole.
+	maxBody int
 }
 
 type virtualServer struct {
@@ -54,6 +57,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 		byPath:     make(map[string]*virtualServer, len(cfg.VirtualServers)),
 		connectors: make(map[string]*connector, len(cfg.Connectors)),
 		tools:      tools,
+		maxBody:    cfg.Server.MaxRequestBytes,
 	}
 	for _, conn := range cfg.Connectors {
 		hs, err := credential.Headers(conn.Credential)

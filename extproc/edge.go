@@ -154,6 +154,10 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		return continueRequestBody()
 	}
 	e.event.BytesIn = int64(len(b.GetBody()))
+	if len(b.GetBody()) > e.state.maxBody {
+		// Envoy let the chunk that crossed its buffer limit through.
+		return e.refuse(http.StatusRequestEntityTooLarge, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "request body over %d bytes", e.state.maxBody), audit.OutcomeError)
+	}
 	msg, err := jsonrpc.Parse(b.GetBody())
 	if err != nil {
 		var rpcErr *jsonrpc.Error

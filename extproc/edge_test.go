@@ -174,6 +174,8 @@ func TestBadRequestsGetJSONRPCErrors(t *testing.T) {
 		{"a missing name", "", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}`, 200, -32602},
 		{"another user's session", bobs, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"notes__add_note"}}`, 404, -32600},
 		{"a garbage session", "garbage", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"notes__add_note"}}`, 404, -32600},
+		// Envoy lets the chunk that crosses its buffer limit through whole.
+		{"a body over server.max_request_bytes", "", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"notes__add_note","arguments":{"body":"` + strings.Repeat("x", 4<<20) + `"}}}`, 413, -32600},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

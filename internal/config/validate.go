@@ -12,6 +12,10 @@ import (
 
 // nameRE keeps connector and virtual server names safe in cluster names, URL paths and tool
 // prefixes: MCP tool names allow [A-Za-z0-9_.-], and a name must not contain the separator.
+// MaxRequestBytesLimit is the largest server.max_request_bytes: a client request body Envoy
+// buffers and hands extproc whole.
+const MaxRequestBytesLimit = 64 << 20
+
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // pathRE is the shape of a virtual server's edge path.
@@ -40,7 +44,7 @@ func (l *loader) validate(c *Config) {
 	default:
 		l.add("server.log_level", "server.log_level: %q is not one of debug, info, warn, error", c.Server.LogLevel)
 	}
-	if c.Server.MaxRequestBytes < 1<<10 || c.Server.MaxRequestBytes > 64<<20 {
+	if c.Server.MaxRequestBytes < 1<<10 || c.Server.MaxRequestBytes > MaxRequestBytesLimit {
 		l.add("server.max_request_bytes", "server.max_request_bytes: %d is not between 1024 and 67108864 (64 MiB)", c.Server.MaxRequestBytes)
 	}
 	for i, o := range c.Server.AllowedOrigins {

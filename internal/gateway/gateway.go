@@ -348,7 +348,10 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 	authzGRPC := grpc.NewServer()
 	authv3.RegisterAuthorizationServer(authzGRPC, g.authz)
 	run("authz", func() error { return authzGRPC.Serve(lis["authz"]) })
-	extprocGRPC := grpc.NewServer()
+	// Envoy hands extproc a buffered request body whole, up to server.max_request_bytes (which a
+	// reload may raise), in one message with a little framing; gRPC's default 4 MiB limit would
+	// fail a body of exactly 4 MiB with a 500 instead of Envoy's 413 for one above it.
+	extprocGRPC := grpc.NewServer(grpc.MaxRecvMsgSize(config.MaxRequestBytesLimit + 1<<20))
 	extprocv3.RegisterExternalProcessorServer(extprocGRPC, g.extproc)
 	run("extproc", func() error { return extprocGRPC.Serve(lis["extproc"]) })
 	httpSrv := &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
