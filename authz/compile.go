@@ -38,6 +38,8 @@ type virtualServer struct {
 	challenge string
 	metadata  string
 	access    config.Access
+	// limits is the per-user rate limit (rate_limit), nil when there is none.
+	limits *limiters
 	// input is this virtual server's part of the policy input, converted once.
 	input *ast.Term
 }
@@ -133,6 +135,7 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 			challenge: `Bearer resource_metadata="` + meta + `", scope="mcp"`,
 			metadata:  meta,
 			access:    vs.Access,
+			limits:    newLimiters(vs.RateLimit),
 		}
 		v.input = virtualServerInput(v)
 		c.byPath[vs.Path] = v

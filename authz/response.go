@@ -2,8 +2,12 @@ package authz
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -41,6 +45,23 @@ func originRefused() *authv3.CheckResponse {
 			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(http.StatusForbidden)},
 			Body:    `{"jsonrpc":"2.0","error":{"code":-32600,"message":"origin not allowed"}}`,
 			Headers: []*corev3.HeaderValueOption{header("content-type", "application/json")},
+		}},
+	}
+}
+
+// rateLimited answers a user over their virtual server's rate_limit: 429 with Retry-After in
+// whole seconds, and a JSON-RPC error without an id that says the same.
+func rateLimited(wait time.Duration) *authv3.CheckResponse {
+	secs := int(math.Ceil(wait.Seconds()))
+	return &authv3.CheckResponse{
+		Status: &rpcstatus.Status{Code: int32(code.Code_RESOURCE_EXHAUSTED)},
+		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
+			Status: &typev3.HttpStatus{Code: typev3.StatusCode(http.StatusTooManyRequests)},
+			Body:   fmt.Sprintf(`{"jsonrpc":"2.0","error":{"code":-32000,"message":"rate limit exceeded: retry after %d s"}}`, secs),
+			Headers: []*corev3.HeaderValueOption{
+				header("content-type", "application/json"),
+				header("retry-after", strconv.Itoa(secs)),
+			},
 		}},
 	}
 }

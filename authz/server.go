@@ -127,6 +127,11 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		return unauthorized(vs, reason), nil
 	}
 	ev.subject, ev.email, ev.clientID, ev.issuer = v.claims.Subject, v.claims.Email, v.claims.ClientID, v.issuer.name
+	if ok, wait := vs.limits.allow(v.issuer.name+"\x00"+v.claims.Subject, s.clock()); !ok {
+		ev.decision, ev.reason = "deny", "rate limited"
+		s.record(ev)
+		return rateLimited(wait), nil
+	}
 	if g := v.grant; g != nil && st.policy.perCaller {
 		// The policy's answer depends on nothing this request could change.
 		ev.decision, ev.reason, ev.policy, ev.revision = "allow", g.d.reason, st.policy.source, g.d.revision

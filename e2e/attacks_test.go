@@ -292,3 +292,43 @@ func TestUntrustedBrowserOriginsAreRefusedAtTheEdge(t *testing.T) {
 		})
 	}
 }
+
+// A runaway agent cannot flood a rate-limited virtual server: past its bucket the client gets
+// 429 with Retry-After, through Envoy, before any connector is reached; other users go on.
+func TestAUserOverTheVirtualServersRateLimitGets429(t *testing.T) {
+	s := startSystem(t)
+	s.reload(func() {
+		s.writeConfig("  - name: limited\n    connectors: [weather]\n    rate_limit: {requests_per_minute: 6, burst: 2}\n")
+	})
+	alice, bob := s.token("alice", "limited"), s.token("bob", "limited")
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+	for i := range 2 {
+		if status, _, body := rawRPC(t, s.url("limited"), alice, list, nil); status != 200 {
+			t.Fatalf("request %d within the burst: HTTP %d %.200s", i+1, status, body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.url("limited"), strings.NewReader(callBody("weather__get_forecast")))
+	req.Header.Set("Authorization", "Bearer "+alice)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	seenBefore := len(s.weatherSee.all())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("third request: HTTP %d Retry-After %q %s, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if code, _ := rpcErrorOf(body); code != -32000 {
+		t.Errorf("429 body %s, want a JSON-RPC error", body)
+	}
+	if n := len(s.weatherSee.all()); n != seenBefore {
+		t.Errorf("the limited call reached the connector (%d requests, %d before)", n, seenBefore)
+	}
+	if status, _, body := rawRPC(t, s.url("limited"), bob, list, nil); status != 200 {
+		t.Errorf("bob was limited by alice's requests: HTTP %d %.200s", status, body)
+	}
+}

@@ -120,6 +120,9 @@ func applyDefaults(c *Config) {
 		}
 		setDefault(&vs.Prefix.Separator, DefaultSeparator)
 		applyDiscoveryDefaults(&vs.Tools)
+		if rl := &vs.RateLimit; rl.RequestsPerMinute > 0 && rl.Burst == 0 {
+			rl.Burst = max(1, rl.RequestsPerMinute/10)
+		}
 	}
 }
 

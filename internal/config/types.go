@@ -289,6 +289,16 @@ type VirtualServer struct {
 	Access Access `yaml:"access"`
 	// Tools configures tool discovery (search instead of the full list) on this virtual server.
 	Tools ToolDiscovery `yaml:"tools"`
+	// RateLimit bounds each user's requests to this virtual server; zero means no limit.
+	RateLimit RateLimit `yaml:"rate_limit"`
+}
+
+// RateLimit is a token bucket per user: RequestsPerMinute refill it, Burst is its size (default:
+// a tenth of a minute's requests, at least 1). A request over it gets 429 with Retry-After.
+// Buckets are per vmcp replica and start full again after a reload.
+type RateLimit struct {
+	RequestsPerMinute int `yaml:"requests_per_minute"`
+	Burst             int `yaml:"burst"`
 }
 
 // Access lists the groups and roles let into a virtual server. Both empty means every signed-in

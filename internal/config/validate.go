@@ -118,6 +118,9 @@ func (l *loader) validate(c *Config) {
 		if len(vs.Connectors) == 0 {
 			l.add(p, "virtual server %q: connectors must list at least one connector", vs.Name)
 		}
+		if rl := vs.RateLimit; rl.RequestsPerMinute < 0 || rl.Burst < 0 || rl.Burst > 0 && rl.RequestsPerMinute == 0 {
+			l.add(p+".rate_limit", "virtual server %q: rate_limit needs requests_per_minute > 0 (and burst >= 0) or neither", vs.Name)
+		}
 		seen := map[string]bool{}
 		for j, ref := range vs.Connectors {
 			rp := fmt.Sprintf("%s.connectors[%d]", p, j)
