@@ -43,6 +43,8 @@ type upstreamAS struct {
 	issued        []string
 	refreshes     int
 	registrations int
+	// revocations counts refresh tokens revoked at the RFC 7009 endpoint by vmcp's client.
+	revocations int
 	// firstTTL is expires_in of tokens from a code; refreshed ones live an hour.
 	firstTTL int
 }
@@ -63,7 +65,21 @@ func (a *upstreamAS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/.well-known/oauth-authorization-server":
 		json.NewEncoder(w).Encode(map[string]any{"issuer": a.url, "authorization_endpoint": a.url + "/authorize",
-			"token_endpoint": a.url + "/token", "registration_endpoint": a.url + "/register", "code_challenge_methods_supported": []string{"S256"}})
+			"token_endpoint": a.url + "/token", "registration_endpoint": a.url + "/register", "revocation_endpoint": a.url + "/revoke",
+			"code_challenge_methods_supported": []string{"S256"}})
+	case "/revoke":
+		// RFC 7009: revoking a refresh token ends its grant; an unknown token is still 200.
+		id, secret, ok := r.BasicAuth()
+		if !ok || id != a.clientID || secret != a.clientSecret {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		r.ParseForm()
+		if tok := r.PostForm.Get("token"); a.refresh[tok] {
+			delete(a.refresh, tok)
+			a.access = map[string]bool{} // the grant's access tokens go with it
+			a.revocations++
+		}
 	case "/register":
 		// RFC 7591: vmcp registers itself, once, with its connect callback.
 		a.registrations++
@@ -395,6 +411,14 @@ func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	if e := toolError(t, alice, "github__whoami"); e.Code != mcp.CodeURLElicitationRequired {
 		t.Fatalf("after disconnecting: code %d, want -32042", e.Code)
+	}
+	// ...and the grant is revoked at the connector's authorization server (RFC 7009), so a
+	// copy of the tokens is worth nothing either.
+	as.mu.Lock()
+	revocations := as.revocations
+	as.mu.Unlock()
+	if revocations != 1 {
+		t.Fatalf("disconnecting revoked %d grants at the authorization server, want 1", revocations)
 	}
 
 	// Reconnect, then the user revokes vmcp at the connector: the next refresh is refused, and

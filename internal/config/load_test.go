@@ -162,7 +162,7 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			yaml: conn + "    credential:\n      type: bearer\n      secret: ${env:X}\n",
 			want: []string{
 				`vmcp.yaml:5:7: connectors[0].credential: token is required for credential type "bearer"`,
-				`vmcp.yaml:6:7: unknown key "secret" in connectors[0].credential (known: audience, authorization_url, client_id, client_secret, header, param, password, scopes, token, token_url, ttl, type, username)`,
+				`vmcp.yaml:6:7: unknown key "secret" in connectors[0].credential (known: audience, authorization_url, client_id, client_secret, header, param, password, revocation_url, scopes, token, token_url, ttl, type, username)`,
 			},
 		},
 		{

@@ -258,8 +258,11 @@ type Credential struct {
 	Scopes           []string `yaml:"scopes"`
 	AuthorizationURL string   `yaml:"authorization_url"`
 	TokenURL         string   `yaml:"token_url"`
-	Audience         string   `yaml:"audience"`
-	TTL              Duration `yaml:"ttl"`
+	// RevocationURL is the RFC 7009 endpoint a disconnect revokes the user's tokens at; with
+	// token_url unset it is discovered (revocation_endpoint) like the others.
+	RevocationURL string   `yaml:"revocation_url"`
+	Audience      string   `yaml:"audience"`
+	TTL           Duration `yaml:"ttl"`
 }
 
 // PrefixMode says when a tool name gets its connector's prefix.

@@ -76,6 +76,10 @@ func (l *loader) validateUserCredential(c *Config, p string, cr *Credential) {
 		if (cr.AuthorizationURL == "") != (cr.TokenURL == "") {
 			l.add(p, "%s: set both authorization_url and token_url, or neither (then they are discovered from the connector's metadata)", p)
 		}
+		optionalURL("revocation_url", cr.RevocationURL)
+		if cr.RevocationURL != "" && cr.TokenURL == "" {
+			l.add(p+".revocation_url", "%s: revocation_url goes with authorization_url and token_url (without them it is discovered too)", p)
+		}
 	case CredentialTokenExchange:
 		if cr.TokenURL == "" {
 			l.add(p, "%s: token_url is required for credential type token_exchange", p)

@@ -17,6 +17,8 @@ type Endpoints struct {
 	TokenURL         string
 	// RegistrationURL is the RFC 7591 registration endpoint, when discovered.
 	RegistrationURL string
+	// RevocationURL is the RFC 7009 revocation endpoint, when there is one.
+	RevocationURL string
 }
 
 // discover finds a connector's authorization server the way an MCP client does: the connector's
@@ -52,6 +54,7 @@ func discover(ctx context.Context, client *http.Client, resource string) (Endpoi
 		TokenEndpoint                 string   `json:"token_endpoint"`
 		CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported"`
 		RegistrationEndpoint          string   `json:"registration_endpoint"`
+		RevocationEndpoint            string   `json:"revocation_endpoint"`
 	}
 	paths := append(wellKnown("oauth-authorization-server", issuer.Path), strings.TrimSuffix(issuer.Path, "/")+"/.well-known/openid-configuration")
 	for _, p := range paths {
@@ -67,7 +70,7 @@ func discover(ctx context.Context, client *http.Client, resource string) (Endpoi
 	if strings.TrimSuffix(asm.Issuer, "/") != strings.TrimSuffix(prm.AuthorizationServers[0], "/") {
 		return Endpoints{}, fmt.Errorf("authorization server metadata names issuer %q, not %q", asm.Issuer, prm.AuthorizationServers[0])
 	}
-	return Endpoints{AuthorizationURL: asm.AuthorizationEndpoint, TokenURL: asm.TokenEndpoint, RegistrationURL: asm.RegistrationEndpoint}, nil
+	return Endpoints{AuthorizationURL: asm.AuthorizationEndpoint, TokenURL: asm.TokenEndpoint, RegistrationURL: asm.RegistrationEndpoint, RevocationURL: asm.RevocationEndpoint}, nil
 }
 
 // wellKnown lists the well-known URL paths for a resource or issuer path, the path-inserted form

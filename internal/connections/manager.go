@@ -121,7 +121,7 @@ func (m *Manager) Prepare(cfg *config.Config, dev bool) (func(), error) {
 		}
 		c.connectors[conn.Name] = &connector{
 			name: conn.Name, resource: conn.URL, clientID: cr.ClientID, clientSecret: cr.ClientSecret.Value(),
-			scopes: cr.Scopes, configured: Endpoints{AuthorizationURL: cr.AuthorizationURL, TokenURL: cr.TokenURL},
+			scopes: cr.Scopes, configured: Endpoints{AuthorizationURL: cr.AuthorizationURL, TokenURL: cr.TokenURL, RevocationURL: cr.RevocationURL},
 		}
 	}
 	var keys [][]byte
@@ -284,15 +284,88 @@ func (m *Manager) save(ctx context.Context, c *compiled, subject, connectorName 
 	return nil
 }
 
-// Disconnect forgets subject's tokens for connector. (Revoking them at the connector's
-// authorization server is left to the user there: RFC 7009 support varies.)
+// Disconnect forgets subject's tokens for connector, then asks the connector's authorization
+// server to revoke them (RFC 7009) when it has a revocation endpoint: a disconnected account
+// should not stay usable by whoever holds a copy of its tokens. Revocation is best effort — the
+// user is disconnected from vmcp whatever the authorization server answers — and logged.
 func (m *Manager) Disconnect(ctx context.Context, subject, connectorName string) error {
+	c := m.state.Load()
+	_, t, loadErr := m.load(ctx, c, subject, connectorName)
 	if err := m.store.DeleteConnection(ctx, subject, connectorName); err != nil {
 		return err
 	}
 	m.notify(subject, connectorName)
 	m.log.Info("connections: disconnected", zap.String("sub", subject), zap.String("connector", connectorName))
+	if conn := c.connectors[connectorName]; conn != nil && loadErr == nil {
+		m.revoke(ctx, c, conn, subject, t)
+	}
 	return nil
+}
+
+// revokeTimeout bounds the revocation a disconnect waits for.
+const revokeTimeout = 5 * time.Second
+
+// revoke asks conn's authorization server to revoke t: the refresh token, which revokes the grant
+// (RFC 7009 §2.1), or the access token when there is none.
+func (m *Manager) revoke(ctx context.Context, c *compiled, conn *connector, subject string, t Tokens) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
+	log := m.log.With(zap.String("sub", subject), zap.String("connector", conn.name))
+	conf, revocationURL, err := m.endpointsFor(ctx, c, conn)
+	if err != nil || revocationURL == "" {
+		log.Info("connections: tokens not revoked at the authorization server: it has no revocation endpoint", zap.Error(err))
+		return
+	}
+	form := url.Values{"token": {t.RefreshToken}, "token_type_hint": {"refresh_token"}}
+	if t.RefreshToken == "" {
+		form = url.Values{"token": {t.AccessToken}, "token_type_hint": {"access_token"}}
+	}
+	if conf.ClientSecret == "" {
+		form.Set("client_id", conf.ClientID)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, revocationURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		log.Warn("connections: revocation request", zap.Error(err))
+		return
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if conf.ClientSecret != "" {
+		req.SetBasicAuth(url.QueryEscape(conf.ClientID), url.QueryEscape(conf.ClientSecret))
+	}
+	resp, err := m.http.Do(req)
+	if err != nil {
+		log.Warn("connections: tokens not revoked at the authorization server", zap.String("error", sanitizeURLError(err)))
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		log.Warn("connections: the authorization server refused to revoke the tokens", zap.Int("status", resp.StatusCode))
+		return
+	}
+	log.Info("connections: tokens revoked at the authorization server")
+}
+
+// endpointsFor is conn's OAuth client configuration and revocation endpoint.
+func (m *Manager) endpointsFor(ctx context.Context, c *compiled, conn *connector) (*oauth2.Config, string, error) {
+	conf, err := m.oauthConfig(ctx, c, conn)
+	if err != nil {
+		return nil, "", err
+	}
+	if conn.configured.TokenURL != "" {
+		return conf, conn.configured.RevocationURL, nil
+	}
+	v, _ := m.discovered.Load(conn.resource)
+	ep, _ := v.(Endpoints)
+	return conf, ep.RevocationURL, nil
+}
+
+// sanitizeURLError drops the request URL from a client error (it may carry a query parameter).
+func sanitizeURLError(err error) string {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Op + ": " + uerr.Err.Error()
+	}
+	return err.Error()
 }
 
 // Connected lists the oauth connectors and whether subject is connected to each.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,10 @@ type tokenServer struct {
 	// registrations counts RFC 7591 registrations; clients seen at the token endpoint.
 	registrations int
 	clients       []string
+	// revokedTokens are the tokens revoked at the RFC 7009 endpoint, with the client that asked.
+	revokedTokens []string
+	// refuseRevocation makes the revocation endpoint answer 503.
+	refuseRevocation bool
 }
 
 func startTokenServer(t *testing.T, resource string) *tokenServer {
@@ -45,7 +50,23 @@ func startTokenServer(t *testing.T, resource string) *tokenServer {
 	})
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server/tenant", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{"issuer": ts.url + "/tenant", "authorization_endpoint": ts.url + "/authorize",
-			"token_endpoint": ts.url + "/token", "registration_endpoint": ts.url + "/register"})
+			"token_endpoint": ts.url + "/token", "registration_endpoint": ts.url + "/register", "revocation_endpoint": ts.url + "/revoke"})
+	})
+	mux.HandleFunc("POST /revoke", func(w http.ResponseWriter, r *http.Request) {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		if ts.refuseRevocation {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		r.ParseForm()
+		id, _, ok := r.BasicAuth()
+		if !ok {
+			id = r.PostForm.Get("client_id")
+		}
+		tok := r.PostForm.Get("token")
+		ts.revokedTokens = append(ts.revokedTokens, id+":"+tok+":"+r.PostForm.Get("token_type_hint"))
+		delete(ts.live, tok)
 	})
 	mux.HandleFunc("POST /register", func(w http.ResponseWriter, r *http.Request) {
 		ts.mu.Lock()
@@ -239,5 +260,37 @@ func TestWithoutAClientIDVMCPRegistersOnceForEveryReplica(t *testing.T) {
 		if c != "dyn-client:dyn-secret" {
 			t.Errorf("the token endpoint saw client %q, want the registered one", c)
 		}
+	}
+}
+
+// Disconnecting revokes the user's grant at the connector's authorization server (RFC 7009,
+// endpoint discovered), so a copy of the tokens is worthless too; an authorization server that
+// cannot revoke does not keep the user connected to vmcp.
+func TestDisconnectRevokesTheGrantAtTheAuthorizationServer(t *testing.T) {
+	ts := startTokenServer(t, "")
+	m, st := newTestManager(t, ts.url+"/mcp")
+	for _, user := range []string{"alice", "bob"} {
+		if err := m.Save(t.Context(), user, "github", &oauth2.Token{AccessToken: "at-" + user, RefreshToken: "rt-" + user, Expiry: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Disconnect(t.Context(), "alice", "github"); err != nil {
+		t.Fatal(err)
+	}
+	ts.mu.Lock()
+	revoked := slices.Clone(ts.revokedTokens)
+	ts.refuseRevocation = true
+	ts.mu.Unlock()
+	if want := []string{"vmcp:rt-alice:refresh_token"}; !slices.Equal(revoked, want) {
+		t.Fatalf("revoked %v, want %v (alice's refresh token, by vmcp's client)", revoked, want)
+	}
+	if _, err := st.Connection(t.Context(), "alice", "github"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("alice's connection is still stored: %v", err)
+	}
+	if err := m.Disconnect(t.Context(), "bob", "github"); err != nil {
+		t.Fatalf("a revocation endpoint that is down failed the disconnect: %v", err)
+	}
+	if _, err := st.Connection(t.Context(), "bob", "github"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("bob is still connected after the authorization server failed to revoke: %v", err)
 	}
 }
