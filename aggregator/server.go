@@ -276,14 +276,24 @@ func (s *Server) record(r *http.Request, req *request, cw *countingWriter, start
 	})
 }
 
-func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request) {
+// openSession opens the caller's session for a GET stream or a DELETE, or answers as the MCP
+// transport says: 400 without a session id, 404 for one that is not (or no longer) theirs.
+func (s *Server) openSession(w http.ResponseWriter, req *request) (session.State, bool) {
 	if req.rawID == "" {
 		http.Error(w, "missing Mcp-Session-Id", http.StatusBadRequest)
-		return
+		return session.State{}, false
 	}
 	st, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
 	if err != nil {
 		http.Error(w, "session not found", http.StatusNotFound)
+		return session.State{}, false
+	}
+	return st, true
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request) {
+	st, ok := s.openSession(w, req)
+	if !ok {
 		return
 	}
 	s.fanOut(r.Context(), req.vs, func(ctx ctxT, c *connector) (any, error) {

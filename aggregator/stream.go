@@ -91,13 +91,8 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request, req *request, ms
 // getStream serves the GET stream of the 2025 revisions: server-initiated messages for a
 // session, which from vmcp are the list_changed notifications.
 func (s *Server) getStream(w http.ResponseWriter, r *http.Request, req *request) {
-	if req.rawID == "" {
-		http.Error(w, "missing Mcp-Session-Id", http.StatusBadRequest)
-		return
-	}
-	st, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
-	if err != nil {
-		http.Error(w, "session not found", http.StatusNotFound)
+	st, ok := s.openSession(w, req)
+	if !ok {
 		return
 	}
 	relayed := make(chan []byte, 16)

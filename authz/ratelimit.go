@@ -20,29 +20,34 @@ type limiters struct {
 	limit rate.Limit
 	burst int
 	mu    sync.Mutex
-	m     map[string]*rate.Limiter
+	m     map[limitKey]*rate.Limiter
 }
+
+// limitKey is a user: subjects are unique per issuer only.
+type limitKey struct{ issuer, subject string }
 
 func newLimiters(rl config.RateLimit) *limiters {
 	if rl.RequestsPerMinute <= 0 {
 		return nil
 	}
-	return &limiters{limit: rate.Limit(float64(rl.RequestsPerMinute) / 60), burst: rl.Burst, m: map[string]*rate.Limiter{}}
+	return &limiters{limit: rate.Limit(float64(rl.RequestsPerMinute) / 60), burst: rl.Burst, m: map[limitKey]*rate.Limiter{}}
 }
 
-// allow takes a token from subject's bucket; when there is none it says how long until there is.
-func (l *limiters) allow(subject string, now time.Time) (ok bool, retryAfter time.Duration) {
+// allow takes a token from the user's bucket; when there is none it says how long until there
+// is. Without a rate_limit (l nil) it costs nothing.
+func (l *limiters) allow(issuer, subject string, now time.Time) (ok bool, retryAfter time.Duration) {
 	if l == nil {
 		return true, 0
 	}
+	k := limitKey{issuer, subject}
 	l.mu.Lock()
-	lim := l.m[subject]
+	lim := l.m[k]
 	if lim == nil {
 		if len(l.m) >= limiterMax {
 			l.prune(now)
 		}
 		lim = rate.NewLimiter(l.limit, l.burst)
-		l.m[subject] = lim
+		l.m[k] = lim
 	}
 	l.mu.Unlock()
 	r := lim.ReserveN(now, 1)

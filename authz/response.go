@@ -2,7 +2,6 @@ package authz
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -16,54 +15,50 @@ import (
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 
 	"github.com/vmcp-dev/vmcp/internal/headers"
+	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 )
 
-// denied answers the client directly. challenge, when set, becomes WWW-Authenticate, as the MCP
-// authorization spec requires on 401 (and on 403 insufficient_scope).
+// denied answers the client directly with an OAuth error. challenge, when set, becomes
+// WWW-Authenticate, as the MCP authorization spec requires on 401 (and on 403
+// insufficient_scope).
 func denied(status int, errCode, challenge, description string) *authv3.CheckResponse {
 	body, _ := json.Marshal(map[string]string{"error": errCode, "error_description": description})
-	resp := &authv3.DeniedHttpResponse{
-		Status:  &typev3.HttpStatus{Code: typev3.StatusCode(status)},
-		Body:    string(body),
-		Headers: []*corev3.HeaderValueOption{header("content-type", "application/json")},
-	}
 	if challenge != "" {
-		resp.Headers = append(resp.Headers, header("www-authenticate", challenge))
+		return deniedWith(code.Code_PERMISSION_DENIED, status, body, header("www-authenticate", challenge))
 	}
+	return deniedWith(code.Code_PERMISSION_DENIED, status, body)
+}
+
+// deniedWith answers the client directly: status, a JSON body and extra headers.
+func deniedWith(grpcCode code.Code, status int, body []byte, extra ...*corev3.HeaderValueOption) *authv3.CheckResponse {
 	return &authv3.CheckResponse{
-		Status:       &rpcstatus.Status{Code: int32(code.Code_PERMISSION_DENIED)},
-		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: resp},
+		Status: &rpcstatus.Status{Code: int32(grpcCode)},
+		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
+			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(status)},
+			Body:    string(body),
+			Headers: append([]*corev3.HeaderValueOption{header("content-type", "application/json")}, extra...),
+		}},
 	}
 }
 
 // originRefused is MCP's answer to a browser origin the server does not trust: 403, with a
 // JSON-RPC error without an id (Streamable HTTP, 2025-11-25).
 func originRefused() *authv3.CheckResponse {
-	return &authv3.CheckResponse{
-		Status: &rpcstatus.Status{Code: int32(code.Code_PERMISSION_DENIED)},
-		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
-			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(http.StatusForbidden)},
-			Body:    `{"jsonrpc":"2.0","error":{"code":-32600,"message":"origin not allowed"}}`,
-			Headers: []*corev3.HeaderValueOption{header("content-type", "application/json")},
-		}},
-	}
+	return deniedWith(code.Code_PERMISSION_DENIED, http.StatusForbidden,
+		jsonrpc.ErrorResponse(nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "origin not allowed")))
 }
+
+// codeRateLimited is the JSON-RPC error of a request over its rate limit (in the range JSON-RPC
+// leaves to servers).
+const codeRateLimited = -32000
 
 // rateLimited answers a user over their virtual server's rate_limit: 429 with Retry-After in
 // whole seconds, and a JSON-RPC error without an id that says the same.
 func rateLimited(wait time.Duration) *authv3.CheckResponse {
 	secs := int(math.Ceil(wait.Seconds()))
-	return &authv3.CheckResponse{
-		Status: &rpcstatus.Status{Code: int32(code.Code_RESOURCE_EXHAUSTED)},
-		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
-			Status: &typev3.HttpStatus{Code: typev3.StatusCode(http.StatusTooManyRequests)},
-			Body:   fmt.Sprintf(`{"jsonrpc":"2.0","error":{"code":-32000,"message":"rate limit exceeded: retry after %d s"}}`, secs),
-			Headers: []*corev3.HeaderValueOption{
-				header("content-type", "application/json"),
-				header("retry-after", strconv.Itoa(secs)),
-			},
-		}},
-	}
+	return deniedWith(code.Code_RESOURCE_EXHAUSTED, http.StatusTooManyRequests,
+		jsonrpc.ErrorResponse(nil, jsonrpc.Errorf(codeRateLimited, "rate limit exceeded: retry after %d s", secs)),
+		header("retry-after", strconv.Itoa(secs)))
 }
 
 func unauthorized(vs *virtualServer, reason string) *authv3.CheckResponse {

@@ -127,7 +127,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		return unauthorized(vs, reason), nil
 	}
 	ev.subject, ev.email, ev.clientID, ev.issuer = v.claims.Subject, v.claims.Email, v.claims.ClientID, v.issuer.name
-	if ok, wait := vs.limits.allow(v.issuer.name+"\x00"+v.claims.Subject, s.clock()); !ok {
+	if ok, wait := vs.limits.allow(v.issuer.name, v.claims.Subject, s.clock()); !ok {
 		ev.decision, ev.reason = "deny", "rate limited"
 		s.record(ev)
 		return rateLimited(wait), nil

@@ -5,13 +5,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/headers"
 )
-
-// SubjectTokenField is the dynamic metadata field that carries the caller's own access token,
-// from a trusted issuer, to extproc for RFC 8693 token exchange. Dynamic metadata stays inside
-// Envoy and its filters: it never reaches a connector (the Authorization header itself is
-// removed), and no access log format of ours prints it.
-const SubjectTokenField = "subject_token"
 
 // passSubjectTokenOn adds the caller's token to an allow answer when it came from a trusted
 // issuer and some connector exchanges tokens.
@@ -19,7 +14,7 @@ func (c *compiled) passSubjectTokenOn(resp *authv3.CheckResponse, v verified, to
 	if !c.passSubjectToken || v.issuer.remote == nil || resp.GetOkResponse() == nil {
 		return
 	}
-	resp.DynamicMetadata = &structpb.Struct{Fields: map[string]*structpb.Value{SubjectTokenField: structpb.NewStringValue(token)}}
+	resp.DynamicMetadata = &structpb.Struct{Fields: map[string]*structpb.Value{headers.SubjectTokenMetadata: structpb.NewStringValue(token)}}
 }
 
 // exchangesTokens reports whether a connector uses token exchange: only then is the caller's

@@ -3,6 +3,8 @@ package authz
 import (
 	"strings"
 	"testing"
+
+	"github.com/vmcp-dev/vmcp/internal/headers"
 )
 
 // A trusted issuer's token reaches extproc (for RFC 8693 token exchange) only when a connector
@@ -17,7 +19,7 @@ func TestTheCallersIdPTokenIsPassedOnOnlyForTokenExchange(t *testing.T) {
 		if resp.GetOkResponse() == nil {
 			t.Fatalf("token refused: %v", resp)
 		}
-		return resp.GetDynamicMetadata().GetFields()[SubjectTokenField].GetStringValue()
+		return resp.GetDynamicMetadata().GetFields()[headers.SubjectTokenMetadata].GetStringValue()
 	}
 	plain := idpConfig(p.srv.URL, "1m", "", "")
 	if got := subjectToken(plain); got != "" {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
@@ -307,7 +308,7 @@ func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	alice, err := elicitingClient.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: s.url("gh"),
-		HTTPClient: &http.Client{Transport: bearer{token: aliceToken, base: http.DefaultTransport}}}, nil)
+		HTTPClient: &http.Client{Transport: edgeclient.Bearer{Token: aliceToken, Base: http.DefaultTransport}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,19 +12,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
+	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
-
-// bearer adds a client's access token to every request, as an MCP client does after OAuth.
-type bearer struct {
-	token string
-	base  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.base.RoundTrip(r)
-}
 
 func connect(t *testing.T, url, token string) *mcp.ClientSession {
 	t.Helper()
@@ -33,7 +22,7 @@ func connect(t *testing.T, url, token string) *mcp.ClientSession {
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
 	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
 		Endpoint:   url,
-		HTTPClient: &http.Client{Transport: bearer{token: token, base: http.DefaultTransport}},
+		HTTPClient: &http.Client{Transport: edgeclient.Bearer{Token: token, Base: http.DefaultTransport}},
 	}, nil)
 	if err != nil {
 		t.Fatalf("connect to %s: %v", url, err)

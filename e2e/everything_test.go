@@ -19,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
+	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
 
 // everythingClient is a go-sdk client that can do everything server-everything asks of a
@@ -67,7 +68,7 @@ func TestServerEverythingWorksThroughVMCPAsItDoesDirectly(t *testing.T) {
 		s.writeConfig("  - name: ref\n    connectors: [everything, notes]\n    prefix: {mode: on_conflict}\n")
 	})
 	var viaProgress, directProgress atomic.Int32
-	via := everythingClient(t, s.url("ref"), bearer{token: s.token("alice", "ref"), base: http.DefaultTransport}, &viaProgress)
+	via := everythingClient(t, s.url("ref"), edgeclient.Bearer{Token: s.token("alice", "ref"), Base: http.DefaultTransport}, &viaProgress)
 	ref := everythingClient(t, direct, http.DefaultTransport, &directProgress)
 
 	// Every tool of the server is on the virtual server under its own name (no conflicts),

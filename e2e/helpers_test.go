@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
 
 type mcpSession struct{ *mcp.ClientSession }
@@ -20,7 +22,7 @@ func tryConnect(url, token string) (*mcpSession, error) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
 	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
 		Endpoint:   url,
-		HTTPClient: &http.Client{Transport: bearer{token: token, base: http.DefaultTransport}},
+		HTTPClient: &http.Client{Transport: edgeclient.Bearer{Token: token, Base: http.DefaultTransport}},
 	}, nil)
 	if err != nil {
 		return nil, err

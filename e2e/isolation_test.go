@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/examples/connectors/weather"
+	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
 
 // TestAHangingConnectorIsLeftOutAndComesBack puts a connector that stops answering next to a
@@ -47,7 +48,7 @@ func TestAHangingConnectorIsLeftOutAndComesBack(t *testing.T) {
 	defer cancel()
 	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
 		Endpoint:   s.url("iso"),
-		HTTPClient: &http.Client{Transport: bearer{token: s.token("alice", "iso"), base: http.DefaultTransport}},
+		HTTPClient: &http.Client{Transport: edgeclient.Bearer{Token: s.token("alice", "iso"), Base: http.DefaultTransport}},
 	}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
 		t.Fatalf("initialize with one connector hanging: %v", err)

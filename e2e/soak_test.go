@@ -23,6 +23,7 @@ import (
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/examples/connectors/weather"
 	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
@@ -160,7 +161,7 @@ func TestSoak(t *testing.T) {
 	const user = "soaker"
 	token := s.token(user, "soak", "--groups", "eng")
 	counter := &countingTransport{base: &http.Transport{MaxIdleConnsPerHost: 64}}
-	httpClient := &http.Client{Transport: bearer{token: token, base: counter}}
+	httpClient := &http.Client{Transport: edgeclient.Bearer{Token: token, Base: counter}}
 	connectSoak := func(ctx context.Context) (*mcp.ClientSession, error) {
 		client := mcp.NewClient(&mcp.Implementation{Name: "soak", Version: "1"}, nil)
 		return client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: s.url("soak"), HTTPClient: httpClient}, nil)

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/examples/connectors/notes"
 	"github.com/vmcp-dev/vmcp/examples/connectors/weather"
+	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
 
 const notesToken = "e2e-notes-credential-5d1c"
@@ -139,7 +141,10 @@ func startSystemOpts(t *testing.T, o systemOpts) *system {
 		s.edge = "http://" + s.addrs["edge"]
 		s.writeConfig("")
 		s.vmcp = harness.Start(t, "vmcp dev", nil, harness.BuildVMCP(t), "dev", "-c", s.configPath, "--no-example-connectors")
-		err := s.waitReady(60 * time.Second)
+		err := edgeclient.WaitChallenged(s.url("demo"), 60*time.Second, s.vmcp.Done())
+		if errors.Is(err, edgeclient.ErrExited) {
+			err = fmt.Errorf("vmcp %w: %v", err, s.vmcp.Err())
+		}
 		if err == nil {
 			return s
 		}
@@ -149,31 +154,6 @@ func startSystemOpts(t *testing.T, o systemOpts) *system {
 		}
 		t.Fatalf("vmcp did not become ready: %v", err)
 	}
-}
-
-// waitReady polls until Envoy answers on the virtual server path with vmcp's challenge — that
-// needs Envoy, its routes from xDS and authz all working — or until vmcp exits.
-func (s *system) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for delay := 10 * time.Millisecond; time.Now().Before(deadline); delay = min(delay*2, 250*time.Millisecond) {
-		select {
-		case <-s.vmcp.Done():
-			return fmt.Errorf("vmcp exited: %v", s.vmcp.Err())
-		case <-time.After(delay):
-		}
-		resp, err := http.Post(s.edge+"/v/demo/mcp", "application/json", strings.NewReader(`{}`))
-		if err != nil {
-			last = err
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusUnauthorized {
-			return nil
-		}
-		last = fmt.Errorf("edge answered %d, want 401", resp.StatusCode)
-	}
-	return fmt.Errorf("not ready after %s: %v", timeout, last)
 }
 
 func (s *system) writeConfig(servers string) { s.writeConfigAuth(s.auth, servers) }

@@ -14,7 +14,6 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"go.uber.org/zap"
 
-	"github.com/vmcp-dev/vmcp/authz"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/headers"
@@ -139,7 +138,7 @@ func (e *edgeExchange) identify(req *extprocv3.ProcessingRequest, signed string)
 	e.subject, e.signed = id.Subject, signed
 	e.caller = toolpolicy.Caller{Subject: id.Subject, Email: id.Email, Groups: id.Groups, ClientID: id.ClientID}
 	if md := req.GetMetadataContext().GetFilterMetadata()[authzNamespace]; md != nil {
-		e.subjectToken = md.GetFields()[authz.SubjectTokenField].GetStringValue()
+		e.subjectToken = md.GetFields()[headers.SubjectTokenMetadata].GetStringValue()
 	}
 }
 

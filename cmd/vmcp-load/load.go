@@ -14,19 +14,9 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
-
-// bearer adds an Authorization header to every request.
-type bearer struct {
-	token string
-	base  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.base.RoundTrip(r)
-}
 
 // newTransport is one connection pool sized for n concurrent callers, so the run measures
 // requests, not TCP handshakes.
@@ -39,7 +29,7 @@ func newTransport(n int) *http.Transport {
 // connect opens a go-sdk client session on url (with token, when not empty).
 func connect(ctx context.Context, url, token string, rt http.RoundTripper) (*mcp.ClientSession, error) {
 	if token != "" {
-		rt = bearer{token: token, base: rt}
+		rt = edgeclient.Bearer{Token: token, Base: rt}
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "vmcp-load", Version: "1"}, nil)
 	return client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url, HTTPClient: &http.Client{Transport: rt}}, nil)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/authz"
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 	"github.com/vmcp-dev/vmcp/internal/gateway"
 	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
@@ -107,36 +108,14 @@ connectors:
 		return nil, fmt.Errorf("start %s: %w", vmcpBin, err)
 	}
 	go func() { s.cmd.Wait(); close(s.exited) }()
-	if err := s.waitReady(90 * time.Second); err != nil {
+	if err := edgeclient.WaitChallenged(s.url("load"), 90*time.Second, s.exited); err != nil {
+		if errors.Is(err, edgeclient.ErrExited) {
+			err = fmt.Errorf("vmcp %w: %v", err, s.cmd.ProcessState)
+		}
 		s.stop()
 		return nil, fmt.Errorf("%w\n---- vmcp output ----\n%s", err, s.output())
 	}
 	return s, nil
-}
-
-// waitReady polls until the edge answers an unauthenticated request with 401: Envoy, its routes
-// from xDS and authz all work.
-func (s *system) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	last := errors.New("no answer yet")
-	for delay := 10 * time.Millisecond; time.Now().Before(deadline); delay = min(delay*2, 250*time.Millisecond) {
-		select {
-		case <-s.exited:
-			return fmt.Errorf("vmcp exited: %v", s.cmd.ProcessState)
-		case <-time.After(delay):
-		}
-		resp, err := http.Post(s.edge+"/v/load/mcp", "application/json", strings.NewReader(`{}`))
-		if err != nil {
-			last = err
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusUnauthorized {
-			return nil
-		}
-		last = fmt.Errorf("edge answered %d, want 401", resp.StatusCode)
-	}
-	return fmt.Errorf("vmcp not ready after %s: %v", timeout, last)
 }
 
 func (s *system) output() string {

@@ -311,9 +311,17 @@ func (m *Manager) revoke(ctx context.Context, c *compiled, conn *connector, subj
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
 	log := m.log.With(zap.String("sub", subject), zap.String("connector", conn.name))
-	conf, revocationURL, err := m.endpointsFor(ctx, c, conn)
-	if err != nil || revocationURL == "" {
-		log.Info("connections: tokens not revoked at the authorization server: it has no revocation endpoint", zap.Error(err))
+	ep, err := m.endpoints(ctx, conn)
+	if err == nil && ep.RevocationURL == "" {
+		log.Info("connections: tokens not revoked at the authorization server: it has no revocation endpoint")
+		return
+	}
+	var conf *oauth2.Config
+	if err == nil {
+		conf, err = m.oauthConfig(ctx, c, conn)
+	}
+	if err != nil {
+		log.Warn("connections: tokens not revoked at the authorization server", zap.Error(err))
 		return
 	}
 	form := url.Values{"token": {t.RefreshToken}, "token_type_hint": {"refresh_token"}}
@@ -323,7 +331,7 @@ func (m *Manager) revoke(ctx context.Context, c *compiled, conn *connector, subj
 	if conf.ClientSecret == "" {
 		form.Set("client_id", conf.ClientID)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, revocationURL, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.RevocationURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		log.Warn("connections: revocation request", zap.Error(err))
 		return
@@ -334,7 +342,8 @@ func (m *Manager) revoke(ctx context.Context, c *compiled, conn *connector, subj
 	}
 	resp, err := m.http.Do(req)
 	if err != nil {
-		log.Warn("connections: tokens not revoked at the authorization server", zap.String("error", sanitizeURLError(err)))
+		// The error names the revocation endpoint, not the token (it travels in the body).
+		log.Warn("connections: tokens not revoked at the authorization server", zap.Error(err))
 		return
 	}
 	resp.Body.Close()
@@ -343,29 +352,6 @@ func (m *Manager) revoke(ctx context.Context, c *compiled, conn *connector, subj
 		return
 	}
 	log.Info("connections: tokens revoked at the authorization server")
-}
-
-// endpointsFor is conn's OAuth client configuration and revocation endpoint.
-func (m *Manager) endpointsFor(ctx context.Context, c *compiled, conn *connector) (*oauth2.Config, string, error) {
-	conf, err := m.oauthConfig(ctx, c, conn)
-	if err != nil {
-		return nil, "", err
-	}
-	if conn.configured.TokenURL != "" {
-		return conf, conn.configured.RevocationURL, nil
-	}
-	v, _ := m.discovered.Load(conn.resource)
-	ep, _ := v.(Endpoints)
-	return conf, ep.RevocationURL, nil
-}
-
-// sanitizeURLError drops the request URL from a client error (it may carry a query parameter).
-func sanitizeURLError(err error) string {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		return uerr.Op + ": " + uerr.Err.Error()
-	}
-	return err.Error()
 }
 
 // Connected lists the oauth connectors and whether subject is connected to each.
@@ -399,20 +385,27 @@ func (m *Manager) notConnected(c *compiled, subject, connectorName string) error
 	return &credential.NotConnectedError{Connector: connectorName, URL: m.ConnectURL(subject, connectorName)}
 }
 
+// endpoints are conn's authorization server endpoints: configured, or discovered once.
+func (m *Manager) endpoints(ctx context.Context, conn *connector) (Endpoints, error) {
+	if conn.configured.TokenURL != "" {
+		return conn.configured, nil
+	}
+	if v, ok := m.discovered.Load(conn.resource); ok {
+		return v.(Endpoints), nil
+	}
+	found, err := discover(ctx, m.http, conn.resource)
+	if err != nil {
+		return Endpoints{}, fmt.Errorf("connector %q: %w", conn.name, err)
+	}
+	m.discovered.Store(conn.resource, found)
+	return found, nil
+}
+
 // oauthConfig is the OAuth client configuration for conn, its endpoints discovered if need be.
 func (m *Manager) oauthConfig(ctx context.Context, c *compiled, conn *connector) (*oauth2.Config, error) {
-	ep := conn.configured
-	if ep.TokenURL == "" {
-		if v, ok := m.discovered.Load(conn.resource); ok {
-			ep = v.(Endpoints)
-		} else {
-			found, err := discover(ctx, m.http, conn.resource)
-			if err != nil {
-				return nil, fmt.Errorf("connector %q: %w", conn.name, err)
-			}
-			m.discovered.Store(conn.resource, found)
-			ep = found
-		}
+	ep, err := m.endpoints(ctx, conn)
+	if err != nil {
+		return nil, err
 	}
 	client := clientCredentials{ID: conn.clientID, Secret: conn.clientSecret}
 	if client.ID == "" {

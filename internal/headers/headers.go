@@ -19,6 +19,11 @@ const (
 	Identity = "x-vmcp-identity"
 	// Listener tells extproc, in its gRPC stream metadata, which Envoy listener is calling.
 	Listener = "x-vmcp-listener"
+	// SubjectTokenMetadata is the ext_authz dynamic metadata field that carries the caller's own
+	// access token, from a trusted issuer, to extproc for RFC 8693 token exchange. Dynamic
+	// metadata stays inside Envoy and its filters: it never reaches a connector, and no access
+	// log format of ours prints it.
+	SubjectTokenMetadata = "subject_token"
 
 	// MCP headers (Streamable HTTP transport).
 	SessionID       = "mcp-session-id"

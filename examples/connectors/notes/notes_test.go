@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
 
 const testToken = "notes-connector-secret"
@@ -25,24 +27,13 @@ var modes = []struct {
 	{"stateless", true, "2026-07-28"},
 }
 
-// bearerTransport adds the connector credential the way vmcp's egress does.
-type bearerTransport struct {
-	token string
-	base  http.RoundTripper
-}
-
-func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.base.RoundTrip(r)
-}
-
 func connect(t *testing.T, url, token string) *mcp.ClientSession {
 	t.Helper()
 	client := mcp.NewClient(&mcp.Implementation{Name: "notes-test", Version: "0"}, nil)
 	cs, err := client.Connect(t.Context(), &mcp.StreamableClientTransport{
-		Endpoint:   url,
-		HTTPClient: &http.Client{Transport: bearerTransport{token: token, base: http.DefaultTransport}},
+		Endpoint: url,
+		// The connector credential, added the way vmcp's egress does.
+		HTTPClient: &http.Client{Transport: edgeclient.Bearer{Token: token, Base: http.DefaultTransport}},
 		MaxRetries: -1,
 	}, nil)
 	if err != nil {
