@@ -72,7 +72,7 @@ unit:
 e2e: envoy
 	$(GO) test -count=1 -v ./e2e/...
 
-# Issue 8's measurements (not part of make test, which only compiles the benchmarks): the
+# The request path's measurements (docs/performance.md; not part of make test, which only compiles the benchmarks): the
 # request-path benchmarks as one table judged against the targets (cmd/benchtable), then the load
 # run through vmcp and a real Envoy on loopback (cmd/vmcp-load; LOAD_FLAGS=-sessions=10000 for the
 # full memory figure, which takes several minutes more).

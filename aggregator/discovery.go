@@ -16,7 +16,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/toolsearch"
 )
 
-// Tool discovery (issue 13): a virtual server with hundreds of tools lists search_tools and
+// Tool discovery: a virtual server with hundreds of tools lists search_tools and
 // call_tool (and its pinned tools) instead. Every step starts from visibleTools — the caller's
 // own view, exactly as tools/list pages through it: renamed, hidden and filtered by the
 // vmcp.tools policy — so a tool the caller may not see is never indexed for them, never a result

@@ -202,7 +202,7 @@ func TestDiscoveryListsMetaToolsAndThePinnedToolsTheCallerMaySee(t *testing.T) {
 	}
 }
 
-// Issue 13's acceptance bar, through the aggregator over ten real MCP servers.
+// Tool search's acceptance bar (the right tool in the top three), through the aggregator over ten real MCP servers.
 func TestSearchFindsTheLabelledToolInTheTopThreeOverFiveHundredTools(t *testing.T) {
 	b := startBig(t)
 	raw, err := os.ReadFile(filepath.Join("..", "internal", "toolsearch", "testdata", "queries.json"))

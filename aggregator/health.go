@@ -18,7 +18,7 @@ var (
 var errResting = errors.New("connector is failing; left out until it is retried")
 
 // health remembers a connector's recent failures. While a failing connector rests, fan-outs do
-// not wait for it: they answer from its last list when there is one, or without it (DESIGN.md:
+// not wait for it: they answer from its last list when there is one, or without it (docs/design.md:
 // one slow or failing connector never stalls the whole answer). The first request after the
 // rest tries it again.
 type health struct {

@@ -23,7 +23,7 @@ type indexEntry struct {
 }
 
 // indexHolder caches a virtual server's name index, for prefix modes other than always, where
-// a tool's name depends on every connector's list (DESIGN.md, "Lessons": keep a name →
+// a tool's name depends on every connector's list (docs/design.md, "Lessons": keep a name →
 // connector index instead of asking every connector on each call).
 type indexHolder struct{ p atomic.Pointer[indexEntry] }
 

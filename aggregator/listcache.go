@@ -14,7 +14,7 @@ import (
 const listCacheTTL = 30 * time.Second
 
 // listCache keeps each connector's complete lists (every page), so that a tools/list does not
-// fan out to every connector every time (DESIGN.md, "Lessons"). Lists are the same for every
+// fan out to every connector every time (docs/design.md, "Lessons"). Lists are the same for every
 // caller while connector credentials are shared; filtering per caller happens after the cache.
 type listCache struct {
 	mu sync.Mutex

@@ -11,7 +11,7 @@ import (
 
 // pageSize is how many items one page of a merged list holds. vmcp pages through every
 // connector itself and mints its own cursors over the merged list, so a connector's cursor never
-// reaches a client (DESIGN.md, "Lessons").
+// reaches a client (docs/design.md, "Lessons").
 var pageSize = 500
 
 // cursorPrefix marks cursors vmcp minted; anything else is refused rather than guessed at.

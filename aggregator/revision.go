@@ -51,7 +51,7 @@ const (
 )
 
 // speaksModern says whether connector c serves 2026-07-28 requests, asking it with
-// server/discover the first time (DESIGN.md, "Lessons": speak each connector's own revision,
+// server/discover the first time (docs/design.md, "Lessons": speak each connector's own revision,
 // learned from its answers). A connector that cannot be reached is asked again next time.
 func (s *Server) speaksModern(ctx context.Context, c *connector, signedIdentity string) bool {
 	switch c.revision.Load() {

@@ -30,7 +30,7 @@ type upstreamClient struct {
 
 func newUpstreamClient(egressAddr string) *upstreamClient {
 	// Fan-out sends one request per connector per client request: keep enough idle connections
-	// to Envoy that bursts reuse them instead of opening new ones (DESIGN.md, "Lessons").
+	// to Envoy that bursts reuse them instead of opening new ones (docs/design.md, "Lessons").
 	tr := &http.Transport{
 		MaxIdleConns:        512,
 		MaxIdleConnsPerHost: 256,

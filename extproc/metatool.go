@@ -11,7 +11,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 )
 
-// metaTool handles the tool-discovery meta-tools (issue 13) in a tools/call on a virtual server
+// metaTool handles the tool-discovery meta-tools (search_tools, call_tool) in a tools/call on a virtual server
 // with discovery enabled, before anything is decided about the call:
 //   - search_tools goes on, untouched, to the aggregator, which answers it from the caller's own
 //     filtered view of the tools;

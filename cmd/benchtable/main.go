@@ -1,5 +1,5 @@
 // Command benchtable reads `go test -bench -benchmem` output on stdin and prints one table of
-// the benchmarks: ns/op, allocs/op, the performance target where issue 8 sets one, and whether
+// the benchmarks: ns/op, allocs/op, the performance target where docs/performance.md sets one, and whether
 // it was met. `make bench` pipes the request-path benchmarks through it.
 //
 // Targets are judged on processor time per operation (cpu-ns/op, reported by internal/cputime)
@@ -28,7 +28,7 @@ type target struct {
 	limit time.Duration
 }
 
-// targets are the server-side budgets of issue 8, on the 2-core build machine.
+// targets are the request path's server-side budgets (docs/performance.md), on the 2-core build machine.
 var targets = []target{
 	{regexp.MustCompile(`^authz\.BenchmarkCheck/cached$`), 50 * time.Microsecond},
 	{regexp.MustCompile(`^authz\.BenchmarkCheck/uncached$`), 200 * time.Microsecond},

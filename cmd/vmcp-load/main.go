@@ -2,8 +2,8 @@
 // the example weather connector and ten 100-tool connectors (in this process), vmcp with a real
 // Envoy (`vmcp dev`), and go-sdk clients. It measures tools/call directly against the connector
 // and through vmcp, tools/list on a 10-connector virtual server cold and cached, and vmcp's
-// resident memory with thousands of open sessions; then prints the figures against issue 8's
-// targets. Every phase is bounded in count, and the whole run by -timeout.
+// resident memory with thousands of open sessions; then prints the figures against the request
+// path's targets (docs/performance.md). Every phase is bounded in count, and the whole run by -timeout.
 package main
 
 import (

@@ -4,7 +4,7 @@
 // virtual server, its expiry, the negotiated protocol revision and each connector's own session
 // id. Because everything is inside the id, any replica that shares the key can serve it, and no
 // server-side table grows with open sessions. Binding to owner and virtual server stops the
-// replay-across-routes and session-theft bugs seen in other gateways (DESIGN.md, "Lessons").
+// replay-across-routes and session-theft bugs seen in other gateways (docs/design.md, "Sessions").
 package session
 
 import (

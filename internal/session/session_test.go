@@ -269,7 +269,7 @@ func TestNewCodecNeedsA32ByteKey(t *testing.T) {
 }
 
 // BenchmarkSealOpen is the per-request cost of a session id: one Seal at initialize and one
-// Open on every later request. No key derivation may appear here (DESIGN.md, "Lessons").
+// Open on every later request. No key derivation may appear here (docs/design.md, "Sessions").
 func BenchmarkSealOpen(b *testing.B) {
 	now := epoch
 	c := newCodec(b, key, &now)

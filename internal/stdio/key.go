@@ -3,7 +3,7 @@ package stdio
 // Key names one supervised process. Today vmcp runs one process per connector, shared by every
 // user of it: Key{Connector: "files"}.
 //
-// The seam for per-user processes (issue 6, per-user connector credentials): a connector whose
+// The seam for per-user processes (per-user connector credentials): a connector whose
 // credential belongs to each user must never share a process that holds another user's token,
 // so it gets one bridge per Key{Connector, User}, started on first use with that user's token
 // in the process's environment, and reaped when idle. Whatever routes a request (extproc's

@@ -52,7 +52,7 @@ func names(tools []toolsearch.Tool, rs []toolsearch.Result) []string {
 	return out
 }
 
-// The acceptance bar of issue 13: the right tool in the top 3 for at least 90 % of the labelled
+// Tool search's acceptance bar: the right tool in the top 3 for at least 90 % of the labelled
 // queries over 500 tools.
 func TestLabelledQueriesFindTheirToolInTheTopThree(t *testing.T) {
 	tools := catalogTools()
@@ -137,7 +137,7 @@ func TestTermsSplitNamesAndFoldInflections(t *testing.T) {
 	}
 }
 
-// Issue 13's budget: a search over 1,000 tools in at most 1 ms.
+// Tool search's budget: a search over 1,000 tools in at most 1 ms.
 func BenchmarkSearch1000Tools(b *testing.B) {
 	base := catalogTools()
 	tools := make([]toolsearch.Tool, 0, 2*len(base))
