@@ -59,9 +59,9 @@ func (b *browser) run(start string) (url.Values, error) {
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("HTTP %d at %s: %s", resp.StatusCode, resp.Request.URL, strings.TrimSpace(string(body)))
 		}
-		form, err := findForm(body)
-		if err != nil {
-			return nil, fmt.Errorf("page at %s has no form to act on: %v", resp.Request.URL, err)
+		form, ferr := findForm(body)
+		if ferr != nil {
+			return nil, fmt.Errorf("page at %s has no form to act on: %v", resp.Request.URL, ferr)
 		}
 		b.pagesSeen = append(b.pagesSeen, resp.Request.URL.Path)
 		values := form.values
@@ -72,12 +72,17 @@ func (b *browser) run(start string) (url.Values, error) {
 		if form.decisions {
 			values.Set("decision", b.consent)
 		}
-		action, err := resp.Request.URL.Parse(form.action)
-		if err != nil {
-			return nil, err
+		action, perr := resp.Request.URL.Parse(form.action)
+		if perr != nil {
+			return nil, perr
 		}
+		// The form's answer is checked at the top of the next step.
 		resp, err = b.client.PostForm(action.String(), values)
 	}
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
 	return nil, errors.New("sign-in did not reach the client's redirect URI within 10 pages")
 }
 

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 server-everything exercises sampling and roots, which 2026-07-28 deprecates and 2025 clients still use.
+
 package e2e
 
 import (

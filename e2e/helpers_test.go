@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -38,4 +37,4 @@ func writeFile(path, data string) error {
 	return os.Rename(tmp, path)
 }
 
-func errorf(format string, args ...any) error { return errors.New(fmt.Sprintf(format, args...)) }
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -44,12 +43,12 @@ func bearerProxy(t *testing.T, target, token string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := httputil.NewSingleHostReverseProxy(u)
-	p.FlushInterval = -1
-	inner := p.Director
-	p.Director = func(r *http.Request) {
-		inner(r)
-		r.Header.Set("Authorization", "Bearer "+token)
+	p := &httputil.ReverseProxy{
+		FlushInterval: -1,
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u)
+			r.Out.Header.Set("Authorization", "Bearer "+token)
+		},
 	}
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)

@@ -69,6 +69,7 @@ func TestPrintingOrEncodingConfigurationNeverShowsASecret(t *testing.T) {
 		{"a *Config with %v", fmt.Sprintf("%v", cfg), ""},
 		{"a Config with %+v", fmt.Sprintf("%+v", *cfg), "${file:password}"},
 		{"a Config with %#v", fmt.Sprintf("%#v", *cfg), "${env:VMCP_TEST_SECRET}"},
+		//lint:ignore S1025 the test is of the %s verb itself.
 		{"a Secret with %s", fmt.Sprintf("%s", basic.Password), "${file:password}"},
 		{"a Config as JSON", jsonOf(cfg), "${env:VMCP_TEST_SECRET}"},
 		{"a Config as YAML", yamlOf(cfg), "${file:password}"},

@@ -35,16 +35,6 @@ type session struct {
 	Nonce string `json:"nonce"`
 }
 
-// display is how the session's user is named on pages.
-func (s *session) display() string {
-	for _, v := range []string{s.Email, s.Name} {
-		if v != "" {
-			return v
-		}
-	}
-	return s.Subject
-}
-
 // codec signs and checks session cookies and CSRF tokens with one 32-byte key.
 type codec struct {
 	key []byte

@@ -98,6 +98,7 @@ func TestAHeaderNeverPrintsItsValue(t *testing.T) {
 		{"%v", fmt.Sprintf("%v", h)},
 		{"%+v", fmt.Sprintf("%+v", h)},
 		{"%#v", fmt.Sprintf("%#v", h)},
+		//lint:ignore S1025 the test is of the %s verb itself.
 		{"%s", fmt.Sprintf("%s", h)},
 		{"%q", fmt.Sprintf("%q", h)},
 		{"a pointer with %+v", fmt.Sprintf("%+v", &h)},

@@ -28,6 +28,7 @@ func decidingRule(events []*topdown.Event, query string) *ast.Location {
 			continue
 		}
 		r, ok := e.Node.(*ast.Rule)
+		//lint:ignore SA1019 Path names else branches by their rule's document, which Ref does not; the decision rules are plain (not ref) rules.
 		if !ok || r.Module == nil || !r.Path().Equal(ref) {
 			continue
 		}

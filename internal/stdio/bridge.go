@@ -300,7 +300,7 @@ func (b *Bridge) setDown(err error) {
 // up returns the running child, waiting up to StartWait for one while it is (re)starting.
 func (b *Bridge) up(ctx context.Context) (*child, json.RawMessage, error) {
 	b.mu.Lock()
-	c, init, ready, downErr := b.cur, b.init, b.ready, b.downErr
+	c, init, ready := b.cur, b.init, b.ready
 	b.mu.Unlock()
 	if c != nil {
 		return c, init, nil
@@ -314,7 +314,7 @@ func (b *Bridge) up(ctx context.Context) (*child, json.RawMessage, error) {
 	case <-ctx.Done():
 	}
 	b.mu.Lock()
-	downErr = b.downErr
+	downErr := b.downErr
 	b.mu.Unlock()
 	return nil, nil, fmt.Errorf("%s is not running (%v); it is being restarted", b.name, downErr)
 }

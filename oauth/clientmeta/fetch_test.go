@@ -324,7 +324,7 @@ func TestFailuresAreNotCached(t *testing.T) {
 	s := newDocServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if fail.Load() {
 			w.Header().Set("Cache-Control", "max-age=3600")
-			http.Error(w, "down", 503)
+			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
 		serveValid(w, r)
