@@ -1,0 +1,167 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
+	"github.com/vmcp-dev/vmcp/examples/connectors/notes"
+	"github.com/vmcp-dev/vmcp/internal/edgeclient"
+	"github.com/vmcp-dev/vmcp/internal/sse"
+)
+
+// modernAnswer sends one 2026-07-28 request through Envoy and returns the answer's content type
+// and its JSON-RPC message: the body, or the SSE event that answers the request.
+func modernAnswer(t *testing.T, url, token, method, name string, params map[string]any) (string, map[string]any) {
+	t.Helper()
+	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+		"io.modelcontextprotocol/clientCapabilities": map[string]any{}}
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 41, "method": method, "params": params})
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("MCP-Protocol-Version", "2026-07-28")
+	req.Header.Set("Mcp-Method", method)
+	if name != "" {
+		req.Header.Set("Mcp-Name", name)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	ct, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
+	if ct == "text/event-stream" {
+		r := sse.NewReader(bytes.NewReader(raw))
+		for {
+			ev, err := r.Next()
+			if err != nil {
+				t.Fatalf("%s: no answer in the stream: %s", method, raw)
+			}
+			var m map[string]any
+			if json.Unmarshal(ev.Data, &m) == nil && m["id"] == 41.0 {
+				return ct, m
+			}
+		}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: HTTP %d %s", method, resp.StatusCode, raw)
+	}
+	return ct, m
+}
+
+// TestA2026ClientGetsResultsOfItsRevisionFromA2025Connector calls a tool, reads a resource and
+// gets a prompt of the notes connector — a go-sdk server in its stateful mode, which speaks the
+// 2025 revisions only — as a 2026-07-28 client, through Envoy, once answered in SSE and once in
+// JSON. Every result must carry resultType (the newest SDKs reject one without it, after the
+// tool has run) and a read the cache fields.
+func TestA2026ClientGetsResultsOfItsRevisionFromA2025Connector(t *testing.T) {
+	s := startSystem(t)
+	s.addConnector("notes-json", notes.New(notes.Options{Token: notesToken, JSONResponse: true}),
+		"    timeout: 5s\n    credential: {type: bearer, token: \"${file:notes-token}\"}\n")
+	s.reload(func() { s.writeConfig("  - name: json\n    connectors: [notes-json]\n") })
+
+	for _, tc := range []struct{ vs, connector, contentType string }{
+		{"demo", "notes", "text/event-stream"},
+		{"json", "notes-json", "application/json"},
+	} {
+		t.Run(tc.contentType, func(t *testing.T) {
+			token, url := s.token("alice", tc.vs), s.url(tc.vs)
+			tool := tc.connector + "__add_note"
+			check := func(method, name string, params map[string]any, cacheable bool) map[string]any {
+				t.Helper()
+				var m map[string]any
+				var ct string
+				harness.Eventually(t, 15*time.Second, func() error {
+					ct, m = modernAnswer(t, url, token, method, name, params)
+					if m["error"] != nil {
+						return errorf("%s: %v", method, m["error"])
+					}
+					return nil
+				})
+				if ct != tc.contentType {
+					t.Errorf("%s answered in %s, want %s (the path under test)", method, ct, tc.contentType)
+				}
+				res, _ := m["result"].(map[string]any)
+				if res["resultType"] != "complete" {
+					t.Errorf("%s: result without resultType \"complete\": %v", method, m)
+				}
+				if scope := res["cacheScope"]; cacheable && (res["ttlMs"] == nil || scope != "private" && scope != "public") {
+					t.Errorf("%s: result without the 2026-07-28 cache fields: %v", method, m)
+				}
+				if m["id"] != 41.0 {
+					t.Errorf("%s: answer id %v, want the client's 41", method, m["id"])
+				}
+				return res
+			}
+			res := check("tools/call", tool, map[string]any{"name": tool, "arguments": map[string]any{"title": "t", "body": "b"}}, false)
+			if res["isError"] == true {
+				t.Errorf("add_note failed: %v", res)
+			}
+			check("resources/read", "notes://all", map[string]any{"uri": "notes://all"}, true)
+			prompt := tc.connector + "__summarize_notes"
+			check("prompts/get", prompt, map[string]any{"name": prompt}, false)
+		})
+	}
+}
+
+// TestAGoSDKClientIn2026ModeHearsOfListChangesOnSubscriptionsListen connects the go-sdk client
+// in its default revision, 2026-07-28, with a tools list_changed handler: it opens
+// subscriptions/listen while connecting. Its calls of a 2025 connector's tool, resource and
+// prompt work, and a configuration edit reaches it as notifications/tools/list_changed.
+func TestAGoSDKClientIn2026ModeHearsOfListChangesOnSubscriptionsListen(t *testing.T) {
+	s := startSystem(t)
+	changed := make(chan struct{}, 8)
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-2026", Version: "1"}, &mcp.ClientOptions{
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint:   s.url("demo"),
+		HTTPClient: &http.Client{Transport: edgeclient.Bearer{Token: s.token("alice", "demo"), Base: http.DefaultTransport}},
+	}, &mcp.ClientSessionOptions{ProtocolVersion: "2026-07-28"})
+	if err != nil {
+		t.Fatalf("connect in 2026-07-28 (opens subscriptions/listen): %v", err)
+	}
+	defer cs.Close()
+	if v := cs.InitializeResult().ProtocolVersion; v != "2026-07-28" {
+		t.Fatalf("negotiated %s, want 2026-07-28", v)
+	}
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "notes__add_note", Arguments: map[string]any{"title": "t", "body": "b"}})
+	if err != nil || res.IsError {
+		t.Fatalf("tools/call: %v %+v", err, res)
+	}
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "notes://all"}); err != nil {
+		t.Fatalf("resources/read: %v", err)
+	}
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "notes__summarize_notes"}); err != nil {
+		t.Fatalf("prompts/get: %v", err)
+	}
+	// Drain anything heard so far: only a change made from here on counts.
+	for len(changed) > 0 {
+		<-changed
+	}
+	s.reload(func() { s.writeConfig("  - name: other\n    connectors: [weather]\n") })
+	select {
+	case <-changed:
+	case <-ctx.Done():
+		t.Fatal("no notifications/tools/list_changed after a configuration edit")
+	}
+}
