@@ -132,3 +132,27 @@ func TestAJSONAnswerIsTranslatedEvenWithoutAnIDToGiveBack(t *testing.T) {
 		t.Error("an answer with nothing to change must pass as it is")
 	}
 }
+
+// BenchmarkRewriterAnswer measures extproc's work on a routed JSON answer of about 4 KB: given
+// back the client's id only (a connector session vmcp keeps, same revision), and translated for
+// a 2026-07-28 client too.
+func BenchmarkRewriterAnswer(b *testing.B) {
+	text := strings.Repeat("forecast line ", 280)
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "vmcp.k.1", "result": map[string]any{
+		"content": []any{map[string]any{"type": "text", "text": text}}}})
+	for _, tc := range []struct {
+		name string
+		tr   *translate.Translator
+	}{
+		{"id only", nil},
+		{"id and 2025-11-25 to 2026-07-28", translate.For("2026-07-28", "2025-11-25", "tools/call")},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r := &Rewriter{Connector: "notes", AnswerID: json.RawMessage(`"vmcp.k.1"`), ClientID: json.RawMessage(`1`), Translate: tc.tr}
+				r.Answer(body)
+			}
+		})
+	}
+}

@@ -8,14 +8,17 @@
 //   - 2025-x → 2026-07-28 (a connector of the 2025 revisions, a 2026-07-28 client): every result
 //     gets resultType "complete" (2026-07-28, "Result": servers MUST include it; the newest SDKs
 //     reject a result without it); resources/read results get the cache fields
-//     (CacheableResult: ttlMs, cacheScope); resource-not-found -32002 becomes -32602; the
-//     notifications the client never asked for or cannot read (notifications/message without a
-//     logLevel, notifications/elicitation/complete) and server-to-client requests, which
-//     2026-07-28 replaced with multi round-trip results, are dropped.
+//     (CacheableResult: ttlMs, cacheScope); resource-not-found -32002 becomes -32602; a
+//     URL-elicitation-required error (-32042) becomes the input_required result that replaced
+//     it, asking for the same URLs; the notifications the client never asked for or cannot read
+//     (notifications/message without a logLevel, notifications/elicitation/complete) and
+//     server-to-client requests, which 2026-07-28 replaced with multi round-trip results, are
+//     dropped.
 //   - 2026-07-28 → 2025-x (the other way round): resultType and the cache fields go; an
-//     input_required result, which no 2025 client can carry out, becomes a JSON-RPC error; a
-//     structuredContent that is not an object (any JSON value in 2026-07-28, an object before)
-//     goes, its text stays in content.
+//     input_required result becomes -32042 for a 2025-11-25 client when all it asks for is URLs
+//     to open, otherwise (sampling, forms, roots: no 2025 client can answer those in a retry) a
+//     JSON-RPC error that says why; a structuredContent that is not an object (any JSON value in
+//     2026-07-28, an object before) goes, its text stays in content.
 //   - 2025-06-18 or later → 2025-03-26: resource_link content blocks (new in 2025-06-18) become
 //     text blocks naming the link.
 //
@@ -27,6 +30,8 @@ package translate
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
@@ -46,6 +51,9 @@ const (
 	// codeResourceNotFound is resources/read's "not found" in the 2025 revisions; 2026-07-28
 	// retired it for -32602 (changelog, minor change 6).
 	codeResourceNotFound = -32002
+	// codeURLElicitationRequired is 2025-11-25's error asking the client to open URLs
+	// (data.elicitations); 2026-07-28 retired it for an input_required result.
+	codeURLElicitationRequired = -32042
 )
 
 // Client gives the revision of a client: the one it named, or 2025-03-26 for a client that named
@@ -127,6 +135,10 @@ func (t *Translator) Message(m *jsonrpc.Message) (keep, changed bool) {
 	case m.IsNotification():
 		return t.notification(m)
 	case m.Error != nil:
+		if res := t.urlElicitationResult(m.Error); res != nil {
+			m.Error, m.Result = nil, res
+			return true, true
+		}
 		return true, t.error(m.Error)
 	case m.Result != nil:
 		res, changed := t.result(m.Result)
@@ -202,6 +214,9 @@ func (t *Translator) result(raw json.RawMessage) (any, bool) {
 		var kind string
 		json.Unmarshal(r["resultType"], &kind)
 		if kind != "" && kind != "complete" {
+			if e := t.urlElicitationError(r["inputRequests"]); e != nil {
+				return e, true
+			}
 			// An input_required result asks the client for input (elicitation, sampling, roots)
 			// and to retry; a client of the 2025 revisions knows neither. The call fails with
 			// an error that says why rather than a result it would misread as complete.
@@ -383,4 +398,67 @@ func AsksForLogs(params map[string]json.RawMessage) bool {
 	json.Unmarshal(params["_meta"], &meta)
 	_, ok := meta["io.modelcontextprotocol/logLevel"]
 	return ok
+}
+
+// urlElicitation is one URL-mode elicitation in either revision's form.
+type urlElicitation struct {
+	Mode          string `json:"mode"`
+	ElicitationID string `json:"elicitationId,omitempty"`
+	URL           string `json:"url"`
+	Message       string `json:"message"`
+}
+
+// urlElicitationResult turns a 2025-11-25 connector's -32042 (open these URLs, then retry) into
+// what a 2026-07-28 client reads the same way: an input_required result whose inputRequests are
+// URL-mode elicitations. nil when e is something else.
+func (t *Translator) urlElicitationResult(e *jsonrpc.Error) json.RawMessage {
+	if !revision.Modern(t.client) || revision.Modern(t.connector) || e.Code != codeURLElicitationRequired {
+		return nil
+	}
+	var data struct {
+		Elicitations []urlElicitation `json:"elicitations"`
+	}
+	if json.Unmarshal(e.Data, &data) != nil || len(data.Elicitations) == 0 {
+		return nil
+	}
+	requests := map[string]any{}
+	for i, el := range data.Elicitations {
+		key := el.ElicitationID
+		if key == "" {
+			key = "url-" + strconv.Itoa(i)
+		}
+		// 2026-07-28 dropped elicitationId: the retry itself says the interaction is over.
+		requests[key] = map[string]any{"method": "elicitation/create", "params": map[string]any{"mode": "url", "url": el.URL, "message": el.Message}}
+	}
+	b, err := json.Marshal(map[string]any{"resultType": "input_required", "inputRequests": requests})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// urlElicitationError turns a 2026-07-28 input_required result that asks only for URL-mode
+// elicitations into 2025-11-25's -32042 for a client of that revision; nil when it asks for
+// anything else, or the client's revision has no URL elicitation.
+func (t *Translator) urlElicitationError(raw json.RawMessage) *jsonrpc.Error {
+	if t.client != V20251125 {
+		return nil
+	}
+	var requests map[string]struct {
+		Method string         `json:"method"`
+		Params urlElicitation `json:"params"`
+	}
+	if json.Unmarshal(raw, &requests) != nil || len(requests) == 0 {
+		return nil
+	}
+	var els []urlElicitation
+	for key, r := range requests {
+		if r.Method != "elicitation/create" || r.Params.Mode != "url" {
+			return nil
+		}
+		els = append(els, urlElicitation{Mode: "url", ElicitationID: key, URL: r.Params.URL, Message: r.Params.Message})
+	}
+	slices.SortFunc(els, func(a, b urlElicitation) int { return strings.Compare(a.ElicitationID, b.ElicitationID) })
+	data, _ := json.Marshal(map[string]any{"elicitations": els})
+	return &jsonrpc.Error{Code: codeURLElicitationRequired, Message: "this request needs you to open a URL first", Data: data}
 }
