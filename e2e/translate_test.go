@@ -165,3 +165,64 @@ func TestAGoSDKClientIn2026ModeHearsOfListChangesOnSubscriptionsListen(t *testin
 		t.Fatal("no notifications/tools/list_changed after a configuration edit")
 	}
 }
+
+// TestSubscriptionsListenAcknowledgesAndTagsEveryNotificationWithItsID opens
+// subscriptions/listen with raw HTTP through Envoy: the first event acknowledges what vmcp
+// honours, and a configuration edit arrives as notifications/tools/list_changed; both carry the
+// listen request's id as io.modelcontextprotocol/subscriptionId (MCP 2026-07-28).
+func TestSubscriptionsListenAcknowledgesAndTagsEveryNotificationWithItsID(t *testing.T) {
+	s := startSystem(t)
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "listen-1", "method": "subscriptions/listen", "params": map[string]any{
+		"_meta":         map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": map[string]any{}},
+		"notifications": map[string]any{"toolsListChanged": true, "resourceSubscriptions": []string{"notes://all"}},
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url("demo"), bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+s.token("alice", "demo"))
+	req.Header.Set("MCP-Protocol-Version", "2026-07-28")
+	req.Header.Set("Mcp-Method", "subscriptions/listen")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "text/event-stream") {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		t.Fatalf("subscriptions/listen: HTTP %d %s %s", resp.StatusCode, ct, raw)
+	}
+	events := sse.NewReader(resp.Body)
+	next := func() (method string, params map[string]any) {
+		t.Helper()
+		ev, err := events.Next()
+		if err != nil {
+			t.Fatalf("listen stream: %v", err)
+		}
+		var m struct {
+			Method string         `json:"method"`
+			Params map[string]any `json:"params"`
+		}
+		if err := json.Unmarshal(ev.Data, &m); err != nil {
+			t.Fatalf("listen stream event %s: %v", ev.Data, err)
+		}
+		meta, _ := m.Params["_meta"].(map[string]any)
+		if meta["io.modelcontextprotocol/subscriptionId"] != "listen-1" {
+			t.Errorf("%s without the subscription id: %s", m.Method, ev.Data)
+		}
+		return m.Method, m.Params
+	}
+	method, params := next()
+	honoured, _ := params["notifications"].(map[string]any)
+	if method != "notifications/subscriptions/acknowledged" || honoured["toolsListChanged"] != true {
+		t.Fatalf("first event: %s %v, want the acknowledgement honouring toolsListChanged", method, params)
+	}
+	if _, ok := honoured["resourceSubscriptions"]; ok {
+		t.Errorf("acknowledged resourceSubscriptions, which vmcp does not send: %v", honoured)
+	}
+	s.reload(func() { s.writeConfig("  - name: other\n    connectors: [weather]\n") })
+	if method, _ := next(); method != "notifications/tools/list_changed" {
+		t.Errorf("after a configuration edit: %s, want notifications/tools/list_changed", method)
+	}
+}
