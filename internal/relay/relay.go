@@ -135,7 +135,14 @@ func (r *Rewriter) Feed(chunk []byte, end bool) []byte {
 // must not get it (a message its revision has no place for).
 func (r *Rewriter) Event(ev []byte) []byte {
 	var id json.RawMessage // the event's new data, when it changes
-	if m, err := jsonrpc.Parse(sse.Data(ev)); err == nil {
+	data := sse.Data(ev)
+	eventIDs := r.Translate.EventIDs()
+	if !eventIDs && len(bytes.TrimSpace(data)) == 0 && bytes.Contains(ev, []byte("id:")) {
+		// A priming event (an id and no data, 2025-11-25) for a client whose revision has no
+		// stream resumption: nothing for it.
+		return nil
+	}
+	if m, err := jsonrpc.Parse(data); err == nil {
 		keep, changed := r.Translate.Message(m)
 		if !keep {
 			return nil
@@ -146,8 +153,10 @@ func (r *Rewriter) Event(ev []byte) []byte {
 		case m.Method == "" && r.AnswerID != nil && bytes.Equal(m.ID, r.AnswerID):
 			m.ID, changed = r.ClientID, true
 		}
-		if b, err := json.Marshal(m); err == nil && changed {
-			id = b
+		if changed {
+			if b, err := json.Marshal(m); err == nil {
+				id = b
+			}
 		}
 	}
 	hasEventID := false
@@ -159,6 +168,9 @@ func (r *Rewriter) Event(ev []byte) []byte {
 			continue // replaced below
 		case bytes.HasPrefix(bare, []byte("id:")):
 			hasEventID = true
+			if !eventIDs {
+				continue // 2026-07-28 removed SSE event ids with resumption
+			}
 			v := bytes.TrimPrefix(bytes.TrimPrefix(bare, []byte("id:")), []byte(" "))
 			line = []byte("id: " + EventID(r.Connector, string(v)))
 		}

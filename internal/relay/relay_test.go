@@ -87,10 +87,12 @@ func FuzzRewriter(f *testing.F) {
 }
 
 // TestAStreamForA2026ClientIsTranslatedEventByEvent: a 2025-11-25 connector's SSE answer to a
-// 2026-07-28 client keeps its progress, loses the request the client could not answer, and its
-// answer gets resultType and the client's own id back — wherever the chunks are cut.
+// 2026-07-28 client keeps its progress, loses the priming event, the event ids and the request
+// the client could not answer, and its answer gets resultType and the client's own id back —
+// wherever the chunks are cut.
 func TestAStreamForA2026ClientIsTranslatedEventByEvent(t *testing.T) {
-	in := "event: message\nid: 7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\n\n" +
+	in := "event: prime\nid: 6\ndata: \n\n" +
+		"event: message\nid: 7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\n\n" +
 		"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":42,\"method\":\"roots/list\"}\n\n" +
 		"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"vmcp.k.1\",\"result\":{\"content\":[]}}\n\n"
 	for _, size := range []int{len(in), 1, 5} {
@@ -105,8 +107,8 @@ func TestAStreamForA2026ClientIsTranslatedEventByEvent(t *testing.T) {
 		if len(events) != 2 {
 			t.Fatalf("fed %d at a time: %d events, want 2 (the request dropped):\n%s", size, len(events), out)
 		}
-		if !strings.Contains(events[0], "notifications/progress") {
-			t.Errorf("progress lost: %q", events[0])
+		if !strings.Contains(events[0], "notifications/progress") || strings.Contains(string(out), "id:") {
+			t.Errorf("progress lost, or an event id (or priming event) kept: %q", out)
 		}
 		var m struct {
 			ID     json.RawMessage `json:"id"`

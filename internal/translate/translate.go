@@ -102,6 +102,13 @@ func (t *Translator) WithLogs(on bool) *Translator {
 	return t
 }
 
+// EventIDs says whether the client's revision resumes SSE streams by event id (Last-Event-ID).
+// 2026-07-28 removed resumption, and with it event ids and the priming events that carry only
+// an id: a 2025 connector's go to a 2026-07-28 client no more.
+func (t *Translator) EventIDs() bool {
+	return t == nil || !revision.Modern(t.client) || revision.Modern(t.connector)
+}
+
 // Bytes translates one JSON-RPC message. keep is false when the client must not get it at all;
 // a message that is not JSON-RPC comes back unchanged.
 func (t *Translator) Bytes(msg []byte) (out []byte, keep bool) {
