@@ -94,7 +94,9 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request, req *request, ms
 	// acknowledgement first, carries the listen request's id as its subscription id.
 	meta := map[string]any{"io.modelcontextprotocol/subscriptionId": msg.ID}
 	ack := map[string]any{"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged", "params": map[string]any{"notifications": honoured, "_meta": meta}}
-	s.stream(w, r, req, ack, func(kind string) bool { return honoured[kind+"ListChanged"] }, nil, meta)
+	// When vmcp shuts down the subscription ends gracefully: with the listen request's result.
+	closing := map[string]any{"jsonrpc": "2.0", "id": msg.ID, "result": map[string]any{"resultType": "complete", "_meta": meta}}
+	s.stream(w, r, req, ack, func(kind string) bool { return honoured[kind+"ListChanged"] }, nil, meta, closing)
 }
 
 // getStream serves the GET stream of the 2025 revisions: server-initiated messages for a
@@ -108,13 +110,14 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request, req *request)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	s.relayStreams(ctx, req, &st, r.Header.Get("Last-Event-ID"), relayed)
-	s.stream(w, r, req, nil, func(string) bool { return true }, relayed, nil)
+	s.stream(w, r, req, nil, func(string) bool { return true }, relayed, nil, nil)
 }
 
 // stream holds an SSE answer open, writing first (if any), then a list_changed notification for
 // every change of the virtual server's lists that wanted accepts (with meta as its _meta, when
-// set), and the events relayed from connectors.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, first any, wanted func(kind string) bool, relayed <-chan []byte, meta map[string]any) {
+// set), and the events relayed from connectors; closing (if any) is its last message when vmcp
+// shuts down.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, first any, wanted func(kind string) bool, relayed <-chan []byte, meta, closing map[string]any) {
 	// Through the ResponseController: a POST's writer (subscriptions/listen) is wrapped for the
 	// audit record and flushes through Unwrap.
 	flusher := http.NewResponseController(w)
@@ -139,6 +142,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, fi
 		case <-r.Context().Done():
 			return
 		case <-s.done:
+			if closing != nil {
+				writeEvent(w, closing)
+				flusher.Flush()
+			}
 			return
 		case <-tick.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
