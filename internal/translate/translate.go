@@ -8,7 +8,8 @@
 //   - 2025-x → 2026-07-28 (a connector of the 2025 revisions, a 2026-07-28 client): every result
 //     gets resultType "complete" (2026-07-28, "Result": servers MUST include it; the newest SDKs
 //     reject a result without it); resources/read results get the cache fields
-//     (CacheableResult: ttlMs, cacheScope); resource-not-found -32002 becomes -32602; a
+//     (CacheableResult: ttlMs, cacheScope "private": vmcp read it with the user's credential);
+//     resource-not-found -32002 becomes -32602; a
 //     URL-elicitation-required error (-32042) becomes the input_required result that replaced
 //     it, asking for the same URLs; the notifications the client never asked for or cannot read
 //     (notifications/message without a logLevel, notifications/elicitation/complete) and
@@ -267,6 +268,28 @@ func addFields(raw json.RawMessage, cacheable bool) (any, bool) {
 	body := bytes.TrimLeft(raw, " \t\r\n")
 	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &has) != nil {
 		return raw, false
+	}
+	if cacheable && has.CacheScope != nil && string(has.CacheScope) != `"private"` {
+		// cacheScope means nothing in the 2025 revisions, yet some servers send it there (the
+		// go-sdk says "public" unless told otherwise). vmcp called the connector with this
+		// user's session and credential: the answer is private to the user, never "public" for
+		// shared caches to hand to someone else.
+		var r map[string]json.RawMessage
+		if json.Unmarshal(body, &r) != nil {
+			return raw, false
+		}
+		r["cacheScope"] = json.RawMessage(`"private"`)
+		if has.ResultType == nil {
+			r["resultType"] = json.RawMessage(`"complete"`)
+		}
+		if has.TTL == nil {
+			r["ttlMs"] = json.RawMessage(`0`)
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return raw, false
+		}
+		return json.RawMessage(b), true
 	}
 	var add []byte
 	if has.ResultType == nil {
