@@ -251,7 +251,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	modern := revision.Modern(e.mirror.version)
 	upstream := ""
 	// The connector speaks the client's revision unless it is reached in a session vmcp keeps.
-	e.revisions = revisionPair{client: e.mirror.version, connector: e.mirror.version, method: msg.Method, logs: translate.AsksForLogs(params)}
+	e.revisions = revisionPair{client: e.mirror.version, connector: e.mirror.version, method: msg.Method, logs: modern && translate.AsksForLogs(params)}
 	if e.sessionID != "" && !modern {
 		st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
 		if err != nil {
