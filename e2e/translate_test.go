@@ -226,3 +226,92 @@ func TestSubscriptionsListenAcknowledgesAndTagsEveryNotificationWithItsID(t *tes
 		t.Errorf("after a configuration edit: %s, want notifications/tools/list_changed", method)
 	}
 }
+
+// progressConnector is a 2025 MCP server (go-sdk, stateful, with an event store, so its SSE
+// answers carry event ids and a priming event) whose tool "work" reports progress twice before
+// it answers.
+func progressConnector() http.Handler {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "progress", Version: "1"}, nil)
+	type in struct{}
+	type out struct {
+		Done bool `json:"done"`
+	}
+	mcp.AddTool(srv, &mcp.Tool{Name: "work", Description: "Reports progress, then answers."},
+		func(ctx context.Context, req *mcp.CallToolRequest, _ in) (*mcp.CallToolResult, out, error) {
+			if tok := req.Params.GetProgressToken(); tok != nil {
+				for i := 1; i <= 2; i++ {
+					req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: float64(i), Total: 2})
+				}
+			}
+			return nil, out{Done: true}, nil
+		})
+	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
+		&mcp.StreamableHTTPOptions{EventStore: mcp.NewMemoryEventStore(nil)})
+}
+
+// TestA2026ClientGetsAStreamedAnswerOfItsRevisionEventByEvent calls a tool of a 2025 connector
+// whose SSE answer carries a priming event, event ids and progress notifications before the
+// result, as a 2026-07-28 client with raw HTTP through Envoy: the progress arrives, the result
+// has resultType, and nothing of 2025's stream resumption (event ids, priming) is left.
+func TestA2026ClientGetsAStreamedAnswerOfItsRevisionEventByEvent(t *testing.T) {
+	s := startSystem(t)
+	s.addConnector("progress", progressConnector(), "    timeout: 5s\n")
+	s.reload(func() { s.writeConfig("  - name: work\n    connectors: [progress]\n") })
+	token, url := s.token("alice", "work"), s.url("work")
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 41, "method": "tools/call", "params": map[string]any{
+		"name": "progress__work", "arguments": map[string]any{},
+		"_meta": map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": map[string]any{}, "progressToken": "p-1"},
+	}})
+	var raw []byte
+	harness.Eventually(t, 15*time.Second, func() error {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("MCP-Protocol-Version", "2026-07-28")
+		req.Header.Set("Mcp-Method", "tools/call")
+		req.Header.Set("Mcp-Name", "progress__work")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		raw, _ = io.ReadAll(resp.Body)
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+			return errorf("HTTP %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+		}
+		return nil
+	})
+	progress := 0
+	var result map[string]any
+	r := sse.NewReader(bytes.NewReader(raw))
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			break
+		}
+		if ev.ID != "" {
+			t.Errorf("an SSE event id reached a 2026-07-28 client: %q", ev.ID)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(ev.Data, &m); err != nil {
+			t.Errorf("an event that is not a JSON-RPC message: %q", ev.Data)
+			continue
+		}
+		switch {
+		case m["method"] == "notifications/progress":
+			progress++
+		case m["id"] == 41.0:
+			result, _ = m["result"].(map[string]any)
+		}
+	}
+	if progress != 2 {
+		t.Errorf("%d progress notifications, want 2:\n%s", progress, raw)
+	}
+	if result["resultType"] != "complete" {
+		t.Errorf("result %v, want resultType complete:\n%s", result, raw)
+	}
+	if strings.Contains(string(raw), "id:") || strings.Contains(string(raw), "prime") {
+		t.Errorf("2025 stream resumption reached a 2026-07-28 client:\n%s", raw)
+	}
+}
