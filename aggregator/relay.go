@@ -41,6 +41,8 @@ func (s *Server) relayStreams(ctx context.Context, req *request, st *session.Sta
 }
 
 func (s *Server) relayOne(ctx context.Context, st *compiled, cl call, last string, out chan<- []byte) {
+	// No translation (internal/translate): the connector session was opened in the client's own
+	// revision, or an older 2025 one whose messages the client reads as they are.
 	rw := &relay.Rewriter{Connector: cl.connector.name}
 	for ctx.Err() == nil {
 		resp, err := s.up.stream(ctx, cl, last)

@@ -227,6 +227,10 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 	}
 	if req.modern && strings.HasSuffix(msg.Method, "/list") {
 		cacheHints(result)
+	} else if req.modern {
+		// MCP 2026-07-28 "Result": every result carries resultType (search_tools' answer, a
+		// completion vmcp answers itself, ...).
+		result["resultType"] = "complete"
 	}
 	writeResult(w, msg.ID, result, "")
 }
@@ -248,6 +252,10 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	c.bytes += int64(n)
 	return n, err
 }
+
+// Unwrap lets http.ResponseController reach the server's writer, to flush a streamed answer
+// (subscriptions/listen) through this one.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // record writes the audit event of one request the aggregator answered.
 func (s *Server) record(r *http.Request, req *request, cw *countingWriter, started time.Time) {

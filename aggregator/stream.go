@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 )
 
@@ -78,14 +80,23 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request, req *request, ms
 		Notifications map[string]json.RawMessage `json:"notifications"`
 	}
 	json.Unmarshal(msg.Params, &p)
+	// The acknowledgement lists only what vmcp will send: the list changes asked for
+	// (resourceSubscriptions are not honoured, so they are left out).
 	honoured := map[string]bool{}
 	for kind := range listChanged {
 		var on bool
 		json.Unmarshal(p.Notifications[kind+"ListChanged"], &on)
-		honoured[kind+"ListChanged"] = on
+		if on {
+			honoured[kind+"ListChanged"] = true
+		}
 	}
-	ack := map[string]any{"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged", "params": map[string]any{"notifications": honoured}}
-	s.stream(w, r, req, ack, func(kind string) bool { return honoured[kind+"ListChanged"] }, nil)
+	// MCP 2026-07-28 (subscriptions/listen): every notification on the stream, the
+	// acknowledgement first, carries the listen request's id as its subscription id.
+	meta := map[string]any{"io.modelcontextprotocol/subscriptionId": msg.ID}
+	ack := map[string]any{"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged", "params": map[string]any{"notifications": honoured, "_meta": meta}}
+	// When vmcp shuts down the subscription ends gracefully: with the listen request's result.
+	closing := map[string]any{"jsonrpc": "2.0", "id": msg.ID, "result": map[string]any{"resultType": "complete", "_meta": meta}}
+	s.stream(w, r, req, ack, func(kind string) bool { return honoured[kind+"ListChanged"] }, nil, meta, closing)
 }
 
 // getStream serves the GET stream of the 2025 revisions: server-initiated messages for a
@@ -99,18 +110,17 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request, req *request)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	s.relayStreams(ctx, req, &st, r.Header.Get("Last-Event-ID"), relayed)
-	s.stream(w, r, req, nil, func(string) bool { return true }, relayed)
+	s.stream(w, r, req, nil, func(string) bool { return true }, relayed, nil, nil)
 }
 
 // stream holds an SSE answer open, writing first (if any), then a list_changed notification for
-// every change of the virtual server's lists that wanted accepts, and the events relayed from
-// connectors.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, first any, wanted func(kind string) bool, relayed <-chan []byte) {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
+// every change of the virtual server's lists that wanted accepts (with meta as its _meta, when
+// set), and the events relayed from connectors; closing (if any) is its last message when vmcp
+// shuts down.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, first any, wanted func(kind string) bool, relayed <-chan []byte, meta, closing map[string]any) {
+	// Through the ResponseController: a POST's writer (subscriptions/listen) is wrapped for the
+	// audit record and flushes through Unwrap.
+	flusher := http.NewResponseController(w)
 	sub := s.hub.subscribe(req.vs.name)
 	defer s.hub.unsubscribe(sub)
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -121,7 +131,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, fi
 	} else {
 		fmt.Fprint(w, ": vmcp\n\n")
 	}
-	flusher.Flush()
+	if err := flusher.Flush(); err != nil {
+		s.log.Warn("aggregator: notification stream cannot be flushed", zap.Error(err))
+		return
+	}
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()
 	for {
@@ -129,6 +142,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, fi
 		case <-r.Context().Done():
 			return
 		case <-s.done:
+			if closing != nil {
+				writeEvent(w, closing)
+				flusher.Flush()
+			}
 			return
 		case <-tick.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
@@ -139,9 +156,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, fi
 			if !wanted(kind) {
 				continue
 			}
-			writeEvent(w, map[string]any{"jsonrpc": "2.0", "method": listChanged[kind]})
+			n := map[string]any{"jsonrpc": "2.0", "method": listChanged[kind]}
+			if meta != nil {
+				n["params"] = map[string]any{"_meta": meta}
+			}
+			writeEvent(w, n)
 		}
-		flusher.Flush()
+		if flusher.Flush() != nil {
+			return
+		}
 	}
 }
 

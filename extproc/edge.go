@@ -23,6 +23,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/revision"
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
+	"github.com/vmcp-dev/vmcp/internal/translate"
 )
 
 func mustJSON(v any) json.RawMessage {
@@ -75,6 +76,16 @@ type edgeExchange struct {
 	recorded bool
 	// jsonChecked and garbled follow a routed JSON answer's first bytes (connectorfault.go).
 	jsonChecked, garbled bool
+	// revisions says which MCP revisions the routed request's client and connector speak, for
+	// translating the answer (internal/translate).
+	revisions revisionPair
+}
+
+// revisionPair is what the answer to a routed request is translated between.
+type revisionPair struct {
+	client, connector, method string
+	// logs is set when a 2026-07-28 client asked for log messages.
+	logs bool
 }
 
 func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -239,6 +250,8 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	remove = append(remove, headers.SessionID)
 	modern := revision.Modern(e.mirror.version)
 	upstream := ""
+	// The connector speaks the client's revision unless it is reached in a session vmcp keeps.
+	e.revisions = revisionPair{client: e.mirror.version, connector: e.mirror.version, method: msg.Method, logs: modern && translate.AsksForLogs(params)}
 	if e.sessionID != "" && !modern {
 		st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
 		if err != nil {
@@ -246,6 +259,11 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 			return rpcError(http.StatusNotFound, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found: %v", err))
 		}
 		upstream = st.Upstream[c.name]
+		if e.revisions.client == "" {
+			e.revisions.client = st.ProtocolVersion
+		}
+		// The connector's session was opened in the revision the client's was.
+		e.revisions.connector = st.ProtocolVersion
 	}
 	if upstream != "" {
 		set = append(set, setHeader(headers.SessionID, upstream))
@@ -266,12 +284,13 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		}
 		if version != "" {
 			set = append(set, setHeader(headers.ProtocolVersion, version))
+			e.revisions.connector = version
 		}
 		if modern && !revision.Modern(version) {
 			// A 2026-07-28 request to a connector of the 2025 revisions, in the session vmcp
 			// keeps: without the modern _meta fields and headers, which would make it a
 			// 2026-07-28 request again.
-			stripModernMeta(params)
+			translate.RequestParams(params, e.mirror.version, version)
 			remove = append(remove, headers.Method, headers.Name)
 			e.mirror.hasName = false
 		}
@@ -332,10 +351,12 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 			return e.failRoutedCall(fault)
 		}
 	}
-	if ct == "text/event-stream" || (ct == "application/json" && e.clientID != nil) {
-		// Requests the connector sends the client in its SSE answer need reply ids, and an
-		// answer in a shared connector session needs the client's own id back.
-		e.rewriter = &relay.Rewriter{Connector: e.routed.name}
+	tr := translate.For(e.revisions.client, e.revisions.connector, e.revisions.method).WithLogs(e.revisions.logs)
+	if ct == "text/event-stream" || (ct == "application/json" && (e.clientID != nil || tr != nil)) {
+		// Requests the connector sends the client in its SSE answer need reply ids, an answer
+		// in a shared connector session needs the client's own id back, and an answer in
+		// another revision than the client's needs translating.
+		e.rewriter = &relay.Rewriter{Connector: e.routed.name, Translate: tr}
 		if e.clientID != nil {
 			e.rewriter.AnswerID, e.rewriter.ClientID = json.RawMessage(e.rpcID), e.clientID
 		}

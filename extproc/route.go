@@ -257,22 +257,3 @@ func (e *edgeExchange) decideCall(msg *jsonrpc.Message, c *connector, original, 
 		Data:    mustJSON(map[string]string{"policy": toolpolicy.Query, "source": e.state.tools.Source, "reason": reason}),
 	}, audit.OutcomeDenied)
 }
-
-// stripModernMeta removes the 2026-07-28 protocol fields (io.modelcontextprotocol/…) from a
-// request's _meta; others, a progress token say, stay.
-func stripModernMeta(params map[string]json.RawMessage) {
-	var meta map[string]json.RawMessage
-	if json.Unmarshal(params["_meta"], &meta) != nil || meta == nil {
-		return
-	}
-	for k := range meta {
-		if strings.HasPrefix(k, "io.modelcontextprotocol/") {
-			delete(meta, k)
-		}
-	}
-	if len(meta) == 0 {
-		delete(params, "_meta")
-		return
-	}
-	params["_meta"], _ = json.Marshal(meta)
-}

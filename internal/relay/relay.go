@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/sse"
+	"github.com/vmcp-dev/vmcp/internal/translate"
 )
 
 // Prefixes of the ids vmcp mints.
@@ -71,25 +72,34 @@ func ParseEventID(s string) (connector, id string, ok bool) {
 const maxPending = 4 << 20
 
 // Rewriter rewrites a connector's SSE stream as it passes: each request the connector sends the
-// client gets a ReplyID, each event id an EventID. Bytes of an event not yet complete are held
-// back until its end arrives.
+// client gets a ReplyID, each event id an EventID, and each message is translated into the
+// client's revision. Bytes of an event not yet complete are held back until its end arrives.
 type Rewriter struct {
 	Connector string
 	// AnswerID and ClientID, when set, give the answer to the routed request back the id the
 	// client sent: vmcp sent the connector AnswerID instead (a connector session shared by
 	// several clients of one user must never see two requests with one id).
 	AnswerID, ClientID json.RawMessage
-	pending            []byte
+	// Translate, when set, turns each message from the connector's revision into the client's.
+	Translate *translate.Translator
+	pending   []byte
 }
 
 // Answer gives a connector's JSON answer (a whole body) back the client's id, when it is the
-// answer to AnswerID; anything else comes back unchanged.
+// answer to AnswerID, and translates it into the client's revision; anything else comes back
+// unchanged.
 func (r *Rewriter) Answer(body []byte) []byte {
 	m, err := jsonrpc.Parse(body)
-	if err != nil || m.Method != "" || r.AnswerID == nil || !bytes.Equal(m.ID, r.AnswerID) {
+	if err != nil {
 		return body
 	}
-	m.ID = r.ClientID
+	_, changed := r.Translate.Message(m)
+	if m.Method == "" && r.AnswerID != nil && bytes.Equal(m.ID, r.AnswerID) {
+		m.ID, changed = r.ClientID, true
+	}
+	if !changed {
+		return body
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return body
@@ -108,8 +118,10 @@ func (r *Rewriter) Feed(chunk []byte, end bool) []byte {
 		if n < 0 {
 			break
 		}
-		out = append(out, r.Event(data[:n])...)
-		out = append(out, data[n:n+sepLen]...)
+		if ev := r.Event(data[:n]); ev != nil {
+			out = append(out, ev...)
+			out = append(out, data[n:n+sepLen]...)
+		}
 		data = data[n+sepLen:]
 	}
 	if end || len(data) > maxPending {
@@ -119,19 +131,32 @@ func (r *Rewriter) Feed(chunk []byte, end bool) []byte {
 	return out
 }
 
-// Event rewrites one event, given without the blank line that ends it.
+// Event rewrites one event, given without the blank line that ends it; nil when the client
+// must not get it (a message its revision has no place for).
 func (r *Rewriter) Event(ev []byte) []byte {
 	var id json.RawMessage // the event's new data, when it changes
-	if m, err := jsonrpc.Parse(sse.Data(ev)); err == nil {
-		changed := false
+	data := sse.Data(ev)
+	eventIDs := r.Translate.EventIDs()
+	if !eventIDs && len(bytes.TrimSpace(data)) == 0 && bytes.Contains(ev, []byte("id:")) {
+		// A priming event (an id and no data, 2025-11-25) for a client whose revision has no
+		// stream resumption: nothing for it.
+		return nil
+	}
+	if m, err := jsonrpc.Parse(data); err == nil {
+		keep, changed := r.Translate.Message(m)
+		if !keep {
+			return nil
+		}
 		switch {
 		case m.IsRequest():
 			m.ID, changed = ReplyID(r.Connector, m.ID), true
 		case m.Method == "" && r.AnswerID != nil && bytes.Equal(m.ID, r.AnswerID):
 			m.ID, changed = r.ClientID, true
 		}
-		if b, err := json.Marshal(m); err == nil && changed {
-			id = b
+		if changed {
+			if b, err := json.Marshal(m); err == nil {
+				id = b
+			}
 		}
 	}
 	hasEventID := false
@@ -143,6 +168,9 @@ func (r *Rewriter) Event(ev []byte) []byte {
 			continue // replaced below
 		case bytes.HasPrefix(bare, []byte("id:")):
 			hasEventID = true
+			if !eventIDs {
+				continue // 2026-07-28 removed SSE event ids with resumption
+			}
 			v := bytes.TrimPrefix(bytes.TrimPrefix(bare, []byte("id:")), []byte(" "))
 			line = []byte("id: " + EventID(r.Connector, string(v)))
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/sse"
+	"github.com/vmcp-dev/vmcp/internal/translate"
 )
 
 const stream = "event: message\nid: 7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\n\n" +
@@ -83,4 +84,77 @@ func FuzzRewriter(f *testing.F) {
 			t.Fatalf("everything was swallowed: %q", in)
 		}
 	})
+}
+
+// TestAStreamForA2026ClientIsTranslatedEventByEvent: a 2025-11-25 connector's SSE answer to a
+// 2026-07-28 client keeps its progress, loses the priming event, the event ids and the request
+// the client could not answer, and its answer gets resultType and the client's own id back —
+// wherever the chunks are cut.
+func TestAStreamForA2026ClientIsTranslatedEventByEvent(t *testing.T) {
+	in := "event: prime\nid: 6\ndata: \n\n" +
+		"event: message\nid: 7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\n\n" +
+		"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":42,\"method\":\"roots/list\"}\n\n" +
+		"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"vmcp.k.1\",\"result\":{\"content\":[]}}\n\n"
+	for _, size := range []int{len(in), 1, 5} {
+		r := &Rewriter{Connector: "notes", AnswerID: json.RawMessage(`"vmcp.k.1"`), ClientID: json.RawMessage(`3`),
+			Translate: translate.For("2026-07-28", "2025-11-25", "tools/call")}
+		var out []byte
+		for i := 0; i < len(in); i += size {
+			end := min(i+size, len(in))
+			out = append(out, r.Feed([]byte(in[i:end]), end == len(in))...)
+		}
+		events := strings.Split(strings.TrimSuffix(string(out), "\n\n"), "\n\n")
+		if len(events) != 2 {
+			t.Fatalf("fed %d at a time: %d events, want 2 (the request dropped):\n%s", size, len(events), out)
+		}
+		if !strings.Contains(events[0], "notifications/progress") || strings.Contains(string(out), "id:") {
+			t.Errorf("progress lost, or an event id (or priming event) kept: %q", out)
+		}
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Result map[string]any  `json:"result"`
+		}
+		if err := json.Unmarshal(sse.Data([]byte(events[1])), &m); err != nil || string(m.ID) != "3" || m.Result["resultType"] != "complete" {
+			t.Errorf("answer %q: id %s, result %v", events[1], m.ID, m.Result)
+		}
+	}
+}
+
+func TestAJSONAnswerIsTranslatedEvenWithoutAnIDToGiveBack(t *testing.T) {
+	r := &Rewriter{Connector: "notes", Translate: translate.For("2026-07-28", "2025-11-25", "resources/read")}
+	out := r.Answer([]byte(`{"jsonrpc":"2.0","id":1,"result":{"contents":[]}}`))
+	var m struct {
+		Result map[string]any `json:"result"`
+	}
+	if json.Unmarshal(out, &m) != nil || m.Result["resultType"] != "complete" || m.Result["cacheScope"] != "private" || m.Result["ttlMs"] != 0.0 {
+		t.Errorf("got %s", out)
+	}
+	same := []byte(`{"jsonrpc":"2.0","id":1,"result":{}}`)
+	if got := (&Rewriter{Connector: "notes"}).Answer(same); &got[0] != &same[0] {
+		t.Error("an answer with nothing to change must pass as it is")
+	}
+}
+
+// BenchmarkRewriterAnswer measures extproc's work on a routed JSON answer of about 4 KB: given
+// back the client's id only (a connector session vmcp keeps, same revision), and translated for
+// a 2026-07-28 client too.
+func BenchmarkRewriterAnswer(b *testing.B) {
+	text := strings.Repeat("forecast line ", 280)
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "vmcp.k.1", "result": map[string]any{
+		"content": []any{map[string]any{"type": "text", "text": text}}}})
+	for _, tc := range []struct {
+		name string
+		tr   *translate.Translator
+	}{
+		{"id only", nil},
+		{"id and 2025-11-25 to 2026-07-28", translate.For("2026-07-28", "2025-11-25", "tools/call")},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r := &Rewriter{Connector: "notes", AnswerID: json.RawMessage(`"vmcp.k.1"`), ClientID: json.RawMessage(`1`), Translate: tc.tr}
+				r.Answer(body)
+			}
+		})
+	}
 }

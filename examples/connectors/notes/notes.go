@@ -21,6 +21,9 @@ type Options struct {
 	// Stateless serves the session-less MCP revision 2026-07-28 (no initialize, no
 	// Mcp-Session-Id). go-sdk serves the 2025 revisions only in the default, stateful mode.
 	Stateless bool
+	// JSONResponse answers each request with one JSON body instead of an SSE stream (both are
+	// MCP Streamable HTTP; clients and gateways must read either).
+	JSONResponse bool
 }
 
 // New returns the connector's HTTP handler. Each handler has its own empty store, shared by all
@@ -38,7 +41,7 @@ func New(opts Options) http.Handler {
 
 	var h http.Handler = mcp.NewStreamableHTTPHandler(
 		func(*http.Request) *mcp.Server { return srv },
-		&mcp.StreamableHTTPOptions{Stateless: opts.Stateless},
+		&mcp.StreamableHTTPOptions{Stateless: opts.Stateless, JSONResponse: opts.JSONResponse},
 	)
 	h = requireBearer(opts.Token, h)
 	if opts.Observe != nil {
