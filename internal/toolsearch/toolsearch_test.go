@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vmcp-dev/vmcp/internal/toolsearch"
@@ -162,5 +163,49 @@ func BenchmarkBuild1000Tools(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		toolsearch.Build(tools)
+	}
+}
+
+// A query names a system with the capital letters of its brand: "GitHub" is one word that meets
+// the github__ tools, not "git" + "hub" pulling in a git connector's tools.
+func TestBrandNamesStayWholeAndNarrowTheSearch(t *testing.T) {
+	if got := toolsearch.Terms("File a GitHub issue in SQLite"); !slices.Equal(got, []string{"file", "github", "issu", "sqlit"}) {
+		t.Fatalf("Terms = %v", got)
+	}
+	tools := []toolsearch.Tool{
+		{Name: "github__create_issue", Description: "Create a new issue in a repository"},
+		{Name: "github__get_me", Description: "Get my user profile"},
+		{Name: "github__list_issues", Description: "List issues in a repository"},
+		{Name: "github__search_code", Description: "Search code"},
+		{Name: "workspace__git_commit", Description: "Commit staged changes to the git hub repository"},
+		{Name: "workspace__git_status", Description: "Show the working tree status"},
+		{Name: "workspace__git_log", Description: "Show the git log"},
+		{Name: "jira__create_issue", Description: "Create a new Jira issue"},
+	}
+	ix := toolsearch.Build(tools)
+	got := names(tools, ix.Search("file a GitHub issue about the crash", 3))
+	if len(got) == 0 || got[0] != "github__create_issue" {
+		t.Fatalf("file a GitHub issue → %v, want github__create_issue first", got)
+	}
+	for _, n := range got {
+		if !strings.HasPrefix(n, "github__") {
+			t.Errorf("naming GitHub returned %s: naming a system narrows the search to it", n)
+		}
+	}
+}
+
+// Writing a query as a request to change something ("comment on…") prefers a tool that changes
+// over one that reads the same things.
+func TestAQueryThatChangesPrefersAToolThatChanges(t *testing.T) {
+	tools := []toolsearch.Tool{
+		{Name: "docs__get_comments", Description: "Get the comments on a document"},
+		{Name: "docs__add_comment", Description: "Add a comment to a document"},
+	}
+	ix := toolsearch.Build(tools)
+	if got := names(tools, ix.Search("comment on the design document", 2)); got[0] != "docs__add_comment" {
+		t.Errorf("comment on … → %v, want docs__add_comment first", got)
+	}
+	if got := names(tools, ix.Search("which comments does the design document have", 2)); got[0] != "docs__get_comments" {
+		t.Errorf("which comments … → %v, want docs__get_comments first", got)
 	}
 }
