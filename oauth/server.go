@@ -67,7 +67,7 @@ type Options struct {
 	Keys  *tokens.Keys
 	// SealKey (32 bytes, shared by replicas) protects login state and consent forms.
 	SealKey []byte
-	// Dev allows dev users and metadata documents on private addresses: `vmcp dev` only.
+	// Dev allows dev users and metadata documents on loopback: `vmcp dev` only.
 	Dev bool
 	Log *zap.Logger
 	// ClientMetadata overrides how client metadata documents are fetched (tests trust their own
@@ -77,7 +77,7 @@ type Options struct {
 
 // NewServer returns an authorization server; Prepare must be committed before it serves.
 func NewServer(o Options) *Server {
-	fetchOpts := clientmeta.Options{AllowPrivate: o.Dev}
+	fetchOpts := clientmeta.Options{AllowLoopback: o.Dev}
 	if o.ClientMetadata != nil {
 		fetchOpts = *o.ClientMetadata
 	}
