@@ -17,6 +17,7 @@ import (
 	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -101,16 +102,51 @@ func parseUpstream(raw string) (*upstream, error) {
 	return up, nil
 }
 
+// Upstream connection lifetimes for connector clusters. Envoy's default keeps an idle upstream
+// connection for an hour and a busy one forever: a connector that vanishes without a FIN (a
+// crashed host, a NAT or load balancer that forgot the flow) leaves sockets pinned in the pool,
+// and a connector scaled out behind a DNS name never gets traffic on old connections.
+const (
+	// ConnectorIdleTimeout closes a pooled connection with no request on it. One minute is
+	// well above the gap between calls of an active client and well below what leaked sockets
+	// would pile up to.
+	ConnectorIdleTimeout = 60 * time.Second
+	// ConnectorMaxConnectionDuration drains a connection this old: no new request goes on it,
+	// and it closes once its requests (an SSE stream included) have finished, so nothing in
+	// flight is cut.
+	ConnectorMaxConnectionDuration = time.Hour
+)
+
+// connectorProtocolOptions keeps HTTP/1.1 to the connector (what Envoy does without options) and
+// sets the connection lifetimes above.
+func connectorProtocolOptions() map[string]*anypb.Any {
+	opts := &upstreamhttpv3.HttpProtocolOptions{
+		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{
+			IdleTimeout:           durationpb.New(ConnectorIdleTimeout),
+			MaxConnectionDuration: durationpb.New(ConnectorMaxConnectionDuration),
+		},
+		UpstreamProtocolOptions: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_{
+			ExplicitHttpConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig{
+				ProtocolConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{
+					HttpProtocolOptions: &corev3.Http1ProtocolOptions{},
+				},
+			},
+		},
+	}
+	return map[string]*anypb.Any{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": mustAny(opts)}
+}
+
 func buildCluster(name string, u *upstream, caFile string) *clusterv3.Cluster {
 	discovery := clusterv3.Cluster_STRICT_DNS
 	if net.ParseIP(u.host) != nil {
 		discovery = clusterv3.Cluster_STATIC
 	}
 	c := &clusterv3.Cluster{
-		Name:                 ClusterName(name),
-		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: discovery},
-		ConnectTimeout:       durationpb.New(5 * time.Second),
-		DnsLookupFamily:      clusterv3.Cluster_V4_PREFERRED,
+		Name:                          ClusterName(name),
+		ClusterDiscoveryType:          &clusterv3.Cluster_Type{Type: discovery},
+		ConnectTimeout:                durationpb.New(5 * time.Second),
+		DnsLookupFamily:               clusterv3.Cluster_V4_PREFERRED,
+		TypedExtensionProtocolOptions: connectorProtocolOptions(),
 		LoadAssignment: &endpointv3.ClusterLoadAssignment{
 			ClusterName: ClusterName(name),
 			Endpoints: []*endpointv3.LocalityLbEndpoints{{

@@ -5,6 +5,7 @@ import (
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 
 	"github.com/vmcp-dev/vmcp/internal/headers"
 )
@@ -85,4 +86,39 @@ func TestHTTPSClusterVerifiesTheConnectorsName(t *testing.T) {
 		return
 	}
 	t.Fatal("connector_search cluster missing")
+}
+
+func TestConnectorConnectionsHaveAnIdleTimeoutAndAMaximumAge(t *testing.T) {
+	res, err := Build(load(t, baseConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Clusters) == 0 {
+		t.Fatal("no connector clusters")
+	}
+	for _, c := range res.Clusters {
+		a := c.TypedExtensionProtocolOptions["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+		if a == nil {
+			t.Errorf("%s: no HttpProtocolOptions, so Envoy keeps idle connections for an hour and busy ones forever", c.Name)
+			continue
+		}
+		var po upstreamhttpv3.HttpProtocolOptions
+		if err := a.UnmarshalTo(&po); err != nil {
+			t.Fatal(err)
+		}
+		if err := po.ValidateAll(); err != nil {
+			t.Errorf("%s: %v", c.Name, err)
+		}
+		common := po.GetCommonHttpProtocolOptions()
+		if got := common.GetIdleTimeout().AsDuration(); got != ConnectorIdleTimeout {
+			t.Errorf("%s: idle timeout %v, want %v", c.Name, got, ConnectorIdleTimeout)
+		}
+		if got := common.GetMaxConnectionDuration().AsDuration(); got != ConnectorMaxConnectionDuration {
+			t.Errorf("%s: max connection duration %v, want %v", c.Name, got, ConnectorMaxConnectionDuration)
+		}
+		// Connectors speak HTTP/1.1 (MCP's Streamable HTTP); the options must not switch them.
+		if po.GetExplicitHttpConfig().GetHttpProtocolOptions() == nil {
+			t.Errorf("%s: upstream protocol is not HTTP/1.1: %v", c.Name, po.GetUpstreamProtocolOptions())
+		}
+	}
 }
