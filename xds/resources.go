@@ -202,6 +202,7 @@ func sanType(host string) tlsv3.SubjectAltNameMatcher_SanType {
 //  4. Everything else is 404 without bothering authz.
 func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.RouteConfiguration {
 	public := publicFilterOverrides()
+	virtualServer := virtualServerFilterOverrides()
 	routes := []*routev3.Route{
 		prefixToHTTP("/.well-known/", public),
 		prefixToHTTP("/oauth/", public),
@@ -227,6 +228,7 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 				Action: &routev3.Route_Route{Route: connectorAction(c, u, true)},
 				// The routing tag has done its job; the connector must not see it.
 				RequestHeadersToRemove: []string{headers.Connector, headers.Identity},
+				TypedPerFilterConfig:   virtualServer,
 			})
 		}
 		routes = append(routes, &routev3.Route{
@@ -237,6 +239,7 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 				// GET streams and SSE answers stay open; the listener's stream idle timeout bounds them.
 				Timeout: durationpb.New(0),
 			}},
+			TypedPerFilterConfig: virtualServer,
 		})
 	}
 	routes = append(routes, &routev3.Route{
@@ -323,6 +326,36 @@ func publicFilterOverrides() map[string]*anypb.Any {
 	return map[string]*anypb.Any{
 		ExtAuthzFilter: mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}}),
 		ExtProcFilter:  mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}}),
+	}
+}
+
+// EdgeProcessingMode is what ext_proc sends extproc on a virtual server's routes: the request
+// headers and the whole body (routing depends on the JSON-RPC body; BUFFERED, not STREAMED,
+// because header mutations sent in a streamed body phase are silently ignored) and the response
+// headers (the connector's session id, its faults, and the switch to streamed SSE answers).
+//
+// The edge listener's own default skips response headers: a local reply Envoy makes before any
+// route matched (431 for headers over max_request_headers_kb, 400 for a malformed request) would
+// otherwise wait on a gRPC round trip to extproc, and the HTTP/1 codec closes the connection
+// right after such a reply, dropping it: the client saw a bare close instead of the status.
+func EdgeProcessingMode() *extprocv3.ProcessingMode {
+	return &extprocv3.ProcessingMode{
+		RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
+		ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
+		RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
+		ResponseBodyMode:    extprocv3.ProcessingMode_NONE,
+		RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
+		ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
+	}
+}
+
+// virtualServerFilterOverrides turns on ext_proc's response processing on a virtual server's
+// routes (see EdgeProcessingMode).
+func virtualServerFilterOverrides() map[string]*anypb.Any {
+	return map[string]*anypb.Any{
+		ExtProcFilter: mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Overrides{
+			Overrides: &extprocv3.ExtProcOverrides{ProcessingMode: EdgeProcessingMode()},
+		}}),
 	}
 }
 
