@@ -75,6 +75,10 @@ type edgeExchange struct {
 	recorded bool
 	// jsonChecked and garbled follow a routed JSON answer's first bytes (connectorfault.go).
 	jsonChecked, garbled bool
+
+	// clientHeaders are the request's, for the allow-list of what reaches a connector
+	// (forwardheaders.go).
+	clientHeaders []*corev3.HeaderValue
 }
 
 func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -106,6 +110,7 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 // aggregator.)
 func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
 	e.path = headerValue(h.GetHeaders(), ":path")
+	e.clientHeaders = h.GetHeaders().GetHeaders()
 	path, _, _ := strings.Cut(e.path, "?")
 	e.vs = e.state.byPath[path]
 	e.started = time.Now()
@@ -304,6 +309,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	if err != nil {
 		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
 	}
+	remove = withoutUnforwarded(e.clientHeaders, set, remove)
 	e.routed = c
 	e.rpcID = string(msg.ID)
 	e.log.Debug("extproc: routed", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.String("method", msg.Method), zap.String("name", original))
