@@ -17,8 +17,8 @@ import (
 // browsers refuse __Host- cookies; the attributes below give the same protection there.
 const cookieName = "vmcp_console"
 
-// sessionTTL bounds a console sign-in: a working day, after which the browser signs in again
-// (and picks up group changes from the identity provider).
+// sessionTTL bounds a console sign-in: a working day (or auth.sign_in_max_age if shorter), after
+// which the browser signs in again (and picks up group changes from the identity provider).
 const sessionTTL = 8 * time.Hour
 
 // session is who the browser signed in as. It travels in the cookie, signed (HMAC-SHA256), not
