@@ -92,11 +92,22 @@ type htmlForm struct {
 	decisions bool // has decision buttons (a consent page)
 }
 
+// findForm is the page's first form.
 func findForm(body []byte) (*htmlForm, error) {
+	forms, err := findForms(body)
+	if err != nil {
+		return nil, err
+	}
+	return forms[0], nil
+}
+
+// findForms is every form on the page, in order.
+func findForms(body []byte) ([]*htmlForm, error) {
 	doc, err := html.Parse(strings.NewReader(string(body)))
 	if err != nil {
 		return nil, err
 	}
+	var forms []*htmlForm
 	var form *htmlForm
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
@@ -111,9 +122,8 @@ func findForm(body []byte) (*htmlForm, error) {
 			}
 			switch n.Data {
 			case "form":
-				if form == nil {
-					form = &htmlForm{action: attr("action"), values: url.Values{}}
-				}
+				form = &htmlForm{action: attr("action"), values: url.Values{}}
+				forms = append(forms, form)
 			case "input":
 				if form != nil && attr("name") != "" && attr("type") != "submit" {
 					form.values.Set(attr("name"), attr("value"))
@@ -129,8 +139,8 @@ func findForm(body []byte) (*htmlForm, error) {
 		}
 	}
 	walk(doc)
-	if form == nil {
+	if len(forms) == 0 {
 		return nil, errors.New("no <form>")
 	}
-	return form, nil
+	return forms, nil
 }

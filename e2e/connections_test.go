@@ -231,31 +231,69 @@ const connectUsers = `  login:
         email: bob@example.com
 `
 
-// signInAndConnect opens a connect link in b, signing in at vmcp's dev login when asked, and
-// returns the last page's status and text.
+// signInAndConnect opens a connect link in b, signing in at vmcp's dev login when asked and
+// confirming on the connect page, and returns the last page's status and text.
 func signInAndConnect(t *testing.T, b *browser, link string) (int, string) {
 	t.Helper()
 	resp, err := b.client.Get(link)
-	for step := 0; err == nil && step < 3; step++ {
+	for step := 0; err == nil && step < 4; step++ {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		form, ferr := findForm(body)
 		if ferr != nil {
 			return resp.StatusCode, string(body)
 		}
-		if _, ok := form.values["username"]; !ok {
+		switch {
+		case form.values.Has("username"):
+			form.values.Set("username", b.username)
+			form.values.Set("password", b.password)
+		case form.values.Get("action") == "connect":
+			// The confirmation page: the user chooses to connect.
+		default:
 			return resp.StatusCode, string(body)
 		}
-		form.values.Set("username", b.username)
-		form.values.Set("password", b.password)
 		action, _ := resp.Request.URL.Parse(form.action)
 		resp, err = b.client.PostForm(action.String(), form.values)
 	}
 	if err != nil {
 		t.Fatalf("connect flow: %v", err)
 	}
-	t.Fatal("connect flow: the sign-in form came back three times")
+	t.Fatal("connect flow: still at a form after four steps")
 	return 0, ""
+}
+
+// connectPageForms opens /connect/{connector} in b (signed in already) and returns its forms by
+// action value ("connect", "disconnect").
+func connectPageForms(t *testing.T, b *browser, link string) map[string]*htmlForm {
+	t.Helper()
+	resp, err := b.client.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: HTTP %d %s", link, resp.StatusCode, body)
+	}
+	out := map[string]*htmlForm{}
+	forms, err := findForms(body)
+	if err != nil {
+		t.Fatalf("%s: %v", link, err)
+	}
+	for _, f := range forms {
+		f.action = resp.Request.URL.ResolveReference(mustParseURL(t, f.action)).String()
+		out[f.values.Get("action")] = f
+	}
+	return out
+}
+
+func mustParseURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // toolError runs tools/call expecting a JSON-RPC error and returns it.
@@ -362,6 +400,17 @@ func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Signed in, bob is asked to confirm (signing in is no consent to connect); he does.
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if form, err = findForm(body); err != nil || form.values.Get("action") != "connect" {
+		t.Fatalf("after signing in, HTTP %d with no confirmation form (%v): %s", resp.StatusCode, err, body)
+	}
+	action, _ = resp.Request.URL.Parse(form.action)
+	resp, err = bobStarts.client.PostForm(action.String(), form.values)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp.Body.Close()
 	bobsAuthorizeLink := resp.Header.Get("Location")
 	if !strings.HasPrefix(bobsAuthorizeLink, as.url+"/authorize") {
@@ -404,8 +453,54 @@ func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 		}
 	}
 
-	// Disconnecting (a POST from her browser) means the next call asks to connect again.
-	resp, err = aliceBrowser.client.Post(s.edge+"/connect/github", "application/x-www-form-urlencoded", nil)
+	// Another site cannot act for her browser: its forms have no CSRF token (her cookie alone
+	// is refused), DELETE is no way round, and merely opening the connect link (a link in a
+	// chat, a page that navigates there) only shows the confirmation page.
+	for _, action := range []string{"disconnect", "connect"} {
+		for name, token := range map[string]string{"no": "", "a forged": "AAAA", "bob's": connectPageForms(t, bobBrowser, s.edge+"/connect/github")["connect"].values.Get("csrf")} {
+			resp, err := aliceBrowser.client.PostForm(s.edge+"/connect/github", url.Values{"action": {action}, "csrf": {token}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("a cross-site %s with %s CSRF token: HTTP %d, want 403", action, name, resp.StatusCode)
+			}
+		}
+	}
+	req, _ := http.NewRequest(http.MethodDelete, s.edge+"/connect/github", nil)
+	if resp, err := aliceBrowser.client.Do(req); err != nil || resp.StatusCode/100 == 2 {
+		t.Fatalf("DELETE /connect/github: %v %v, want it refused", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+	noRedirect := *aliceBrowser.client
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err = noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" || !strings.Contains(string(page), "Connect “github”?") {
+		t.Fatalf("opening the connect link while signed in: HTTP %d to %q, want the confirmation page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if res, err := alice.CallTool(ctx, &mcp.CallToolParams{Name: "github__whoami", Arguments: map[string]any{}}); err != nil || res.IsError {
+		t.Fatalf("after the forged forms alice is no longer connected: %+v, %v", res, err)
+	}
+	as.mu.Lock()
+	if as.revocations != 0 {
+		t.Errorf("a forged form revoked %d grants", as.revocations)
+	}
+	as.mu.Unlock()
+
+	// Disconnecting (the connect page's form, from her browser) means the next call asks to
+	// connect again.
+	disconnect := connectPageForms(t, aliceBrowser, s.edge+"/connect/github")["disconnect"]
+	if disconnect == nil {
+		t.Fatal("the connect page of a connected user has no disconnect form")
+	}
+	resp, err = aliceBrowser.client.PostForm(disconnect.action, disconnect.values)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("disconnect: %v %v", resp.StatusCode, err)
 	}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
@@ -76,5 +78,32 @@ func TestGoSDKClientSignsInAtARealOpenIDProvider(t *testing.T) {
 	}
 	if code, _ := post(t, s.url("demo"), fresh.accessToken); code != http.StatusOK {
 		t.Fatalf("the refreshed token does not work: HTTP %d", code)
+	}
+
+	// The groups in a refresh family are as old as its sign-in: past auth.sign_in_max_age the
+	// refresh is refused, and the client signs in at the provider again, which reads them anew.
+	s.auth += "  sign_in_max_age: 1s\n"
+	s.reload(func() { s.writeConfig("") })
+	rt, clientID := fresh.refreshToken, clientIDOf(t, s, fresh.accessToken)
+	harness.Eventually(t, 10*time.Second, func() error {
+		r := refreshWith(t, s.edge, rt, clientID)
+		switch {
+		case r.code == http.StatusBadRequest && strings.Contains(r.body, "invalid_grant"):
+			return nil
+		case r.code == http.StatusOK:
+			rt = r.refreshToken // rotated; the sign-in is not old enough yet
+			return fmt.Errorf("still refreshing")
+		default:
+			t.Fatalf("refresh past sign_in_max_age: HTTP %d, want 400 invalid_grant", r.code)
+			return nil
+		}
+	})
+	b2 := newBrowser(opUser, opPassword, redirect)
+	cs2, _ := oauthClient(t, s.url("demo"), b2, redirect)
+	if !slices.Contains(b2.pagesSeen, "/login/username") {
+		t.Errorf("signing in again did not go through the OpenID provider: %v", b2.pagesSeen)
+	}
+	if names := toolNames(t, cs2); !slices.Contains(names, "notes__search_notes") {
+		t.Fatalf("tools after signing in again: %v", names)
 	}
 }

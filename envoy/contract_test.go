@@ -155,8 +155,10 @@ func TestEdgeExtProcSeesAuthzMetadataAndBufferedBodies(t *testing.T) {
 	if got := p.GetMetadataOptions().GetForwardingNamespaces().GetUntyped(); !slices.Equal(got, []string{FilterExtAuthz}) {
 		t.Errorf("forwarded namespaces = %v", got)
 	}
+	// Response headers are off at the listener and on per virtual server route (xds
+	// TestVirtualServerRoutesProcessResponseHeaders), so route-less local replies are not dropped.
 	m := p.GetProcessingMode()
-	if m.GetRequestBodyMode() != extprocv3.ProcessingMode_BUFFERED || m.GetResponseHeaderMode() != extprocv3.ProcessingMode_SEND {
+	if m.GetRequestBodyMode() != extprocv3.ProcessingMode_BUFFERED || m.GetResponseHeaderMode() != extprocv3.ProcessingMode_SKIP {
 		t.Errorf("processing mode = %v", m)
 	}
 	if !p.GetAllowModeOverride() {

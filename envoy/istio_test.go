@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/xds"
 )
 
 // The Istio examples are checked like the bootstraps: each EnvoyFilter patch is decoded strictly
@@ -369,6 +370,35 @@ func TestIstioExtProcMatchesTheBootstrapEdge(t *testing.T) {
 	if !proto.Equal(edge, istio) {
 		show := protojson.MarshalOptions{Multiline: true}
 		t.Errorf("the Istio ext_proc filter differs from envoy/bootstrap.yaml's edge (cluster aside)\nbootstrap: %s\nistio: %s", show.Format(edge), show.Format(istio))
+	}
+	// Like vmcp's xDS routes, every route of the virtual server turns ext_proc's response
+	// processing on, with the same mode.
+	patched := map[string]bool{}
+	for _, ef := range ex.envoyFilters {
+		for _, p := range ef.Spec.ConfigPatches {
+			if p.ApplyTo != "HTTP_ROUTE" {
+				continue
+			}
+			var r routev3.Route
+			patchValue(t, &p.Patch.Value, &r)
+			var pr extprocv3.ExtProcPerRoute
+			if err := r.GetTypedPerFilterConfig()[FilterExtProc].UnmarshalTo(&pr); err != nil {
+				t.Fatal(err)
+			}
+			if m := pr.GetOverrides().GetProcessingMode(); m != nil {
+				if !proto.Equal(m, xds.EdgeProcessingMode()) {
+					t.Errorf("route %s: processing mode %v, want vmcp's %v", p.Match.RouteConfiguration.Vhost.Route.Name, m, xds.EdgeProcessingMode())
+				}
+				patched[p.Match.RouteConfiguration.Vhost.Route.Name] = true
+			}
+		}
+	}
+	for _, vs := range ex.vss {
+		for _, h := range vs.Spec.HTTP {
+			if strings.HasPrefix(h.Name, "vmcp-") && h.Name != "vmcp-public" && !patched[h.Name] {
+				t.Errorf("route %s does not turn on ext_proc's response processing", h.Name)
+			}
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	extprocfilterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
@@ -20,6 +21,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/vmcp-dev/vmcp/xds"
 )
 
 // freeAddr returns a loopback address that was free a moment ago.
@@ -124,14 +128,24 @@ func serveADS(t *testing.T) string {
 	t.Helper()
 	cache := cachev3.NewSnapshotCache(true, cachev3.IDHash{}, zapAdapter(t))
 	routeTable := func(name string) *routev3.RouteConfiguration {
-		return &routev3.RouteConfiguration{Name: name, VirtualHosts: []*routev3.VirtualHost{{
-			Name: name, Domains: []string{"*"},
-			Routes: []*routev3.Route{{
-				Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
-				Action: &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{
-					Status: 200, Body: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "routed"}},
-				}},
+		r := &routev3.Route{
+			Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
+			Action: &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{
+				Status: 200, Body: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "routed"}},
 			}},
+		}
+		if name == RouteConfigEdge {
+			// As vmcp's virtual server routes: ext_proc sees the response headers here.
+			override, err := anypb.New(&extprocfilterv3.ExtProcPerRoute{Override: &extprocfilterv3.ExtProcPerRoute_Overrides{
+				Overrides: &extprocfilterv3.ExtProcOverrides{ProcessingMode: xds.EdgeProcessingMode()},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.TypedPerFilterConfig = map[string]*anypb.Any{FilterExtProc: override}
+		}
+		return &routev3.RouteConfiguration{Name: name, VirtualHosts: []*routev3.VirtualHost{{
+			Name: name, Domains: []string{"*"}, Routes: []*routev3.Route{r},
 		}}}
 	}
 	snap, err := cachev3.NewSnapshot("1", map[resourcev3.Type][]types.Resource{

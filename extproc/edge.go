@@ -79,6 +79,9 @@ type edgeExchange struct {
 	// revisions says which MCP revisions the routed request's client and connector speak, for
 	// translating the answer (internal/translate).
 	revisions revisionPair
+	// clientHeaders are the request's, for the allow-list of what reaches a connector
+	// (forwardheaders.go).
+	clientHeaders []*corev3.HeaderValue
 }
 
 // revisionPair is what the answer to a routed request is translated between.
@@ -117,6 +120,7 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 // aggregator.)
 func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
 	e.path = headerValue(h.GetHeaders(), ":path")
+	e.clientHeaders = h.GetHeaders().GetHeaders()
 	path, _, _ := strings.Cut(e.path, "?")
 	e.vs = e.state.byPath[path]
 	e.started = time.Now()
@@ -323,6 +327,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	if err != nil {
 		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
 	}
+	remove = withoutUnforwarded(e.clientHeaders, set, remove)
 	e.routed = c
 	e.rpcID = string(msg.ID)
 	e.log.Debug("extproc: routed", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.String("method", msg.Method), zap.String("name", original))

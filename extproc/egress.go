@@ -44,6 +44,9 @@ func (e *egressExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Pro
 	if c.query != nil {
 		set = append(set, setHeader(":path", credential.WithQueryParam(headerValue(rh.GetHeaders(), ":path"), *c.query)))
 	}
+	// The aggregator builds these requests itself, but the allow-list holds here too: whatever
+	// Go's client or a later change adds (Accept-Encoding, say) reaches no connector unless listed.
+	remove = withoutUnforwarded(rh.GetHeaders().GetHeaders(), set, remove)
 	return continueRequestHeaders(&extprocv3.HeaderMutation{SetHeaders: set, RemoveHeaders: remove})
 }
 

@@ -42,6 +42,9 @@ type Server struct {
 	loginCfg string
 
 	handoff handoffs
+
+	// now is the clock; tests move it.
+	now func() time.Time
 }
 
 // compiled is the request-ready configuration.
@@ -50,6 +53,7 @@ type compiled struct {
 	minter         *tokens.Minter
 	accessTTL      time.Duration
 	refreshTTL     time.Duration
+	signInMaxAge   time.Duration
 	codeTTL        time.Duration
 	resources      map[string]string // resource URL → virtual server name
 	onlyResource   string            // the resource when there is exactly one virtual server
@@ -67,7 +71,7 @@ type Options struct {
 	Keys  *tokens.Keys
 	// SealKey (32 bytes, shared by replicas) protects login state and consent forms.
 	SealKey []byte
-	// Dev allows dev users and metadata documents on private addresses: `vmcp dev` only.
+	// Dev allows dev users and metadata documents on loopback: `vmcp dev` only.
 	Dev bool
 	Log *zap.Logger
 	// ClientMetadata overrides how client metadata documents are fetched (tests trust their own
@@ -77,13 +81,13 @@ type Options struct {
 
 // NewServer returns an authorization server; Prepare must be committed before it serves.
 func NewServer(o Options) *Server {
-	fetchOpts := clientmeta.Options{AllowPrivate: o.Dev}
+	fetchOpts := clientmeta.Options{AllowLoopback: o.Dev}
 	if o.ClientMetadata != nil {
 		fetchOpts = *o.ClientMetadata
 	}
 	return &Server{
 		store: o.Store, keys: o.Keys, sealKey: o.SealKey, dev: o.Dev, log: o.Log,
-		fetcher: clientmeta.NewFetcher(fetchOpts),
+		fetcher: clientmeta.NewFetcher(fetchOpts), now: time.Now,
 	}
 }
 
@@ -110,6 +114,7 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 		minter:       tokens.NewMinter(s.keys, cfg.Auth.Issuer, cfg.Auth.TokenTTL.D()),
 		accessTTL:    cfg.Auth.TokenTTL.D(),
 		refreshTTL:   cfg.Auth.RefreshTokenTTL.D(),
+		signInMaxAge: cfg.Auth.SignInMaxAge.D(),
 		codeTTL:      cfg.Auth.CodeTTL.D(),
 		resources:    map[string]string{},
 		clients:      map[string]*client{},

@@ -431,7 +431,7 @@ func metadataDocumentServer(t *testing.T) (clientID string, roots *x509.CertPool
 
 func TestAClientIdentifiedByItsMetadataDocumentSignsIn(t *testing.T) {
 	clientID, roots := metadataDocumentServer(t)
-	a := newASWith(t, &clientmeta.Options{AllowPrivate: true, RootCAs: roots})
+	a := newASWith(t, &clientmeta.Options{AllowLoopback: true, RootCAs: roots})
 	p := newPKCE()
 	q, _, page := newUserAgent().authorize(t, a.authURL(clientID, p, nil))
 	if q.Get("code") == "" {
@@ -444,7 +444,7 @@ func TestAClientIdentifiedByItsMetadataDocumentSignsIn(t *testing.T) {
 
 func TestConsentWarnsAboutLocalRedirectsOfMetadataDocumentClients(t *testing.T) {
 	clientID, roots := metadataDocumentServer(t)
-	a := newASWith(t, &clientmeta.Options{AllowPrivate: true, RootCAs: roots})
+	a := newASWith(t, &clientmeta.Options{AllowLoopback: true, RootCAs: roots})
 	ua := newUserAgent()
 	resp, err := ua.client.Get(a.authURL(clientID, newPKCE(), nil))
 	if err != nil {
@@ -471,7 +471,7 @@ func TestConsentWarnsAboutLocalRedirectsOfMetadataDocumentClients(t *testing.T) 
 
 func TestMetadataDocumentsOnPrivateAddressesAreRefusedOutsideDev(t *testing.T) {
 	clientID, roots := metadataDocumentServer(t)
-	a := newASWith(t, &clientmeta.Options{AllowPrivate: false, RootCAs: roots})
+	a := newASWith(t, &clientmeta.Options{AllowLoopback: false, RootCAs: roots})
 	q, status, page := newUserAgent().authorize(t, a.authURL(clientID, newPKCE(), nil))
 	if q != nil || status != http.StatusBadRequest || !strings.Contains(page, "not known") {
 		t.Fatalf("a loopback metadata document was used: redirect %v, HTTP %d", q, status)

@@ -24,6 +24,9 @@ type refreshGrant struct {
 	Resource string     `json:"resource"`
 	Scope    string     `json:"scope"`
 	User     login.User `json:"user"`
+	// SignedInAt (Unix seconds) is when the user signed in for this grant's family: the groups
+	// in User are from then, so the family ends auth.sign_in_max_age later.
+	SignedInAt int64 `json:"signed_in_at"`
 }
 
 // token is the token endpoint (RFC 6749 §3.2): authorization_code with PKCE, refresh_token with
@@ -98,7 +101,8 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, c *compile
 	case f.Get("resource") != "" && strings.TrimSuffix(f.Get("resource"), "/") != g.Resource:
 		oauthError(w, http.StatusBadRequest, "invalid_target", "resource differs from the authorization request")
 	default:
-		s.issueTokens(w, r, c, refreshGrant{ClientID: g.ClientID, Resource: g.Resource, Scope: g.Scope, User: g.User}, randomToken())
+		// A code lives a minute or so: its redemption time is the sign-in's, near enough.
+		s.issueTokens(w, r, c, refreshGrant{ClientID: g.ClientID, Resource: g.Resource, Scope: g.Scope, User: g.User, SignedInAt: s.now().Unix()}, randomToken())
 	}
 }
 
@@ -144,6 +148,17 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *compiled, cl
 		oauthError(w, http.StatusBadRequest, "invalid_target", "a refresh token is bound to the resource it was issued for")
 		return
 	}
+	if !s.now().Before(signInExpiry(g, c)) {
+		// The user's groups in this grant are as old as the sign-in. Signing in again reads
+		// them from the identity provider (silently, if the user's session there is alive);
+		// a grant stored before sign-in times were recorded has none and ends here too.
+		if err := s.store.RevokeRefreshFamily(r.Context(), family); err != nil {
+			s.log.Error("oauth: revoke refresh family", zap.Error(err))
+		}
+		s.log.Info("oauth: sign-in too old to refresh; the client must sign in again", zap.String("client_id", cl.id), zap.String("sub", g.User.Subject))
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the sign-in behind this refresh token is too old; sign in again")
+		return
+	}
 	s.issueTokens(w, r, c, g, family)
 }
 
@@ -159,7 +174,12 @@ func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, c *compiled
 	}
 	refreshToken := randomToken()
 	raw, _ := json.Marshal(g)
-	if err := s.store.PutRefreshToken(r.Context(), refreshToken, family, raw, time.Now().Add(c.refreshTTL)); err != nil {
+	// A refresh token is useless after the sign-in limit, so the store may forget it then.
+	expires := s.now().Add(c.refreshTTL)
+	if limit := signInExpiry(g, c); limit.Before(expires) {
+		expires = limit
+	}
+	if err := s.store.PutRefreshToken(r.Context(), refreshToken, family, raw, expires); err != nil {
 		oauthError(w, http.StatusInternalServerError, "server_error", "could not issue a token")
 		return
 	}
@@ -212,4 +232,9 @@ func (s *Server) tokenBelongsTo(ctx context.Context, token string, cl *client) b
 	}
 	var g refreshGrant
 	return json.Unmarshal(raw, &g) == nil && g.ClientID == cl.id
+}
+
+// signInExpiry is when g's family stops refreshing: auth.sign_in_max_age after the sign-in.
+func signInExpiry(g refreshGrant, c *compiled) time.Time {
+	return time.Unix(g.SignedInAt, 0).Add(c.signInMaxAge)
 }

@@ -17,6 +17,7 @@ import (
 	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -101,16 +102,51 @@ func parseUpstream(raw string) (*upstream, error) {
 	return up, nil
 }
 
+// Upstream connection lifetimes for connector clusters. Envoy's default keeps an idle upstream
+// connection for an hour and a busy one forever: a connector that vanishes without a FIN (a
+// crashed host, a NAT or load balancer that forgot the flow) leaves sockets pinned in the pool,
+// and a connector scaled out behind a DNS name never gets traffic on old connections.
+const (
+	// ConnectorIdleTimeout closes a pooled connection with no request on it. One minute is
+	// well above the gap between calls of an active client and well below what leaked sockets
+	// would pile up to.
+	ConnectorIdleTimeout = 60 * time.Second
+	// ConnectorMaxConnectionDuration drains a connection this old: no new request goes on it,
+	// and it closes once its requests (an SSE stream included) have finished, so nothing in
+	// flight is cut.
+	ConnectorMaxConnectionDuration = time.Hour
+)
+
+// connectorProtocolOptions keeps HTTP/1.1 to the connector (what Envoy does without options) and
+// sets the connection lifetimes above.
+func connectorProtocolOptions() map[string]*anypb.Any {
+	opts := &upstreamhttpv3.HttpProtocolOptions{
+		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{
+			IdleTimeout:           durationpb.New(ConnectorIdleTimeout),
+			MaxConnectionDuration: durationpb.New(ConnectorMaxConnectionDuration),
+		},
+		UpstreamProtocolOptions: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_{
+			ExplicitHttpConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig{
+				ProtocolConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{
+					HttpProtocolOptions: &corev3.Http1ProtocolOptions{},
+				},
+			},
+		},
+	}
+	return map[string]*anypb.Any{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": mustAny(opts)}
+}
+
 func buildCluster(name string, u *upstream, caFile string) *clusterv3.Cluster {
 	discovery := clusterv3.Cluster_STRICT_DNS
 	if net.ParseIP(u.host) != nil {
 		discovery = clusterv3.Cluster_STATIC
 	}
 	c := &clusterv3.Cluster{
-		Name:                 ClusterName(name),
-		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: discovery},
-		ConnectTimeout:       durationpb.New(5 * time.Second),
-		DnsLookupFamily:      clusterv3.Cluster_V4_PREFERRED,
+		Name:                          ClusterName(name),
+		ClusterDiscoveryType:          &clusterv3.Cluster_Type{Type: discovery},
+		ConnectTimeout:                durationpb.New(5 * time.Second),
+		DnsLookupFamily:               clusterv3.Cluster_V4_PREFERRED,
+		TypedExtensionProtocolOptions: connectorProtocolOptions(),
 		LoadAssignment: &endpointv3.ClusterLoadAssignment{
 			ClusterName: ClusterName(name),
 			Endpoints: []*endpointv3.LocalityLbEndpoints{{
@@ -166,6 +202,7 @@ func sanType(host string) tlsv3.SubjectAltNameMatcher_SanType {
 //  4. Everything else is 404 without bothering authz.
 func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.RouteConfiguration {
 	public := publicFilterOverrides()
+	virtualServer := virtualServerFilterOverrides()
 	routes := []*routev3.Route{
 		prefixToHTTP("/.well-known/", public),
 		prefixToHTTP("/oauth/", public),
@@ -191,6 +228,7 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 				Action: &routev3.Route_Route{Route: connectorAction(c, u, true)},
 				// The routing tag has done its job; the connector must not see it.
 				RequestHeadersToRemove: []string{headers.Connector, headers.Identity},
+				TypedPerFilterConfig:   virtualServer,
 			})
 		}
 		routes = append(routes, &routev3.Route{
@@ -201,6 +239,7 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 				// GET streams and SSE answers stay open; the listener's stream idle timeout bounds them.
 				Timeout: durationpb.New(0),
 			}},
+			TypedPerFilterConfig: virtualServer,
 		})
 	}
 	routes = append(routes, &routev3.Route{
@@ -287,6 +326,36 @@ func publicFilterOverrides() map[string]*anypb.Any {
 	return map[string]*anypb.Any{
 		ExtAuthzFilter: mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}}),
 		ExtProcFilter:  mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}}),
+	}
+}
+
+// EdgeProcessingMode is what ext_proc sends extproc on a virtual server's routes: the request
+// headers and the whole body (routing depends on the JSON-RPC body; BUFFERED, not STREAMED,
+// because header mutations sent in a streamed body phase are silently ignored) and the response
+// headers (the connector's session id, its faults, and the switch to streamed SSE answers).
+//
+// The edge listener's own default skips response headers: a local reply Envoy makes before any
+// route matched (431 for headers over max_request_headers_kb, 400 for a malformed request) would
+// otherwise wait on a gRPC round trip to extproc, and the HTTP/1 codec closes the connection
+// right after such a reply, dropping it: the client saw a bare close instead of the status.
+func EdgeProcessingMode() *extprocv3.ProcessingMode {
+	return &extprocv3.ProcessingMode{
+		RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
+		ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
+		RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
+		ResponseBodyMode:    extprocv3.ProcessingMode_NONE,
+		RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
+		ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
+	}
+}
+
+// virtualServerFilterOverrides turns on ext_proc's response processing on a virtual server's
+// routes (see EdgeProcessingMode).
+func virtualServerFilterOverrides() map[string]*anypb.Any {
+	return map[string]*anypb.Any{
+		ExtProcFilter: mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Overrides{
+			Overrides: &extprocv3.ExtProcOverrides{ProcessingMode: EdgeProcessingMode()},
+		}}),
 	}
 }
 

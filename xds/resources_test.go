@@ -1,10 +1,13 @@
 package xds
 
 import (
+	"strings"
 	"testing"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 
 	"github.com/vmcp-dev/vmcp/internal/headers"
 )
@@ -57,8 +60,44 @@ func TestPublicRoutesBypassAuthzAndExtProc(t *testing.T) {
 			t.Errorf("route %s does not disable both filters: %v", name, r.TypedPerFilterConfig)
 		}
 	}
-	if r := findRoute(t, res.Routes[0], "vs_demo"); len(r.TypedPerFilterConfig) != 0 {
-		t.Errorf("the virtual server route must keep authz and extproc on, has %v", r.TypedPerFilterConfig)
+	r := findRoute(t, res.Routes[0], "vs_demo")
+	if r.TypedPerFilterConfig[ExtAuthzFilter] != nil {
+		t.Errorf("the virtual server route must keep authz on, has %v", r.TypedPerFilterConfig)
+	}
+	var pr extprocv3.ExtProcPerRoute
+	if err := r.TypedPerFilterConfig[ExtProcFilter].UnmarshalTo(&pr); err != nil || pr.GetDisabled() {
+		t.Errorf("the virtual server route must keep extproc on, has %v (%v)", r.TypedPerFilterConfig, err)
+	}
+}
+
+// The listener's ext_proc skips response headers (so Envoy's route-less local replies, a 431
+// say, are not dropped); every virtual server route must turn them back on, with the request
+// body still buffered, or connector answers would pass extproc unseen.
+func TestVirtualServerRoutesProcessResponseHeaders(t *testing.T) {
+	res, err := Build(load(t, baseConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range res.Routes[0].VirtualHosts[0].Routes {
+		if !strings.HasPrefix(r.Name, "vs_") {
+			continue
+		}
+		n++
+		var pr extprocv3.ExtProcPerRoute
+		if err := r.TypedPerFilterConfig[ExtProcFilter].UnmarshalTo(&pr); err != nil {
+			t.Fatalf("%s: %v", r.Name, err)
+		}
+		if err := pr.ValidateAll(); err != nil {
+			t.Errorf("%s: %v", r.Name, err)
+		}
+		m := pr.GetOverrides().GetProcessingMode()
+		if m.GetResponseHeaderMode() != extprocv3.ProcessingMode_SEND || m.GetRequestBodyMode() != extprocv3.ProcessingMode_BUFFERED || m.GetRequestHeaderMode() != extprocv3.ProcessingMode_SEND {
+			t.Errorf("%s: processing mode %v", r.Name, m)
+		}
+	}
+	if n < 2 {
+		t.Fatalf("only %d virtual server routes", n)
 	}
 }
 
@@ -85,4 +124,39 @@ func TestHTTPSClusterVerifiesTheConnectorsName(t *testing.T) {
 		return
 	}
 	t.Fatal("connector_search cluster missing")
+}
+
+func TestConnectorConnectionsHaveAnIdleTimeoutAndAMaximumAge(t *testing.T) {
+	res, err := Build(load(t, baseConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Clusters) == 0 {
+		t.Fatal("no connector clusters")
+	}
+	for _, c := range res.Clusters {
+		a := c.TypedExtensionProtocolOptions["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+		if a == nil {
+			t.Errorf("%s: no HttpProtocolOptions, so Envoy keeps idle connections for an hour and busy ones forever", c.Name)
+			continue
+		}
+		var po upstreamhttpv3.HttpProtocolOptions
+		if err := a.UnmarshalTo(&po); err != nil {
+			t.Fatal(err)
+		}
+		if err := po.ValidateAll(); err != nil {
+			t.Errorf("%s: %v", c.Name, err)
+		}
+		common := po.GetCommonHttpProtocolOptions()
+		if got := common.GetIdleTimeout().AsDuration(); got != ConnectorIdleTimeout {
+			t.Errorf("%s: idle timeout %v, want %v", c.Name, got, ConnectorIdleTimeout)
+		}
+		if got := common.GetMaxConnectionDuration().AsDuration(); got != ConnectorMaxConnectionDuration {
+			t.Errorf("%s: max connection duration %v, want %v", c.Name, got, ConnectorMaxConnectionDuration)
+		}
+		// Connectors speak HTTP/1.1 (MCP's Streamable HTTP); the options must not switch them.
+		if po.GetExplicitHttpConfig().GetHttpProtocolOptions() == nil {
+			t.Errorf("%s: upstream protocol is not HTTP/1.1: %v", c.Name, po.GetUpstreamProtocolOptions())
+		}
+	}
 }

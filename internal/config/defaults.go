@@ -61,6 +61,9 @@ func applyDefaults(c *Config) {
 	if c.Auth.RefreshTokenTTL == 0 {
 		c.Auth.RefreshTokenTTL = Duration(30 * 24 * time.Hour)
 	}
+	if c.Auth.SignInMaxAge == 0 {
+		c.Auth.SignInMaxAge = Duration(24 * time.Hour)
+	}
 	if c.Auth.CodeTTL == 0 {
 		c.Auth.CodeTTL = Duration(time.Minute)
 	}

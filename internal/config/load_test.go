@@ -54,6 +54,7 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 			Connections:    Connections{TicketTTL: Duration(10 * time.Minute)},
 
 			RefreshTokenTTL:         Duration(30 * 24 * time.Hour),
+			SignInMaxAge:            Duration(24 * time.Hour),
 			CodeTTL:                 Duration(time.Minute),
 			KeyRotation:             Duration(30 * 24 * time.Hour),
 			DynamicRegistration:     ptr(true),

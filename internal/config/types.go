@@ -133,6 +133,12 @@ type Auth struct {
 
 	// RefreshTokenTTL is how long a refresh token (and its rotated successors) stays usable.
 	RefreshTokenTTL Duration `yaml:"refresh_token_ttl"`
+	// SignInMaxAge is how long after a user signed in their client may keep refreshing tokens.
+	// Then the refresh is refused and the client signs in again, which reads the user's groups
+	// (and whether they may still sign in at all) from the identity provider afresh: a refresh
+	// token carries the groups of its sign-in, so without this bound a group removed at the IdP
+	// would keep working for the whole refresh_token_ttl. Default 24h.
+	SignInMaxAge Duration `yaml:"sign_in_max_age"`
 	// CodeTTL is the lifetime of an authorization code.
 	CodeTTL Duration `yaml:"code_ttl"`
 	// KeyRotation is how often a new signing key is made; old public keys stay published until

@@ -246,6 +246,9 @@ func (l *loader) validateAuth(c *Config) {
 	if c.Auth.TokenCacheSize < 0 {
 		l.add("auth.token_cache_size", "auth.token_cache_size must not be negative")
 	}
+	if c.Auth.SignInMaxAge < 0 {
+		l.add("auth.sign_in_max_age", "auth.sign_in_max_age must not be negative")
+	}
 	if c.Auth.Policies != "" {
 		dir := resolveRelative(c, c.Auth.Policies)
 		entries, err := os.ReadDir(dir)

@@ -6,12 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 
+	"github.com/vmcp-dev/vmcp/internal/csrf"
 	"github.com/vmcp-dev/vmcp/oauth/login"
 )
 
@@ -20,12 +22,21 @@ import (
 //
 //	GET /connect/{connector}[?ticket=…]  sign the browser in with vmcp's own login (once per
 //	                                      browserTTL), check the ticket names that same user, then
-//	                                      send the browser to the connector's authorization server
-//	                                      (authorization code + PKCE S256 + state).
+//	                                      show what will be connected, with a form to go on (and
+//	                                      one to disconnect).
+//	POST /connect/{connector}             that form, with its CSRF token: action=connect sends
+//	                                      the browser to the connector's authorization server
+//	                                      (authorization code + PKCE S256 + state);
+//	                                      action=disconnect disconnects.
 //	GET /connect/callback                 the connector's authorization server returns here; the
 //	                                      code is redeemed and the tokens stored, sealed, under the
 //	                                      signed-in user.
-//	POST or DELETE /connect/{connector}   disconnect.
+//
+// Why a confirmation page: a link (in a chat, on a web page) or a page that navigates the browser
+// to /connect/x would otherwise go straight to the connector's authorization server, where a
+// remembered consent can complete without the user seeing anything; the user then holds a
+// connection they never chose. And a form that changes something carries a CSRF token (package
+// csrf), because the cookie alone rides along on navigations another site starts.
 //
 // Why the browser must be signed in to vmcp: without it, an attacker could start a connection
 // under their own account and send the victim the connector's authorization link; the victim's
@@ -70,8 +81,7 @@ func NewFlow(m *Manager, login LoginStarter) *Flow {
 func (f *Flow) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+CallbackPath, f.callback)
 	mux.HandleFunc("GET /connect/{connector}", f.start)
-	mux.HandleFunc("POST /connect/{connector}", f.disconnect)
-	mux.HandleFunc("DELETE /connect/{connector}", f.disconnect)
+	mux.HandleFunc("POST /connect/{connector}", f.confirmed)
 }
 
 // pendingLogin is a connect request waiting for the browser to sign in to vmcp.
@@ -102,6 +112,8 @@ func (f *Flow) start(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	user, signedIn := f.browserUser(r)
+	// A sign-in cookie from before CSRF tokens has no nonce to bind one to: sign in again.
+	signedIn = signedIn && user.Nonce != ""
 	if signedIn && ticket != "" {
 		if t, _ := f.m.sign.verify(purposeTicket, ticket); t.Subject != user.Subject {
 			// Signed in as someone else: sign in again, as the user the link was made for.
@@ -121,7 +133,46 @@ func (f *Flow) start(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	f.authorize(w, r, user, name, ticket)
+	if ticket != "" {
+		if t, _ := f.m.sign.verify(purposeTicket, ticket); t.Connector != name {
+			page(w, http.StatusForbidden, "Wrong link", "This connect link was made for another connector. Nothing was connected.")
+			return
+		}
+	}
+	connected := false
+	if state, err := f.m.Connected(r.Context(), user.Subject); err == nil {
+		connected = state[name]
+	}
+	who := user.Email
+	if who == "" {
+		who = user.Subject
+	}
+	confirmPage(w, confirmation{Connector: name, User: who, Ticket: ticket, CSRF: csrf.Token(f.m.sign.key, user.Nonce), Connected: connected, Action: connectPath(name)})
+}
+
+// confirmed is the confirmation page's form: connect (on to the connector's authorization
+// server) or disconnect, for the signed-in browser, with the form's CSRF token.
+func (f *Flow) confirmed(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("connector")
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	user, ok := f.browserUser(r)
+	if !ok {
+		page(w, http.StatusUnauthorized, "Sign in first", "Open /connect/"+name+" to sign in first.")
+		return
+	}
+	if err := r.ParseForm(); err != nil || !csrf.Valid(f.m.sign.key, user.Nonce, r.PostForm.Get("csrf")) {
+		f.log.Info("connections: form refused (bad CSRF token)", zap.String("sub", user.Subject), zap.String("connector", name))
+		page(w, http.StatusForbidden, "Form expired", "This form is not valid any more (or did not come from vmcp). Open /connect/"+name+" again. Nothing was changed.")
+		return
+	}
+	switch r.PostForm.Get("action") {
+	case "connect":
+		f.authorize(w, r, user, name, r.PostForm.Get("ticket"))
+	case "disconnect":
+		f.disconnect(w, r, user, name)
+	default:
+		page(w, http.StatusBadRequest, "Unknown action", "Nothing was changed.")
+	}
 }
 
 // FinishLogin is the oauth.Server hand-off for sign-ins the flow started.
@@ -132,7 +183,7 @@ func (f *Flow) FinishLogin(w http.ResponseWriter, r *http.Request, u login.User,
 		page(w, http.StatusBadRequest, "Link expired", "This sign-in has expired or was already used. Open the connect link again.")
 		return
 	}
-	user := claims{Subject: u.Subject, Email: u.Email, Expiry: time.Now().Add(browserTTL).Unix()}
+	user := claims{Subject: u.Subject, Email: u.Email, Expiry: time.Now().Add(browserTTL).Unix(), Nonce: randomToken()}
 	http.SetCookie(w, &http.Cookie{
 		Name: browserCookie, Value: f.m.sign.sign(purposeBrowser, user), Path: "/connect/", MaxAge: int(browserTTL / time.Second),
 		HttpOnly: true, Secure: strings.HasPrefix(f.m.state.Load().publicURL, "https://"),
@@ -140,7 +191,25 @@ func (f *Flow) FinishLogin(w http.ResponseWriter, r *http.Request, u login.User,
 		// never on another site's POST, so disconnecting cannot be forged.
 		SameSite: http.SameSiteLaxMode,
 	})
-	f.authorize(w, r, user, p.Connector, p.Ticket)
+	if p.Ticket != "" {
+		if t, err := f.m.sign.verify(purposeTicket, p.Ticket); err != nil || t.Subject != user.Subject {
+			f.log.Warn("connections: connect link used by another user; refused", zap.String("sub", user.Subject), zap.String("connector", p.Connector))
+			page(w, http.StatusForbidden, "Wrong account", "This connect link was made for another vmcp account than the one you signed in with. Nothing was connected.")
+			return
+		}
+	}
+	// Back to the confirmation page: signing in to vmcp (silent at an identity provider that
+	// remembers the user) is no consent to connect.
+	next := connectPath(p.Connector)
+	if p.Ticket != "" {
+		next += "?ticket=" + url.QueryEscape(p.Ticket)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// connectPath is the connect page of connector name, relative to the public URL's host.
+func connectPath(name string) string {
+	return "/connect/" + url.PathEscape(name)
 }
 
 // authorize checks the ticket against the signed-in user and sends the browser to the
@@ -227,11 +296,9 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) {
 	page(w, http.StatusOK, "Connected", "Your account is connected to “"+p.Connector+"”. You can close this page and return to your application.")
 }
 
-func (f *Flow) disconnect(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("connector")
-	user, ok := f.browserUser(r)
-	if !ok {
-		page(w, http.StatusUnauthorized, "Sign in first", "Open /connect/"+name+" to sign in, then disconnect.")
+func (f *Flow) disconnect(w http.ResponseWriter, r *http.Request, user claims, name string) {
+	if c := f.m.state.Load(); c == nil || c.connectors[name] == nil {
+		page(w, http.StatusNotFound, "Unknown connector", "There is no connector called “"+name+"” that you connect your own account to.")
 		return
 	}
 	if err := f.m.Disconnect(r.Context(), user.Subject, name); err != nil {

@@ -1,5 +1,5 @@
 // Package connections keeps each user's own OAuth tokens for connectors that use credential type
-// oauth: the connect flow that obtains them (/connect/{connector}: vmcp sign-in, then
+// oauth: the connect flow that obtains them (/connect/{connector}: vmcp sign-in, a confirmation,
 // authorization code + PKCE at the connector's authorization server), their encryption at rest,
 // their refresh, and disconnecting.
 package connections

@@ -24,6 +24,8 @@ type claims struct {
 	Email     string `json:"m,omitempty"`
 	Connector string `json:"c,omitempty"`
 	Expiry    int64  `json:"e"`
+	// Nonce is random per browser sign-in: the connect flow's CSRF tokens are bound to it.
+	Nonce string `json:"n,omitempty"`
 }
 
 const (

@@ -100,6 +100,9 @@ type compiled struct {
 	publicURL   string
 	secure      bool
 	adminGroups []string
+	// sessionTTL is sessionTTL or auth.sign_in_max_age, whichever is shorter: a console sign-in
+	// carries its groups no longer than an MCP client's.
+	sessionTTL time.Duration
 }
 
 //go:embed static
@@ -151,6 +154,10 @@ func (h *Handler) Prepare(cfg *config.Config) (func(), error) {
 		publicURL:   strings.TrimSuffix(cfg.Server.PublicURL, "/"),
 		secure:      strings.HasPrefix(cfg.Server.PublicURL, "https://"),
 		adminGroups: append([]string(nil), cfg.Audit.AdminGroups...),
+		sessionTTL:  sessionTTL,
+	}
+	if m := cfg.Auth.SignInMaxAge.D(); m > 0 && m < c.sessionTTL {
+		c.sessionTTL = m
 	}
 	return func() { h.state.Store(c) }, nil
 }
@@ -183,9 +190,9 @@ func (h *Handler) FinishLogin(w http.ResponseWriter, r *http.Request, user login
 	now := h.cfg.Now()
 	s := session{
 		Subject: user.Subject, Email: user.Email, Name: user.Name, Groups: user.Groups,
-		Expires: now.Add(sessionTTL).Unix(), Nonce: newNonce(),
+		Expires: now.Add(c.sessionTTL).Unix(), Nonce: newNonce(),
 	}
-	http.SetCookie(w, cookie(h.sessions.encode(s), now.Add(sessionTTL), c.secure))
+	http.SetCookie(w, cookie(h.sessions.encode(s), now.Add(c.sessionTTL), c.secure))
 	h.cfg.Log.Info("console: signed in", zap.String("subject", s.Subject), zap.Bool("admin", isAdmin(c, s.Groups)))
 	http.Redirect(w, r, nextFromState(state), http.StatusSeeOther)
 }

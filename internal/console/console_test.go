@@ -77,6 +77,7 @@ type fixture struct {
 	recorded *memRecorder
 	clock    func() time.Time
 	skip     func(time.Duration)
+	console  *console.Handler
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -141,6 +142,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	commit()
+	f.console = h
 	as.HandOff(console.LoginPrefix, h.FinishLogin)
 	mux.Handle(console.Prefix, h)
 	return f

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -441,5 +442,36 @@ func TestNewRefusesAnIncompleteConfig(t *testing.T) {
 		if _, err := console.New(cfg); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// A console sign-in carries its groups no longer than auth.sign_in_max_age when that is shorter
+// than the console's own 8 hours.
+func TestAConsoleSignInEndsAtTheSignInMaxAge(t *testing.T) {
+	f := newFixture(t)
+	raw, err := os.ReadFile(f.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.cfgPath, []byte(strings.Replace(string(raw), "auth:\n", "auth:\n  sign_in_max_age: 1h\n", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadFile(f.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit, err := f.console.Prepare(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit()
+	b := f.browser()
+	b.signIn("/console/signin", "alice", "alice-pw")
+	if p := b.get("/console/connections"); p.status != http.StatusOK {
+		t.Fatalf("signed in: %d", p.status)
+	}
+	f.skip(time.Hour + time.Minute)
+	if p := b.get("/console/connections"); p.status != http.StatusSeeOther {
+		t.Errorf("a console session older than sign_in_max_age: %d, want 303 to sign in", p.status)
 	}
 }

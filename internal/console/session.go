@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/vmcp-dev/vmcp/internal/csrf"
 )
 
 // cookieName is the console's session cookie. The __Host- prefix would pin it to the host and
@@ -17,8 +19,8 @@ import (
 // browsers refuse __Host- cookies; the attributes below give the same protection there.
 const cookieName = "vmcp_console"
 
-// sessionTTL bounds a console sign-in: a working day, after which the browser signs in again
-// (and picks up group changes from the identity provider).
+// sessionTTL bounds a console sign-in: a working day (or auth.sign_in_max_age if shorter), after
+// which the browser signs in again (and picks up group changes from the identity provider).
 const sessionTTL = 8 * time.Hour
 
 // session is who the browser signed in as. It travels in the cookie, signed (HMAC-SHA256), not
@@ -78,17 +80,11 @@ func (c codec) decode(v string) (*session, error) {
 	return &s, nil
 }
 
-// csrf is the token every POST form of s must carry. Cookies ride along on cross-site form
-// posts (SameSite=Lax still sends them on top-level navigations in some browsers' defaults and
-// on same-site subdomains), so the cookie alone never authorizes a change.
-func (c codec) csrf(s *session) string {
-	return base64.RawURLEncoding.EncodeToString(c.mac("csrf", []byte(s.Nonce)))
-}
+// csrf is the token every POST form of s must carry (package csrf), bound to the sign-in's
+// nonce.
+func (c codec) csrf(s *session) string { return csrf.Token(c.key, s.Nonce) }
 
-func (c codec) validCSRF(s *session, token string) bool {
-	got, err := base64.RawURLEncoding.DecodeString(token)
-	return err == nil && hmac.Equal(got, c.mac("csrf", []byte(s.Nonce)))
-}
+func (c codec) validCSRF(s *session, token string) bool { return csrf.Valid(c.key, s.Nonce, token) }
 
 // newNonce returns 16 random bytes, base64url.
 func newNonce() string {

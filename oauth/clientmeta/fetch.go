@@ -28,9 +28,11 @@ const (
 
 // Options configure a Fetcher. The zero value is the production setting.
 type Options struct {
-	// AllowPrivate lifts the special-use address check, so documents on loopback or a private
-	// network can be fetched. vmcp dev mode only: CIMD-02 §8.6 forbids it in production.
-	AllowPrivate bool
+	// AllowLoopback lets documents on loopback (127.0.0.0/8, ::1) be fetched, where a developer's
+	// client serves its own. Every other special-use address (link-local, where cloud metadata
+	// services live, and private networks) stays refused. vmcp dev mode only: CIMD-02 §8.6
+	// forbids it in production.
+	AllowLoopback bool
 	// Timeout bounds one whole fetch: connect, TLS, headers and body. Default DefaultTimeout.
 	Timeout time.Duration
 	// MaxBytes bounds the document's size; a larger response is an error, not truncated.
@@ -86,7 +88,7 @@ func NewFetcher(opts Options) *Fetcher {
 	}
 	dialer := &net.Dialer{
 		Timeout: opts.Timeout,
-		Control: dialControl(opts.AllowPrivate),
+		Control: dialControl(opts.AllowLoopback),
 	}
 	transport := &http.Transport{
 		// No proxy, ever: through a proxy the dial check would vet the proxy's address, and the

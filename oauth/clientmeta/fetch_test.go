@@ -39,7 +39,7 @@ func newDocServer(t *testing.T, h http.HandlerFunc) *docServer {
 // url is the client_id for path on s: https://127.0.0.1:PORT/path.
 func (s *docServer) url(path string) string { return s.srv.URL + path }
 
-// fetcher returns a Fetcher that trusts s's certificate. Dev mode (AllowPrivate) is on unless
+// fetcher returns a Fetcher that trusts s's certificate. Dev mode (AllowLoopback) is on unless
 // opts says otherwise through prod; the server is on loopback.
 func (s *docServer) fetcher(t *testing.T, opts Options) *Fetcher {
 	t.Helper()
@@ -67,7 +67,7 @@ func TestFetchReturnsTheValidatedDocument(t *testing.T) {
 		}
 		serveValid(w, r)
 	})
-	f := s.fetcher(t, Options{AllowPrivate: true})
+	f := s.fetcher(t, Options{AllowLoopback: true})
 	id := s.url("/oauth/client.json")
 	d, err := f.Fetch(context.Background(), id)
 	if err != nil {
@@ -85,7 +85,7 @@ func TestWithoutDevModeALoopbackTargetIsRefusedAtDialTime(t *testing.T) {
 	s := newDocServer(t, serveValid)
 	for _, host := range []string{"127.0.0.1", "localhost"} {
 		t.Run(host, func(t *testing.T) {
-			f := s.fetcher(t, Options{AllowPrivate: false})
+			f := s.fetcher(t, Options{AllowLoopback: false})
 			_, port, _ := net.SplitHostPort(s.srv.Listener.Addr().String())
 			_, err := f.Fetch(context.Background(), "https://"+net.JoinHostPort(host, port)+"/client.json")
 			if !errors.Is(err, ErrForbiddenAddress) || !errors.Is(err, ErrFetch) {
@@ -109,7 +109,7 @@ func TestWithoutDevModeALoopbackTargetIsRefusedAtDialTime(t *testing.T) {
 
 func TestFetchRefusesClientIDsBeforeConnecting(t *testing.T) {
 	s := newDocServer(t, serveValid)
-	f := s.fetcher(t, Options{AllowPrivate: true})
+	f := s.fetcher(t, Options{AllowLoopback: true})
 	for _, id := range []string{
 		"http" + strings.TrimPrefix(s.url("/client.json"), "https"), // plain http
 		s.url("/"),
@@ -186,7 +186,7 @@ func TestFetchRefusesBadResponses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newDocServer(t, tc.handler)
-			f := s.fetcher(t, Options{AllowPrivate: true, MaxBytes: max})
+			f := s.fetcher(t, Options{AllowLoopback: true, MaxBytes: max})
 			d, err := f.Fetch(context.Background(), s.url("/client.json"))
 			if !errors.Is(err, tc.class) {
 				t.Fatalf("Fetch = %+v, %v; want %v", d, err, tc.class)
@@ -207,7 +207,7 @@ func TestABodyOfExactlyTheLimitIsAccepted(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, body+strings.Repeat(" ", 1024-len(body)))
 	})
-	f := s.fetcher(t, Options{AllowPrivate: true, MaxBytes: 1024})
+	f := s.fetcher(t, Options{AllowLoopback: true, MaxBytes: 1024})
 	if _, err := f.Fetch(context.Background(), s.url("/client.json")); err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
@@ -218,7 +218,7 @@ func TestFetchAcceptsAMoreSpecificJSONType(t *testing.T) {
 		w.Header().Set("Content-Type", "application/oauth-client-metadata+json; charset=UTF-8")
 		fmt.Fprint(w, validBody(r))
 	})
-	f := s.fetcher(t, Options{AllowPrivate: true})
+	f := s.fetcher(t, Options{AllowLoopback: true})
 	if _, err := f.Fetch(context.Background(), s.url("/client.json")); err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
@@ -234,7 +234,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		}
 		http.Redirect(w, r, "/moved.json", http.StatusFound)
 	})
-	f := s.fetcher(t, Options{AllowPrivate: true})
+	f := s.fetcher(t, Options{AllowLoopback: true})
 	for _, code := range []int{301, 302, 307, 308} {
 		_, err := f.Fetch(context.Background(), s.url(fmt.Sprintf("/client-%d.json", code)))
 		if !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), "redirect") {
@@ -262,7 +262,7 @@ func TestASlowServerTimesOut(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// The handler returns when the fetcher hangs up, so the server closes cleanly.
 			s := newDocServer(t, tc.handler)
-			f := s.fetcher(t, Options{AllowPrivate: true, Timeout: 150 * time.Millisecond})
+			f := s.fetcher(t, Options{AllowLoopback: true, Timeout: 150 * time.Millisecond})
 			start := time.Now()
 			_, err := f.Fetch(context.Background(), s.url("/client.json"))
 			if !errors.Is(err, ErrFetch) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "timed out") {
@@ -286,7 +286,7 @@ func TestDocumentsAreCachedUntilMaxAge(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=120")
 		serveValid(w, r)
 	})
-	f := s.fetcher(t, Options{AllowPrivate: true})
+	f := s.fetcher(t, Options{AllowLoopback: true})
 	var clock fakeClock
 	clock.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	f.now = clock.now
@@ -329,7 +329,7 @@ func TestFailuresAreNotCached(t *testing.T) {
 		}
 		serveValid(w, r)
 	})
-	f := s.fetcher(t, Options{AllowPrivate: true})
+	f := s.fetcher(t, Options{AllowLoopback: true})
 	id := s.url("/client.json")
 	if _, err := f.Fetch(context.Background(), id); !errors.Is(err, ErrFetch) {
 		t.Fatalf("first Fetch = %v, want ErrFetch", err)
@@ -354,7 +354,7 @@ func TestInvalidDocumentsAreNotCached(t *testing.T) {
 		}
 		fmt.Fprint(w, `{"client_id":"https://elsewhere.example/x","client_name":"x","redirect_uris":["https://a.example/cb"]}`)
 	})
-	f := s.fetcher(t, Options{AllowPrivate: true})
+	f := s.fetcher(t, Options{AllowLoopback: true})
 	id := s.url("/client.json")
 	if _, err := f.Fetch(context.Background(), id); !errors.Is(err, ErrInvalidDocument) {
 		t.Fatalf("first Fetch = %v, want ErrInvalidDocument", err)
@@ -367,7 +367,7 @@ func TestInvalidDocumentsAreNotCached(t *testing.T) {
 
 func TestCallersCannotAlterTheCachedDocument(t *testing.T) {
 	s := newDocServer(t, serveValid)
-	f := s.fetcher(t, Options{AllowPrivate: true})
+	f := s.fetcher(t, Options{AllowLoopback: true})
 	id := s.url("/client.json")
 	d, err := f.Fetch(context.Background(), id)
 	if err != nil {
@@ -393,7 +393,7 @@ func TestConcurrentFetchesOfOneURLShareOneRequest(t *testing.T) {
 		<-release
 		serveValid(w, r)
 	})
-	f := s.fetcher(t, Options{AllowPrivate: true})
+	f := s.fetcher(t, Options{AllowLoopback: true})
 	var joined sync.WaitGroup
 	joined.Add(n - 1)
 	f.onJoin = joined.Done
@@ -444,7 +444,7 @@ func TestTooManyDistinctFetchesAtOnceAreRefused(t *testing.T) {
 		<-release
 		serveValid(w, r)
 	})
-	f := s.fetcher(t, Options{AllowPrivate: true, MaxInFlight: 1})
+	f := s.fetcher(t, Options{AllowLoopback: true, MaxInFlight: 1})
 	first := make(chan error, 1)
 	go func() {
 		_, err := f.Fetch(context.Background(), s.url("/a.json"))
@@ -466,7 +466,7 @@ func TestTooManyDistinctFetchesAtOnceAreRefused(t *testing.T) {
 
 func TestFetchFailsAfterClose(t *testing.T) {
 	s := newDocServer(t, serveValid)
-	f := s.fetcher(t, Options{AllowPrivate: true})
+	f := s.fetcher(t, Options{AllowLoopback: true})
 	f.Close()
 	if _, err := f.Fetch(context.Background(), s.url("/client.json")); !errors.Is(err, ErrFetch) {
 		t.Fatalf("Fetch after Close = %v, want ErrFetch", err)

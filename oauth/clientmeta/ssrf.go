@@ -100,7 +100,7 @@ func specialUse(a netip.Addr) string {
 
 // dialControl is the net.Dialer Control hook. It runs after name resolution and before
 // connect(2), once for every address tried, with the literal ip:port about to be dialled.
-func dialControl(allowPrivate bool) func(network, address string, _ syscall.RawConn) error {
+func dialControl(allowLoopback bool) func(network, address string, _ syscall.RawConn) error {
 	return func(network, address string, _ syscall.RawConn) error {
 		if network != "tcp4" && network != "tcp6" {
 			return fmt.Errorf("%w: network %s", ErrForbiddenAddress, network)
@@ -109,10 +109,12 @@ func dialControl(allowPrivate bool) func(network, address string, _ syscall.RawC
 		if err != nil {
 			return fmt.Errorf("%w: unparsable address", ErrForbiddenAddress)
 		}
-		if allowPrivate {
+		if allowLoopback && ap.Addr().Unmap().IsLoopback() {
 			// vmcp dev mode: client and authorization server both run on the developer's
 			// machine. CIMD-02 §8.6 allows this relaxation for development only and says it MUST
-			// NOT be applied in production.
+			// NOT be applied in production. Only loopback: a developer's laptop still sits on a
+			// network whose router, printers and cloud metadata service (169.254.169.254) an
+			// unauthenticated client's URL must not reach.
 			return nil
 		}
 		if what := specialUse(ap.Addr()); what != "" {

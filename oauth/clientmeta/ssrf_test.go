@@ -72,11 +72,11 @@ func TestPublicAddressesAreAllowed(t *testing.T) {
 
 func TestTheDialHookJudgesTheAddressAboutToBeDialled(t *testing.T) {
 	for _, tc := range []struct {
-		name         string
-		allowPrivate bool
-		network      string
-		address      string
-		refused      bool
+		name          string
+		allowLoopback bool
+		network       string
+		address       string
+		refused       bool
 	}{
 		{"a public IPv4 address", false, "tcp4", "93.184.215.14:443", false},
 		{"a public IPv6 address", false, "tcp6", "[2606:4700:4700::1111]:443", false},
@@ -84,12 +84,19 @@ func TestTheDialHookJudgesTheAddressAboutToBeDialled(t *testing.T) {
 		{"IPv6 loopback", false, "tcp6", "[::1]:443", true},
 		{"an IPv4-mapped metadata address", false, "tcp6", "[::ffff:169.254.169.254]:80", true},
 		{"loopback in dev mode", true, "tcp4", "127.0.0.1:443", false},
-		{"a private address in dev mode", true, "tcp4", "10.0.0.1:443", false},
+		{"IPv6 loopback in dev mode", true, "tcp6", "[::1]:443", false},
+		{"IPv4-mapped loopback in dev mode", true, "tcp6", "[::ffff:127.0.0.2]:443", false},
+		{"a private address in dev mode", true, "tcp4", "10.0.0.1:443", true},
+		{"a private IPv6 address in dev mode", true, "tcp6", "[fd00::1]:443", true},
+		{"the cloud metadata address in dev mode", true, "tcp4", "169.254.169.254:80", true},
+		{"an IPv4-mapped metadata address in dev mode", true, "tcp6", "[::ffff:169.254.169.254]:80", true},
+		{"IPv6 link-local in dev mode", true, "tcp6", "[fe80::1%eth0]:80", true},
+		{"the unspecified address in dev mode", true, "tcp4", "0.0.0.0:443", true},
 		{"UDP, even in dev mode", true, "udp4", "8.8.8.8:53", true},
 		{"an address that is not ip:port", false, "tcp4", "example.com:443", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := dialControl(tc.allowPrivate)(tc.network, tc.address, nil)
+			err := dialControl(tc.allowLoopback)(tc.network, tc.address, nil)
 			if tc.refused != (err != nil) {
 				t.Fatalf("dial hook(%s %s) = %v, refused want %v", tc.network, tc.address, err, tc.refused)
 			}
