@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/connsession"
 	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
@@ -75,6 +76,16 @@ type edgeExchange struct {
 	recorded bool
 	// jsonChecked and garbled follow a routed JSON answer's first bytes (connectorfault.go).
 	jsonChecked, garbled bool
+	// recovery replaces connector sessions their connector forgot (reopen.go); stale names the
+	// connector session a routed call went in, forwarded is the call as sent and connVersion its
+	// revision, to send it again; retried is set once it was.
+	recovery    SessionRecovery
+	stale       *connsession.Ref
+	forwarded   []byte
+	connVersion string
+	retried     bool
+	// send sends Envoy a message ahead of the answer to the current one.
+	send func(*extprocv3.ProcessingResponse) error
 }
 
 func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -246,7 +257,14 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 			return rpcError(http.StatusNotFound, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found: %v", err))
 		}
 		upstream = st.Upstream[c.name]
+		if upstream != "" {
+			e.stale = &connsession.Ref{Sealed: upstream, Version: st.ProtocolVersion, Expires: time.Unix(st.Expiry, 0)}
+			if e.recovery != nil {
+				upstream = e.recovery.CurrentConnectorSession(e.subject, e.vs.name, c.name, upstream)
+			}
+		}
 	}
+	e.connVersion = e.mirror.version
 	if upstream != "" {
 		set = append(set, setHeader(headers.SessionID, upstream))
 		remove = remove[:len(remove)-1]
@@ -263,9 +281,11 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		if sid != "" {
 			set = append(set, setHeader(headers.SessionID, sid))
 			remove = remove[:len(remove)-1]
+			e.stale, upstream = &connsession.Ref{}, sid
 		}
 		if version != "" {
 			set = append(set, setHeader(headers.ProtocolVersion, version))
+			e.connVersion = version
 		}
 		if modern && !revision.Modern(version) {
 			// A 2026-07-28 request to a connector of the 2025 revisions, in the session vmcp
@@ -306,6 +326,10 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	}
 	e.routed = c
 	e.rpcID = string(msg.ID)
+	if e.stale != nil {
+		e.stale.SignedIdentity, e.stale.Subject, e.stale.VirtualServer, e.stale.Connector, e.stale.Stale = e.signed, e.subject, e.vs.name, c.name, upstream
+		e.forwarded = body
+	}
 	e.log.Debug("extproc: routed", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.String("method", msg.Method), zap.String("name", original))
 	return rewriteRequestBody(body, set, remove)
 }
@@ -316,6 +340,9 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 		return continueResponseHeaders(nil)
 	}
 	status := headerValue(h.GetHeaders(), ":status")
+	if status == "404" && e.stale != nil && e.recovery != nil && !e.retried {
+		return e.retryInNewSession()
+	}
 	e.setHTTPOutcome(status)
 	if e.kept && status == "404" {
 		// MCP transports: 404 means the connector forgot the session (it restarted, say). The
