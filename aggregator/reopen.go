@@ -56,13 +56,16 @@ func (s *Server) SetRemapStore(st RemapStore) { s.remaps.store = st }
 type remapKey struct{ subject, vs, connector, sealed string }
 
 type remapEntry struct {
+	key       remapKey
 	sessionID string
 	expires   time.Time
 }
 
 // remaps holds replacement connector sessions of client sessions.
 type remaps struct {
-	m     sync.Map // remapKey → remapEntry
+	// m is keyed by the sealed connector session id alone, which the connector made unique;
+	// the entry says whose it is. One string hashes faster than four on the request path.
+	m     sync.Map // sealed → remapEntry
 	n     atomic.Int64
 	store RemapStore
 }
@@ -74,8 +77,8 @@ func (r *remaps) current(subject, vs, connector, sealed string) string {
 	if sealed == "" || r.n.Load() == 0 {
 		return sealed
 	}
-	if v, ok := r.m.Load(remapKey{subject, vs, connector, sealed}); ok {
-		if e := v.(remapEntry); time.Now().Before(e.expires) {
+	if v, ok := r.m.Load(sealed); ok {
+		if e := v.(remapEntry); e.key == (remapKey{subject, vs, connector, sealed}) && time.Now().Before(e.expires) {
 			return e.sessionID
 		}
 	}
@@ -87,7 +90,7 @@ func (r *remaps) remember(k remapKey, sid string, expires time.Time) {
 		r.m.Clear()
 		r.n.Store(0)
 	}
-	if _, loaded := r.m.Swap(k, remapEntry{sessionID: sid, expires: expires}); !loaded {
+	if _, loaded := r.m.Swap(k.sealed, remapEntry{key: k, sessionID: sid, expires: expires}); !loaded {
 		r.n.Add(1)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -191,4 +192,31 @@ func TestAForgottenKeptSessionIsReplaced(t *testing.T) {
 	if c := a.agg.connectorNamed("demo", "weather"); c.health.resting(time.Now()) {
 		t.Fatal("the restarted connector is counted as failing")
 	}
+}
+
+// Every routed call in a client session asks for its connector session's replacement: a map read
+// when connectors have restarted, nothing when none has.
+func BenchmarkCurrentConnectorSession(b *testing.B) {
+	var r remaps
+	b.Run("none replaced", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.current("alice", "demo", "notes", "up-1")
+		}
+	})
+	for i := range 10000 {
+		r.remember(remapKey{"user" + strconv.Itoa(i), "demo", "notes", "up-" + strconv.Itoa(i)}, "new", time.Now().Add(time.Hour))
+	}
+	b.Run("10000 replaced, not this one", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.current("alice", "demo", "notes", "up-1")
+		}
+	})
+	b.Run("10000 replaced, this one", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.current("user1", "demo", "notes", "up-1")
+		}
+	})
 }
