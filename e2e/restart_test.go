@@ -250,3 +250,46 @@ func postgresStore(t *testing.T) string {
 	}
 	return "store: {driver: postgres, dsn: \"${file:" + dsnFile + "}\"}\n"
 }
+
+// slowConnector keeps sessions and has one tool, "slow", that takes longer to answer than
+// Envoy waits for an ext_proc message by default (message_timeout, 2 s in the bootstrap).
+func slowConnector() http.Handler {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "slow", Version: "1"}, nil)
+	type out struct {
+		Done bool `json:"done"`
+	}
+	mcp.AddTool(srv, &mcp.Tool{Name: "slow", Description: "Answers after 3 seconds."},
+		func(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, out, error) {
+			select {
+			case <-time.After(3 * time.Second): // the tool's own pace, not a wait for the test
+				return nil, out{Done: true}, nil
+			case <-ctx.Done():
+				return nil, out{}, ctx.Err()
+			}
+		})
+	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+}
+
+// The call sent again after a restart runs while Envoy waits for extproc's answer to the 404:
+// extproc extends that wait (override_message_timeout, allowed by the bootstrap's
+// max_message_timeout), so a tool slower than message_timeout still answers.
+func TestACallSentAgainInANewSessionMayOutlastExtprocsMessageTimeout(t *testing.T) {
+	slow := &restartingConnector{t: t, addr: harness.FreeAddr(t), mk: slowConnector}
+	slow.start()
+	t.Cleanup(slow.stop)
+	s := startSystemOpts(t, systemOpts{connectors: "  - name: slow\n    url: http://" + slow.addr + "/mcp\n    timeout: 5s\n"})
+	s.reload(func() { s.writeConfig("  - name: slowvs\n    connectors: [slow, weather]\n") })
+	cs := connectRevision(t, s.url("slowvs"), "2025-11-25", edgeclient.Bearer{Token: s.token("alice", "slowvs"), Base: http.DefaultTransport})
+
+	if res := callTool(t, cs, "slow__slow", map[string]any{}); res.IsError {
+		t.Fatalf("before the restart: %v", res.Content)
+	}
+	slow.restart()
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "slow__slow", Arguments: map[string]any{}})
+	if err != nil || res.IsError {
+		t.Fatalf("the slow call after the restart: %v %v", err, res)
+	}
+	if res := callTool(t, cs, "weather__get_forecast", map[string]any{"city": "Oslo", "days": 1}); res.IsError {
+		t.Fatalf("weather: %v", res.Content)
+	}
+}
