@@ -326,6 +326,11 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	}
 	e.routed = c
 	e.rpcID = string(msg.ID)
+	if !msg.IsRequest() {
+		// A client's answer to a request from a session the connector forgot has no one to
+		// go to in a new session.
+		e.stale = nil
+	}
 	if e.stale != nil {
 		e.stale.SignedIdentity, e.stale.Subject, e.stale.VirtualServer, e.stale.Connector, e.stale.Stale = e.signed, e.subject, e.vs.name, c.name, upstream
 		e.forwarded = body
