@@ -236,10 +236,15 @@ func (s *Server) RetryInNewSession(ctx context.Context, ref connsession.Ref, pro
 		if err != nil {
 			return nil, err
 		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody))
+		// Read whole: it becomes one immediate response. The new session claims no client
+		// capabilities, so no request to the client (elicitation, sampling) can hold it open.
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody+1))
 		resp.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errUpstream, err)
+		}
+		if len(data) > maxUpstreamBody {
+			return nil, fmt.Errorf("%w: answer over %d bytes", errUpstream, maxUpstreamBody)
 		}
 		if resp.StatusCode == http.StatusNotFound && !opened && attempt < maxChain {
 			// The session another request put in place is gone too (a second restart): this
