@@ -77,10 +77,11 @@ type edgeExchange struct {
 	// jsonChecked and garbled follow a routed JSON answer's first bytes (connectorfault.go).
 	jsonChecked, garbled bool
 	// recovery replaces connector sessions their connector forgot (reopen.go); stale names the
-	// connector session a routed call went in, forwarded is the call as sent and connVersion its
-	// revision, to send it again; retried is set once it was.
+	// connector session a routed call went in (inSession says it did), forwarded is the call as
+	// sent and connVersion its revision, to send it again; retried is set once it was.
 	recovery    SessionRecovery
-	stale       *connsession.Ref
+	stale       connsession.Ref
+	inSession   bool
 	forwarded   []byte
 	connVersion string
 	retried     bool
@@ -258,7 +259,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		}
 		upstream = st.Upstream[c.name]
 		if upstream != "" {
-			e.stale = &connsession.Ref{Sealed: upstream, Version: st.ProtocolVersion, Expires: time.Unix(st.Expiry, 0)}
+			e.inSession, e.stale = true, connsession.Ref{Sealed: upstream, Version: st.ProtocolVersion, Expires: time.Unix(st.Expiry, 0)}
 			if e.recovery != nil {
 				upstream = e.recovery.CurrentConnectorSession(e.subject, e.vs.name, c.name, upstream)
 			}
@@ -281,7 +282,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		if sid != "" {
 			set = append(set, setHeader(headers.SessionID, sid))
 			remove = remove[:len(remove)-1]
-			e.stale, upstream = &connsession.Ref{}, sid
+			e.inSession, upstream = true, sid
 		}
 		if version != "" {
 			set = append(set, setHeader(headers.ProtocolVersion, version))
@@ -329,9 +330,9 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	if !msg.IsRequest() {
 		// A client's answer to a request from a session the connector forgot has no one to
 		// go to in a new session.
-		e.stale = nil
+		e.inSession = false
 	}
-	if e.stale != nil {
+	if e.inSession {
 		e.stale.SignedIdentity, e.stale.Subject, e.stale.VirtualServer, e.stale.Connector, e.stale.Stale = e.signed, e.subject, e.vs.name, c.name, upstream
 		e.forwarded = body
 	}
@@ -345,7 +346,7 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 		return continueResponseHeaders(nil)
 	}
 	status := headerValue(h.GetHeaders(), ":status")
-	if status == "404" && e.stale != nil && e.recovery != nil && !e.retried {
+	if status == "404" && e.inSession && e.recovery != nil && !e.retried {
 		return e.retryInNewSession()
 	}
 	e.setHTTPOutcome(status)

@@ -54,7 +54,7 @@ func (e *edgeExchange) retryInNewSession() *extprocv3.ProcessingResponse {
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, RetryWait-time.Second)
 	defer cancel()
-	ans, err := e.recovery.RetryInNewSession(ctx, *e.stale, e.connVersion, e.forwarded)
+	ans, err := e.recovery.RetryInNewSession(ctx, e.stale, e.connVersion, e.forwarded)
 	if err != nil {
 		e.log.Warn("extproc: connector forgot the session and no new one answered", zap.String("vs", e.vs.name), zap.String("connector", e.routed.name), zap.Error(err))
 		return e.failRoutedCall(e.sessionLost())
