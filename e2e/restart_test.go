@@ -147,7 +147,9 @@ func checkCallsSurviveRestart(t *testing.T, cs *mcp.ClientSession, keeper *resta
 
 	keeper.restart()
 
+	started := time.Now()
 	after, err := sessionInfoOf(cs, "keeper__session_info")
+	reopened := time.Since(started)
 	if err != nil {
 		t.Fatalf("the first call after the connector restarted: %v", err)
 	}
@@ -155,9 +157,11 @@ func checkCallsSurviveRestart(t *testing.T, cs *mcp.ClientSession, keeper *resta
 		t.Fatalf("after the restart the call was served in the forgotten session %q", first.Session)
 	}
 	// One new session serves the client from now on: not one per call.
+	started = time.Now()
 	if next := sessionInfo(t, cs, "keeper__session_info"); next.Session != after.Session || next.Calls != after.Calls+1 {
 		t.Fatalf("after the restart: %+v then %+v; want one new connector session serving both", after, next)
 	}
+	t.Logf("the call that found its connector session forgotten took %v, the next one %v", reopened, time.Since(started))
 	if res := callTool(t, cs, "keeper__add_note", map[string]any{"title": "after", "body": "restart"}); res.IsError {
 		t.Fatalf("keeper__add_note: %v", res.Content)
 	}
