@@ -37,7 +37,7 @@ type Store interface {
 
 	// PutGrant stores short-lived single-use state of a kind ("pending", "code",
 	// "connector-session") under the hash of key, until expires. A key is put once: a second put
-	// of a live key fails, so of replicas racing to put it exactly one wins.
+	// of the same key fails, so of replicas racing to put it exactly one wins.
 	PutGrant(ctx context.Context, kind, key string, value []byte, expires time.Time) error
 	// Grant reads a live grant without taking it.
 	Grant(ctx context.Context, kind, key string) ([]byte, error)
