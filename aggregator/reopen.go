@@ -113,20 +113,10 @@ func (s *Server) replace(ctx context.Context, c *connector, ref connsession.Ref)
 		return e.sessionID, e.version, opened, err
 	}
 	k := remapKey{ref.Subject, ref.VirtualServer, ref.Connector, ref.Sealed}
-	if st := s.remaps.store; st != nil {
-		// Another replica may have replaced it already: follow the chain from the stale session.
-		cur := ref.Stale
-		for range maxChain {
-			next, err := s.chainNext(ctx, st, k, cur)
-			if err != nil || next == "" {
-				break
-			}
-			cur = next
-		}
-		if cur != ref.Stale {
-			s.remaps.remember(k, cur, ref.Expires)
-			return cur, "", false, nil
-		}
+	// Another replica may have replaced it already.
+	if cur := s.latest(ctx, k, ref.Stale); cur != ref.Stale {
+		s.remaps.remember(k, cur, ref.Expires)
+		return cur, "", false, nil
 	}
 	// What the client declared it can do at initialize is not kept: the new session claims
 	// nothing, so the connector asks the client nothing it may not answer.
@@ -153,6 +143,32 @@ func (s *Server) replace(ctx context.Context, c *connector, ref connsession.Ref)
 	s.remaps.remember(k, sid, ref.Expires)
 	s.log.Info("aggregator: connector forgot a client's session; opened a new one", zap.String("vs", ref.VirtualServer), zap.String("connector", c.name))
 	return sid, a.version, true, nil
+}
+
+// latest follows the chain in the store from connector session sid to the last session that
+// replaced it (sid itself when none did, or without a store).
+func (s *Server) latest(ctx context.Context, k remapKey, sid string) string {
+	st := s.remaps.store
+	if st == nil {
+		return sid
+	}
+	for range maxChain {
+		next, err := s.chainNext(ctx, st, k, sid)
+		if err != nil || next == "" {
+			break
+		}
+		sid = next
+	}
+	return sid
+}
+
+// currentEverywhere is the connector session to end for one a client's session id carries: the
+// last that replaced it on any replica.
+func (s *Server) currentEverywhere(ctx context.Context, subject, vs, connector, sealed string) string {
+	if sealed == "" {
+		return ""
+	}
+	return s.latest(ctx, remapKey{subject, vs, connector, sealed}, s.remaps.current(subject, vs, connector, sealed))
 }
 
 // chainNext reads the session that replaced stale, or "" when none did.

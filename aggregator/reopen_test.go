@@ -171,6 +171,26 @@ func TestAForgottenConnectorSessionIsReplacedOnceForEveryReplica(t *testing.T) {
 	if n := a.toolCount(sid); n != 2 || a.agg.CurrentConnectorSession("alice", "demo", "weather", sealed) != again || again == replaced {
 		t.Fatalf("after the second restart the replicas disagree (%d tools)", n)
 	}
+
+	// A replica that never saw a replacement ends the latest one when the client ends its
+	// session, not the forgotten one.
+	c := newReplica(t, egress, st)
+	del := httptest.NewRequest(http.MethodDelete, "/v/demo/mcp", nil)
+	del.Header.Set("x-vmcp-identity", c.signed)
+	del.Header.Set("Mcp-Session-Id", sid)
+	c.agg.ServeHTTP(httptest.NewRecorder(), del)
+	ping, _ := http.NewRequest(http.MethodPost, srv.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":9,"method":"ping"}`))
+	ping.Header.Set("Content-Type", "application/json")
+	ping.Header.Set("Accept", "application/json, text/event-stream")
+	ping.Header.Set("Mcp-Session-Id", again)
+	resp, err := http.DefaultClient.Do(ping)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the latest connector session answers HTTP %d after the client's DELETE; want it ended (404)", resp.StatusCode)
+	}
 }
 
 // A session vmcp keeps for sessionless callers is replaced too, rather than the connector being

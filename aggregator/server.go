@@ -299,7 +299,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request) {
 		return
 	}
 	s.fanOut(r.Context(), req.vs, func(ctx ctxT, c *connector) (any, error) {
-		sid := s.remaps.current(req.caller.Subject, req.vs.name, c.name, st.Upstream[c.name])
+		sid := s.currentEverywhere(ctx, req.caller.Subject, req.vs.name, c.name, st.Upstream[c.name])
 		if sid == "" {
 			return nil, nil
 		}
