@@ -108,13 +108,11 @@ func (s *Server) setLevel(ctx context.Context, req *request, params json.RawMess
 	json.Unmarshal(params, &p)
 	delete(p, "_meta")
 	s.fanOut(ctx, req.vs, func(ctx context.Context, c *connector) (any, error) {
-		cl, err := s.connectorCall(ctx, req, c, "logging/setLevel")
-		if err != nil {
-			return nil, err
-		}
-		cl.params = p
-		_, err = s.up.do(ctx, cl)
-		return nil, err
+		return nil, s.inSession(ctx, req, c, "logging/setLevel", func(cl call) error {
+			cl.params = p
+			_, err := s.up.do(ctx, cl)
+			return err
+		})
 	})
 	return map[string]any{}
 }
@@ -124,7 +122,7 @@ func (s *Server) setLevel(ctx context.Context, req *request, params json.RawMess
 func (s *Server) connectorCall(ctx context.Context, req *request, c *connector, method string) (call, error) {
 	cl := call{connector: c, identity: req.signed, protocolVersion: req.protocol, method: method}
 	if req.session != nil && req.session.Upstream[c.name] != "" {
-		cl.sessionID = req.session.Upstream[c.name]
+		cl.sessionID = s.remaps.current(req.caller.Subject, req.vs.name, c.name, req.session.Upstream[c.name])
 		return cl, nil
 	}
 	// A client without a session (stateless, or a revision without sessions), or whose session
@@ -225,24 +223,13 @@ func (s *Server) listEverywhere(ctx context.Context, req *request, method, key s
 			}
 			return nil, errResting
 		}
-		cl, err := s.connectorCall(ctx, req, c, method)
-		if err != nil {
-			c.health.observe(err, now)
-			return nil, err
-		}
-		items, err := s.listAll(ctx, cl, key)
-		var status *statusError
-		if errors.As(err, &status) && status.status == http.StatusNotFound && req.session != nil {
-			// The connector forgot the session the client's vmcp session names (it restarted,
-			// say): go on in a session vmcp keeps, rather than leave the connector out of this
-			// client's lists for the rest of its session.
-			s.log.Info("aggregator: connector session gone; using a kept one", zap.String("vs", req.vs.name), zap.String("connector", c.name))
-			kept := *req
-			kept.session = nil
-			if cl, err = s.connectorCall(ctx, &kept, c, method); err == nil {
-				items, err = s.listAll(ctx, cl, key)
-			}
-		}
+		// A connector that forgot the caller's session (it restarted, say) gets a new one
+		// (reopen.go), rather than leaving it out of this client's lists for good.
+		var items []map[string]json.RawMessage
+		err := s.inSession(ctx, req, c, method, func(cl call) (err error) {
+			items, err = s.listAll(ctx, cl, key)
+			return err
+		})
 		c.health.observe(err, now)
 		if err == nil && req.state.lists.put(c.name, method, items, time.Now()) {
 			s.listChangedAt(req.state, c.name, strings.TrimSuffix(key, "Templates"))

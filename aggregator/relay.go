@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/vmcp-dev/vmcp/internal/connsession"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/relay"
 	"github.com/vmcp-dev/vmcp/internal/session"
@@ -35,12 +36,13 @@ func (s *Server) relayStreams(ctx context.Context, req *request, st *session.Sta
 		if resuming {
 			last = resumeID
 		}
-		cl := call{connector: c, sessionID: sid, protocolVersion: st.ProtocolVersion, identity: req.signed}
-		go s.relayOne(ctx, req.state, cl, last, out)
+		ref := s.sessionRef(req, c, sid)
+		cl := call{connector: c, sessionID: s.remaps.current(ref.Subject, ref.VirtualServer, c.name, sid), protocolVersion: st.ProtocolVersion, identity: req.signed}
+		go s.relayOne(ctx, req.state, cl, ref, last, out)
 	}
 }
 
-func (s *Server) relayOne(ctx context.Context, st *compiled, cl call, last string, out chan<- []byte) {
+func (s *Server) relayOne(ctx context.Context, st *compiled, cl call, ref connsession.Ref, last string, out chan<- []byte) {
 	// No translation (internal/translate): the connector session was opened in the client's own
 	// revision, or an older 2025 one whose messages the client reads as they are.
 	rw := &relay.Rewriter{Connector: cl.connector.name}
@@ -48,6 +50,20 @@ func (s *Server) relayOne(ctx context.Context, st *compiled, cl call, last strin
 		resp, err := s.up.stream(ctx, cl, last)
 		if err != nil {
 			s.log.Debug("aggregator: connector GET stream", zap.String("connector", cl.connector.name), zap.Error(err))
+		} else if resp.StatusCode == http.StatusNotFound || resp.StatusCode >= 502 && resp.StatusCode <= 504 {
+			// Restarting (Envoy's 502-504 while it is down), then the session is gone (404):
+			// the stream goes on, after the usual pause, in the session that replaces it
+			// (reopen.go).
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNotFound {
+				ref.Stale = cl.sessionID
+				sid, _, _, err := s.replace(ctx, cl.connector, ref)
+				if err != nil {
+					s.log.Debug("aggregator: connector GET stream", zap.String("connector", cl.connector.name), zap.Error(err))
+				} else {
+					cl.sessionID, last = sid, ""
+				}
+			}
 		} else if resp.StatusCode != http.StatusOK {
 			resp.Body.Close()
 			// 405: the connector offers no GET stream; 404/400: no such session. Either way

@@ -36,6 +36,8 @@ type Server struct {
 	// done ends open notification streams when vmcp shuts down.
 	done      chan struct{}
 	closeOnce sync.Once
+	// remaps are the new connector sessions of client sessions whose connector forgot theirs.
+	remaps remaps
 }
 
 // Close ends the notification streams the aggregator holds open, so that the HTTP server's
@@ -305,7 +307,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request) {
 		return
 	}
 	s.fanOut(r.Context(), req.vs, func(ctx ctxT, c *connector) (any, error) {
-		sid := st.Upstream[c.name]
+		sid := s.currentEverywhere(ctx, req.caller.Subject, req.vs.name, c.name, st.Upstream[c.name])
 		if sid == "" {
 			return nil, nil
 		}

@@ -89,6 +89,21 @@ func (t *shadowSessions) get(ctx context.Context, s *Server, c *connector, subje
 	return e, nil
 }
 
+// renew replaces the kept session stale, which the connector answered 404 in, and says whether
+// it opened the one it returns: when another request already replaced it, that one serves.
+func (t *shadowSessions) renew(ctx context.Context, s *Server, c *connector, subject, vs, signedIdentity, stale string) (shadowEntry, bool, error) {
+	key := shadowKey{subject, vs, c.name}
+	t.mu.Lock()
+	if e, ok := t.m[key]; ok && e.sessionID != stale && time.Now().Before(e.expires) {
+		t.mu.Unlock()
+		return e, false, nil
+	}
+	delete(t.m, key)
+	t.mu.Unlock()
+	e, err := t.get(ctx, s, c, subject, vs, signedIdentity)
+	return e, err == nil, err
+}
+
 func (t *shadowSessions) forget(subject, vs, connector string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

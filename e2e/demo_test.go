@@ -61,6 +61,12 @@ func TestGoSDKClientUsesBothConnectorsThroughEnvoy(t *testing.T) {
 		}
 	}
 
+	// go-sdk's client speaks 2026-07-28, without a session: its calls to notes, which keeps
+	// sessions, go in the one vmcp keeps for this user.
+	if cs.ID() != "" {
+		t.Fatalf("the client keeps session %q; want none (2026-07-28)", cs.ID())
+	}
+	first := sessionInfo(t, cs, "notes__session_info")
 	added := callTool(t, cs, "notes__add_note", map[string]any{"title": "standup", "body": "ship vmcp"})
 	if added.IsError {
 		t.Fatalf("notes__add_note failed: %v", added.Content)
@@ -78,11 +84,13 @@ func TestGoSDKClientUsesBothConnectorsThroughEnvoy(t *testing.T) {
 	if !strings.Contains(text, "Lisbon") {
 		t.Errorf("forecast does not name the city: %s", text)
 	}
-	// The note stored by the first call is visible to the next one: both went to the same
-	// connector session.
 	listed := callTool(t, cs, "notes__list_notes", map[string]any{})
 	if raw, _ := json.Marshal(listed); !strings.Contains(string(raw), "standup") {
 		t.Errorf("list_notes does not show the added note: %s", raw)
+	}
+	// Every call went to the same connector session: it counted all of them.
+	if last := sessionInfo(t, cs, "notes__session_info"); last.Session != first.Session || last.Calls != first.Calls+3 {
+		t.Errorf("notes sessions: %+v, then %+v; want one session serving all four calls", first, last)
 	}
 
 	// Each connector saw exactly its own credential, and never the client's token.
@@ -223,9 +231,19 @@ func TestStatelessClientsWorkWithoutASession(t *testing.T) {
 	if added["isError"] == true {
 		t.Fatalf("tools/call without a session: %v", added)
 	}
-	// The next call lands in the same connector session vmcp keeps for this user.
-	listed := rpc(t, s.url("demo"), token, "tools/call", map[string]any{"name": "notes__list_notes", "arguments": map[string]any{}})
-	if raw, _ := json.Marshal(listed); !strings.Contains(string(raw), `"title":"a"`) {
-		t.Errorf("the note added without a session is not in the same connector session: %s", raw)
+	// The calls land in the one connector session vmcp keeps for this user, which counts them.
+	info := func() connectorSession {
+		res := rpc(t, s.url("demo"), token, "tools/call", map[string]any{"name": "notes__session_info", "arguments": map[string]any{}})
+		var out struct{ StructuredContent connectorSession }
+		raw, _ := json.Marshal(res)
+		if err := json.Unmarshal(raw, &out); err != nil || out.StructuredContent.Session == "" {
+			t.Fatalf("session_info without a session: %s", raw)
+		}
+		return out.StructuredContent
+	}
+	first := info()
+	rpc(t, s.url("demo"), token, "tools/call", map[string]any{"name": "notes__list_notes", "arguments": map[string]any{}})
+	if last := info(); last.Session != first.Session || last.Calls != first.Calls+2 {
+		t.Errorf("notes sessions without a client session: %+v, then %+v; want one kept session serving all three calls", first, last)
 	}
 }

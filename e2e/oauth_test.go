@@ -37,6 +37,12 @@ func oauthClient(t *testing.T, vsURL string, b *browser, redirect string) (*mcp.
 // oauthClientWith is oauthClient whose MCP and OAuth requests go through httpClient.
 func oauthClientWith(t *testing.T, vsURL string, b *browser, redirect string, httpClient *http.Client) (*mcp.ClientSession, *auth.AuthorizationCodeHandler) {
 	t.Helper()
+	return oauthClientIn(t, vsURL, b, redirect, httpClient, "")
+}
+
+// oauthClientIn is oauthClientWith speaking MCP revision version ("": go-sdk's default).
+func oauthClientIn(t *testing.T, vsURL string, b *browser, redirect string, httpClient *http.Client, version string) (*mcp.ClientSession, *auth.AuthorizationCodeHandler) {
+	t.Helper()
 	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
 		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
 			ClientName:   "e2e go-sdk client",
@@ -63,7 +69,7 @@ func oauthClientWith(t *testing.T, vsURL string, b *browser, redirect string, ht
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-oauth", Version: "1"}, nil)
-	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: vsURL, OAuthHandler: h, HTTPClient: httpClient}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: vsURL, OAuthHandler: h, HTTPClient: httpClient}, &mcp.ClientSessionOptions{ProtocolVersion: version})
 	if err != nil {
 		t.Fatalf("connect with OAuth: %v (pages seen: %v)", err, b.pagesSeen)
 	}

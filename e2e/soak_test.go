@@ -147,7 +147,9 @@ func TestSoak(t *testing.T) {
 	duration := soakDuration(t)
 	s := startSystem(t)
 	s.addConnector("pulse", nil, "    timeout: 2s\n    call_timeout: 5s\n")
-	pulse := &restartable{addr: s.addrs["pulse"], mk: func() http.Handler { return weather.New(weather.Options{Stateless: true}) }}
+	// pulse keeps sessions (go-sdk's stateful mode) and forgets them all at each restart: vmcp
+	// must open new ones and send the calls again, unseen by the clients.
+	pulse := &restartable{addr: s.addrs["pulse"], mk: func() http.Handler { return weather.New(weather.Options{}) }}
 	pulse.start(t)
 	defer pulse.kill()
 	s.reload(func() {

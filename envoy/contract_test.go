@@ -13,6 +13,7 @@ import (
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
+	"github.com/vmcp-dev/vmcp/extproc"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/xds"
 )
@@ -152,6 +153,9 @@ func TestSideServicesFailClosed(t *testing.T) {
 
 func TestEdgeExtProcSeesAuthzMetadataAndBufferedBodies(t *testing.T) {
 	p := extProcOf(t, hcmOf(t, renderedBootstrap(t), "edge"))
+	if got := p.GetMaxMessageTimeout().AsDuration(); got < extproc.RetryWait {
+		t.Errorf("max_message_timeout %v is below extproc's wait for a call sent again in a new connector session (%v)", got, extproc.RetryWait)
+	}
 	if got := p.GetMetadataOptions().GetForwardingNamespaces().GetUntyped(); !slices.Equal(got, []string{FilterExtAuthz}) {
 		t.Errorf("forwarded namespaces = %v", got)
 	}

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/connsession"
 	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
@@ -82,6 +83,17 @@ type edgeExchange struct {
 	// clientHeaders are the request's, for the allow-list of what reaches a connector
 	// (forwardheaders.go).
 	clientHeaders []*corev3.HeaderValue
+	// recovery replaces connector sessions their connector forgot (reopen.go); stale names the
+	// connector session a routed call went in (inSession says it did), forwarded is the call as
+	// sent and connVersion its revision, to send it again; retried is set once it was.
+	recovery    SessionRecovery
+	stale       connsession.Ref
+	inSession   bool
+	forwarded   []byte
+	connVersion string
+	retried     bool
+	// send sends Envoy a message ahead of the answer to the current one.
+	send func(*extprocv3.ProcessingResponse) error
 }
 
 // revisionPair is what the answer to a routed request is translated between.
@@ -268,7 +280,14 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		}
 		// The connector's session was opened in the revision the client's was.
 		e.revisions.connector = st.ProtocolVersion
+		if upstream != "" {
+			e.inSession, e.stale = true, connsession.Ref{Sealed: upstream, Version: st.ProtocolVersion, Expires: time.Unix(st.Expiry, 0)}
+			if e.recovery != nil {
+				upstream = e.recovery.CurrentConnectorSession(e.subject, e.vs.name, c.name, upstream)
+			}
+		}
 	}
+	e.connVersion = e.mirror.version
 	if upstream != "" {
 		set = append(set, setHeader(headers.SessionID, upstream))
 		remove = remove[:len(remove)-1]
@@ -285,10 +304,12 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		if sid != "" {
 			set = append(set, setHeader(headers.SessionID, sid))
 			remove = remove[:len(remove)-1]
+			e.inSession, upstream = true, sid
 		}
 		if version != "" {
 			set = append(set, setHeader(headers.ProtocolVersion, version))
 			e.revisions.connector = version
+			e.connVersion = version
 		}
 		if modern && !revision.Modern(version) {
 			// A 2026-07-28 request to a connector of the 2025 revisions, in the session vmcp
@@ -330,6 +351,15 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	remove = withoutUnforwarded(e.clientHeaders, set, remove)
 	e.routed = c
 	e.rpcID = string(msg.ID)
+	if !msg.IsRequest() {
+		// A client's answer to a request from a session the connector forgot has no one to
+		// go to in a new session.
+		e.inSession = false
+	}
+	if e.inSession {
+		e.stale.SignedIdentity, e.stale.Subject, e.stale.VirtualServer, e.stale.Connector, e.stale.Stale = e.signed, e.subject, e.vs.name, c.name, upstream
+		e.forwarded = body
+	}
 	e.log.Debug("extproc: routed", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.String("method", msg.Method), zap.String("name", original))
 	return rewriteRequestBody(body, set, remove)
 }
@@ -340,6 +370,9 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 		return continueResponseHeaders(nil)
 	}
 	status := headerValue(h.GetHeaders(), ":status")
+	if status == "404" && e.inSession && e.recovery != nil && !e.retried {
+		return e.retryInNewSession()
+	}
 	e.setHTTPOutcome(status)
 	if e.kept && status == "404" {
 		// MCP transports: 404 means the connector forgot the session (it restarted, say). The

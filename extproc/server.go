@@ -26,6 +26,7 @@ type Server struct {
 	sessions  *session.Codec
 	connector ConnectorSessions
 	catalog   Catalog
+	recovery  SessionRecovery
 	audit     audit.Sink
 	log       *zap.Logger
 	// users serves connectors with per-user credentials (SetUserCredentials).
@@ -54,7 +55,9 @@ func NewServer(sessions *session.Codec, signer *identity.Signer, connector Conne
 	}
 	// The aggregator, which keeps connector sessions, also keeps the lists routing may need.
 	catalog, _ := connector.(Catalog)
-	return &Server{sessions: sessions, signer: signer, connector: connector, catalog: catalog, audit: sink, log: log}
+	// It also replaces the connector sessions it keeps, and those of client sessions.
+	recovery, _ := connector.(SessionRecovery)
+	return &Server{sessions: sessions, signer: signer, connector: connector, catalog: catalog, recovery: recovery, audit: sink, log: log}
 }
 
 // Prepare compiles cfg; the returned commit swaps it in.
@@ -79,6 +82,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 		handle = e.handle
 	} else {
 		e := s.edgeExchange(stream.Context(), st)
+		e.send = stream.Send
 		handle = e.handle
 		defer e.done()
 	}
@@ -99,7 +103,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 // edgeExchange starts following one client request on the edge listener under configuration st.
 func (s *Server) edgeExchange(ctx context.Context, st *compiled) *edgeExchange {
 	return &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, catalog: s.catalog,
-		audit: s.audit, log: s.log, ctx: ctx, users: s.users, signer: s.signer}
+		audit: s.audit, log: s.log, ctx: ctx, users: s.users, signer: s.signer, recovery: s.recovery}
 }
 
 // listenerOf reads the listener name the bootstrap puts in the gRPC initial metadata.

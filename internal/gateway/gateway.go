@@ -158,6 +158,8 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, recorder, log.Named("aggregator")),
 		stdio:      newStdioConnectors(log.Named("stdio"), Version),
 	}
+	// Connector sessions that replace ones their connector forgot are found by every replica.
+	g.aggregator.SetRemapStore(st)
 	g.extproc = extproc.NewServer(sessions, signer, g.aggregator, recorder, log.Named("extproc"))
 	if err := g.initUserCredentials(ctx, st, opts); err != nil {
 		return nil, err
@@ -486,3 +488,6 @@ func (g *Gateway) httpHandler() http.Handler {
 	mux.Handle("/", g.aggregator)
 	return mux
 }
+
+// The aggregator replaces the connector sessions that routed calls find forgotten.
+var _ extproc.SessionRecovery = (*aggregator.Server)(nil)

@@ -35,8 +35,9 @@ type Store interface {
 	// Client returns a registered client's metadata and secret hash, or ErrNotFound.
 	Client(ctx context.Context, clientID string) (metadataJSON, secretHash []byte, err error)
 
-	// PutGrant stores short-lived single-use state of a kind ("pending", "code") under the hash
-	// of key, until expires.
+	// PutGrant stores short-lived single-use state of a kind ("pending", "code",
+	// "connector-session") under the hash of key, until expires. A key is put once: a second put
+	// of the same key fails, so of replicas racing to put it exactly one wins.
 	PutGrant(ctx context.Context, kind, key string, value []byte, expires time.Time) error
 	// Grant reads a live grant without taking it.
 	Grant(ctx context.Context, kind, key string) ([]byte, error)

@@ -27,7 +27,7 @@ type Options struct {
 }
 
 // New returns the connector's HTTP handler. Each handler has its own empty store, shared by all
-// of its sessions.
+// of its sessions; the session_info tool tells the sessions apart.
 //
 // go-sdk's DNS-rebinding protection stays on: a request that arrives on a loopback address with
 // a non-loopback Host header gets 403. vmcp's Envoy routes rewrite Host to the connector's own
@@ -38,6 +38,7 @@ func New(opts Options) http.Handler {
 	addTools(srv, s)
 	addPrompt(srv, s)
 	addResource(srv, s)
+	addSessionInfo(srv)
 
 	var h http.Handler = mcp.NewStreamableHTTPHandler(
 		func(*http.Request) *mcp.Server { return srv },

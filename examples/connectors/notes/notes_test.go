@@ -72,6 +72,7 @@ func TestToolsAreListedWithTheirRequiredArguments(t *testing.T) {
 		"get_note":     {"id"},
 		"list_notes":   nil,
 		"search_notes": {"query"},
+		"session_info": nil,
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {

@@ -95,6 +95,17 @@ var clientTests = []test{
 }
 
 var grantTests = []test{
+	{"a grant key is put once: a second put fails and the first value stays", func(t *testing.T, e *env) {
+		// What lets replicas that replace the same forgotten connector session agree on one.
+		st := e.store()
+		putGrant(t, st, "connector-session", "k", "first", time.Hour)
+		if err := st.PutGrant(t.Context(), "connector-session", "k", []byte("second"), time.Now().Add(time.Hour)); err == nil {
+			t.Fatal("a second put of the same key succeeded")
+		}
+		if v, err := st.Grant(t.Context(), "connector-session", "k"); err != nil || string(v) != "first" {
+			t.Fatalf("after a second put: %q %v, want the first value", v, err)
+		}
+	}},
 	{"a grant can be read repeatedly and taken once", func(t *testing.T, e *env) {
 		st := e.store()
 		putGrant(t, st, "code", "abc", "v", time.Hour)
