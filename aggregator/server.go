@@ -109,26 +109,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := &request{vs: vs, state: st, caller: caller, signed: signed, rawID: r.Header.Get(headers.SessionID), protocol: r.Header.Get(headers.ProtocolVersion)}
+	// Every request that passed authz is one audit event, refusals included. A GET stream or a
+	// DELETE carries no JSON-RPC method: its HTTP method stands for it.
+	started := time.Now()
+	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+	defer s.record(r, req, cw, started)
 	switch r.Method {
 	case http.MethodPost:
-		started := time.Now()
-		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
 		s.post(cw, r, req)
-		s.record(r, req, cw, started)
 	case http.MethodDelete:
-		s.delete(w, r, req)
+		req.method = http.MethodDelete
+		s.delete(cw, r, req)
 	case http.MethodGet:
+		req.method = http.MethodGet
 		if revision.Modern(req.protocol) {
 			// 2026-07-28 has no GET stream; subscriptions/listen replaces it.
-			w.Header().Set("Allow", "POST")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			cw.Header().Set("Allow", "POST")
+			http.Error(cw, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		s.getStream(w, r, req)
+		s.getStream(cw, r, req)
 	default:
+		req.method = r.Method
 		// MCP transports: a server that offers no standalone SSE stream answers GET with 405.
-		w.Header().Set("Allow", "GET, POST, DELETE")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		cw.Header().Set("Allow", "GET, POST, DELETE")
+		http.Error(cw, "method not allowed", http.StatusMethodNotAllowed)
 	}
 }
 
@@ -259,14 +264,24 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 // (subscriptions/listen) through this one.
 func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
+// Flush passes on to the underlying writer: GET streams and SSE answers flush each event.
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
 // record writes the audit event of one request the aggregator answered.
 func (s *Server) record(r *http.Request, req *request, cw *countingWriter, started time.Time) {
 	if req.method == "" && req.errCode == 0 {
 		return // an answer to a server request, or nothing parseable worth a record
 	}
-	outcome := audit.OutcomeOK
+	outcome, reason := audit.OutcomeOK, ""
 	if req.errCode != 0 || cw.status >= 400 {
 		outcome = audit.OutcomeError
+	}
+	if cw.status == http.StatusNotFound && req.rawID != "" {
+		reason = "session not found"
 	}
 	s.audit.Record(audit.Event{
 		Kind:          audit.KindMCP,
@@ -279,6 +294,7 @@ func (s *Server) record(r *http.Request, req *request, cw *countingWriter, start
 		Target:        req.target,
 		Arguments:     req.arguments,
 		Outcome:       outcome,
+		Reason:        reason,
 		ErrorCode:     req.errCode,
 		LatencyMicros: time.Since(started).Microseconds(),
 		BytesIn:       r.ContentLength,
@@ -304,6 +320,13 @@ func (s *Server) openSession(w http.ResponseWriter, req *request) (session.State
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request) {
 	st, ok := s.openSession(w, req)
 	if !ok {
+		return
+	}
+	// MCP transports: after a DELETE the session id is refused (404) on every later request,
+	// on every replica; the record is shared through the store.
+	if err := s.sessions.End(r.Context(), req.rawID, st); err != nil {
+		s.log.Error("aggregator: session not ended", zap.String("vs", req.vs.name), zap.Error(err))
+		http.Error(w, "the session could not be ended; try again", http.StatusServiceUnavailable)
 		return
 	}
 	s.fanOut(r.Context(), req.vs, func(ctx ctxT, c *connector) (any, error) {

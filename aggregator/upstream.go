@@ -171,6 +171,9 @@ func (u *upstreamClient) post(ctx context.Context, c call, body []byte) (*http.R
 
 func (u *upstreamClient) setHeaders(req *http.Request, c call) {
 	req.Header.Set(headers.Connector, c.connector.name)
+	if c.method != "" {
+		req.Header.Set(headers.RPCMethod, c.method)
+	}
 	if c.identity != "" {
 		req.Header.Set(headers.Identity, c.identity)
 	}

@@ -38,6 +38,7 @@ type system struct {
 	auth       string // extra YAML under auth:, kept across config rewrites
 	top        string // extra top-level YAML (a store section, say)
 	connectors string // extra entries under connectors:
+	adminToken string // for auditTrail, made on first use
 }
 
 // recorder keeps the headers of every request a connector received.

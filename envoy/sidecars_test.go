@@ -200,8 +200,10 @@ func TestEnvoyWithTheSideServices(t *testing.T) {
 				// runs through ext_proc's response path on a stream that never saw the request.
 				t.Errorf("edge phases on an authz error = %v", edge.phases)
 			}
-			if strings.Join(egress.phases, ",") != "request_headers" {
-				t.Errorf("egress phases = %v, want request headers only", egress.phases)
+			// Egress: the request headers (identity check, credential) and the response
+			// headers (the audit outcome); no bodies.
+			if strings.Join(egress.phases, ",") != "request_headers,response_headers" {
+				t.Errorf("egress phases = %v, want request and response headers only", egress.phases)
 			}
 		})
 	}

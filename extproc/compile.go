@@ -18,7 +18,9 @@ import (
 
 // compiled is the request-ready configuration, swapped atomically on reload.
 type compiled struct {
-	byPath     map[string]*virtualServer
+	byPath map[string]*virtualServer
+	// byName finds the virtual server an egress request's signed identity names.
+	byName     map[string]*virtualServer
 	connectors map[string]*connector
 	tools      *toolpolicy.Policy
 	// maxBody is server.max_request_bytes. Envoy's buffer limit lets the chunk that crosses it
@@ -55,6 +57,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 	}
 	c := &compiled{
 		byPath:     make(map[string]*virtualServer, len(cfg.VirtualServers)),
+		byName:     make(map[string]*virtualServer, len(cfg.VirtualServers)),
 		connectors: make(map[string]*connector, len(cfg.Connectors)),
 		tools:      tools,
 		maxBody:    cfg.Server.MaxRequestBytes,
@@ -80,6 +83,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 		}
 		v.discovery = vs.Tools.Enabled()
 		c.byPath[vs.Path] = v
+		c.byName[vs.Name] = v
 	}
 	return c, nil
 }

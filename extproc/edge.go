@@ -75,6 +75,11 @@ type edgeExchange struct {
 	clientID json.RawMessage
 	held     []byte
 	recorded bool
+	// awaitingBody is set while a request's body is due and has not reached extproc;
+	// localStatus is the status of an answer Envoy made meanwhile.
+	awaitingBody bool
+	localStatus  int
+	httpMethod   string
 	// jsonChecked and garbled follow a routed JSON answer's first bytes (connectorfault.go).
 	jsonChecked, garbled bool
 	// revisions says which MCP revisions the routed request's client and connector speak, for
@@ -144,9 +149,23 @@ func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extpr
 	}
 	e.mirror.name, e.mirror.hasName = headerLookup(h.GetHeaders(), headers.Name)
 	e.identify(req, headerValue(h.GetHeaders(), headers.Identity))
+	e.awaitingBody = !h.GetEndOfStream()
+	e.httpMethod = headerValue(h.GetHeaders(), ":method")
 	if e.vs != nil {
 		e.event.Kind, e.event.VirtualServer = audit.KindMCP, e.vs.name
 		e.event.Subject, e.event.Email, e.event.ClientID = e.subject, e.caller.Email, e.caller.ClientID
+		if n, err := strconv.ParseInt(headerValue(h.GetHeaders(), "content-length"), 10, 64); err == nil && n > int64(e.state.maxBody) && e.subject != "" {
+			// A body declared too large is refused now, before Envoy buffers any of it: left
+			// to the buffer limit, a client still sending when the buffer filled could wait
+			// for the request timeout (408) instead of getting this 413.
+			e.awaitingBody = false
+			e.event.Method, e.event.BytesIn = e.mirror.method, n
+			if e.event.Method == "" {
+				e.event.Method = headerValue(h.GetHeaders(), ":method")
+			}
+			e.event.Reason = "request body over server.max_request_bytes"
+			return e.refuse(http.StatusRequestEntityTooLarge, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "request body of %d bytes is over the limit of %d bytes", n, e.state.maxBody), audit.OutcomeError)
+		}
 	}
 	return continueRequestHeaders(&extprocv3.HeaderMutation{RemoveHeaders: []string{headers.Connector}})
 }
@@ -175,6 +194,7 @@ const authzNamespace = "envoy.filters.http.ext_authz"
 
 // requestBody is decode → decide → mutate for one JSON-RPC message.
 func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
+	e.awaitingBody = false
 	if e.vs == nil || e.subject == "" {
 		// Not a virtual server request, or no verified caller: the route or ext_authz answers.
 		return continueRequestBody()
@@ -272,7 +292,8 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
 		if err != nil {
 			// MCP transports: an unknown or expired session is 404, so the client re-initializes.
-			return rpcError(http.StatusNotFound, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found: %v", err))
+			e.event.Reason = "session not found"
+			return e.refuse(http.StatusNotFound, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found: %v", err), audit.OutcomeError)
 		}
 		upstream = st.Upstream[c.name]
 		if e.revisions.client == "" {
@@ -324,7 +345,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 
 	if original != name || e.unwrapped {
 		if err := renameTarget(params, kind, original); err != nil {
-			return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
+			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"), audit.OutcomeError)
 		}
 		if e.mirror.hasName {
 			// The connector checks its own name against the body (2026-07-28).
@@ -334,7 +355,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	if params != nil {
 		newParams, err := json.Marshal(params)
 		if err != nil {
-			return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
+			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"), audit.OutcomeError)
 		}
 		msg.Params = newParams
 	}
@@ -346,7 +367,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	}
 	body, err := json.Marshal(msg)
 	if err != nil {
-		return rpcError(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"))
+		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"), audit.OutcomeError)
 	}
 	remove = withoutUnforwarded(e.clientHeaders, set, remove)
 	e.routed = c
@@ -366,6 +387,10 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 
 // responseHeaders hides the connector's own session id: the client knows only vmcp's.
 func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	if e.awaitingBody {
+		// Envoy answered before the body arrived (a local reply): done records it.
+		e.localStatus, _ = strconv.Atoi(headerValue(h.GetHeaders(), ":status"))
+	}
 	if e.routed == nil {
 		return continueResponseHeaders(nil)
 	}
@@ -471,17 +496,46 @@ func (e *edgeExchange) responseBody(b *extprocv3.HttpBody) *extprocv3.Processing
 
 // done is called when Envoy closes the stream: a routed call whose answer never finished (the
 // client went away, say) is still recorded, with what is known.
+//
+// A request whose body never reached extproc was answered by Envoy itself (413 over its buffer
+// limit, 408 when the body is too slow) or abandoned by the client: vmcp records it here, as
+// nothing else will (the aggregator never sees it).
 func (e *edgeExchange) done() {
-	if e.routed != nil && !e.recorded {
-		e.record()
+	if e.recorded {
+		return
 	}
+	switch {
+	case e.routed != nil:
+		if e.event.Outcome == "" {
+			// No answer came before the client (or Envoy) ended the stream.
+			e.event.Outcome = audit.OutcomeAbandoned
+		}
+	case e.awaitingBody && e.vs != nil && e.subject != "":
+		if e.event.Method = e.mirror.method; e.event.Method == "" {
+			// The JSON-RPC method is in the body that never came.
+			e.event.Method = e.httpMethod
+		}
+		switch e.localStatus {
+		case http.StatusRequestEntityTooLarge:
+			e.event.Outcome, e.event.ErrorCode = audit.OutcomeError, jsonrpc.CodeInvalidRequest
+			e.event.Reason = "request body over the edge's buffer limit (Envoy answered 413)"
+		case http.StatusRequestTimeout:
+			e.event.Outcome = audit.OutcomeError
+			e.event.Reason = "request body not received in time (Envoy answered 408)"
+		default:
+			e.event.Outcome = audit.OutcomeAbandoned
+			e.event.Reason = "the request ended before its body arrived"
+		}
+	default:
+		return
+	}
+	e.record()
 }
 
 // refuse answers the client directly and records why.
 func (e *edgeExchange) refuse(httpStatus int, id json.RawMessage, rpcErr *jsonrpc.Error, outcome string) *extprocv3.ProcessingResponse {
 	e.event.Outcome, e.event.ErrorCode = outcome, rpcErr.Code
-	e.event.LatencyMicros = time.Since(e.started).Microseconds()
-	e.audit.Record(e.event)
+	e.record()
 	return rpcError(httpStatus, id, rpcErr)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/session"
@@ -212,20 +214,73 @@ func TestAggregatorMethodsPassUntouched(t *testing.T) {
 	}
 }
 
-func TestEgressAttachesTheConnectorsCredential(t *testing.T) {
-	srv, _ := newTestServer(t)
-	e := &egressExchange{state: srv.state.Load()}
-	resp := e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
-		Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: "x-vmcp-connector", RawValue: []byte("notes")}, {Key: "authorization", RawValue: []byte("Bearer client-token")}}},
-	}}})
+// egressHeaders plays Envoy's egress listener: the request headers of an aggregator request to
+// connector, with identity (none when empty) and a client token that must not ride along.
+func egressHeaders(connector, identity string) *extprocv3.ProcessingRequest {
+	hs := []*corev3.HeaderValue{{Key: ":method", RawValue: []byte("POST")}, {Key: ":path", RawValue: []byte("/mcp")},
+		{Key: "x-vmcp-connector", RawValue: []byte(connector)}, {Key: "x-vmcp-rpc-method", RawValue: []byte("tools/list")},
+		{Key: "authorization", RawValue: []byte("Bearer client-token")}}
+	if identity != "" {
+		hs = append(hs, &corev3.HeaderValue{Key: "x-vmcp-identity", RawValue: []byte(identity)})
+	}
+	return &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hs}}}}
+}
+
+func TestEgressAttachesTheConnectorsCredentialForAnIdentityVMCPSigned(t *testing.T) {
+	srv, _ := newTestServerWith(t, demoVS+"  - name: ops\n    connectors: [weather]\n")
+	rec := &events{}
+	egress := func() *egressExchange {
+		return &egressExchange{state: srv.state.Load(), signer: testSigner, audit: rec, ctx: context.Background(), log: srv.log}
+	}
+	alice := string(signedAs(identity.Identity{Subject: "alice", VirtualServer: "demo"}).RawValue)
+	e := egress()
+	resp := e.handle(egressHeaders("notes", alice))
 	mut := resp.GetRequestHeaders().GetResponse().GetHeaderMutation()
 	if len(mut.GetSetHeaders()) != 1 || string(mut.SetHeaders[0].Header.RawValue) != "Bearer "+testToken {
 		t.Fatalf("egress mutation = %v", mut)
 	}
-	resp = e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
-		Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: "x-vmcp-connector", RawValue: []byte("nope")}}},
-	}}})
-	if resp.GetImmediateResponse().GetStatus().GetCode() != 404 {
-		t.Fatalf("unknown connector on egress: %v", resp)
+	if !slices.Contains(mut.GetRemoveHeaders(), "x-vmcp-rpc-method") {
+		t.Errorf("egress removes %v", mut.GetRemoveHeaders())
+	}
+	if len(rec.all) != 0 {
+		t.Fatalf("recorded before the answer: %+v", rec.all)
+	}
+	e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{
+		Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: ":status", RawValue: []byte("200")}}}}}})
+	e.done()
+	if ev := rec.last(t); len(rec.all) != 1 || ev.Kind != audit.KindEgress || ev.Subject != "alice" || ev.VirtualServer != "demo" || ev.Connector != "notes" ||
+		ev.Method != "tools/list" || ev.Decision != "allow" || ev.Outcome != audit.OutcomeOK {
+		t.Errorf("audited %+v", rec.all)
+	}
+
+	other, _ := identity.NewSigner([]byte(strings.Repeat("x", 32)))
+	forged, _ := other.Sign(identity.Identity{Subject: "alice", VirtualServer: "demo", Expiry: time.Now().Add(time.Hour).Unix()})
+	expired, _ := testSigner.Sign(identity.Identity{Subject: "alice", VirtualServer: "demo", Expiry: time.Now().Add(-time.Minute).Unix()})
+	for _, tc := range []struct{ name, connector, identity, reason string }{
+		{"no identity", "notes", "", egressNoIdentity},
+		{"a forged identity", "notes", forged, egressBadIdentity},
+		{"an expired identity", "notes", expired, egressBadIdentity},
+		{"garbage", "notes", "eyJzdWIiOiJhZG1pbiJ9.forged", egressBadIdentity},
+		{"a virtual server without the connector", "notes", string(signedAs(identity.Identity{Subject: "alice", VirtualServer: "ops"}).RawValue), egressNotOnVS},
+		{"an unknown virtual server", "notes", string(signedAs(identity.Identity{Subject: "alice", VirtualServer: "gone"}).RawValue), egressUnknownVS},
+		{"an unknown connector", "nope", alice, egressUnknownConnector},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec.all = nil
+			e := egress()
+			resp := e.handle(egressHeaders(tc.connector, tc.identity))
+			e.done()
+			ir := resp.GetImmediateResponse()
+			if ir.GetStatus().GetCode() != 403 || !strings.Contains(string(ir.GetBody()), "refused") || resp.GetRequestHeaders() != nil {
+				t.Fatalf("want 403, got %v", resp)
+			}
+			if strings.Contains(string(ir.GetBody()), testToken) {
+				t.Fatal("the refusal carries the credential")
+			}
+			if ev := rec.last(t); len(rec.all) != 1 || ev.Kind != audit.KindEgress || ev.Decision != "deny" || ev.Outcome != audit.OutcomeDenied ||
+				ev.Reason != tc.reason || ev.Connector != tc.connector {
+				t.Errorf("audited %+v, want one denial because %q", rec.all, tc.reason)
+			}
+		})
 	}
 }

@@ -73,8 +73,9 @@ func TestOnlyAllowListedClientHeadersReachARoutedConnector(t *testing.T) {
 
 func TestOnlyAllowListedHeadersReachAConnectorThroughEgress(t *testing.T) {
 	srv, _ := newTestServer(t)
-	e := &egressExchange{state: srv.state.Load()}
-	hdrs := append([]*corev3.HeaderValue{{Key: ":path", RawValue: []byte("/mcp")}, {Key: "x-vmcp-connector", RawValue: []byte("notes")}}, clientSent...)
+	e := &egressExchange{state: srv.state.Load(), signer: testSigner, audit: &events{}, ctx: context.Background(), log: srv.log}
+	hdrs := append([]*corev3.HeaderValue{{Key: ":path", RawValue: []byte("/mcp")}, {Key: "x-vmcp-connector", RawValue: []byte("notes")},
+		signedAs(identity.Identity{Subject: "alice", VirtualServer: "demo"})}, clientSent...)
 	resp := e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
 		Headers: &corev3.HeaderMap{Headers: hdrs},
 	}}})

@@ -1,7 +1,11 @@
 package extproc
 
 import (
+	"strings"
 	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
 	"github.com/vmcp-dev/vmcp/internal/audit"
 )
@@ -34,6 +38,48 @@ func TestOutcomeReaderFindsTheAnswerInJSONAndSSE(t *testing.T) {
 			o.finish()
 			if o.result != tc.want || o.code != tc.code {
 				t.Errorf("outcome = %q %d, want %q %d", o.result, o.code, tc.want, tc.code)
+			}
+		})
+	}
+}
+
+// Every request extproc follows on a virtual server ends as exactly one audit event with one of
+// the documented outcomes, also when no answer ever comes.
+func TestRequestsThatNeverGetAnAnswerAreAuditedWithADocumentedOutcome(t *testing.T) {
+	statusHeaders := func(status string) *extprocv3.ProcessingRequest {
+		return &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{
+			Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: ":status", RawValue: []byte(status)}}}}}}
+	}
+	body := func(b string) *extprocv3.ProcessingRequest {
+		return &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: []byte(b), EndOfStream: true}}}
+	}
+	for _, tc := range []struct {
+		name    string
+		steps   []*extprocv3.ProcessingRequest
+		outcome string
+		code    int
+		reason  string
+	}{
+		{"a routed call the client abandoned before the answer", []*extprocv3.ProcessingRequest{body(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"notes__add_note","arguments":{}}}`)}, audit.OutcomeAbandoned, 0, ""},
+		{"a body Envoy refused as over its buffer limit", []*extprocv3.ProcessingRequest{statusHeaders("413")}, audit.OutcomeError, -32600, "413"},
+		{"a body that did not arrive in time", []*extprocv3.ProcessingRequest{statusHeaders("408")}, audit.OutcomeError, 0, "408"},
+		{"a request the client left before its body", nil, audit.OutcomeAbandoned, 0, "before its body"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _ := newTestServer(t)
+			rec := &events{}
+			srv.audit = rec
+			e := startExchange(srv, "", nil)
+			for _, step := range tc.steps {
+				e.handle(step)
+			}
+			e.done()
+			e.done()
+			if len(rec.all) != 1 {
+				t.Fatalf("%d events, want 1: %+v", len(rec.all), rec.all)
+			}
+			if ev := rec.all[0]; ev.Outcome != tc.outcome || ev.ErrorCode != tc.code || !strings.Contains(ev.Reason, tc.reason) || ev.Subject != "alice" || ev.Method == "" {
+				t.Errorf("audited %+v, want outcome %q, code %d, reason with %q", ev, tc.outcome, tc.code, tc.reason)
 			}
 		})
 	}

@@ -78,8 +78,9 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	}
 	var handle func(*extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse
 	if listenerOf(stream.Context()) == "egress" {
-		e := &egressExchange{state: st, users: s.users, signer: s.signer, ctx: stream.Context(), log: s.log}
+		e := &egressExchange{state: st, users: s.users, signer: s.signer, audit: s.audit, ctx: stream.Context(), log: s.log}
 		handle = e.handle
+		defer e.done()
 	} else {
 		e := s.edgeExchange(stream.Context(), st)
 		e.send = stream.Send

@@ -16,6 +16,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/headers"
+	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/revision"
 	"github.com/vmcp-dev/vmcp/internal/session"
@@ -118,16 +119,13 @@ func (e *edgeExchange) declaresURLElicitation(msg *jsonrpc.Message) bool {
 	return err == nil && st.URLElicitation
 }
 
-// egressUserCredential resolves the per-user credential of a fan-out request from the identity
-// the aggregator signed. A caller who is not connected gets no credential at all, and the
-// connector answers as to anyone unauthenticated: the aggregator leaves it out.
-func (e *egressExchange) egressUserCredential(c *connector, h *extprocv3.HttpHeaders) (set []*corev3.HeaderValueOption, remove []string) {
+// egressUserCredential resolves the per-user credential of a fan-out request for the caller
+// whose identity the aggregator signed (checked by admit). A caller who is not connected gets no
+// credential at all, and the connector answers as to anyone unauthenticated: the aggregator
+// leaves it out.
+func (e *egressExchange) egressUserCredential(c *connector, id identity.Identity) (set []*corev3.HeaderValueOption, remove []string) {
 	remove = []string{headers.Authorization}
-	if e.users == nil || e.signer == nil {
-		return nil, remove
-	}
-	id, err := e.signer.Verify(headerValue(h.GetHeaders(), headers.Identity))
-	if err != nil {
+	if e.users == nil {
 		return nil, remove
 	}
 	hs, err := e.users.Headers(e.ctx, usercred.Caller{Subject: id.Subject, Email: id.Email, Groups: id.Groups}, c.name)

@@ -126,8 +126,8 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		{"vs", "virtual_server", "only this virtual server"},
 		{"connector", "connector", "only this connector"},
 		{"tool", "tool", "only this tool (or prompt, or resource)"},
-		{"outcome", "outcome", "ok, error, tool_error, denied or upstream"},
-		{"kind", "kind", "mcp (requests) or authz (access decisions)"},
+		{"outcome", "outcome", "ok, error, tool_error, denied, upstream or abandoned"},
+		{"kind", "kind", "mcp (requests), authz (access decisions) or egress (vmcp's requests to connectors)"},
 	} {
 		filters[p.param] = fs.String(p.flag, "", p.help)
 	}

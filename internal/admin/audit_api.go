@@ -20,7 +20,7 @@ const (
 	maxLimit     = 1000
 )
 
-var outcomes = []string{audit.OutcomeOK, audit.OutcomeError, audit.OutcomeToolError, audit.OutcomeDenied, audit.OutcomeUpstream}
+var outcomes = []string{audit.OutcomeOK, audit.OutcomeError, audit.OutcomeToolError, audit.OutcomeDenied, audit.OutcomeUpstream, audit.OutcomeAbandoned}
 
 // serveAudit: GET /admin/api/audit?user=&virtual_server=&connector=&tool=&outcome=&kind=
 // &since=&until=&cursor=&limit= → events newest first and the cursor of the next page.
@@ -62,7 +62,7 @@ func auditFilter(r *http.Request) (audit.Filter, *params, error) {
 	if f.Outcome, err = p.oneOf("outcome", outcomes...); err != nil {
 		return f, p, err
 	}
-	if kind, err = p.oneOf("kind", string(audit.KindMCP), string(audit.KindAuthz)); err != nil {
+	if kind, err = p.oneOf("kind", string(audit.KindMCP), string(audit.KindAuthz), string(audit.KindEgress)); err != nil {
 		return f, p, err
 	}
 	f.Kind = audit.Kind(kind)

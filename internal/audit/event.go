@@ -18,6 +18,10 @@ const (
 	KindAuthz Kind = "authz"
 	// KindMCP is one MCP request (routed to a connector or answered by the aggregator).
 	KindMCP Kind = "mcp"
+	// KindEgress is one request on Envoy's egress listener, where connector credentials are
+	// attached: a fan-out request vmcp made for a user, or a refused attempt to use the listener
+	// without vmcp's signed identity.
+	KindEgress Kind = "egress"
 )
 
 // Outcome values. A JSON-RPC error is recorded as its code in ErrorCode with OutcomeError.
@@ -27,6 +31,9 @@ const (
 	OutcomeToolError = "tool_error" // a tools/call result with isError: true
 	OutcomeDenied    = "denied"     // refused by authz or a policy
 	OutcomeUpstream  = "upstream"   // the connector failed (HTTP status in UpstreamStatus)
+	// OutcomeAbandoned: the client (or, on egress, the aggregator) went away before the answer
+	// came, so what the connector did is unknown.
+	OutcomeAbandoned = "abandoned"
 )
 
 // Event is one audit record. It never holds a token or a credential; Arguments holds only what

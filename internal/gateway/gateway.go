@@ -48,6 +48,10 @@ var Version = "0.1.0-dev"
 // SessionTTL is how long a client-facing MCP session id stays valid.
 const SessionTTL = 24 * time.Hour
 
+// EndedSessionsSync is how often each replica learns of the sessions other replicas' clients
+// ended (DELETE): the longest a deleted session id keeps working on another replica.
+const EndedSessionsSync = time.Second
+
 // component is anything that takes configuration: Prepare compiles without side effects, the
 // returned commit makes it live.
 type component interface {
@@ -68,6 +72,8 @@ type Gateway struct {
 	console    *console.Handler
 	// stdio runs command connectors' processes; see stdio.go.
 	stdio *stdioConnectors
+	// ended is the set of sessions clients ended, synced from the store.
+	ended *session.Ended
 	users *userCredentials
 
 	metrics  *prometheus.Registry
@@ -138,6 +144,8 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 	if err != nil {
 		return nil, err
 	}
+	ended := session.NewEnded(st, log.Named("session"))
+	sessions.TrackEnded(ended)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The recorder names its own "audit" logger.
@@ -157,6 +165,7 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		oauth:      oauth.NewServer(oauth.Options{Store: st, Keys: keys, SealKey: sealKey, Dev: opts.Dev, Log: log.Named("oauth")}),
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, recorder, log.Named("aggregator")),
 		stdio:      newStdioConnectors(log.Named("stdio"), Version),
+		ended:      ended,
 	}
 	// Connector sessions that replace ones their connector forgot are found by every replica.
 	g.aggregator.SetRemapStore(st)
@@ -366,6 +375,7 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 		run("config watch", func() error { return config.Watch(ctx, cfg.Path, data, g.log.Named("config"), g.Apply) })
 	}
 	run("maintenance", func() error { g.maintain(ctx, cfg.Auth.KeyRotation.D()); return nil })
+	run("ended sessions", func() error { g.ended.Run(ctx, EndedSessionsSync); return nil })
 	// The audit pipeline runs on its own context: on shutdown it must outlive the servers so
 	// that the last requests' events are written (or spilled), not lost.
 	auditCtx, stopAudit := context.WithCancel(context.Background())

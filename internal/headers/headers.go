@@ -17,6 +17,9 @@ const (
 	// Identity carries the caller's verified identity, signed by authz, to the aggregator and
 	// through the egress listener back to extproc.
 	Identity = "x-vmcp-identity"
+	// RPCMethod names the JSON-RPC method of an aggregator request on egress, for its audit
+	// record (extproc reads no bodies there); extproc removes it before the connector.
+	RPCMethod = "x-vmcp-rpc-method"
 	// Listener tells extproc, in its gRPC stream metadata, which Envoy listener is calling.
 	Listener = "x-vmcp-listener"
 	// SubjectTokenMetadata is the ext_authz dynamic metadata field that carries the caller's own

@@ -8,6 +8,7 @@
 package session
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -47,6 +48,28 @@ type Codec struct {
 	aead cipher.AEAD
 	ttl  time.Duration
 	now  func() time.Time
+	// ended, when set, refuses sessions their clients ended.
+	ended *Ended
+}
+
+// TrackEnded makes Open refuse the sessions in ended, and End add to it. Call before serving.
+func (c *Codec) TrackEnded(ended *Ended) { c.ended = ended }
+
+// keyLen is the length of a session's key: the base64url of its sealed id's 12-byte nonce,
+// unique per session (random at Seal) and worthless without the codec's key.
+const keyLen = 16
+
+// End ends the session id, whose state Open returned: from now on Open refuses it, here at once
+// and on other replicas once they sync. Without TrackEnded (a codec with no store) it does
+// nothing, and the id stays valid until it expires.
+func (c *Codec) End(ctx context.Context, id string, st State) error {
+	if c.ended == nil {
+		return nil
+	}
+	if len(id) < keyLen {
+		return ErrMalformed
+	}
+	return c.ended.end(ctx, id[:keyLen], st.Expiry)
 }
 
 // NewCodec returns a codec for a 32-byte key and a session lifetime.
@@ -100,6 +123,10 @@ func (c *Codec) Open(id, subject, virtualServer string) (State, error) {
 	}
 	if c.now().Unix() > st.Expiry {
 		return State{}, ErrExpired
+	}
+	// A valid id is longer than keyLen: it holds the nonce, the GCM tag and the state.
+	if c.ended != nil && c.ended.Has(id[:keyLen]) {
+		return State{}, ErrEnded
 	}
 	return st, nil
 }

@@ -201,5 +201,8 @@ func (s *pgStore) DeleteExpired(ctx context.Context) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM oauth_refresh_tokens WHERE expires_at < $1`, now); err != nil {
 		return fmt.Errorf("store: delete expired refresh tokens: %w", err)
 	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM ended_sessions WHERE expires_at < $1`, now); err != nil {
+		return fmt.Errorf("store: delete expired ended sessions: %w", err)
+	}
 	return nil
 }

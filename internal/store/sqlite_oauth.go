@@ -198,6 +198,9 @@ func (s *sqliteStore) DeleteExpired(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM oauth_refresh_tokens WHERE expires_at < ?`, now); err != nil {
 		return fmt.Errorf("store: delete expired refresh tokens: %w", err)
 	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM ended_sessions WHERE expires_at < ?`, now); err != nil {
+		return fmt.Errorf("store: delete expired ended sessions: %w", err)
+	}
 	return nil
 }
 

@@ -78,13 +78,27 @@ type Store interface {
 	// ConnectionsOf lists a user's connections, by connector name.
 	ConnectionsOf(ctx context.Context, subject string) ([]Connection, error)
 
-	// DeleteExpired removes grants and refresh tokens past their expiry.
+	// EndSession records that the MCP session named key ended, until expires (when the session
+	// would have expired anyway). Ending a session twice is not an error.
+	EndSession(ctx context.Context, key string, expires time.Time) error
+	// EndedSessionsSince returns the sessions ended at or after since that have not expired, so
+	// that every replica learns of them.
+	EndedSessionsSince(ctx context.Context, since time.Time) ([]EndedSession, error)
+
+	// DeleteExpired removes grants, refresh tokens and ended-session records past their expiry.
 	DeleteExpired(ctx context.Context) error
 
 	audit.Store
 
 	// Close releases the database.
 	Close() error
+}
+
+// EndedSession is one MCP session a client ended.
+type EndedSession struct {
+	Key     string
+	Ended   time.Time
+	Expires time.Time
 }
 
 // SigningKey is one stored token signing key.

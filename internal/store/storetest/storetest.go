@@ -31,6 +31,7 @@ func Run(t *testing.T, backend Backend) {
 		{"Connections", connectionTests},
 		{"Concurrency", concurrencyTests},
 		{"Replicas", replicaTests},
+		{"EndedSessions", endedSessionTests},
 		{"Migrations", migrationTests},
 		{"AuditInsert", auditInsertTests},
 		{"AuditQuery", auditQueryTests},
