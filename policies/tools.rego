@@ -22,10 +22,13 @@ restrictions := object.get(object.get(input.virtual_server, "access", {}), "tool
 
 caller_groups := object.get(input, "groups", [])
 
-# The patterns that match this tool, and the groups each allows.
+# The patterns that match this tool, and the groups each allows. Globs match with no delimiters
+# (null): with [] OPA's glob.match treats "." as one, so "notes__*" would not match
+# "notes__admin.purge" — a tool name may contain "." and "/" (MCP 2025-11-25 "Tool names"), and a
+# "*" that stops at either would leave such tools open to everyone.
 matching contains pattern if {
 	some pattern, _ in restrictions
-	glob.match(pattern, [], input.tool.exposed)
+	glob.match(pattern, null, input.tool.exposed)
 }
 
 allowed_by contains [pattern, g] if {
