@@ -34,21 +34,29 @@ const codeHeaderMismatch = -32020
 // mirrored are the request headers that 2026-07-28 clients copy from the body.
 type mirrored struct {
 	version, method, name string
-	hasName               bool
+	hasMethod, hasName    bool
 }
 
-// check rejects a 2026-07-28 request whose mirrored headers are missing or disagree with its
-// body: proxies (Envoy included) may act on the headers while the connector acts on the body,
-// so a mismatch is a way around policy.
+// check rejects a request whose mirrored headers disagree with its body, on every revision: authz
+// hands the Mcp-Method header to the access policy as input.mcp.method (it never sees the body),
+// and proxies (Envoy included) may act on the headers while the connector acts on the body, so a
+// mismatch is a way around policy — a 2025-11-25 tools/call sent with "Mcp-Method: tools/list"
+// would pass a policy that denies tools/call. 2026-07-28 requests must also carry the headers.
 func (m mirrored) check(msg *jsonrpc.Message, target string, hasTarget bool) *jsonrpc.Error {
+	if msg.Method == "" {
+		return nil // an answer to a connector's request names no method
+	}
+	if m.hasMethod && m.method != msg.Method {
+		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: Mcp-Method %q does not match the body's method %q", jsonrpc.Excerpt(m.method), jsonrpc.Excerpt(msg.Method))}
+	}
 	if !revision.Modern(m.version) || !msg.IsRequest() {
+		if hasTarget && m.hasName && m.name != target {
+			return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: Mcp-Name %q does not match the body's %q", jsonrpc.Excerpt(m.name), jsonrpc.Excerpt(target))}
+		}
 		return nil
 	}
-	if m.method == "" {
+	if !m.hasMethod {
 		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: "missing required Mcp-Method header"}
-	}
-	if m.method != msg.Method {
-		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: Mcp-Method %q does not match the body's method %q", jsonrpc.Excerpt(m.method), jsonrpc.Excerpt(msg.Method))}
 	}
 	if v := revision.FromMeta(msg.Params); v != "" && v != m.version {
 		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: MCP-Protocol-Version %q does not match the body's _meta version %q", jsonrpc.Excerpt(m.version), jsonrpc.Excerpt(v))}
