@@ -226,3 +226,53 @@ func listedWith(t *testing.T, url, token, method string, hdrs map[string]string)
 	}
 	return out
 }
+
+// Case tricks reach no connector. Tool names are case-sensitive (MCP 2025-11-25), but the echo
+// connector matches them case-insensitively, as some servers do: a call that differs only in case
+// from a hidden tool, a renamed tool's original name or a restricted tool is refused by vmcp as an
+// unknown tool (-32602) before routing. Params keys that case-fold to a known key (or to each
+// other) are refused too (-32602): a connector decoding with encoding/json would take the last
+// fold match, running arguments no policy or audit record saw.
+func TestCaseVariantsOfCuratedToolsAndParamsKeysReachNoConnector(t *testing.T) {
+	s, echo := startEchoSystem(t, "", `    connectors:
+      - name: echo
+        tools:
+          wipe_all: {hidden: true}
+          echo: {name: say}
+    access:
+      tools:
+        "echo__admin*": [admins]
+`)
+	outsider := s.token("mallory", "guarded", "--groups", "eng")
+	call := func(name, params string) (int, int, string) {
+		if params == "" {
+			params = `{"name":` + mustQuote(name) + `,"arguments":{}}`
+		}
+		status, _, body := rawRPC(t, s.url("guarded"), outsider, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":`+params+`}`, nil)
+		code, msg := rpcErrorOf(body)
+		return status, code, msg + " " + string(body)
+	}
+	for _, name := range []string{"echo__WIPE_ALL", "echo__Wipe_All", "echo__ECHO", "echo__Echo", "echo__ADMIN.PURGE", "echo__Admin/Purge"} {
+		if status, code, msg := call(name, ""); status != 200 || code != -32602 || !strings.Contains(msg, "unknown tool") {
+			t.Errorf("%s: HTTP %d, error %d %s; want -32602 unknown tool", name, status, code, msg)
+		}
+	}
+	for _, tc := range []struct{ name, params string }{
+		{"arguments and argumentſ", `{"name":"echo__say","arguments":{},"argument\u017f":{"x":1}}`},
+		{"Arguments alone", `{"name":"echo__say","Arguments":{"x":1}}`},
+		{"name and NAME", `{"name":"echo__say","NAME":"wipe_all","arguments":{}}`},
+	} {
+		if status, code, msg := call("", tc.params); status != http.StatusBadRequest || code != -32602 {
+			t.Errorf("%s: HTTP %d, error %d %s; want 400 with -32602", tc.name, status, code, msg)
+		}
+	}
+	for _, seen := range echo.reached() {
+		if strings.HasPrefix(seen, "tools/call") {
+			t.Errorf("the connector ran %q", seen)
+		}
+	}
+	// The tools as named are served.
+	if status, code, msg := call("echo__say", ""); code != 0 || !strings.Contains(msg, "ran echo") {
+		t.Errorf("echo__say: HTTP %d, error %d %s", status, code, msg)
+	}
+}

@@ -25,6 +25,8 @@ type Catalog interface {
 	// Index names the tools ("tools") or prompts ("prompts") of a virtual server.
 	Index(ctx context.Context, signedIdentity, subject, vs, kind string) (*toolnames.Index, error)
 	ResourceConnector(ctx context.Context, signedIdentity, subject, vs, uri string) (string, error)
+	// HasTool says whether connector lists a tool named exactly original on virtual server vs.
+	HasTool(ctx context.Context, signedIdentity, subject, vs, connector, original string) (bool, error)
 }
 
 // codeHeaderMismatch is 2026-07-28's error for Mcp-Method, Mcp-Name or MCP-Protocol-Version
@@ -186,6 +188,14 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 		if !ok || c == nil {
 			return unknown("tool")
 		}
+		if e.vs.names.CaseVariant(name, conn, original) {
+			// Only a connector's own tool of exactly that name may be called by it.
+			if known, err := e.hasTool(conn, original); err != nil {
+				return nil, "", e.unavailable(msg, err)
+			} else if !known {
+				return unknown("tool")
+			}
+		}
 		e.event.Connector = c.name
 		if refused := e.decideCall(msg, c, original, name, args); refused != nil {
 			return nil, "", refused
@@ -232,6 +242,16 @@ func (e *edgeExchange) index(kind string) (*toolnames.Index, error) {
 	ctx, cancel := context.WithTimeout(e.ctx, placeWait)
 	defer cancel()
 	return e.catalog.Index(ctx, e.signed, e.subject, e.vs.name, kind)
+}
+
+// hasTool says whether the connector lists a tool of exactly this name; false without a catalog.
+func (e *edgeExchange) hasTool(conn, original string) (bool, error) {
+	if e.catalog == nil {
+		return false, nil
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, placeWait)
+	defer cancel()
+	return e.catalog.HasTool(ctx, e.signed, e.subject, e.vs.name, conn, original)
 }
 
 // unavailable refuses a request vmcp could not place because the connectors' lists could not be
