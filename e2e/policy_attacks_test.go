@@ -276,3 +276,71 @@ func TestCaseVariantsOfCuratedToolsAndParamsKeysReachNoConnector(t *testing.T) {
 		t.Errorf("echo__say: HTTP %d, error %d %s", status, code, msg)
 	}
 }
+
+// access.connectors restricts every primitive of a connector, not just its tools: a user outside
+// its groups neither lists nor calls its tools, lists nor reads its resources (or resources that
+// fit its templates), lists its templates, lists nor gets its prompts, nor completes them; the
+// connector sees none of those requests. A member gets them all; other connectors stay open.
+func TestARestrictedConnectorsResourcesAndPromptsAreNeitherListedNorRead(t *testing.T) {
+	s, echo := startEchoSystem(t, "", "    connectors: [echo, notes]\n    access:\n      connectors:\n        echo: [admins]\n")
+	url := s.url("guarded")
+	outsider := s.token("mallory", "guarded", "--groups", "eng")
+	for _, l := range []struct{ method, key, field, hidden, open string }{
+		{"tools/list", "tools", "name", "echo__echo", "notes__add_note"},
+		{"resources/list", "resources", "uri", "echo://secret", "notes://all"},
+		{"resources/templates/list", "resourceTemplates", "uriTemplate", "echo-item://{id}", ""},
+		{"prompts/list", "prompts", "name", "echo__secret_prompt", "notes__summarize_notes"},
+	} {
+		got := strings.Join(listed(t, url, outsider, l.method, l.key, l.field), " ")
+		if strings.Contains(got, "echo") {
+			t.Errorf("%s shows an outsider the restricted connector's %s: %s", l.method, l.key, got)
+		}
+		if l.open != "" && !strings.Contains(got, l.open) {
+			t.Errorf("%s lacks the open connector's %s: %s", l.method, l.open, got)
+		}
+	}
+	before := len(echo.reached())
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"echo://secret"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"echo-item://42"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"echo://secret"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"echo__secret_prompt"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"echo__secret_prompt"},"argument":{"name":"a","value":""}}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo__echo","arguments":{}}}`,
+	} {
+		status, _, answer := rawRPC(t, url, outsider, body, nil)
+		if code, msg := rpcErrorOf(answer); status != 200 || code != -32003 || !strings.Contains(msg, "connector echo is restricted to groups") {
+			t.Errorf("%s: HTTP %d, error %d %q: %s; want -32003 naming the restriction", body, status, code, msg, answer)
+		}
+	}
+	for _, seen := range echo.reached()[before:] {
+		if !strings.HasSuffix(seen, "/list") && seen != "initialize" && seen != "notifications/initialized" {
+			t.Errorf("the restricted connector received %q from an outsider", seen)
+		}
+	}
+	// The open connector's resource is still readable.
+	if status, _, answer := rawRPC(t, url, outsider, `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"notes://all"}}`, nil); status != 200 || !strings.Contains(string(answer), "contents") {
+		t.Errorf("notes://all: HTTP %d %s", status, answer)
+	}
+
+	admin := s.token("root", "guarded", "--groups", "admins")
+	for _, l := range []struct{ method, key, field, want string }{
+		{"resources/list", "resources", "uri", "echo://secret"},
+		{"resources/templates/list", "resourceTemplates", "uriTemplate", "echo-item://{id}"},
+		{"prompts/list", "prompts", "name", "echo__secret_prompt"},
+		{"tools/list", "tools", "name", "echo__admin.purge"},
+	} {
+		if got := listed(t, url, admin, l.method, l.key, l.field); !strings.Contains(strings.Join(got, " "), l.want) {
+			t.Errorf("%s for a member lacks %s: %v", l.method, l.want, got)
+		}
+	}
+	for body, want := range map[string]string{
+		`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"echo://secret"}}`:     "the secret of echo://secret",
+		`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"echo-item://42"}}`:    "the secret of echo-item://42",
+		`{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"echo__secret_prompt"}}`: "the secret prompt",
+	} {
+		if status, _, answer := rawRPC(t, url, admin, body, nil); !strings.Contains(string(answer), want) {
+			t.Errorf("a member: %s: HTTP %d %s", body, status, answer)
+		}
+	}
+}

@@ -205,7 +205,7 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 		if e.vs.names.Static() {
 			prefix, original, ok := strings.Cut(name, e.vs.separator)
 			if c := e.vs.connectors[prefix]; ok && c != nil && original != "" {
-				return c, original, nil
+				return e.decidePrimitive(msg, c, original, toolpolicy.PrimitivePrompt, name)
 			}
 			return unknown("prompt")
 		}
@@ -215,7 +215,7 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 		}
 		conn, original, ok := e.vs.prompts.Resolve(name, idx)
 		if c := e.vs.connectors[conn]; ok && c != nil {
-			return c, original, nil
+			return e.decidePrimitive(msg, c, original, toolpolicy.PrimitivePrompt, name)
 		}
 		return unknown("prompt")
 	default: // byResourceURI
@@ -227,10 +227,38 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 			return nil, "", e.unavailable(msg, err)
 		}
 		if c := e.vs.connectors[conn]; c != nil {
-			return c, name, nil
+			return e.decidePrimitive(msg, c, name, toolpolicy.PrimitiveResource, name)
 		}
 		return unknown("resource")
 	}
+}
+
+// decidePrimitive asks vmcp.connectors whether the caller may read a resource or get a prompt
+// (or subscribe, or complete one) of connector c; a refusal names the policy, as a tool's does.
+func (e *edgeExchange) decidePrimitive(msg *jsonrpc.Message, c *connector, original, primitive, exposed string) (*connector, string, *extprocv3.ProcessingResponse) {
+	d, err := e.state.tools.DecidePrimitive(context.Background(), toolpolicy.PrimitiveInput{
+		Action: toolpolicy.ActionRead, Primitive: primitive, Scope: toolpolicy.NewScope(e.caller, e.vs.policy),
+		Connector: c.name, Name: exposed,
+	})
+	e.event.PolicyRevision, e.event.DecisionID = e.state.tools.Revision(), d.ID
+	if err == nil && d.Allow {
+		e.event.Decision, e.event.Policy, e.event.Reason = "allow", toolpolicy.ConnectorsQuery, d.Reason
+		return c, original, nil
+	}
+	reason := d.Reason
+	if err != nil {
+		// Fail closed: a policy that cannot decide denies.
+		e.log.Error("extproc: connectors policy failed; denying", zap.String("vs", e.vs.name), zap.Error(err))
+		reason = "the connectors policy could not decide"
+	}
+	e.event.Connector = c.name
+	e.event.Decision, e.event.Policy, e.event.Reason = "deny", toolpolicy.ConnectorsQuery+" ("+e.state.tools.Source+")", reason
+	what := strings.ReplaceAll(primitive, "_", " ")
+	return nil, "", e.refuse(http.StatusOK, msg.ID, &jsonrpc.Error{
+		Code:    jsonrpc.CodeForbidden,
+		Message: fmt.Sprintf("%s %q denied by policy %s: %s", what, jsonrpc.Excerpt(exposed), toolpolicy.ConnectorsQuery, reason),
+		Data:    mustJSON(map[string]string{"policy": toolpolicy.ConnectorsQuery, "source": e.state.tools.Source, "reason": reason}),
+	}, audit.OutcomeDenied)
 }
 
 // index is the virtual server's current name index of tools or prompts; nil (and no error) when

@@ -74,3 +74,21 @@ test_a_glob_in_the_middle_spans_dots_and_slashes if {
 	not tools.decision.allow with input as exposed_call("notes__admin.v2/purge", ["eng"], access)
 	tools.decision.allow with input as exposed_call("notes__admin.v2/purge", ["admins"], access)
 }
+
+test_a_restricted_connector_closes_every_tool_of_it_to_outsiders if {
+	access := {"connectors": {"notes": ["eng"]}}
+	d := tools.decision with input as call("add_note", ["sales"], access)
+	not d.allow
+	d.reason == `connector notes is restricted to groups ["eng"]`
+	not tools.decision.allow with input as object.union(call("add_note", ["sales"], access), {"action": "list"})
+	tools.decision.allow with input as call("add_note", ["eng"], access)
+	tools.decision.allow with input as call("add_note", ["sales"], {"connectors": {"weather": ["eng"]}})
+}
+
+test_connector_and_tool_restrictions_must_both_let_the_caller_in if {
+	access := {"connectors": {"notes": ["eng"]}, "tools": {"notes__delete_note": ["admins"]}}
+	not tools.decision.allow with input as call("delete_note", ["eng"], access)
+	not tools.decision.allow with input as call("delete_note", ["admins"], access)
+	tools.decision.allow with input as call("delete_note", ["eng", "admins"], access)
+	tools.decision.allow with input as call("add_note", ["eng"], access)
+}

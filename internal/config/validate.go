@@ -137,6 +137,11 @@ func (l *loader) validate(c *Config) {
 			seen[ref.Name] = true
 			l.validateTools(rp, vs.Prefix.Separator, ref.Tools)
 		}
+		for name := range vs.Access.Connectors {
+			if !seen[name] {
+				l.add(p+".access.connectors."+name, "virtual server %q: access.connectors names %q, which is not one of its connectors", vs.Name, name)
+			}
+		}
 		for pattern := range vs.Access.Tools {
 			if _, err := toolglob.Compile(pattern); err != nil {
 				l.add(p+".access.tools."+pattern, "virtual server %q: access.tools: %v", vs.Name, err)
