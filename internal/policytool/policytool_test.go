@@ -118,3 +118,36 @@ func TestAPrefixRestrictionCoversToolsWithEveryToolNameCharacter(t *testing.T) {
 		t.Errorf("notes__a.b: %v %+v", err, a)
 	}
 }
+
+// `vmcp policy eval --resource/--resource-template/--prompt` asks vmcp.connectors, as extproc
+// (read) and the aggregator (list) do: access.connectors closes every primitive of a connector.
+func TestEvalAsksTheConnectorsPolicyAboutResourcesAndPrompts(t *testing.T) {
+	cfg := &config.Config{VirtualServers: []config.VirtualServer{{Name: "demo", Path: "/v/demo/mcp",
+		Connectors: []config.ConnectorRef{{Name: "notes"}, {Name: "weather"}}, Prefix: config.Prefix{Mode: "always", Separator: "__"},
+		Access: config.Access{Connectors: map[string][]string{"notes": {"eng"}}}}}}
+	set, err := policyset.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []Question{
+		{Primitive: "resource", Name: "notes://all", Connector: "notes"},
+		{Primitive: "resource_template", Name: "notes://{id}", Connector: "notes", Action: "list"},
+		{Primitive: "prompt", Name: "notes__summarize_notes"},
+	} {
+		q.User, q.VirtualServer, q.Groups = "mallory", "demo", []string{"sales"}
+		a, err := Eval(context.Background(), cfg, set, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Allow || a.Query != "data.vmcp.connectors.decision" || !strings.Contains(a.Reason, "connector notes is restricted") {
+			t.Errorf("%+v: %+v, want a denial by data.vmcp.connectors.decision", q, a)
+		}
+		q.Groups = []string{"eng"}
+		if a, err = Eval(context.Background(), cfg, set, q); err != nil || !a.Allow {
+			t.Errorf("%+v for a member: %v %+v", q, err, a)
+		}
+	}
+	if _, err := Eval(context.Background(), cfg, set, Question{User: "u", VirtualServer: "demo", Primitive: "resource", Name: "notes://all"}); err == nil {
+		t.Error("a resource without --connector was answered")
+	}
+}
