@@ -143,6 +143,20 @@ func (s *Server) list(ctx context.Context, req *request, method, key string, pre
 	if prefix {
 		idx = s.indexOf(req, outcomes, key)
 	}
+	primitive, field := primitiveOf(key)
+	scope := toolpolicy.NewScope(toolpolicy.Caller{Subject: req.caller.Subject, Email: req.caller.Email, ClientID: req.caller.ClientID, Groups: req.caller.Groups}, req.vs.policy)
+	visible := func(connector string, name json.RawMessage) bool {
+		var n string
+		json.Unmarshal(name, &n)
+		d, err := req.state.tools.DecidePrimitive(ctx, toolpolicy.PrimitiveInput{
+			Action: toolpolicy.ActionList, Primitive: primitive, Scope: scope, Connector: connector, Name: n,
+		})
+		if err != nil {
+			// Fail closed: what the policy cannot decide on is not shown.
+			s.log.Error("aggregator: connectors policy failed; hiding the item", zap.String("connector", connector), zap.Error(err))
+		}
+		return err == nil && d.Allow
+	}
 	items := []json.RawMessage{}
 	for _, o := range outcomes {
 		if o.err != nil {
@@ -150,6 +164,9 @@ func (s *Server) list(ctx context.Context, req *request, method, key string, pre
 		}
 		for _, cached := range o.value.([]map[string]json.RawMessage) {
 			if !prefix {
+				if !visible(o.connector.name, cached[field]) {
+					continue
+				}
 				if b, err := json.Marshal(cached); err == nil {
 					items = append(items, b)
 				}
@@ -166,12 +183,27 @@ func (s *Server) list(ctx context.Context, req *request, method, key string, pre
 				continue
 			}
 			item["name"], _ = json.Marshal(exposed)
+			if !visible(o.connector.name, item["name"]) {
+				continue
+			}
 			if b, err := json.Marshal(item); err == nil {
 				items = append(items, b)
 			}
 		}
 	}
 	return page(items, key, cursor)
+}
+
+// primitiveOf names the primitive a list key holds, for vmcp.connectors, and the field that
+// names each item.
+func primitiveOf(key string) (primitive, field string) {
+	switch key {
+	case "resources":
+		return toolpolicy.PrimitiveResource, "uri"
+	case "resourceTemplates":
+		return toolpolicy.PrimitiveResourceTemplate, "uriTemplate"
+	}
+	return toolpolicy.PrimitivePrompt, "name"
 }
 
 // maxPages bounds how many pages vmcp follows from one connector, so a connector that always

@@ -117,6 +117,28 @@ func (s *Server) ResourceConnector(ctx context.Context, signedIdentity, subject,
 	return best, nil
 }
 
+// HasTool says whether connector lists a tool named exactly original on virtual server vs (from
+// the list cache when it can). extproc asks before routing a call whose name differs only in case
+// from a hidden or restricted tool.
+func (s *Server) HasTool(ctx context.Context, signedIdentity, subject, vs, connector, original string) (bool, error) {
+	req, err := s.requestFor(signedIdentity, subject, vs)
+	if err != nil {
+		return false, err
+	}
+	for _, o := range s.listEverywhere(ctx, req, "tools/list", "tools") {
+		if o.err != nil || o.connector.name != connector {
+			continue
+		}
+		for _, item := range o.value.([]map[string]json.RawMessage) {
+			var n string
+			if json.Unmarshal(item["name"], &n) == nil && n == original {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
 // requestFor is a request on behalf of a caller that extproc has already let through.
 func (s *Server) requestFor(signedIdentity, subject, vs string) (*request, error) {
 	st := s.state.Load()

@@ -61,9 +61,22 @@ func buildInput(vs *virtualServer, v verified, method, path string, hdrs map[str
 			ast.Item(ast.StringTerm("path"), ast.StringTerm(path)),
 			ast.Item(ast.StringTerm("headers"), ast.ObjectTerm(selected...)),
 		)),
-		ast.Item(ast.StringTerm("mcp"), ast.ObjectTerm(ast.Item(ast.StringTerm("method"), ast.StringTerm(hdrs["mcp-method"])))),
+		ast.Item(ast.StringTerm("mcp"), ast.ObjectTerm(ast.Item(ast.StringTerm("method"), ast.StringTerm(mcpMethod(method, hdrs))))),
 	)
 	return ast.NewObject(items...)
+}
+
+// mcpMethod is the JSON-RPC method a request claims in its Mcp-Method header, for a POST (the
+// only request with a JSON-RPC body); "" otherwise. ext_authz never sees the body, but extproc
+// refuses any request whose Mcp-Method disagrees with its body's method, on every revision, before
+// a connector or the aggregator sees it — so a policy may trust a method it is given. It may be
+// "": clients before 2026-07-28 need not send the header, so a policy that restricts by method
+// must list the methods it allows, never the ones it denies.
+func mcpMethod(httpMethod string, hdrs map[string]string) string {
+	if httpMethod != "POST" {
+		return ""
+	}
+	return hdrs["mcp-method"]
 }
 
 func stringsTerm(ss []string) *ast.Term {

@@ -104,7 +104,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		return denied(http.StatusNotFound, "not_found", "", "no virtual MCP server at this path"), nil
 	}
 	hdrs := httpReq.GetHeaders()
-	ev := auditEvent{vs: vs.name, requestID: hdrs["x-request-id"], mcpMethod: hdrs["mcp-method"]}
+	ev := auditEvent{vs: vs.name, requestID: hdrs["x-request-id"], mcpMethod: mcpMethod(httpReq.GetMethod(), hdrs)}
 	if !st.origins.Allow(hdrs["origin"]) {
 		// Before the token: a page on a rebound or foreign origin learns nothing, not even
 		// whether the browser's token is good.

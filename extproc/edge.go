@@ -143,10 +143,8 @@ func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extpr
 	e.started = time.Now()
 	e.event.RequestID = headerValue(h.GetHeaders(), "x-request-id")
 	e.sessionID = headerValue(h.GetHeaders(), headers.SessionID)
-	e.mirror = mirrored{
-		version: headerValue(h.GetHeaders(), headers.ProtocolVersion),
-		method:  headerValue(h.GetHeaders(), headers.Method),
-	}
+	e.mirror = mirrored{version: headerValue(h.GetHeaders(), headers.ProtocolVersion)}
+	e.mirror.method, e.mirror.hasMethod = headerLookup(h.GetHeaders(), headers.Method)
 	e.mirror.name, e.mirror.hasName = headerLookup(h.GetHeaders(), headers.Name)
 	e.identify(req, headerValue(h.GetHeaders(), headers.Identity))
 	e.awaitingBody = !h.GetEndOfStream()

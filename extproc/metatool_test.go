@@ -3,6 +3,7 @@ package extproc
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -159,6 +160,10 @@ func (c fixedCatalog) Index(context.Context, string, string, string, string) (*t
 
 func (fixedCatalog) ResourceConnector(context.Context, string, string, string, string) (string, error) {
 	return "", nil
+}
+
+func (c fixedCatalog) HasTool(_ context.Context, _, _, _, connector, original string) (bool, error) {
+	return slices.Contains(c.lists[connector], original), nil
 }
 
 // A 2026-07-28 call_tool carries Mcp-Name: call_tool. Once unwrapped, the connector must get the

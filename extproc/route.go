@@ -25,6 +25,8 @@ type Catalog interface {
 	// Index names the tools ("tools") or prompts ("prompts") of a virtual server.
 	Index(ctx context.Context, signedIdentity, subject, vs, kind string) (*toolnames.Index, error)
 	ResourceConnector(ctx context.Context, signedIdentity, subject, vs, uri string) (string, error)
+	// HasTool says whether connector lists a tool named exactly original on virtual server vs.
+	HasTool(ctx context.Context, signedIdentity, subject, vs, connector, original string) (bool, error)
 }
 
 // codeHeaderMismatch is 2026-07-28's error for Mcp-Method, Mcp-Name or MCP-Protocol-Version
@@ -34,21 +36,29 @@ const codeHeaderMismatch = -32020
 // mirrored are the request headers that 2026-07-28 clients copy from the body.
 type mirrored struct {
 	version, method, name string
-	hasName               bool
+	hasMethod, hasName    bool
 }
 
-// check rejects a 2026-07-28 request whose mirrored headers are missing or disagree with its
-// body: proxies (Envoy included) may act on the headers while the connector acts on the body,
-// so a mismatch is a way around policy.
+// check rejects a request whose mirrored headers disagree with its body, on every revision: authz
+// hands the Mcp-Method header to the access policy as input.mcp.method (it never sees the body),
+// and proxies (Envoy included) may act on the headers while the connector acts on the body, so a
+// mismatch is a way around policy — a 2025-11-25 tools/call sent with "Mcp-Method: tools/list"
+// would pass a policy that denies tools/call. 2026-07-28 requests must also carry the headers.
 func (m mirrored) check(msg *jsonrpc.Message, target string, hasTarget bool) *jsonrpc.Error {
+	if msg.Method == "" {
+		return nil // an answer to a connector's request names no method
+	}
+	if m.hasMethod && m.method != msg.Method {
+		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: Mcp-Method %q does not match the body's method %q", jsonrpc.Excerpt(m.method), jsonrpc.Excerpt(msg.Method))}
+	}
 	if !revision.Modern(m.version) || !msg.IsRequest() {
+		if hasTarget && m.hasName && m.name != target {
+			return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: Mcp-Name %q does not match the body's %q", jsonrpc.Excerpt(m.name), jsonrpc.Excerpt(target))}
+		}
 		return nil
 	}
-	if m.method == "" {
+	if !m.hasMethod {
 		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: "missing required Mcp-Method header"}
-	}
-	if m.method != msg.Method {
-		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: Mcp-Method %q does not match the body's method %q", jsonrpc.Excerpt(m.method), jsonrpc.Excerpt(msg.Method))}
 	}
 	if v := revision.FromMeta(msg.Params); v != "" && v != m.version {
 		return &jsonrpc.Error{Code: codeHeaderMismatch, Message: fmt.Sprintf("header mismatch: MCP-Protocol-Version %q does not match the body's _meta version %q", jsonrpc.Excerpt(m.version), jsonrpc.Excerpt(v))}
@@ -178,6 +188,14 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 		if !ok || c == nil {
 			return unknown("tool")
 		}
+		if e.vs.names.CaseVariant(name, conn, original) {
+			// Only a connector's own tool of exactly that name may be called by it.
+			if known, err := e.hasTool(conn, original); err != nil {
+				return nil, "", e.unavailable(msg, err)
+			} else if !known {
+				return unknown("tool")
+			}
+		}
 		e.event.Connector = c.name
 		if refused := e.decideCall(msg, c, original, name, args); refused != nil {
 			return nil, "", refused
@@ -187,7 +205,7 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 		if e.vs.names.Static() {
 			prefix, original, ok := strings.Cut(name, e.vs.separator)
 			if c := e.vs.connectors[prefix]; ok && c != nil && original != "" {
-				return c, original, nil
+				return e.decidePrimitive(msg, c, original, toolpolicy.PrimitivePrompt, name)
 			}
 			return unknown("prompt")
 		}
@@ -197,7 +215,7 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 		}
 		conn, original, ok := e.vs.prompts.Resolve(name, idx)
 		if c := e.vs.connectors[conn]; ok && c != nil {
-			return c, original, nil
+			return e.decidePrimitive(msg, c, original, toolpolicy.PrimitivePrompt, name)
 		}
 		return unknown("prompt")
 	default: // byResourceURI
@@ -209,10 +227,38 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 			return nil, "", e.unavailable(msg, err)
 		}
 		if c := e.vs.connectors[conn]; c != nil {
-			return c, name, nil
+			return e.decidePrimitive(msg, c, name, toolpolicy.PrimitiveResource, name)
 		}
 		return unknown("resource")
 	}
+}
+
+// decidePrimitive asks vmcp.connectors whether the caller may read a resource or get a prompt
+// (or subscribe, or complete one) of connector c; a refusal names the policy, as a tool's does.
+func (e *edgeExchange) decidePrimitive(msg *jsonrpc.Message, c *connector, original, primitive, exposed string) (*connector, string, *extprocv3.ProcessingResponse) {
+	d, err := e.state.tools.DecidePrimitive(context.Background(), toolpolicy.PrimitiveInput{
+		Action: toolpolicy.ActionRead, Primitive: primitive, Scope: toolpolicy.NewScope(e.caller, e.vs.policy),
+		Connector: c.name, Name: exposed,
+	})
+	e.event.PolicyRevision, e.event.DecisionID = e.state.tools.Revision(), d.ID
+	if err == nil && d.Allow {
+		e.event.Decision, e.event.Policy, e.event.Reason = "allow", toolpolicy.ConnectorsQuery, d.Reason
+		return c, original, nil
+	}
+	reason := d.Reason
+	if err != nil {
+		// Fail closed: a policy that cannot decide denies.
+		e.log.Error("extproc: connectors policy failed; denying", zap.String("vs", e.vs.name), zap.Error(err))
+		reason = "the connectors policy could not decide"
+	}
+	e.event.Connector = c.name
+	e.event.Decision, e.event.Policy, e.event.Reason = "deny", toolpolicy.ConnectorsQuery+" ("+e.state.tools.Source+")", reason
+	what := strings.ReplaceAll(primitive, "_", " ")
+	return nil, "", e.refuse(http.StatusOK, msg.ID, &jsonrpc.Error{
+		Code:    jsonrpc.CodeForbidden,
+		Message: fmt.Sprintf("%s %q denied by policy %s: %s", what, jsonrpc.Excerpt(exposed), toolpolicy.ConnectorsQuery, reason),
+		Data:    mustJSON(map[string]string{"policy": toolpolicy.ConnectorsQuery, "source": e.state.tools.Source, "reason": reason}),
+	}, audit.OutcomeDenied)
 }
 
 // index is the virtual server's current name index of tools or prompts; nil (and no error) when
@@ -224,6 +270,16 @@ func (e *edgeExchange) index(kind string) (*toolnames.Index, error) {
 	ctx, cancel := context.WithTimeout(e.ctx, placeWait)
 	defer cancel()
 	return e.catalog.Index(ctx, e.signed, e.subject, e.vs.name, kind)
+}
+
+// hasTool says whether the connector lists a tool of exactly this name; false without a catalog.
+func (e *edgeExchange) hasTool(conn, original string) (bool, error) {
+	if e.catalog == nil {
+		return false, nil
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, placeWait)
+	defer cancel()
+	return e.catalog.HasTool(ctx, e.signed, e.subject, e.vs.name, conn, original)
 }
 
 // unavailable refuses a request vmcp could not place because the connectors' lists could not be

@@ -76,3 +76,18 @@ func TestToolPolicyDeniesACallAndSaysWhichPolicyAndWhy(t *testing.T) {
 		t.Errorf("an unrestricted tool was not routed")
 	}
 }
+
+// A call differing only in case from a hidden tool, a renamed tool's original name or a restricted
+// name is an unknown tool: a connector matching names case-insensitively would run it under a
+// spelling no rule names. Names that only look alike to nothing curated are routed as they are.
+func TestCaseVariantsOfHiddenRenamedAndRestrictedToolsAreUnknownTools(t *testing.T) {
+	srv, _ := newTestServerWith(t, customizedVS)
+	for _, variant := range []string{"notes__DELETE_ALL", "notes__Delete_All", "notes__ADD_NOTE", "notes__LIST_NOTES", "notes__List_Notes"} {
+		if got, code, msg := callAs(t, srv, variant, "writers"); code != -32602 || !strings.Contains(msg, "unknown tool") {
+			t.Errorf("%s: forwarded as %q, code %d %q; want -32602 unknown tool", variant, got, code, msg)
+		}
+	}
+	if got, code, msg := callAs(t, srv, "notes__Get_Note"); got != "Get_Note" {
+		t.Errorf("a name no rule covers was not routed as it is: %q %d %s", got, code, msg)
+	}
+}

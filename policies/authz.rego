@@ -10,7 +10,10 @@
 #   input.virtual_server.name / .path
 #   input.virtual_server.access.groups / .roles   who the configuration lets in (empty: everyone)
 #   input.request.method / .path / .headers       (headers: a selected, non-secret few)
-#   input.mcp.method                   the MCP method when the client sent Mcp-Method (2026-07-28)
+#   input.mcp.method                   the Mcp-Method header of a POST, else "": extproc refuses a
+#                                      request whose body says another method, on every revision,
+#                                      but clients before 2026-07-28 may leave it out — restrict
+#                                      by listing allowed methods, never by listing denied ones
 #
 # Output: data.vmcp.authz.decision = {"allow": bool, "reason": string,
 #   optional "scope": string (deny because of missing scopes → 403 insufficient_scope),

@@ -38,8 +38,9 @@ func TestDefaultsExcludeTests(t *testing.T) {
 	}
 	_, authz := mods["authz.rego"]
 	_, tools := mods["tools.rego"]
-	if !authz || !tools || len(mods) != 2 {
-		t.Fatalf("defaults = %v, want authz.rego and tools.rego only", keys(mods))
+	_, connectors := mods["connectors.rego"]
+	if !authz || !tools || !connectors || len(mods) != 3 {
+		t.Fatalf("defaults = %v, want authz.rego, tools.rego and connectors.rego only", keys(mods))
 	}
 }
 

@@ -48,6 +48,7 @@ func realInputs(t *testing.T) map[string]any {
 	cfg.Auth.Issuer = "https://mcp.example.com"
 	cfg.VirtualServers = []config.VirtualServer{{Name: "demo", Path: "/v/demo/mcp", Access: config.Access{
 		Groups: []string{"eng"}, Roles: []string{"admin"}, Tools: map[string][]string{"notes__*": {"eng"}},
+		Connectors: map[string][]string{"weather": {"forecasters"}},
 	}}}
 	authzIn, err := authz.DryRunInput(cfg, "demo", authz.DryRunCaller{Subject: "alice", Email: "alice@example.com", ClientID: "c", Groups: []string{"eng"}, MCPMethod: "tools/call"})
 	if err != nil {
@@ -66,6 +67,12 @@ func realInputs(t *testing.T) map[string]any {
 			t.Fatal(err)
 		}
 		out[name] = jsonOf(t, v)
+	}
+	for name, in := range map[string]toolpolicy.PrimitiveInput{
+		"connectors list": {Action: toolpolicy.ActionList, Primitive: toolpolicy.PrimitiveResourceTemplate, Scope: scope, Connector: "notes", Name: "notes://{id}"},
+		"connectors read": {Action: toolpolicy.ActionRead, Primitive: toolpolicy.PrimitivePrompt, Scope: scope, Connector: "notes", Name: "notes__summarize_notes"},
+	} {
+		out[name] = jsonOf(t, in.Value())
 	}
 	return out
 }

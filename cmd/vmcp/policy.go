@@ -78,7 +78,10 @@ func cmdPolicyEval(ctx context.Context, args []string, stdout, stderr io.Writer)
 	tool := fs.String("tool", "", "tool name as the client sees it: ask vmcp.tools instead of vmcp.authz")
 	conn := fs.String("connector", "", "the tool's connector (prefix modes other than always)")
 	connTool := fs.String("connector-tool", "", "the connector's own name for the tool (with --connector)")
-	list := fs.Bool("list", false, "ask about seeing the tool (action list) rather than calling it")
+	resource := fs.String("resource", "", "a resource URI: ask vmcp.connectors (with --connector)")
+	template := fs.String("resource-template", "", "a resource URI template: ask vmcp.connectors (with --connector)")
+	prompt := fs.String("prompt", "", "a prompt name as the client sees it: ask vmcp.connectors")
+	list := fs.Bool("list", false, "ask about seeing the tool, resource or prompt (action list) rather than using it")
 	argsJSON := fs.String("args", "", `the call's arguments as a JSON object, e.g. '{"path":"/etc"}'`)
 	bundleFile := fs.String("bundle", "", "evaluate this bundle .tar.gz instead of the configured policies")
 	asJSON := fs.Bool("json", false, "print the answer as one JSON object")
@@ -95,6 +98,16 @@ func cmdPolicyEval(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	q := policytool.Question{User: *user, Email: *email, ClientID: *clientID, Groups: splitList(*groups),
 		Roles: splitList(*roles), VirtualServer: *vs, Tool: *tool, Connector: *conn, ConnectorTool: *connTool}
+	for _, p := range []struct{ primitive, name string }{{"resource", *resource}, {"resource_template", *template}, {"prompt", *prompt}} {
+		if p.name == "" {
+			continue
+		}
+		if q.Primitive != "" || *tool != "" {
+			fmt.Fprintln(stderr, "vmcp policy eval: ask about one of --tool, --resource, --resource-template, --prompt")
+			return exitCode(2)
+		}
+		q.Primitive, q.Name = p.primitive, p.name
+	}
 	if *list {
 		q.Action = "list"
 	}

@@ -302,6 +302,16 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			want: []string{`vmcp.yaml:7:25: virtual server "demo": separator "/" must be 1-3 of the tool-name characters _ . -`},
 		},
 		{
+			name: "access.connectors naming a connector the virtual server lacks",
+			yaml: conn + "virtual_servers:\n  - name: demo\n    connectors: [notes]\n    access:\n      connectors: {weather: [eng]}\n",
+			want: []string{`vmcp.yaml:8:29: virtual server "demo": access.connectors names "weather", which is not one of its connectors`},
+		},
+		{
+			name: "an access.tools pattern that is not a glob",
+			yaml: conn + "virtual_servers:\n  - name: demo\n    connectors: [notes]\n    access:\n      tools: {\"notes__[a\": [eng]}\n",
+			want: []string{`vmcp.yaml:8:28: virtual server "demo": access.tools: pattern "notes__[a": glob: syntax error at 9: unexpected end of input`},
+		},
+		{
 			name: "an unsupported prefix mode",
 			yaml: conn + "virtual_servers:\n  - name: demo\n    connectors: [notes]\n    prefix: {mode: sometimes}\n",
 			want: []string{`vmcp.yaml:7:20: virtual server "demo": prefix mode "sometimes" is not one of always, on_conflict, never`},

@@ -319,6 +319,11 @@ type Access struct {
 	// glob ("notes__*"). Tools no pattern matches are open to everyone on the virtual server.
 	// The vmcp.tools policy decides with it.
 	Tools map[string][]string `yaml:"tools"`
+	// Connectors restricts every primitive of a connector — its tools, resources, resource
+	// templates and prompts, listed or used — to groups, by the connector's name. Connectors not
+	// named are open to everyone on the virtual server. The vmcp.tools policy decides with it for
+	// tools, vmcp.connectors for the rest.
+	Connectors map[string][]string `yaml:"connectors"`
 }
 
 // ConnectorRef includes one connector in a virtual server. In YAML it is either the connector's

@@ -8,6 +8,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/vmcp-dev/vmcp/internal/toolglob"
 )
 
 // nameRE keeps connector and virtual server names safe in cluster names, URL paths and tool
@@ -134,6 +136,16 @@ func (l *loader) validate(c *Config) {
 			}
 			seen[ref.Name] = true
 			l.validateTools(rp, vs.Prefix.Separator, ref.Tools)
+		}
+		for name := range vs.Access.Connectors {
+			if !seen[name] {
+				l.add(p+".access.connectors."+name, "virtual server %q: access.connectors names %q, which is not one of its connectors", vs.Name, name)
+			}
+		}
+		for pattern := range vs.Access.Tools {
+			if _, err := toolglob.Compile(pattern); err != nil {
+				l.add(p+".access.tools."+pattern, "virtual server %q: access.tools: %v", vs.Name, err)
+			}
 		}
 		l.validateDiscovery(p, vs)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/toolglob"
 )
 
 // serversData is the Virtual servers page.
@@ -196,7 +196,7 @@ func (c curation) marks(vs *config.VirtualServer, name string) []string {
 		marks = append(marks, "description overridden")
 	}
 	for _, p := range sortedKeys(vs.Access.Tools) {
-		if ok, _ := path.Match(p, name); ok {
+		if toolglob.Match(p, name) { // as vmcp.tools matches: "*" spans "." and "/"
 			marks = append(marks, "restricted to "+strings.Join(vs.Access.Tools[p], ", "))
 		}
 	}

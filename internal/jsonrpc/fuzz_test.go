@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -21,6 +22,23 @@ func FuzzParse(f *testing.F) {
 		}
 		if !json.Valid(body) {
 			t.Fatalf("Parse accepted invalid JSON %q", body)
+		}
+		// Accepted params are read alike by case-sensitive parsers and by encoding/json's
+		// case-insensitive field matching: no two keys fold together, none folds to a known key.
+		var params map[string]json.RawMessage
+		if json.Unmarshal(m.Params, &params) == nil {
+			folded := map[string]string{}
+			for k := range params {
+				if other, ok := folded[foldKey(k)]; ok {
+					t.Fatalf("params keys %q and %q fold together in %q", other, k, body)
+				}
+				folded[foldKey(k)] = k
+				for _, known := range paramsKeys {
+					if k != known && strings.EqualFold(k, known) {
+						t.Fatalf("params key %q folds to %q in %q", k, known, body)
+					}
+				}
+			}
 		}
 		out, err := json.Marshal(m)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -116,7 +117,11 @@ func checkStrict(body []byte, envelope bool) error {
 	if sc.i >= len(body) {
 		return Errorf(CodeParseError, "invalid JSON: no value")
 	}
-	if err := sc.value(); err != nil {
+	top := plainObj
+	if envelope {
+		top = envelopeObj
+	}
+	if err := sc.value(top); err != nil {
 		return err
 	}
 	sc.ws()
@@ -134,6 +139,39 @@ func checkEnvelopeKey(k string) error {
 		}
 	}
 	return nil
+}
+
+// paramsKeys are the params members vmcp, its policies and its audit read (tools/call and
+// prompts/get name and arguments, resources/* uri, completion ref and argument, list cursors,
+// _meta, initialize's fields). A connector that decodes params with encoding/json matches keys
+// case-insensitively and takes the last match, so {"arguments":{…},"argumentſ":{…}} would run
+// arguments no policy checked: a key that folds to one of these without being it is refused.
+var paramsKeys = []string{"name", "arguments", "uri", "_meta", "cursor", "ref", "argument", "context",
+	"protocolVersion", "capabilities", "clientInfo", "level"}
+
+func checkParamsKey(k string) error {
+	for _, m := range paramsKeys {
+		if k != m && strings.EqualFold(k, m) {
+			return Errorf(CodeInvalidParams, "params key %q differs from %q only in case", Excerpt(k), m)
+		}
+	}
+	return nil
+}
+
+// foldKey is k with every rune replaced by the smallest member of its Unicode simple case-folding
+// orbit: two keys have the same foldKey exactly when strings.EqualFold (and encoding/json's key
+// matching) holds them equal — "ſ" and "s", "K" (Kelvin sign) and "k" included.
+func foldKey(k string) string {
+	var b strings.Builder
+	b.Grow(len(k))
+	for _, r := range k {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }
 
 // Excerpt bounds how much of untrusted input an error message echoes (64 bytes, cut on a rune

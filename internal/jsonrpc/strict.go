@@ -17,6 +17,27 @@ type scanner struct {
 	keyBuf   []byte
 }
 
+// objKind says which checks an object's keys get beyond duplicates.
+type objKind int
+
+const (
+	plainObj    objKind = iota
+	envelopeObj         // a message: no key may case-fold to a JSON-RPC member it is not
+	paramsObj           // a request's params: no key may case-fold to a known one or to another key
+	foldObj             // params' _meta and ref, which vmcp reads with encoding/json: no two keys may case-fold together
+)
+
+// childKind is the kind of the object that is the value of key k in an object of kind parent.
+func childKind(parent objKind, k string) objKind {
+	switch {
+	case parent == envelopeObj && k == "params":
+		return paramsObj
+	case parent == paramsObj && (k == "_meta" || k == "ref"):
+		return foldObj
+	}
+	return plainObj
+}
+
 func (s *scanner) syntax() error {
 	if s.i >= len(s.b) {
 		return Errorf(CodeParseError, "invalid JSON: unexpected end of input")
@@ -35,14 +56,14 @@ func (s *scanner) ws() {
 	}
 }
 
-func (s *scanner) value() error {
+func (s *scanner) value(kind objKind) error {
 	s.ws()
 	if s.i >= len(s.b) {
 		return s.syntax()
 	}
 	switch c := s.b[s.i]; {
 	case c == '{':
-		return s.object()
+		return s.object(kind)
 	case c == '[':
 		return s.array()
 	case c == '"':
@@ -69,11 +90,10 @@ func (s *scanner) enter() error {
 	return nil
 }
 
-func (s *scanner) object() error {
+func (s *scanner) object(kind objKind) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	top := s.depth == 1
 	s.i++ // {
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
@@ -84,6 +104,7 @@ func (s *scanner) object() error {
 	// Most objects are small: a slice beats a map until it grows.
 	var keys []string
 	var keySet map[string]struct{}
+	var folded map[string]string // paramsObj, foldObj: case-folded key → the key as sent
 	for {
 		s.ws()
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
@@ -107,10 +128,25 @@ func (s *scanner) object() error {
 		if dup {
 			return Errorf(CodeInvalidRequest, "duplicate key %q in JSON object", Excerpt(k))
 		}
-		if s.envelope && top {
+		switch kind {
+		case envelopeObj:
 			if err := checkEnvelopeKey(k); err != nil {
 				return err
 			}
+		case paramsObj, foldObj:
+			if kind == paramsObj {
+				if err := checkParamsKey(k); err != nil {
+					return err
+				}
+			}
+			if folded == nil {
+				folded = map[string]string{}
+			}
+			f := foldKey(k)
+			if other, ok := folded[f]; ok {
+				return Errorf(CodeInvalidParams, "params keys %q and %q differ only in case", Excerpt(other), Excerpt(k))
+			}
+			folded[f] = k
 		}
 		if keySet != nil {
 			keySet[k] = struct{}{}
@@ -125,7 +161,7 @@ func (s *scanner) object() error {
 			return s.syntax()
 		}
 		s.i++
-		if err := s.value(); err != nil {
+		if err := s.value(childKind(kind, k)); err != nil {
 			return err
 		}
 		s.ws()
@@ -157,7 +193,7 @@ func (s *scanner) array() error {
 		return nil
 	}
 	for {
-		if err := s.value(); err != nil {
+		if err := s.value(plainObj); err != nil {
 			return err
 		}
 		s.ws()

@@ -27,8 +27,13 @@ type Question struct {
 	// Connector and ConnectorTool name the tool directly, for virtual servers whose prefix mode
 	// names tools from the connectors' live lists (which a dry run does not fetch).
 	Connector, ConnectorTool string
-	Action                   string // toolpolicy.ActionCall (default) or ActionList
+	Action                   string // toolpolicy.ActionCall (default) or ActionList; ActionRead (default) or ActionList with Primitive
 	Arguments                map[string]any
+	// Primitive, when set, asks vmcp.connectors about a resource, resource template or prompt
+	// (toolpolicy.PrimitiveResource, …) named Name — a URI, a URI template, or the prompt's name
+	// as the client sees it — instead of asking about a tool. Connector names its connector; a
+	// prompt's follows from its name when the prefix mode is always.
+	Primitive, Name string
 }
 
 // Answer is the policy's answer with everything needed to trust it.
@@ -119,7 +124,7 @@ func buildQuestion(cfg *config.Config, q Question) (string, ast.Value, error) {
 	if q.Email == "" {
 		q.Email = q.User + "@example.com" // what `vmcp token` puts in a token
 	}
-	if q.Tool == "" {
+	if q.Tool == "" && q.Primitive == "" {
 		in, err := authz.DryRunInput(cfg, q.VirtualServer, authz.DryRunCaller{
 			Subject: q.User, Email: q.Email, ClientID: q.ClientID, Groups: q.Groups, Roles: q.Roles,
 		})
@@ -133,6 +138,9 @@ func buildQuestion(cfg *config.Config, q Question) (string, ast.Value, error) {
 	}
 	if vs == nil {
 		return "", nil, fmt.Errorf("no virtual server named %q", q.VirtualServer)
+	}
+	if q.Primitive != "" {
+		return primitiveQuestion(vs, q)
 	}
 	conn, original := q.Connector, q.ConnectorTool
 	if conn == "" || original == "" {
@@ -161,6 +169,30 @@ func buildQuestion(cfg *config.Config, q Question) (string, ast.Value, error) {
 	}
 	v, err := in.Value()
 	return toolpolicy.Query, v, err
+}
+
+// primitiveQuestion builds vmcp.connectors' input as extproc (action read) and the aggregator
+// (action list) do.
+func primitiveQuestion(vs *config.VirtualServer, q Question) (string, ast.Value, error) {
+	conn := q.Connector
+	if conn == "" && q.Primitive == toolpolicy.PrimitivePrompt {
+		if c, _, ok := toolnames.ForPrompts(vs).Resolve(q.Name, nil); ok {
+			conn = c
+		}
+	}
+	if conn == "" {
+		return "", nil, fmt.Errorf("say which connector serves %s %q with --connector", q.Primitive, q.Name)
+	}
+	action := q.Action
+	if action == "" {
+		action = toolpolicy.ActionRead
+	}
+	in := toolpolicy.PrimitiveInput{
+		Action: action, Primitive: q.Primitive, Connector: conn, Name: q.Name,
+		Scope: toolpolicy.NewScope(toolpolicy.Caller{Subject: q.User, Email: q.Email, ClientID: q.ClientID, Groups: q.Groups},
+			toolpolicy.NewVirtualServer(vs.Name, vs.Access)),
+	}
+	return toolpolicy.ConnectorsQuery, in.Value(), nil
 }
 
 func firstLine(b []byte) string {

@@ -82,3 +82,72 @@ decision := {"allow": true, "reason": "admin"} if {
 		}
 	}
 }
+
+// `vmcp policy eval` with the default policies: a restriction covering a connector's prefix
+// covers every tool of it, whatever tool-name characters (MCP 2025-11-25: letters, digits, "_",
+// "-", "."; SEP-986: "/") its name holds — listed or called, an outsider is denied, a member let in.
+func TestAPrefixRestrictionCoversToolsWithEveryToolNameCharacter(t *testing.T) {
+	cfg := &config.Config{VirtualServers: []config.VirtualServer{{Name: "demo", Path: "/v/demo/mcp",
+		Connectors: []config.ConnectorRef{{Name: "echo"}, {Name: "notes"}}, Prefix: config.Prefix{Mode: "always", Separator: "__"},
+		Access: config.Access{Tools: map[string][]string{"echo__*": {"eng"}}}}}}
+	set, err := policyset.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./"
+	for _, c := range chars {
+		for _, tool := range []string{"echo__" + string(c), "echo__admin" + string(c) + "purge", "echo__" + string(c) + "x" + string(c)} {
+			for _, action := range []string{"call", "list"} {
+				q := Question{User: "mallory", Groups: []string{"sales"}, VirtualServer: "demo", Tool: tool, Action: action}
+				a, err := Eval(context.Background(), cfg, set, q)
+				if err != nil {
+					t.Fatalf("%s %s: %v", action, tool, err)
+				}
+				if a.Allow {
+					t.Errorf("%s %s: allowed to an outsider (%s)", action, tool, a.Reason)
+				}
+				q.Groups = []string{"eng"}
+				if a, err = Eval(context.Background(), cfg, set, q); err != nil || !a.Allow {
+					t.Errorf("%s %s: a member was denied: %v %s", action, tool, err, a.Reason)
+				}
+			}
+		}
+	}
+	// Another connector's tools stay open.
+	if a, err := Eval(context.Background(), cfg, set, Question{User: "mallory", VirtualServer: "demo", Tool: "notes__a.b"}); err != nil || !a.Allow {
+		t.Errorf("notes__a.b: %v %+v", err, a)
+	}
+}
+
+// `vmcp policy eval --resource/--resource-template/--prompt` asks vmcp.connectors, as extproc
+// (read) and the aggregator (list) do: access.connectors closes every primitive of a connector.
+func TestEvalAsksTheConnectorsPolicyAboutResourcesAndPrompts(t *testing.T) {
+	cfg := &config.Config{VirtualServers: []config.VirtualServer{{Name: "demo", Path: "/v/demo/mcp",
+		Connectors: []config.ConnectorRef{{Name: "notes"}, {Name: "weather"}}, Prefix: config.Prefix{Mode: "always", Separator: "__"},
+		Access: config.Access{Connectors: map[string][]string{"notes": {"eng"}}}}}}
+	set, err := policyset.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []Question{
+		{Primitive: "resource", Name: "notes://all", Connector: "notes"},
+		{Primitive: "resource_template", Name: "notes://{id}", Connector: "notes", Action: "list"},
+		{Primitive: "prompt", Name: "notes__summarize_notes"},
+	} {
+		q.User, q.VirtualServer, q.Groups = "mallory", "demo", []string{"sales"}
+		a, err := Eval(context.Background(), cfg, set, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Allow || a.Query != "data.vmcp.connectors.decision" || !strings.Contains(a.Reason, "connector notes is restricted") {
+			t.Errorf("%+v: %+v, want a denial by data.vmcp.connectors.decision", q, a)
+		}
+		q.Groups = []string{"eng"}
+		if a, err = Eval(context.Background(), cfg, set, q); err != nil || !a.Allow {
+			t.Errorf("%+v for a member: %v %+v", q, err, a)
+		}
+	}
+	if _, err := Eval(context.Background(), cfg, set, Question{User: "u", VirtualServer: "demo", Primitive: "resource", Name: "notes://all"}); err == nil {
+		t.Error("a resource without --connector was answered")
+	}
+}

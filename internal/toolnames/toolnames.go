@@ -8,7 +8,10 @@ package toolnames
 import (
 	"strings"
 
+	"github.com/gobwas/glob"
+
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/toolglob"
 )
 
 // Map is one virtual server's naming.
@@ -17,11 +20,17 @@ type Map struct {
 	separator  string
 	order      []string // connectors in configuration order: who wins a conflict
 	connectors map[string]*connectorNames
+	// restricted are the access.tools patterns, as written and in lower case, to spot a name
+	// that only a difference in case keeps out of a restriction.
+	restricted [][2]*glob.Pattern
 }
 
 type connectorNames struct {
 	custom  map[string]config.ToolCustomization // by original name
 	reverse map[string]string                   // new name → original
+	// curated are the lower-cased names of the tools the client must not call by the
+	// connector's own name: hidden tools and the original names of renamed ones.
+	curated map[string]string
 }
 
 // New compiles the naming of vs.
@@ -31,16 +40,46 @@ func New(vs *config.VirtualServer) *Map {
 		m.mode = config.PrefixAlways
 	}
 	for _, ref := range vs.Connectors {
-		cn := &connectorNames{custom: ref.Tools, reverse: map[string]string{}}
+		cn := &connectorNames{custom: ref.Tools, reverse: map[string]string{}, curated: map[string]string{}}
 		for original, tc := range ref.Tools {
 			if tc.Name != "" {
 				cn.reverse[tc.Name] = original
+			}
+			if tc.Hidden || tc.Name != "" {
+				cn.curated[strings.ToLower(original)] = original
 			}
 		}
 		m.connectors[ref.Name] = cn
 		m.order = append(m.order, ref.Name)
 	}
+	for pattern := range vs.Access.Tools {
+		exact, err1 := toolglob.Compile(pattern)
+		folded, err2 := toolglob.Compile(strings.ToLower(pattern))
+		if err1 == nil && err2 == nil {
+			m.restricted = append(m.restricted, [2]*glob.Pattern{exact, folded})
+		}
+	}
 	return m
+}
+
+// CaseVariant reports whether a tool name the client called (exposed, resolved to connector and
+// its original name) differs only in case from a tool vmcp keeps from the caller — a hidden tool,
+// the original name of a renamed one, or a name an access.tools restriction matches — without
+// being it. Tool names are case-sensitive (MCP 2025-11-25), but a connector that matches them
+// case-insensitively would run the hidden or restricted tool under a name no rule names.
+func (m *Map) CaseVariant(exposed, connector, original string) bool {
+	if cn := m.connectors[connector]; cn != nil {
+		if curated, ok := cn.curated[strings.ToLower(original)]; ok && curated != original {
+			return true
+		}
+	}
+	lower := strings.ToLower(exposed)
+	for _, g := range m.restricted {
+		if !g[0].Match(exposed) && g[1].Match(lower) {
+			return true
+		}
+	}
+	return false
 }
 
 // ForPrompts compiles the naming of vs's prompts: the same prefix mode and separator as its

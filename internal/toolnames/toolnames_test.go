@@ -149,3 +149,40 @@ func TestPromptsFollowThePrefixModeWithoutToolCustomization(t *testing.T) {
 		t.Errorf("prompt p = %q %v; tool customization must not apply to prompts", got, ok)
 	}
 }
+
+// A name that differs only in case from a hidden tool, a renamed tool's original name or a
+// restricted name is a case variant: a connector matching names case-insensitively would run the
+// tool no rule names. The tools themselves, and names unrelated to any rule, are not.
+func TestCaseVariantsOfHiddenRenamedAndRestrictedToolsAreSpotted(t *testing.T) {
+	m := New(&config.VirtualServer{
+		Prefix: config.Prefix{Separator: "__"},
+		Connectors: []config.ConnectorRef{
+			{Name: "notes", Tools: map[string]config.ToolCustomization{
+				"add_note":   {Name: "create_note"},
+				"delete_all": {Hidden: true},
+			}},
+			{Name: "weather"},
+		},
+		Access: config.Access{Tools: map[string][]string{"weather__Admin*": {"admins"}, "notes__purge": {"admins"}}},
+	})
+	for _, tc := range []struct {
+		exposed, connector, original string
+		variant                      bool
+	}{
+		{"notes__DELETE_ALL", "notes", "DELETE_ALL", true},
+		{"notes__Delete_All", "notes", "Delete_All", true},
+		{"notes__ADD_NOTE", "notes", "ADD_NOTE", true},
+		{"notes__PURGE", "notes", "PURGE", true},
+		{"weather__admin.reset", "weather", "admin.reset", true},
+		{"weather__ADMIN/reset", "weather", "ADMIN/reset", true},
+		{"weather__Admin.reset", "weather", "Admin.reset", false}, // restricted itself: the policy decides
+		{"notes__purge", "notes", "purge", false},
+		{"notes__create_note", "notes", "add_note", false},
+		{"notes__LIST_NOTES", "notes", "LIST_NOTES", false},
+		{"weather__get_forecast", "weather", "get_forecast", false},
+	} {
+		if got := m.CaseVariant(tc.exposed, tc.connector, tc.original); got != tc.variant {
+			t.Errorf("CaseVariant(%q) = %v, want %v", tc.exposed, got, tc.variant)
+		}
+	}
+}

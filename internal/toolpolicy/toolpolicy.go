@@ -12,18 +12,33 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/policyset"
 )
 
-// Query is the rule evaluated.
+// Query is the rule evaluated for tools.
 const Query = "data.vmcp.tools.decision"
+
+// ConnectorsQuery is the rule evaluated for a connector's resources, resource templates and
+// prompts.
+const ConnectorsQuery = "data.vmcp.connectors.decision"
 
 // Actions.
 const (
 	ActionList = "list"
 	ActionCall = "call"
+	// ActionRead is reading a resource, getting a prompt, subscribing or completing (ConnectorsQuery).
+	ActionRead = "read"
+)
+
+// Primitives other than tools, as vmcp.connectors' input names them.
+const (
+	PrimitiveResource         = "resource"
+	PrimitiveResourceTemplate = "resource_template"
+	PrimitivePrompt           = "prompt"
 )
 
 // Policy is the prepared vmcp.tools query.
 type Policy struct {
 	query *policyset.Query
+	// connectors is vmcp.connectors, for every primitive but tools.
+	connectors *policyset.Query
 	// Source names where the policies came from, for audit records and errors.
 	Source string
 	// memo reuses decisions (nil when the policies are not deterministic, or every decision
@@ -48,11 +63,15 @@ func Compile(ctx context.Context, cfg *config.Config) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	cq, err := set.Prepare(ctx, ConnectorsQuery)
+	if err != nil {
+		return nil, err
+	}
 	inputs, err := set.Inputs()
 	if err != nil {
 		return nil, err
 	}
-	p := &Policy{query: pq, Source: set.Source, readsArgs: inputs.Reads("arguments")}
+	p := &Policy{query: pq, connectors: cq, Source: set.Source, readsArgs: inputs.Reads("arguments")}
 	// A set's data is part of the set: new data compiles a new Policy, with an empty memo.
 	if inputs.Deterministic && !set.LogsDecisions() {
 		p.memo = newMemo(memoSize)
@@ -75,12 +94,17 @@ func NewVirtualServer(name string, a config.Access) VirtualServer {
 	for pattern, groups := range a.Tools {
 		tools = append(tools, ast.Item(ast.StringTerm(pattern), stringsTerm(groups)))
 	}
+	connectors := make([][2]*ast.Term, 0, len(a.Connectors))
+	for conn, groups := range a.Connectors {
+		connectors = append(connectors, ast.Item(ast.StringTerm(conn), stringsTerm(groups)))
+	}
 	return VirtualServer{term: ast.ObjectTerm(
 		ast.Item(ast.StringTerm("name"), ast.StringTerm(name)),
 		ast.Item(ast.StringTerm("access"), ast.ObjectTerm(
 			ast.Item(ast.StringTerm("groups"), stringsTerm(a.Groups)),
 			ast.Item(ast.StringTerm("roles"), stringsTerm(a.Roles)),
 			ast.Item(ast.StringTerm("tools"), ast.ObjectTerm(tools...)),
+			ast.Item(ast.StringTerm("connectors"), ast.ObjectTerm(connectors...)),
 		)),
 	)}
 }
@@ -181,6 +205,48 @@ func (in Input) Value() (ast.Value, error) {
 		items = append(items, ast.Item(ast.StringTerm("arguments"), ast.NewTerm(args)))
 	}
 	return ast.NewObject(items...), nil
+}
+
+// PrimitiveInput is one question to vmcp.connectors about a resource, resource template or prompt.
+type PrimitiveInput struct {
+	Action    string // ActionList or ActionRead
+	Primitive string // PrimitiveResource, PrimitiveResourceTemplate or PrimitivePrompt
+	Scope     Scope
+	Connector string
+	// Name is the resource's URI, the template's URI template, or the prompt's name as the
+	// client sees it.
+	Name string
+}
+
+// Value is the input document of this question (policies/README.md, policies/input.schema.json).
+func (in PrimitiveInput) Value() ast.Value {
+	items := make([][2]*ast.Term, 0, len(in.Scope.items)+4)
+	items = append(items, in.Scope.items...)
+	items = append(items,
+		ast.Item(ast.StringTerm("action"), ast.StringTerm(in.Action)),
+		ast.Item(ast.StringTerm("primitive"), ast.StringTerm(in.Primitive)),
+		ast.Item(ast.StringTerm("connector"), ast.StringTerm(in.Connector)),
+		ast.Item(ast.StringTerm("name"), ast.StringTerm(in.Name)),
+	)
+	return ast.NewObject(items...)
+}
+
+// DecidePrimitive asks vmcp.connectors whether the caller may list or use a connector's
+// resource, resource template or prompt, reusing answers as Decide does. A policy that cannot
+// decide denies.
+func (p *Policy) DecidePrimitive(ctx context.Context, in PrimitiveInput) (Decision, error) {
+	k := memoKey{scope: in.Scope.key, vs: in.Scope.vs, action: "connectors:" + in.Action, connector: in.Connector, tool: in.Primitive, exposed: in.Name}
+	if p.memo != nil {
+		if d, ok := p.memo.get(k); ok {
+			return d, nil
+		}
+	}
+	d, err := p.connectors.Decide(ctx, in.Value())
+	out := Decision{Allow: d.Allow, Reason: d.Reason, ID: d.ID, Revision: d.Revision}
+	if err == nil && p.memo != nil {
+		p.memo.put(k, out)
+	}
+	return out, err
 }
 
 func stringsTerm(ss []string) *ast.Term {

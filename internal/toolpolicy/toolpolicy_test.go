@@ -136,3 +136,51 @@ func TestWithDecisionLogsOnEveryDecisionIsEvaluatedAndLogged(t *testing.T) {
 		}
 	}
 }
+
+// vmcp.connectors answers for a connector's resources, templates and prompts, with reuse kept
+// apart per caller and from vmcp.tools' answers about the same connector and name.
+func TestPrimitiveDecisionsFollowAccessConnectorsPerCaller(t *testing.T) {
+	cfg, err := config.Load("vmcp.yaml", []byte(`
+connectors:
+  - name: notes
+    url: http://127.0.0.1:19001/mcp
+  - name: weather
+    url: http://127.0.0.1:19002/mcp
+virtual_servers:
+  - name: eng
+    connectors: [notes, weather]
+    access:
+      connectors: {notes: [admins]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := NewVirtualServer("eng", cfg.VirtualServers[0].Access)
+	admin := NewScope(Caller{Subject: "alice", Groups: []string{"admins"}}, vs)
+	eng := NewScope(Caller{Subject: "alice", Groups: []string{"eng"}}, vs)
+	for range 2 { // the second round answers from reused decisions
+		for _, tc := range []struct {
+			scope     Scope
+			connector string
+			want      bool
+		}{{admin, "notes", true}, {eng, "notes", false}, {eng, "weather", true}} {
+			for _, prim := range []string{PrimitiveResource, PrimitiveResourceTemplate, PrimitivePrompt} {
+				for _, action := range []string{ActionList, ActionRead} {
+					d, err := p.DecidePrimitive(context.Background(), PrimitiveInput{Action: action, Primitive: prim, Scope: tc.scope, Connector: tc.connector, Name: "x"})
+					if err != nil || d.Allow != tc.want {
+						t.Errorf("%s %s of %s for %v: %+v %v, want allow %v", action, prim, tc.connector, tc.scope.key, d, err, tc.want)
+					}
+				}
+			}
+			// The connector's tools follow the same restriction through vmcp.tools.
+			d := decide(t, p, Input{Action: ActionList, Scope: tc.scope, Connector: tc.connector, Tool: "x", Exposed: "x"})
+			if d.Allow != tc.want {
+				t.Errorf("tool x of %s for %v: %+v, want allow %v", tc.connector, tc.scope.key, d, tc.want)
+			}
+		}
+	}
+}
