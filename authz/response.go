@@ -61,7 +61,7 @@ func rateLimited(wait time.Duration) *authv3.CheckResponse {
 		header("retry-after", strconv.Itoa(secs)))
 }
 
-func unauthorized(vs *virtualServer, reason string) *authv3.CheckResponse {
+func unauthorized(vs spelling, reason string) *authv3.CheckResponse {
 	if reason == "" {
 		// No token at all: RFC 6750 §3.1 says not to add an error code.
 		return denied(http.StatusUnauthorized, "invalid_token", vs.challenge, "authorization required")
@@ -70,7 +70,7 @@ func unauthorized(vs *virtualServer, reason string) *authv3.CheckResponse {
 		vs.challenge+`, error="invalid_token", error_description="`+quoteSafe(reason)+`"`, reason)
 }
 
-func forbidden(vs *virtualServer, d decision) *authv3.CheckResponse {
+func forbidden(vs spelling, d decision) *authv3.CheckResponse {
 	if d.scope != "" {
 		return denied(http.StatusForbidden, "insufficient_scope",
 			`Bearer error="insufficient_scope", scope="`+quoteSafe(d.scope)+`", resource_metadata="`+vs.metadata+`", error_description="`+quoteSafe(d.reason)+`"`, d.reason)

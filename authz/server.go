@@ -117,14 +117,14 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	if !ok {
 		ev.decision, ev.reason = "unauthenticated", "no bearer token"
 		s.record(ev)
-		return unauthorized(vs, ""), nil
+		return unauthorized(vs.spelledFor(httpReq.GetHost()), ""), nil
 	}
 	v, key, err := st.verify(ctx, vs, token, s.clock())
 	if err != nil {
 		reason := strings.TrimPrefix(err.Error(), tokens.ErrInvalidToken.Error()+": ")
 		ev.decision, ev.reason = "unauthenticated", reason
 		s.record(ev)
-		return unauthorized(vs, reason), nil
+		return unauthorized(vs.spelledFor(httpReq.GetHost()), reason), nil
 	}
 	ev.subject, ev.email, ev.clientID, ev.issuer = v.claims.Subject, v.claims.Email, v.claims.ClientID, v.issuer.name
 	if ok, wait := vs.limits.allow(v.issuer.name, v.claims.Subject, s.clock()); !ok {
@@ -154,7 +154,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	if !d.allow {
 		ev.decision, ev.reason, ev.policy = "deny", d.reason, st.policy.source
 		s.record(ev)
-		return forbidden(vs, d), nil
+		return forbidden(vs.spelledFor(httpReq.GetHost()), d), nil
 	}
 	resp, err := s.allow(ev, vs, v, d, st, hdrs, key)
 	if err == nil {
@@ -205,9 +205,9 @@ func (c *compiled) verifyUncached(ctx context.Context, vs *virtualServer, token 
 	if is == nil {
 		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token issuer is not trusted")
 	}
-	claims, err := is.verifier().Verify(token, vs.resource)
+	claims, err := is.verifier().Verify(token, vs.audiences...)
 	if errors.Is(err, tokens.ErrUnknownKey) && is.refresh(ctx) {
-		claims, err = is.verifier().Verify(token, vs.resource)
+		claims, err = is.verifier().Verify(token, vs.audiences...)
 	}
 	if err != nil {
 		return verified{}, err
@@ -217,6 +217,20 @@ func (c *compiled) verifyUncached(ctx context.Context, vs *virtualServer, token 
 		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token claims are unusable")
 	}
 	return verified{claims: claims, issuer: is, input: in}, nil
+}
+
+// spelledFor returns the challenge and metadata URL in the spelling of the public URL the client
+// reached the edge on (its Host), so that a client on an alias — or on localhost rather than
+// 127.0.0.1 in development — is sent to metadata naming the resource it used (RFC 9728 §3.3).
+// An unknown host gets the canonical spelling.
+func (vs *virtualServer) spelledFor(host string) spelling {
+	if sp, ok := vs.byHost[host]; ok {
+		return sp
+	}
+	if sp, ok := vs.byHost[strings.ToLower(host)]; ok {
+		return sp
+	}
+	return spelling{challenge: vs.challenge, metadata: vs.metadata}
 }
 
 // peekIssuer reads the unverified iss claim, only to choose whose keys verify the token; the

@@ -24,6 +24,8 @@ type refreshGrant struct {
 	Resource string     `json:"resource"`
 	Scope    string     `json:"scope"`
 	User     login.User `json:"user"`
+	// Issuer is the issuer the client signed in with; its tokens keep it across refreshes.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // token is the token endpoint (RFC 6749 §3.2): authorization_code with PKCE, refresh_token with
@@ -98,7 +100,7 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, c *compile
 	case f.Get("resource") != "" && strings.TrimSuffix(f.Get("resource"), "/") != g.Resource:
 		oauthError(w, http.StatusBadRequest, "invalid_target", "resource differs from the authorization request")
 	default:
-		s.issueTokens(w, r, c, refreshGrant{ClientID: g.ClientID, Resource: g.Resource, Scope: g.Scope, User: g.User}, randomToken())
+		s.issueTokens(w, r, c, refreshGrant{ClientID: g.ClientID, Resource: g.Resource, Scope: g.Scope, User: g.User, Issuer: g.Issuer}, randomToken())
 	}
 }
 
@@ -149,7 +151,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *compiled, cl
 
 // issueTokens mints an access token for the grant and a new refresh token in family.
 func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, c *compiled, g refreshGrant, family string) {
-	access, err := c.minter.Mint(tokens.Claims{
+	access, err := c.viewOfIssuer(g.Issuer).minter.Mint(tokens.Claims{
 		Subject: g.User.Subject, Email: g.User.Email, Groups: g.User.Groups,
 		ClientID: g.ClientID, Scope: g.Scope, Audience: g.Resource,
 	})

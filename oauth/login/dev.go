@@ -39,8 +39,10 @@ const maxPasswordLen = 72
 
 func newDev(users []config.DevUser, base *url.URL, c csrf, idp *oidcProvider, pg pages, log *zap.Logger) (*devProvider, error) {
 	d := &devProvider{
-		users:  make(map[string]devUser, len(users)),
-		action: under(base, loginPath).String(),
+		users: make(map[string]devUser, len(users)),
+		// A path, not a URL: the form posts back to the host the browser is on, which in
+		// development may be localhost or 127.0.0.1 (or an alias), whichever the client used.
+		action: under(base, loginPath).Path,
 		csrf:   c,
 		oidc:   idp,
 		pages:  pg,

@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// jwtClaims reads an access token's claims without verifying it (vmcp does that).
+func jwtClaims(t *testing.T, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatal("access token is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// getJSON fetches url and decodes its JSON body into v.
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: HTTP %d %s", u, resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+}
+
+// In `vmcp dev` the edge is public_url http://127.0.0.1:PORT, and the README's Docker section
+// sends users to http://localhost:PORT. A client on localhost must find everything in that
+// spelling (RFC 9728 §3.3: the metadata's resource is the URL the client used; RFC 8414 §3.3:
+// the issuer is the URL it fetched the AS metadata from), and sign in, consent and call tools.
+func TestAClientOnLocalhostSignsInAndCallsToolsInDev(t *testing.T) {
+	s := startSystemWith(t, devUsers)
+	edge, _ := url.Parse(s.edge)
+	localhost := "http://localhost:" + edge.Port()
+	vsURL := localhost + "/v/demo/mcp"
+
+	// The challenge sends the client to metadata on the host it used.
+	if code, challenge := post(t, vsURL, ""); code != http.StatusUnauthorized ||
+		!strings.Contains(challenge, `resource_metadata="`+localhost+`/.well-known/oauth-protected-resource/v/demo/mcp"`) {
+		t.Fatalf("401 challenge on localhost: HTTP %d %q", code, challenge)
+	}
+	var prm struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+	}
+	getJSON(t, localhost+"/.well-known/oauth-protected-resource/v/demo/mcp", &prm)
+	if prm.Resource != vsURL || !slices.Equal(prm.AuthorizationServers, []string{localhost}) {
+		t.Fatalf("protected resource metadata on localhost: %+v", prm)
+	}
+	var as struct {
+		Issuer                string `json:"issuer"`
+		AuthorizationEndpoint string `json:"authorization_endpoint"`
+	}
+	getJSON(t, localhost+"/.well-known/oauth-authorization-server", &as)
+	if as.Issuer != localhost || as.AuthorizationEndpoint != localhost+"/oauth/authorize" {
+		t.Fatalf("authorization server metadata on localhost: %+v", as)
+	}
+	// The canonical spelling is unchanged.
+	getJSON(t, s.edge+"/.well-known/oauth-protected-resource/v/demo/mcp", &prm)
+	if prm.Resource != s.url("demo") || !slices.Equal(prm.AuthorizationServers, []string{s.edge}) {
+		t.Fatalf("protected resource metadata on 127.0.0.1: %+v", prm)
+	}
+
+	// The go-sdk client signs in on localhost: sign-in form, consent, redirect, token.
+	redirect := redirectURI(t)
+	b := newBrowser("alice", "alice", redirect)
+	cs, h := oauthClient(t, vsURL, b, redirect)
+	if !slices.Contains(b.pagesSeen, "/oauth/login") {
+		t.Errorf("sign-in did not go through vmcp's login page: %v", b.pagesSeen)
+	}
+	if names := toolNames(t, cs); !slices.Contains(names, "notes__add_note") {
+		t.Fatalf("tools after signing in on localhost: %v", names)
+	}
+	if res := callTool(t, cs, "weather__convert_temperature", map[string]any{"value": 100, "from": "C", "to": "F"}); res.IsError {
+		t.Fatalf("tool call on localhost: %v", res.Content)
+	}
+	ts, err := h.TokenSource(t.Context())
+	if err != nil || ts == nil {
+		t.Fatalf("token source: %v", err)
+	}
+	tok, err := ts.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := jwtClaims(t, tok.AccessToken)
+	if claims["iss"] != localhost || !slices.Contains(anyStrings(claims["aud"]), vsURL) {
+		t.Fatalf("token from a sign-in on localhost: iss %v aud %v", claims["iss"], claims["aud"])
+	}
+	// Both spellings name one virtual server: its tokens work on either.
+	if code, _ := post(t, s.url("demo"), tok.AccessToken); code != http.StatusOK {
+		t.Fatalf("a localhost token on 127.0.0.1: HTTP %d", code)
+	}
+	if code, _ := post(t, vsURL, s.token("alice", "demo")); code != http.StatusOK {
+		t.Fatalf("a `vmcp token` token on localhost: HTTP %d", code)
+	}
+	// Refreshing keeps the issuer and audience the client signed in with.
+	fresh := refreshWith(t, localhost, tok.RefreshToken, clientIDOf(t, s, tok.AccessToken))
+	if fresh.code != http.StatusOK {
+		t.Fatalf("refresh on localhost: HTTP %d %s", fresh.code, fresh.body)
+	}
+	if c := jwtClaims(t, fresh.accessToken); c["iss"] != localhost || !slices.Contains(anyStrings(c["aud"]), vsURL) {
+		t.Fatalf("refreshed token: iss %v aud %v", c["iss"], c["aud"])
+	}
+}
+
+func anyStrings(v any) []string {
+	switch t := v.(type) {
+	case string:
+		return []string{t}
+	case []any:
+		var out []string
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
