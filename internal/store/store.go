@@ -63,6 +63,14 @@ type Store interface {
 	// RefreshGrant returns the grant data of a refresh token, used or not.
 	RefreshGrant(ctx context.Context, token string) ([]byte, error)
 
+	// Revoke adds r to the revocation list; revoking again keeps the later expiry.
+	Revoke(ctx context.Context, r Revocation) error
+	// Revocations returns the revocation list's live entries (unexpired ones).
+	Revocations(ctx context.Context) ([]Revocation, error)
+	// RevocationsVersion changes whenever an entry is added or deleted; it is how every
+	// replica polls the list cheaply.
+	RevocationsVersion(ctx context.Context) (RevocationsVersion, error)
+
 	// SigningKeys returns all stored signing keys, newest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// AddSigningKey stores a new signing key.
@@ -77,7 +85,7 @@ type Store interface {
 	// ConnectionsOf lists a user's connections, by connector name.
 	ConnectionsOf(ctx context.Context, subject string) ([]Connection, error)
 
-	// DeleteExpired removes grants and refresh tokens past their expiry.
+	// DeleteExpired removes grants, refresh tokens and revocations past their expiry.
 	DeleteExpired(ctx context.Context) error
 
 	audit.Store
