@@ -41,6 +41,9 @@ type Server struct {
 
 	mu      sync.Mutex // serialises Prepare/commit
 	remotes map[string]*remoteKeys
+
+	// revocations are vmcp's own tokens revoked before they expire (WatchRevocations).
+	revocations revocations
 }
 
 // KeySource is vmcp's own signing key ring as authz needs it.
@@ -127,6 +130,13 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		return unauthorized(vs.spelledFor(httpReq.GetHost()), reason), nil
 	}
 	ev.subject, ev.email, ev.clientID, ev.issuer = v.claims.Subject, v.claims.Email, v.claims.ClientID, v.issuer.name
+	if v.issuer.own != nil && s.revocations.revoked(v.claims.ID, v.claims.Family) {
+		// RFC 7009 §2: a revoked access token must not be accepted again; the cache holds
+		// it until it expires, so this is checked on every request, cached or not.
+		ev.decision, ev.reason = "unauthenticated", "token revoked"
+		s.record(ev)
+		return unauthorized(vs.spelledFor(httpReq.GetHost()), "token revoked"), nil
+	}
 	if ok, wait := vs.limits.allow(v.issuer.name, v.claims.Subject, s.clock()); !ok {
 		ev.decision, ev.reason = "deny", "rate limited"
 		s.record(ev)

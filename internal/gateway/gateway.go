@@ -364,6 +364,7 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 		run("config watch", func() error { return config.Watch(ctx, cfg.Path, data, g.log.Named("config"), g.Apply) })
 	}
 	run("maintenance", func() error { g.maintain(ctx, cfg.Auth.KeyRotation.D()); return nil })
+	run("revocations", func() error { g.authz.WatchRevocations(ctx, g.store, RevocationPoll); return nil })
 	// The audit pipeline runs on its own context: on shutdown it must outlive the servers so
 	// that the last requests' events are written (or spilled), not lost.
 	auditCtx, stopAudit := context.WithCancel(context.Background())
@@ -426,6 +427,10 @@ func stopGRPC(ctx context.Context, s *grpc.Server) {
 		s.Stop()
 	}
 }
+
+// RevocationPoll is how often every replica rereads the revocation list's version: a revoked
+// token is refused everywhere within about this long.
+const RevocationPoll = time.Second
 
 // maintain rotates signing keys when due and deletes expired OAuth state, until ctx is done.
 func (g *Gateway) maintain(ctx context.Context, rotation time.Duration) {

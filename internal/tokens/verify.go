@@ -116,6 +116,8 @@ func (v *Verifier) Verify(token string, audiences ...string) (Claims, error) {
 	c.Email, _ = all["email"].(string)
 	c.ClientID, _ = all["client_id"].(string)
 	c.Scope, _ = all["scope"].(string)
+	c.ID = tok.JwtID()
+	c.Family, _ = all[FamilyClaim].(string)
 	c.Groups = StringList(all["groups"])
 	return c, nil
 }
@@ -181,4 +183,22 @@ func describe(err error) string {
 	default:
 		return "token signature or format is invalid"
 	}
+}
+
+// VerifySignature checks only that token is signed by a key in keys and reads its claims: no
+// issuer, audience or time checks. It is for revocation (RFC 7009), where an expired or
+// foreign-audience token is still worth naming, never for granting access.
+func VerifySignature(keys jwk.Set, token string) (Claims, error) {
+	tok, err := jwt.ParseString(token, jwt.WithKeySet(keys, jws.WithRequireKid(true)), jwt.WithValidate(false))
+	if err != nil {
+		return Claims{}, invalid("token signature or format is invalid")
+	}
+	all, err := tok.AsMap(context.Background())
+	if err != nil {
+		return Claims{}, invalid("token claims are unreadable")
+	}
+	c := Claims{Subject: tok.Subject(), Expiry: tok.Expiration(), ID: tok.JwtID(), All: all}
+	c.ClientID, _ = all["client_id"].(string)
+	c.Family, _ = all[FamilyClaim].(string)
+	return c, nil
 }
