@@ -211,7 +211,13 @@ func (c *compiled) verify(ctx context.Context, vs *virtualServer, token string, 
 }
 
 func (c *compiled) verifyUncached(ctx context.Context, vs *virtualServer, token string) (verified, error) {
-	is := c.issuers[peekIssuer(token)]
+	iss, wellFormed := peekIssuer(token)
+	if !wellFormed {
+		// Said as it is: "issuer is not trusted" would send the user looking for a
+		// configuration problem when the client sent something that is not a JWT at all.
+		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token is malformed (not a JWT)")
+	}
+	is := c.issuers[iss]
 	if is == nil {
 		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token issuer is not trusted")
 	}
@@ -244,23 +250,25 @@ func (vs *virtualServer) spelledFor(host string) spelling {
 }
 
 // peekIssuer reads the unverified iss claim, only to choose whose keys verify the token; the
-// verification then checks iss exactly.
-func peekIssuer(token string) string {
+// verification then checks iss exactly. wellFormed is false when the token is not a JWT at all
+// (three base64url parts, a JSON object in the middle).
+func peekIssuer(token string) (iss string, wellFormed bool) {
 	parts := strings.SplitN(token, ".", 4)
 	if len(parts) != 3 || len(parts[1]) > 16<<10 {
-		return ""
+		return "", false
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return ""
+		return "", false
 	}
 	var claims struct {
-		Iss string `json:"iss"`
+		Iss any `json:"iss"`
 	}
 	if json.Unmarshal(payload, &claims) != nil {
-		return ""
+		return "", false
 	}
-	return claims.Iss
+	s, _ := claims.Iss.(string)
+	return s, true
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer …" value (scheme case-insensitive,

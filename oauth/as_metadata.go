@@ -60,7 +60,7 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveJWKS(w http.ResponseWriter, _ *http.Request) {
 	b, err := json.Marshal(s.keys.PublicSet())
 	if err != nil {
-		http.Error(w, "key set unavailable", http.StatusInternalServerError)
+		oauthError(w, http.StatusInternalServerError, "server_error", "the key set is unavailable")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

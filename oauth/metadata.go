@@ -99,7 +99,7 @@ func metadataFor(cfg *config.Config, base string) (map[string][]byte, error) {
 func (m *Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	docs := m.docs.Load()
 	if docs == nil {
-		http.Error(w, "not configured", http.StatusServiceUnavailable)
+		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the protected resource metadata is not configured yet")
 		return
 	}
 	set, ok := docs.byHost[strings.ToLower(r.Host)]

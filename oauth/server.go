@@ -240,7 +240,7 @@ func (s *Server) mac(purpose, value string) string {
 func (s *Server) current(w http.ResponseWriter) *compiled {
 	c := s.state.Load()
 	if c == nil {
-		http.Error(w, "authorization server is not configured yet", http.StatusServiceUnavailable)
+		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the authorization server is not configured yet")
 	}
 	return c
 }

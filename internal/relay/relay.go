@@ -79,7 +79,9 @@ type Rewriter struct {
 	// client sent: vmcp sent the connector AnswerID instead (a connector session shared by
 	// several clients of one user must never see two requests with one id).
 	AnswerID, ClientID json.RawMessage
-	pending            []byte
+	// Rename, when set, makes error answers name the tool as the client called it.
+	Rename  Rename
+	pending []byte
 }
 
 // Answer gives a connector's JSON answer (a whole body) back the client's id, when it is the
@@ -90,6 +92,7 @@ func (r *Rewriter) Answer(body []byte) []byte {
 		return body
 	}
 	m.ID = r.ClientID
+	r.Rename.renameInError(m)
 	b, err := json.Marshal(m)
 	if err != nil {
 		return body
@@ -129,6 +132,9 @@ func (r *Rewriter) Event(ev []byte) []byte {
 			m.ID, changed = ReplyID(r.Connector, m.ID), true
 		case m.Method == "" && r.AnswerID != nil && bytes.Equal(m.ID, r.AnswerID):
 			m.ID, changed = r.ClientID, true
+			r.Rename.renameInError(m)
+		default:
+			changed = r.Rename.renameInError(m)
 		}
 		if b, err := json.Marshal(m); err == nil && changed {
 			id = b
