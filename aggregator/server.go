@@ -208,9 +208,9 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 	case msg.Method == "prompts/list":
 		result, rpcErr = s.list(r.Context(), req, "prompts/list", "prompts", true, cursor)
 	case msg.Method == "resources/list":
-		result, rpcErr = s.list(r.Context(), req, "resources/list", "resources", false, cursor)
+		result, rpcErr = s.listResources(r.Context(), req, "resources/list", "resources", cursor)
 	case msg.Method == "resources/templates/list":
-		result, rpcErr = s.list(r.Context(), req, "resources/templates/list", "resourceTemplates", false, cursor)
+		result, rpcErr = s.listResources(r.Context(), req, "resources/templates/list", "resourceTemplates", cursor)
 	case msg.Method == "logging/setLevel":
 		result = s.setLevel(r.Context(), req, msg.Params)
 	case msg.Method == "completion/complete":

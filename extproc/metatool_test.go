@@ -157,8 +157,8 @@ func (c fixedCatalog) Index(context.Context, string, string, string, string) (*t
 	return c.names.Index(c.lists), nil
 }
 
-func (fixedCatalog) ResourceConnector(context.Context, string, string, string, string) (string, error) {
-	return "", nil
+func (fixedCatalog) ResourceConnector(context.Context, string, string, string, string) (string, string, error) {
+	return "", "", nil
 }
 
 // A 2026-07-28 call_tool carries Mcp-Name: call_tool. Once unwrapped, the connector must get the
