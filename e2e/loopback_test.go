@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -139,4 +141,98 @@ func anyStrings(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// A deployment reached under a second name (server.public_url_aliases) treats it as another
+// spelling of each virtual server's resource identifier: a client on the alias finds metadata,
+// challenge and issuer in that spelling, and a host that is no alias gets the canonical
+// metadata, never metadata naming that host.
+func TestAPublicURLAliasIsAnotherSpellingOfEveryVirtualServer(t *testing.T) {
+	s := startSystemOpts(t, systemOpts{auth: devUsers})
+	edge, _ := url.Parse(s.edge)
+	alias := "http://mcp.alias.test:" + edge.Port()
+	s.reload(func() {
+		// The test configuration has one line for server.public_url: the alias list goes on
+		// the line after it, under server: too.
+		s.addrs["public"] = s.edge + "\n  public_url_aliases: [\"" + alias + "\"]"
+		s.writeConfig("")
+	})
+	// The alias resolves to the edge, as DNS would make it.
+	dialer := &net.Dialer{}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, _, _ := net.SplitHostPort(addr); host == "mcp.alias.test" {
+			addr = edge.Host
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}
+	httpClient := &http.Client{Transport: transport}
+	vsURL := alias + "/v/demo/mcp"
+
+	var prm struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+	}
+	resp, err := httpClient.Get(alias + "/.well-known/oauth-protected-resource/v/demo/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&prm)
+	resp.Body.Close()
+	if prm.Resource != vsURL || !slices.Equal(prm.AuthorizationServers, []string{alias}) {
+		t.Fatalf("protected resource metadata on the alias: %+v", prm)
+	}
+
+	var as struct {
+		Issuer        string `json:"issuer"`
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	resp, err = httpClient.Get(alias + "/.well-known/oauth-authorization-server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&as)
+	resp.Body.Close()
+	if as.Issuer != alias || as.TokenEndpoint != alias+"/oauth/token" {
+		t.Fatalf("authorization server metadata on the alias: %+v", as)
+	}
+	// The sign-in itself is TestAClientOnLocalhostSignsInAndCallsToolsInDev's (the same code);
+	// SDK clients insist on https for a name that is not loopback, which this edge does not
+	// serve. The challenge and a token for the canonical URL work on the alias.
+	req, _ := http.NewRequest(http.MethodPost, vsURL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err = httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := `resource_metadata="` + alias + `/.well-known/oauth-protected-resource/v/demo/mcp"`; resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), want) {
+		t.Fatalf("challenge on the alias: HTTP %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	req, _ = http.NewRequest(http.MethodPost, vsURL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+s.token("alice", "demo"))
+	resp, err = httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a token for the canonical URL on the alias: HTTP %d", resp.StatusCode)
+	}
+
+	// A Host that is no spelling of this deployment learns nothing new.
+	req, _ = http.NewRequest(http.MethodGet, s.edge+"/.well-known/oauth-protected-resource/v/demo/mcp", nil)
+	req.Host = "evil.example:" + edge.Port()
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&prm)
+	resp.Body.Close()
+	if prm.Resource != s.url("demo") {
+		t.Fatalf("metadata for an unknown host names %q, want the canonical %q", prm.Resource, s.url("demo"))
+	}
 }
