@@ -51,7 +51,10 @@ type virtualServer struct {
 
 // issuer is one trusted token issuer.
 type issuer struct {
-	name        string
+	name string
+	// account names the issuer whose users these are: vmcp's own issuer for every spelling of
+	// it (a user signed in on localhost and on 127.0.0.1 is one user to the rate limit).
+	account     string
 	groupsClaim string
 	rolesClaim  string
 	// own is vmcp's key ring; remote issuers' keys come from their JWKS.
@@ -134,7 +137,7 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 	leeway := cfg.Auth.Leeway.D()
 	for _, name := range append([]string{cfg.Auth.Issuer}, cfg.Issuers()...) {
 		c.issuers[name] = &issuer{
-			name: name, groupsClaim: "groups", rolesClaim: "roles",
+			name: name, account: cfg.Auth.Issuer, groupsClaim: "groups", rolesClaim: "roles",
 			own: s.keys, leeway: leeway, now: s.clock,
 		}
 	}
@@ -150,7 +153,7 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 		}
 		remotes[key] = rk
 		c.issuers[ti.Issuer] = &issuer{
-			name: ti.Issuer, groupsClaim: ti.GroupsClaim, rolesClaim: ti.RolesClaim,
+			name: ti.Issuer, account: ti.Issuer, groupsClaim: ti.GroupsClaim, rolesClaim: ti.RolesClaim,
 			remote: rk, algs: ti.Algorithms, leeway: leeway, now: s.clock,
 		}
 	}

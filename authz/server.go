@@ -137,7 +137,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		s.record(ev)
 		return unauthorized(vs.spelledFor(httpReq.GetHost()), "token revoked"), nil
 	}
-	if ok, wait := vs.limits.allow(v.issuer.name, v.claims.Subject, s.clock()); !ok {
+	if ok, wait := vs.limits.allow(v.issuer.account, v.claims.Subject, s.clock()); !ok {
 		ev.decision, ev.reason = "deny", "rate limited"
 		s.record(ev)
 		return rateLimited(wait), nil
