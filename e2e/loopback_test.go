@@ -236,3 +236,16 @@ func TestAPublicURLAliasIsAnotherSpellingOfEveryVirtualServer(t *testing.T) {
 		t.Fatalf("metadata for an unknown host names %q, want the canonical %q", prm.Resource, s.url("demo"))
 	}
 }
+
+// The official TypeScript SDK checks the protected resource metadata's resource against the URL
+// it was given (RFC 9728 §3.3) and refused http://localhost:… while vmcp named 127.0.0.1. On
+// localhost it now signs in with a dev user and calls tools.
+func TestTypeScriptSDKClientSignsInOnLocalhostInDev(t *testing.T) {
+	tsClientDir(t) // before the system starts: a fresh npm ci takes a while
+	s := startSystemWith(t, devUsers)
+	edge, _ := url.Parse(s.edge)
+	res := runTSClient(t, "http://localhost:"+edge.Port()+"/v/demo/mcp", "alice", "alice")
+	if res.SignIns != 1 || !slices.Contains(res.Tools, "notes__add_note") || !res.ForecastOK {
+		t.Errorf("TypeScript SDK on localhost: %d sign-ins, tools %v, forecast %v (pages %v)", res.SignIns, res.Tools, res.ForecastOK, res.PagesSeen)
+	}
+}
