@@ -40,6 +40,8 @@ type virtualServer struct {
 	promptIndex indexHolder
 	discovery   config.ToolDiscovery
 	pinned      map[string]bool
+	// resourceMode is the prefix mode resource URIs shared by connectors follow (resources.go).
+	resourceMode config.PrefixMode
 }
 
 type connector struct {
@@ -73,7 +75,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 		for _, ref := range vs.Connectors {
 			v.connectors = append(v.connectors, conns[ref.Name])
 		}
-		v.discovery, v.pinned = vs.Tools, map[string]bool{}
+		v.discovery, v.pinned, v.resourceMode = vs.Tools, map[string]bool{}, vs.Prefix.Mode
 		for _, name := range vs.Tools.Pinned {
 			v.pinned[name] = true
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -77,44 +76,6 @@ func (s *Server) Index(ctx context.Context, signedIdentity, subject, vs, kind st
 		method = "prompts/list"
 	}
 	return s.indexOf(req, s.listEverywhere(ctx, req, method, kind), kind), nil
-}
-
-// ResourceConnector says which connector of a virtual server serves a resource URI: the one
-// listing it, else the one with a resource template it fits.
-func (s *Server) ResourceConnector(ctx context.Context, signedIdentity, subject, vs, uri string) (string, error) {
-	req, err := s.requestFor(signedIdentity, subject, vs)
-	if err != nil {
-		return "", err
-	}
-	for _, o := range s.listEverywhere(ctx, req, "resources/list", "resources") {
-		if o.err != nil {
-			continue
-		}
-		for _, item := range o.value.([]map[string]json.RawMessage) {
-			var u string
-			if json.Unmarshal(item["uri"], &u) == nil && u == uri {
-				return o.connector.name, nil
-			}
-		}
-	}
-	best, bestLen := "", -1
-	for _, o := range s.listEverywhere(ctx, req, "resources/templates/list", "resourceTemplates") {
-		if o.err != nil {
-			continue
-		}
-		for _, item := range o.value.([]map[string]json.RawMessage) {
-			var t string
-			if json.Unmarshal(item["uriTemplate"], &t) != nil {
-				continue
-			}
-			// The literal part before the first expression must match; the longest wins.
-			lit, _, _ := strings.Cut(t, "{")
-			if strings.HasPrefix(uri, lit) && len(lit) > bestLen {
-				best, bestLen = o.connector.name, len(lit)
-			}
-		}
-	}
-	return best, nil
 }
 
 // HasTool says whether connector lists a tool named exactly original on virtual server vs (from

@@ -92,7 +92,7 @@ type request struct {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
 	if st == nil {
-		http.Error(w, "vmcp is not configured yet", http.StatusServiceUnavailable)
+		writeError(w, http.StatusServiceUnavailable, nil, jsonrpc.Errorf(jsonrpc.CodeInternalError, "vmcp is not configured yet"))
 		return
 	}
 	vs := st.byPath[r.URL.Path]
@@ -105,7 +105,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	signed := r.Header.Get(headers.Identity)
 	caller, err := s.signer.Verify(signed)
 	if err != nil || caller.VirtualServer != vs.name {
-		http.Error(w, "unauthenticated", http.StatusUnauthorized)
+		writeError(w, http.StatusUnauthorized, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "unauthenticated: the request did not come through vmcp's edge"))
 		return
 	}
 	req := &request{vs: vs, state: st, caller: caller, signed: signed, rawID: r.Header.Get(headers.SessionID), protocol: r.Header.Get(headers.ProtocolVersion)}
@@ -125,7 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if revision.Modern(req.protocol) {
 			// 2026-07-28 has no GET stream; subscriptions/listen replaces it.
 			cw.Header().Set("Allow", "POST")
-			http.Error(cw, "method not allowed", http.StatusMethodNotAllowed)
+			writeError(cw, http.StatusMethodNotAllowed, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "method not allowed: MCP %s has no GET stream (use subscriptions/listen)", req.protocol))
 			return
 		}
 		s.getStream(cw, r, req)
@@ -133,7 +133,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.method = r.Method
 		// MCP transports: a server that offers no standalone SSE stream answers GET with 405.
 		cw.Header().Set("Allow", "GET, POST, DELETE")
-		http.Error(cw, "method not allowed", http.StatusMethodNotAllowed)
+		writeError(cw, http.StatusMethodNotAllowed, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "method not allowed: %s (use GET, POST or DELETE)", jsonrpc.Excerpt(r.Method)))
 	}
 }
 
@@ -215,9 +215,9 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 	case msg.Method == "prompts/list":
 		result, rpcErr = s.list(r.Context(), req, "prompts/list", "prompts", true, cursor)
 	case msg.Method == "resources/list":
-		result, rpcErr = s.list(r.Context(), req, "resources/list", "resources", false, cursor)
+		result, rpcErr = s.listResources(r.Context(), req, "resources/list", "resources", cursor)
 	case msg.Method == "resources/templates/list":
-		result, rpcErr = s.list(r.Context(), req, "resources/templates/list", "resourceTemplates", false, cursor)
+		result, rpcErr = s.listResources(r.Context(), req, "resources/templates/list", "resourceTemplates", cursor)
 	case msg.Method == "logging/setLevel":
 		result = s.setLevel(r.Context(), req, msg.Params)
 	case msg.Method == "completion/complete":
@@ -306,12 +306,12 @@ func (s *Server) record(r *http.Request, req *request, cw *countingWriter, start
 // transport says: 400 without a session id, 404 for one that is not (or no longer) theirs.
 func (s *Server) openSession(w http.ResponseWriter, req *request) (session.State, bool) {
 	if req.rawID == "" {
-		http.Error(w, "missing Mcp-Session-Id", http.StatusBadRequest)
+		writeError(w, http.StatusBadRequest, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "missing Mcp-Session-Id"))
 		return session.State{}, false
 	}
 	st, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
 	if err != nil {
-		http.Error(w, "session not found", http.StatusNotFound)
+		writeError(w, http.StatusNotFound, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found"))
 		return session.State{}, false
 	}
 	return st, true

@@ -2,12 +2,14 @@ package authz
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/cputime"
+	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
 func benchRequest(token string) *authv3.CheckRequest {
@@ -23,12 +25,15 @@ func benchRequest(token string) *authv3.CheckRequest {
 }
 
 // BenchmarkCheck measures ext_authz Check server-side, without gRPC: a cached token (the steady
-// state of a connected client) and an uncached one (its first request, or a cache of size 0).
+// state of a connected client), the same with a thousand other tokens and families revoked
+// (the revocation check on every request), and an uncached one (its first request, or a cache
+// of size 0).
 func BenchmarkCheck(b *testing.B) {
 	for _, tc := range []struct {
-		name  string
-		cache int
-	}{{"cached", 10000}, {"uncached", 0}} {
+		name    string
+		cache   int
+		revoked int
+	}{{"cached", 10000, 0}, {"cached_with_revocations", 10000, 1000}, {"uncached", 0, 0}} {
 		b.Run(tc.name, func(b *testing.B) {
 			t := &testing.T{}
 			f := newFixture(t)
@@ -39,6 +44,13 @@ func BenchmarkCheck(b *testing.B) {
 				b.Fatal(err)
 			}
 			commit()
+			var list []store.Revocation
+			for i := range tc.revoked {
+				list = append(list,
+					store.Revocation{Kind: store.RevokedToken, ID: fmt.Sprintf("jti-%d", i)},
+					store.Revocation{Kind: store.RevokedFamily, ID: fmt.Sprintf("fid-%d", i)})
+			}
+			f.srv.revocations.replace(list)
 			req := benchRequest(f.token(t, "https://mcp.example.com/v/eng/mcp"))
 			ctx := context.Background()
 			b.ReportAllocs()

@@ -61,8 +61,8 @@ func FuzzChallenge(f *testing.F) {
 	f.Fuzz(func(t *testing.T, scope, reason string) {
 		responses := map[string]string{}
 		for status, resp := range map[string]*authv3.CheckResponse{
-			"401": unauthorized(vs, reason),
-			"403": forbidden(vs, decision{scope: scope, reason: reason}),
+			"401": unauthorized(vs.spelledFor(""), reason),
+			"403": forbidden(vs.spelledFor(""), decision{scope: scope, reason: reason}),
 		} {
 			for _, h := range resp.GetDeniedResponse().GetHeaders() {
 				if h.Header.Key == "www-authenticate" {

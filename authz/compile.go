@@ -7,6 +7,7 @@ package authz
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -31,12 +32,16 @@ type compiled struct {
 type virtualServer struct {
 	name string
 	path string
-	// resource is the RFC 8707 resource URL: the audience a token must name.
-	resource string
+	// resource is the canonical RFC 8707 resource URL; audiences are every spelling of it
+	// (server.public_url and its aliases), any of which a token may name.
+	resource  string
+	audiences []string
 	// challenge is the full WWW-Authenticate value for a request without a token, prebuilt so
-	// the deny path allocates nothing per request.
+	// the deny path allocates nothing per request; metadata the RFC 9728 document's URL. Both
+	// name the canonical URL; byHost holds them in the spelling of each other public URL.
 	challenge string
 	metadata  string
+	byHost    map[string]spelling
 	access    config.Access
 	// limits is the per-user rate limit (rate_limit), nil when there is none.
 	limits *limiters
@@ -46,7 +51,10 @@ type virtualServer struct {
 
 // issuer is one trusted token issuer.
 type issuer struct {
-	name        string
+	name string
+	// account names the issuer whose users these are: vmcp's own issuer for every spelling of
+	// it (a user signed in on localhost and on 127.0.0.1 is one user to the rate limit).
+	account     string
 	groupsClaim string
 	rolesClaim  string
 	// own is vmcp's key ring; remote issuers' keys come from their JWKS.
@@ -81,6 +89,28 @@ func ResourceURL(cfg *config.Config, vs *config.VirtualServer) string {
 	return strings.TrimSuffix(cfg.Server.PublicURL, "/") + vs.Path
 }
 
+// ResourceURLs lists every spelling of vs's resource identifier, the canonical one first: one
+// per public URL (server.public_url, its aliases, and in development the loopback twins).
+func ResourceURLs(cfg *config.Config, vs *config.VirtualServer) []string {
+	bases := cfg.PublicURLs()
+	out := make([]string, len(bases))
+	for i, b := range bases {
+		out[i] = b + vs.Path
+	}
+	return out
+}
+
+// spelling is a virtual server's challenge and metadata URL as seen from one public URL.
+type spelling struct{ challenge, metadata string }
+
+// challengeFor is the WWW-Authenticate value for a client that reached the edge on base: the
+// metadata URL is on the same host, so the resource it names is the one the client used.
+func challengeFor(base string, vs *config.VirtualServer) spelling {
+	meta := base + "/.well-known/oauth-protected-resource" + vs.Path
+	// MCP 2025-11-25: the challenge names the scope a client should ask for.
+	return spelling{challenge: `Bearer resource_metadata="` + meta + `", scope="mcp"`, metadata: meta}
+}
+
 // ResourceMetadataURL is where RFC 9728 protected resource metadata for vs is served. The
 // well-known segment goes between host and path, so each virtual server gets its own document.
 func ResourceMetadataURL(cfg *config.Config, vs *config.VirtualServer) string {
@@ -99,14 +129,17 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 		issuers: map[string]*issuer{},
 		policy:  pol,
 		cache:   newTokenCache(cfg.Auth.TokenCacheSize),
-		origins: origin.New(cfg.Server.PublicURL, cfg.Server.AllowedOrigins),
+		// A browser on an alias is as much this deployment's own origin as one on public_url.
+		origins: origin.New(cfg.Server.PublicURL, append(cfg.PublicURLs()[1:], cfg.Server.AllowedOrigins...)),
 
 		passSubjectToken: exchangesTokens(cfg),
 	}
 	leeway := cfg.Auth.Leeway.D()
-	c.issuers[cfg.Auth.Issuer] = &issuer{
-		name: cfg.Auth.Issuer, groupsClaim: "groups", rolesClaim: "roles",
-		own: s.keys, leeway: leeway, now: s.clock,
+	for _, name := range append([]string{cfg.Auth.Issuer}, cfg.Issuers()...) {
+		c.issuers[name] = &issuer{
+			name: name, account: cfg.Auth.Issuer, groupsClaim: "groups", rolesClaim: "roles",
+			own: s.keys, leeway: leeway, now: s.clock,
+		}
 	}
 	remotes := map[string]*remoteKeys{}
 	for _, ti := range cfg.Auth.TrustedIssuers {
@@ -120,22 +153,30 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 		}
 		remotes[key] = rk
 		c.issuers[ti.Issuer] = &issuer{
-			name: ti.Issuer, groupsClaim: ti.GroupsClaim, rolesClaim: ti.RolesClaim,
+			name: ti.Issuer, account: ti.Issuer, groupsClaim: ti.GroupsClaim, rolesClaim: ti.RolesClaim,
 			remote: rk, algs: ti.Algorithms, leeway: leeway, now: s.clock,
 		}
 	}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
-		meta := ResourceMetadataURL(cfg, vs)
+		canonical := challengeFor(strings.TrimSuffix(cfg.Server.PublicURL, "/"), vs)
 		v := &virtualServer{
-			name:     vs.Name,
-			path:     vs.Path,
-			resource: ResourceURL(cfg, vs),
-			// MCP 2025-11-25: the challenge names the scope a client should ask for.
-			challenge: `Bearer resource_metadata="` + meta + `", scope="mcp"`,
-			metadata:  meta,
+			name:      vs.Name,
+			path:      vs.Path,
+			resource:  ResourceURL(cfg, vs),
+			audiences: ResourceURLs(cfg, vs),
+			challenge: canonical.challenge,
+			metadata:  canonical.metadata,
+			byHost:    map[string]spelling{},
 			access:    vs.Access,
 			limits:    newLimiters(vs.RateLimit),
+		}
+		for _, base := range cfg.PublicURLs() {
+			if u, err := url.Parse(base); err == nil {
+				if _, dup := v.byHost[strings.ToLower(u.Host)]; !dup {
+					v.byHost[strings.ToLower(u.Host)] = challengeFor(base, vs)
+				}
+			}
 		}
 		v.input = virtualServerInput(v)
 		c.byPath[vs.Path] = v

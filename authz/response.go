@@ -18,15 +18,36 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 )
 
-// denied answers the client directly with an OAuth error. challenge, when set, becomes
-// WWW-Authenticate, as the MCP authorization spec requires on 401 (and on 403
-// insufficient_scope).
+// denied answers the client directly. The body is a JSON-RPC error object without an id, as
+// MCP clients expect from an MCP endpoint and SDKs show their users: its message says what was
+// wrong, and its data carries the OAuth error code and description (RFC 6750 §3) too.
+// challenge, when set, becomes WWW-Authenticate, as the MCP authorization spec requires on 401
+// (and on 403 insufficient_scope).
 func denied(status int, errCode, challenge, description string) *authv3.CheckResponse {
-	body, _ := json.Marshal(map[string]string{"error": errCode, "error_description": description})
+	data, _ := json.Marshal(map[string]string{"error": errCode, "error_description": description})
+	body := jsonrpc.ErrorResponse(nil, &jsonrpc.Error{Code: rpcCodeFor(status), Message: description, Data: data})
 	if challenge != "" {
 		return deniedWith(code.Code_PERMISSION_DENIED, status, body, header("www-authenticate", challenge))
 	}
 	return deniedWith(code.Code_PERMISSION_DENIED, status, body)
+}
+
+// codeUnauthenticated is the JSON-RPC error of a request without a usable token (in the range
+// JSON-RPC leaves to servers; the HTTP status, 401, is what clients act on).
+const codeUnauthenticated = -32004
+
+// rpcCodeFor is the JSON-RPC error code of one of authz's direct answers.
+func rpcCodeFor(status int) int {
+	switch status {
+	case http.StatusUnauthorized:
+		return codeUnauthenticated
+	case http.StatusForbidden:
+		return jsonrpc.CodeForbidden
+	case http.StatusNotFound:
+		return jsonrpc.CodeInvalidRequest
+	default:
+		return jsonrpc.CodeInternalError
+	}
 }
 
 // deniedWith answers the client directly: status, a JSON body and extra headers.
@@ -61,16 +82,16 @@ func rateLimited(wait time.Duration) *authv3.CheckResponse {
 		header("retry-after", strconv.Itoa(secs)))
 }
 
-func unauthorized(vs *virtualServer, reason string) *authv3.CheckResponse {
+func unauthorized(vs spelling, reason string) *authv3.CheckResponse {
 	if reason == "" {
 		// No token at all: RFC 6750 §3.1 says not to add an error code.
 		return denied(http.StatusUnauthorized, "invalid_token", vs.challenge, "authorization required")
 	}
 	return denied(http.StatusUnauthorized, "invalid_token",
-		vs.challenge+`, error="invalid_token", error_description="`+quoteSafe(reason)+`"`, reason)
+		vs.challenge+`, error="invalid_token", error_description="`+quoteSafe(reason)+`"`, "invalid token: "+reason)
 }
 
-func forbidden(vs *virtualServer, d decision) *authv3.CheckResponse {
+func forbidden(vs spelling, d decision) *authv3.CheckResponse {
 	if d.scope != "" {
 		return denied(http.StatusForbidden, "insufficient_scope",
 			`Bearer error="insufficient_scope", scope="`+quoteSafe(d.scope)+`", resource_metadata="`+vs.metadata+`", error_description="`+quoteSafe(d.reason)+`"`, d.reason)

@@ -41,6 +41,9 @@ type Server struct {
 
 	mu      sync.Mutex // serialises Prepare/commit
 	remotes map[string]*remoteKeys
+
+	// revocations are vmcp's own tokens revoked before they expire (WatchRevocations).
+	revocations revocations
 }
 
 // KeySource is vmcp's own signing key ring as authz needs it.
@@ -117,17 +120,24 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	if !ok {
 		ev.decision, ev.reason = "unauthenticated", "no bearer token"
 		s.record(ev)
-		return unauthorized(vs, ""), nil
+		return unauthorized(vs.spelledFor(httpReq.GetHost()), ""), nil
 	}
 	v, key, err := st.verify(ctx, vs, token, s.clock())
 	if err != nil {
 		reason := strings.TrimPrefix(err.Error(), tokens.ErrInvalidToken.Error()+": ")
 		ev.decision, ev.reason = "unauthenticated", reason
 		s.record(ev)
-		return unauthorized(vs, reason), nil
+		return unauthorized(vs.spelledFor(httpReq.GetHost()), reason), nil
 	}
 	ev.subject, ev.email, ev.clientID, ev.issuer = v.claims.Subject, v.claims.Email, v.claims.ClientID, v.issuer.name
-	if ok, wait := vs.limits.allow(v.issuer.name, v.claims.Subject, s.clock()); !ok {
+	if v.issuer.own != nil && s.revocations.revoked(v.claims.ID, v.claims.Family) {
+		// RFC 7009 §2: a revoked access token must not be accepted again; the cache holds
+		// it until it expires, so this is checked on every request, cached or not.
+		ev.decision, ev.reason = "unauthenticated", "token revoked"
+		s.record(ev)
+		return unauthorized(vs.spelledFor(httpReq.GetHost()), "token revoked"), nil
+	}
+	if ok, wait := vs.limits.allow(v.issuer.account, v.claims.Subject, s.clock()); !ok {
 		ev.decision, ev.reason = "deny", "rate limited"
 		s.record(ev)
 		return rateLimited(wait), nil
@@ -154,7 +164,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	if !d.allow {
 		ev.decision, ev.reason, ev.policy = "deny", d.reason, st.policy.source
 		s.record(ev)
-		return forbidden(vs, d), nil
+		return forbidden(vs.spelledFor(httpReq.GetHost()), d), nil
 	}
 	resp, err := s.allow(ev, vs, v, d, st, hdrs, key)
 	if err == nil {
@@ -201,13 +211,19 @@ func (c *compiled) verify(ctx context.Context, vs *virtualServer, token string, 
 }
 
 func (c *compiled) verifyUncached(ctx context.Context, vs *virtualServer, token string) (verified, error) {
-	is := c.issuers[peekIssuer(token)]
+	iss, wellFormed := peekIssuer(token)
+	if !wellFormed {
+		// Said as it is: "issuer is not trusted" would send the user looking for a
+		// configuration problem when the client sent something that is not a JWT at all.
+		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token is malformed (not a JWT)")
+	}
+	is := c.issuers[iss]
 	if is == nil {
 		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token issuer is not trusted")
 	}
-	claims, err := is.verifier().Verify(token, vs.resource)
+	claims, err := is.verifier().Verify(token, vs.audiences...)
 	if errors.Is(err, tokens.ErrUnknownKey) && is.refresh(ctx) {
-		claims, err = is.verifier().Verify(token, vs.resource)
+		claims, err = is.verifier().Verify(token, vs.audiences...)
 	}
 	if err != nil {
 		return verified{}, err
@@ -219,24 +235,40 @@ func (c *compiled) verifyUncached(ctx context.Context, vs *virtualServer, token 
 	return verified{claims: claims, issuer: is, input: in}, nil
 }
 
+// spelledFor returns the challenge and metadata URL in the spelling of the public URL the client
+// reached the edge on (its Host), so that a client on an alias — or on localhost rather than
+// 127.0.0.1 in development — is sent to metadata naming the resource it used (RFC 9728 §3.3).
+// An unknown host gets the canonical spelling.
+func (vs *virtualServer) spelledFor(host string) spelling {
+	if sp, ok := vs.byHost[host]; ok {
+		return sp
+	}
+	if sp, ok := vs.byHost[strings.ToLower(host)]; ok {
+		return sp
+	}
+	return spelling{challenge: vs.challenge, metadata: vs.metadata}
+}
+
 // peekIssuer reads the unverified iss claim, only to choose whose keys verify the token; the
-// verification then checks iss exactly.
-func peekIssuer(token string) string {
+// verification then checks iss exactly. wellFormed is false when the token is not a JWT at all
+// (three base64url parts, a JSON object in the middle).
+func peekIssuer(token string) (iss string, wellFormed bool) {
 	parts := strings.SplitN(token, ".", 4)
 	if len(parts) != 3 || len(parts[1]) > 16<<10 {
-		return ""
+		return "", false
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return ""
+		return "", false
 	}
 	var claims struct {
-		Iss string `json:"iss"`
+		Iss any `json:"iss"`
 	}
 	if json.Unmarshal(payload, &claims) != nil {
-		return ""
+		return "", false
 	}
-	return claims.Iss
+	s, _ := claims.Iss.(string)
+	return s, true
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer …" value (scheme case-insensitive,

@@ -63,6 +63,9 @@ type edgeExchange struct {
 	unwrapped bool
 	// routed is set once the request is sent to a connector rather than the aggregator.
 	routed *connector
+	// rename is the routed tool's name as the client sent it and as the connector knows it, so
+	// that a connector's error about it names what the client sent.
+	rename relay.Rename
 	// kept is set when the connector session is one vmcp keeps for a sessionless client.
 	kept bool
 	// rpcID is the routed request's JSON-RPC id; outcome reads the connector's answer to it.
@@ -379,6 +382,9 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		e.stale.SignedIdentity, e.stale.Subject, e.stale.VirtualServer, e.stale.Connector, e.stale.Stale = e.signed, e.subject, e.vs.name, c.name, upstream
 		e.forwarded = body
 	}
+	if name != original {
+		e.rename = relay.Rename{Original: original, Name: name}
+	}
 	e.log.Debug("extproc: routed", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.String("method", msg.Method), zap.String("name", original))
 	return rewriteRequestBody(body, set, remove)
 }
@@ -417,7 +423,7 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 		// Requests the connector sends the client in its SSE answer need reply ids, an answer
 		// in a shared connector session needs the client's own id back, and an answer in
 		// another revision than the client's needs translating.
-		e.rewriter = &relay.Rewriter{Connector: e.routed.name, Translate: tr}
+		e.rewriter = &relay.Rewriter{Connector: e.routed.name, Translate: tr, Rename: e.rename}
 		if e.clientID != nil {
 			e.rewriter.AnswerID, e.rewriter.ClientID = json.RawMessage(e.rpcID), e.clientID
 		}
@@ -472,6 +478,13 @@ func (e *edgeExchange) responseBody(b *extprocv3.HttpBody) *extprocv3.Processing
 	}
 	common := &extprocv3.CommonResponse{}
 	switch {
+	case e.rewriter == nil && e.outcome != nil && !e.outcome.sse && e.rename.Original != "" &&
+		b.GetEndOfStream() && e.event.BytesOut == int64(len(b.GetBody())) && e.outcome.code != 0:
+		// A JSON error answer in one piece (as small errors come): name the tool as the client
+		// did. Answers are never held back for this; an error split across chunks goes as is.
+		if body := e.rename.RenameInErrorBody(b.GetBody()); body != nil {
+			common.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}}
+		}
 	case e.rewriter != nil && e.outcome != nil && !e.outcome.sse:
 		// A JSON answer is rewritten whole: held back until its end.
 		e.held = append(e.held, b.GetBody()...)

@@ -158,8 +158,8 @@ func (c fixedCatalog) Index(context.Context, string, string, string, string) (*t
 	return c.names.Index(c.lists), nil
 }
 
-func (fixedCatalog) ResourceConnector(context.Context, string, string, string, string) (string, error) {
-	return "", nil
+func (fixedCatalog) ResourceConnector(context.Context, string, string, string, string) (string, string, error) {
+	return "", "", nil
 }
 
 func (c fixedCatalog) HasTool(_ context.Context, _, _, _, connector, original string) (bool, error) {

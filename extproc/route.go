@@ -24,7 +24,9 @@ import (
 type Catalog interface {
 	// Index names the tools ("tools") or prompts ("prompts") of a virtual server.
 	Index(ctx context.Context, signedIdentity, subject, vs, kind string) (*toolnames.Index, error)
-	ResourceConnector(ctx context.Context, signedIdentity, subject, vs, uri string) (string, error)
+	// ResourceConnector names the connector serving a resource URI and the URI it knows it by
+	// (they differ for a URI two connectors share, listed as <connector>+<uri>).
+	ResourceConnector(ctx context.Context, signedIdentity, subject, vs, uri string) (connector, original string, err error)
 	// HasTool says whether connector lists a tool named exactly original on virtual server vs.
 	HasTool(ctx context.Context, signedIdentity, subject, vs, connector, original string) (bool, error)
 }
@@ -151,7 +153,12 @@ func renameTarget(params map[string]json.RawMessage, kind routedKind, original s
 	if err != nil {
 		return err
 	}
-	if kind != byCompletionRef {
+	switch kind {
+	case byResourceURI:
+		params["uri"] = b
+		return nil
+	case byCompletionRef:
+	default:
 		params["name"] = b
 		return nil
 	}
@@ -159,7 +166,12 @@ func renameTarget(params map[string]json.RawMessage, kind routedKind, original s
 	if err := json.Unmarshal(params["ref"], &ref); err != nil {
 		return err
 	}
-	ref["name"] = b
+	// A completion names a prompt by name, a resource by URI (ref/resource).
+	field := "name"
+	if _, ok := ref["uri"]; ok {
+		field = "uri"
+	}
+	ref[field] = b
 	params["ref"], err = json.Marshal(ref)
 	return err
 }
@@ -222,12 +234,12 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 		if e.catalog == nil {
 			return unknown("resource")
 		}
-		conn, err := e.catalog.ResourceConnector(e.ctx, e.signed, e.subject, e.vs.name, name)
+		conn, original, err := e.catalog.ResourceConnector(e.ctx, e.signed, e.subject, e.vs.name, name)
 		if err != nil {
 			return nil, "", e.unavailable(msg, err)
 		}
-		if c := e.vs.connectors[conn]; c != nil {
-			return e.decidePrimitive(msg, c, name, toolpolicy.PrimitiveResource, name)
+		if c := e.vs.connectors[conn]; c != nil && original != "" {
+			return e.decidePrimitive(msg, c, original, toolpolicy.PrimitiveResource, name)
 		}
 		return unknown("resource")
 	}

@@ -8,16 +8,16 @@ import (
 // Scope is the one scope vmcp grants: access to the virtual server named by the resource.
 const Scope = "mcp"
 
-// buildMetadata renders the RFC 8414 document once per configuration. The same document is
+// buildMetadata renders the RFC 8414 document of issuer once per configuration. The same document is
 // served on the OpenID discovery path too, which MCP clients also try (MCP 2025-11-25
 // authorization, "Authorization Server Metadata Discovery").
-func buildMetadata(c *compiled) (oauthDoc, openIDDoc []byte, err error) {
+func buildMetadata(c *compiled, issuer string) (oauthDoc, openIDDoc []byte, err error) {
 	doc := map[string]any{
-		"issuer":                                         c.issuer,
-		"authorization_endpoint":                         c.issuer + "/oauth/authorize",
-		"token_endpoint":                                 c.issuer + "/oauth/token",
-		"revocation_endpoint":                            c.issuer + "/oauth/revoke",
-		"jwks_uri":                                       c.issuer + "/oauth/jwks",
+		"issuer":                                         issuer,
+		"authorization_endpoint":                         issuer + "/oauth/authorize",
+		"token_endpoint":                                 issuer + "/oauth/token",
+		"revocation_endpoint":                            issuer + "/oauth/revoke",
+		"jwks_uri":                                       issuer + "/oauth/jwks",
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},
 		"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
@@ -29,7 +29,7 @@ func buildMetadata(c *compiled) (oauthDoc, openIDDoc []byte, err error) {
 		"client_id_metadata_document_supported":          c.metadataDocs,
 	}
 	if c.dynamic {
-		doc["registration_endpoint"] = c.issuer + "/oauth/register"
+		doc["registration_endpoint"] = issuer + "/oauth/register"
 	}
 	if oauthDoc, err = json.Marshal(doc); err != nil {
 		return nil, nil, err
@@ -49,17 +49,18 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
+	v := c.viewFor(r)
 	if r.URL.Path == "/.well-known/openid-configuration" {
-		w.Write(c.openIDMetadata)
+		w.Write(v.openIDMetadata)
 		return
 	}
-	w.Write(c.metadata)
+	w.Write(v.metadata)
 }
 
 func (s *Server) serveJWKS(w http.ResponseWriter, _ *http.Request) {
 	b, err := json.Marshal(s.keys.PublicSet())
 	if err != nil {
-		http.Error(w, "key set unavailable", http.StatusInternalServerError)
+		oauthError(w, http.StatusInternalServerError, "server_error", "the key set is unavailable")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

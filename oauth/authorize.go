@@ -29,6 +29,8 @@ type pending struct {
 	VirtualServer string      `json:"virtual_server"`
 	Scope         string      `json:"scope"`
 	User          *login.User `json:"user,omitempty"`
+	// Issuer is the issuer the client started with (the spelling of the public URL it used).
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // codeGrant is what an authorization code stands for.
@@ -39,6 +41,7 @@ type codeGrant struct {
 	Resource      string     `json:"resource"`
 	Scope         string     `json:"scope"`
 	User          login.User `json:"user"`
+	Issuer        string     `json:"issuer,omitempty"`
 }
 
 // authorize validates an authorization request (RFC 6749 §4.1.1 with OAuth 2.1's mandatory
@@ -69,7 +72,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := q.Get("state")
-	fail := func(code, desc string) { redirectError(w, r, redirectURI, state, c.issuer, code, desc) }
+	v := c.viewFor(r)
+	fail := func(code, desc string) { redirectError(w, r, redirectURI, state, v.issuer, code, desc) }
 	if q.Get("response_type") != "code" {
 		fail("unsupported_response_type", "only response_type=code is supported")
 		return
@@ -84,8 +88,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resource := q.Get("resource")
-	if resource == "" {
-		resource = c.onlyResource
+	if resource == "" && c.onlyPath != "" {
+		resource = v.base + c.onlyPath
 	}
 	vs, ok := c.resources[strings.TrimSuffix(resource, "/")]
 	if !ok {
@@ -95,6 +99,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	p := pending{
 		ClientID: cl.id, ClientName: cl.name, ClientKind: cl.kind, RedirectURI: redirectURI, State: state,
 		CodeChallenge: challenge, Resource: strings.TrimSuffix(resource, "/"), VirtualServer: vs, Scope: Scope,
+		Issuer: v.issuer,
 	}
 	id := randomToken()
 	if err := s.putPending(r, id, p); err != nil {
@@ -152,7 +157,7 @@ func (s *Server) loginComplete(w http.ResponseWriter, r *http.Request) {
 	p.User = &user
 	consented, err := s.store.HasConsent(r.Context(), user.Subject, p.ClientID, p.Resource)
 	if err != nil {
-		redirectError(w, r, p.RedirectURI, p.State, c.issuer, "server_error", "could not read consent")
+		redirectError(w, r, p.RedirectURI, p.State, c.viewOfIssuer(p.Issuer).issuer, "server_error", "could not read consent")
 		return
 	}
 	if consented {
@@ -161,7 +166,7 @@ func (s *Server) loginComplete(w http.ResponseWriter, r *http.Request) {
 	}
 	next := randomToken()
 	if err := s.putPending(r, next, p); err != nil {
-		redirectError(w, r, p.RedirectURI, p.State, c.issuer, "server_error", "could not continue sign-in")
+		redirectError(w, r, p.RedirectURI, p.State, c.viewOfIssuer(p.Issuer).issuer, "server_error", "could not continue sign-in")
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -235,11 +240,11 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.PostForm.Get("decision") != "allow" {
 		s.log.Info("oauth: consent denied", zap.String("client_id", p.ClientID), zap.String("sub", p.User.Subject), zap.String("virtual_server", p.VirtualServer))
-		redirectError(w, r, p.RedirectURI, p.State, c.issuer, "access_denied", "the user denied access")
+		redirectError(w, r, p.RedirectURI, p.State, c.viewOfIssuer(p.Issuer).issuer, "access_denied", "the user denied access")
 		return
 	}
 	if err := s.store.PutConsent(r.Context(), p.User.Subject, p.ClientID, p.Resource); err != nil {
-		redirectError(w, r, p.RedirectURI, p.State, c.issuer, "server_error", "could not record consent")
+		redirectError(w, r, p.RedirectURI, p.State, c.viewOfIssuer(p.Issuer).issuer, "server_error", "could not record consent")
 		return
 	}
 	s.issueCode(w, r, c, p)
@@ -248,10 +253,11 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 // issueCode hands the client a single-use authorization code.
 func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, c *compiled, p pending) {
 	code := randomToken()
-	g := codeGrant{ClientID: p.ClientID, RedirectURI: p.RedirectURI, CodeChallenge: p.CodeChallenge, Resource: p.Resource, Scope: p.Scope, User: *p.User}
+	v := c.viewOfIssuer(p.Issuer)
+	g := codeGrant{ClientID: p.ClientID, RedirectURI: p.RedirectURI, CodeChallenge: p.CodeChallenge, Resource: p.Resource, Scope: p.Scope, User: *p.User, Issuer: v.issuer}
 	b, _ := json.Marshal(g)
 	if err := s.store.PutGrant(r.Context(), "code", code, b, time.Now().Add(c.codeTTL)); err != nil {
-		redirectError(w, r, p.RedirectURI, p.State, c.issuer, "server_error", "could not issue a code")
+		redirectError(w, r, p.RedirectURI, p.State, c.viewOfIssuer(p.Issuer).issuer, "server_error", "could not issue a code")
 		return
 	}
 	u, _ := url.Parse(p.RedirectURI)
@@ -260,7 +266,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, c *compiled, 
 	if p.State != "" {
 		q.Set("state", p.State)
 	}
-	q.Set("iss", c.issuer) // RFC 9207: lets the client detect mix-up attacks
+	q.Set("iss", v.issuer) // RFC 9207: lets the client detect mix-up attacks
 	u.RawQuery = q.Encode()
 	s.log.Info("oauth: authorization code issued", zap.String("client_id", p.ClientID), zap.String("sub", p.User.Subject), zap.String("virtual_server", p.VirtualServer))
 	http.Redirect(w, r, u.String(), http.StatusFound)

@@ -5,10 +5,11 @@ package oauth
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 
-	"github.com/vmcp-dev/vmcp/authz"
 	"github.com/vmcp-dev/vmcp/internal/config"
 )
 
@@ -28,20 +29,57 @@ type ProtectedResource struct {
 // Metadata serves the protected resource metadata of every virtual server, without a token: it
 // is how a client learns where to get one.
 type Metadata struct {
-	docs atomic.Pointer[map[string][]byte]
+	docs atomic.Pointer[metadataDocs]
+}
+
+// metadataDocs holds the documents by path, one set per public URL host: RFC 9728 §3.3 has the
+// client refuse a document whose resource is not the URL it used, so a client on localhost
+// (or an alias) gets the document in that spelling. An unknown host gets the canonical set.
+type metadataDocs struct {
+	byHost    map[string]map[string][]byte
+	canonical map[string][]byte
 }
 
 // Prepare builds every document for cfg; the returned commit serves them.
 func (m *Metadata) Prepare(cfg *config.Config) (func(), error) {
+	all := &metadataDocs{byHost: map[string]map[string][]byte{}}
+	for _, base := range cfg.PublicURLs() {
+		u, err := url.Parse(base)
+		if err != nil {
+			return nil, err
+		}
+		host := strings.ToLower(u.Host)
+		if all.byHost[host] != nil {
+			continue
+		}
+		docs, err := metadataFor(cfg, base)
+		if err != nil {
+			return nil, err
+		}
+		all.byHost[host] = docs
+		if all.canonical == nil {
+			all.canonical = docs
+		}
+	}
+	return func() { m.docs.Store(all) }, nil
+}
+
+// metadataFor builds every virtual server's document as seen from base: the resource in that
+// spelling, and vmcp's own authorization server under the issuer a client on base checks.
+func metadataFor(cfg *config.Config, base string) (map[string][]byte, error) {
 	docs := make(map[string][]byte, len(cfg.VirtualServers)+1)
-	issuers := []string{cfg.Auth.Issuer}
+	issuer := strings.TrimSuffix(cfg.Auth.Issuer, "/")
+	if slices.Contains(cfg.Issuers(), base) {
+		issuer = base
+	}
+	issuers := []string{issuer}
 	for _, ti := range cfg.Auth.TrustedIssuers {
 		issuers = append(issuers, ti.Issuer)
 	}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		b, err := json.Marshal(ProtectedResource{
-			Resource:               authz.ResourceURL(cfg, vs),
+			Resource:               base + vs.Path,
 			AuthorizationServers:   issuers,
 			BearerMethodsSupported: []string{"header"},
 			ResourceName:           "vmcp virtual server " + vs.Name,
@@ -55,16 +93,20 @@ func (m *Metadata) Prepare(cfg *config.Config) (func(), error) {
 			docs[ProtectedResourcePrefix] = b
 		}
 	}
-	return func() { m.docs.Store(&docs) }, nil
+	return docs, nil
 }
 
 func (m *Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	docs := m.docs.Load()
 	if docs == nil {
-		http.Error(w, "not configured", http.StatusServiceUnavailable)
+		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the protected resource metadata is not configured yet")
 		return
 	}
-	doc, ok := (*docs)[strings.TrimSuffix(r.URL.Path, "/")]
+	set, ok := docs.byHost[strings.ToLower(r.Host)]
+	if !ok {
+		set = docs.canonical
+	}
+	doc, ok := set[strings.TrimSuffix(r.URL.Path, "/")]
 	if !ok {
 		http.NotFound(w, r)
 		return

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,20 +51,54 @@ type Server struct {
 
 // compiled is the request-ready configuration.
 type compiled struct {
+	issuer string // the canonical issuer (auth.issuer)
+	// views are the authorization server as seen from each public URL, by lower-case host;
+	// canonical is server.public_url's, also used for unknown hosts.
+	views        map[string]*view
+	canonical    *view
+	accessTTL    time.Duration
+	refreshTTL   time.Duration
+	signInMaxAge time.Duration
+	codeTTL      time.Duration
+	resources    map[string]string // resource URL, in every spelling → virtual server name
+	onlyPath     string            // the virtual server's path when there is exactly one
+	clients      map[string]*client
+	dynamic      bool
+	metadataDocs bool
+	provider     login.Provider
+}
+
+// view is the authorization server as a client reaching it on one public URL sees it: RFC 8414
+// §3.3 has the client check that the metadata's issuer is the URL it fetched it from, and
+// RFC 9207 that the iss of the authorization response is that issuer, so a client on localhost
+// (or an alias) gets everything in that spelling, its tokens included.
+type view struct {
+	base           string // scheme://host[:port]
 	issuer         string
 	minter         *tokens.Minter
-	accessTTL      time.Duration
-	refreshTTL     time.Duration
-	signInMaxAge   time.Duration
-	codeTTL        time.Duration
-	resources      map[string]string // resource URL → virtual server name
-	onlyResource   string            // the resource when there is exactly one virtual server
-	clients        map[string]*client
-	dynamic        bool
-	metadataDocs   bool
-	provider       login.Provider
 	metadata       []byte
 	openIDMetadata []byte
+}
+
+// viewFor picks the view for the public URL the request came in on (its Host, which Envoy
+// forwards unchanged on the /oauth and well-known routes).
+func (c *compiled) viewFor(r *http.Request) *view {
+	if v, ok := c.views[strings.ToLower(r.Host)]; ok {
+		return v
+	}
+	return c.canonical
+}
+
+// viewOfIssuer is the view whose issuer is iss: a sign-in started on one spelling finishes in
+// it whichever host the browser returns on. Grants stored before issuers were recorded carry
+// none and get the canonical view.
+func (c *compiled) viewOfIssuer(iss string) *view {
+	for _, v := range c.views {
+		if v.issuer == iss {
+			return v
+		}
+	}
+	return c.canonical
 }
 
 // Options configure a Server.
@@ -111,7 +147,7 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 	}
 	c := &compiled{
 		issuer:       strings.TrimSuffix(cfg.Auth.Issuer, "/"),
-		minter:       tokens.NewMinter(s.keys, cfg.Auth.Issuer, cfg.Auth.TokenTTL.D()),
+		views:        map[string]*view{},
 		accessTTL:    cfg.Auth.TokenTTL.D(),
 		refreshTTL:   cfg.Auth.RefreshTokenTTL.D(),
 		signInMaxAge: cfg.Auth.SignInMaxAge.D(),
@@ -124,10 +160,12 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 	}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
-		c.resources[authz.ResourceURL(cfg, vs)] = vs.Name
+		for _, res := range authz.ResourceURLs(cfg, vs) {
+			c.resources[res] = vs.Name
+		}
 	}
 	if len(cfg.VirtualServers) == 1 {
-		c.onlyResource = authz.ResourceURL(cfg, &cfg.VirtualServers[0])
+		c.onlyPath = cfg.VirtualServers[0].Path
 	}
 	for _, cl := range cfg.Auth.Clients {
 		cc := &client{id: cl.ClientID, name: cl.Name, redirectURIs: cl.RedirectURIs, kind: "configured"}
@@ -136,9 +174,27 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 		}
 		c.clients[cl.ClientID] = cc
 	}
-	var err error
-	if c.metadata, c.openIDMetadata, err = buildMetadata(c); err != nil {
-		return nil, err
+	issuers := cfg.Issuers()
+	for _, base := range cfg.PublicURLs() {
+		u, err := url.Parse(base)
+		if err != nil {
+			return nil, err
+		}
+		if c.views[strings.ToLower(u.Host)] != nil {
+			continue
+		}
+		v := &view{base: base, issuer: c.issuer}
+		if slices.Contains(issuers, base) {
+			v.issuer = base
+		}
+		v.minter = tokens.NewMinter(s.keys, v.issuer, cfg.Auth.TokenTTL.D())
+		if v.metadata, v.openIDMetadata, err = buildMetadata(c, v.issuer); err != nil {
+			return nil, err
+		}
+		c.views[strings.ToLower(u.Host)] = v
+		if c.canonical == nil {
+			c.canonical = v
+		}
 	}
 	return func() {
 		s.mu.Lock()
@@ -189,7 +245,7 @@ func (s *Server) mac(purpose, value string) string {
 func (s *Server) current(w http.ResponseWriter) *compiled {
 	c := s.state.Load()
 	if c == nil {
-		http.Error(w, "authorization server is not configured yet", http.StatusServiceUnavailable)
+		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the authorization server is not configured yet")
 	}
 	return c
 }

@@ -27,6 +27,8 @@ type refreshGrant struct {
 	// SignedInAt (Unix seconds) is when the user signed in for this grant's family: the groups
 	// in User are from then, so the family ends auth.sign_in_max_age later.
 	SignedInAt int64 `json:"signed_in_at"`
+	// Issuer is the issuer the client signed in with; its tokens keep it across refreshes.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // token is the token endpoint (RFC 6749 §3.2): authorization_code with PKCE, refresh_token with
@@ -102,7 +104,7 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, c *compile
 		oauthError(w, http.StatusBadRequest, "invalid_target", "resource differs from the authorization request")
 	default:
 		// A code lives a minute or so: its redemption time is the sign-in's, near enough.
-		s.issueTokens(w, r, c, refreshGrant{ClientID: g.ClientID, Resource: g.Resource, Scope: g.Scope, User: g.User, SignedInAt: s.now().Unix()}, randomToken())
+		s.issueTokens(w, r, c, refreshGrant{ClientID: g.ClientID, Resource: g.Resource, Scope: g.Scope, User: g.User, SignedInAt: s.now().Unix(), Issuer: g.Issuer}, randomToken())
 	}
 }
 
@@ -123,7 +125,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *compiled, cl
 	f := r.PostForm
 	family, raw, err := s.store.UseRefreshToken(r.Context(), f.Get("refresh_token"))
 	if errors.Is(err, store.ErrReused) {
-		if rerr := s.store.RevokeRefreshFamily(r.Context(), family); rerr != nil {
+		if rerr := s.revokeFamily(r.Context(), c, family); rerr != nil {
 			s.log.Error("oauth: revoke refresh family", zap.Error(rerr))
 		}
 		s.log.Warn("oauth: refresh token reused; family revoked", zap.String("client_id", cl.id))
@@ -140,7 +142,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *compiled, cl
 		return
 	}
 	if g.ClientID != cl.id {
-		s.store.RevokeRefreshFamily(r.Context(), family)
+		s.revokeFamily(r.Context(), c, family)
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "the refresh token was issued to another client")
 		return
 	}
@@ -164,9 +166,9 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *compiled, cl
 
 // issueTokens mints an access token for the grant and a new refresh token in family.
 func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, c *compiled, g refreshGrant, family string) {
-	access, err := c.minter.Mint(tokens.Claims{
+	access, err := c.viewOfIssuer(g.Issuer).minter.Mint(tokens.Claims{
 		Subject: g.User.Subject, Email: g.User.Email, Groups: g.User.Groups,
-		ClientID: g.ClientID, Scope: g.Scope, Audience: g.Resource,
+		ClientID: g.ClientID, Scope: g.Scope, Audience: g.Resource, Family: familyDigest(family),
 	})
 	if err != nil {
 		oauthError(w, http.StatusInternalServerError, "server_error", "could not issue a token")
@@ -195,9 +197,10 @@ func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, c *compiled
 	})
 }
 
-// revoke is RFC 7009. Refresh tokens revoke their whole family; access tokens are short-lived
-// JWTs and expire on their own. The answer is 200 either way, as §2.2 requires, so it tells a
-// prober nothing.
+// revoke is RFC 7009. A refresh token revokes its whole family and every access token the family
+// issued; an access token revokes itself. Either way every replica refuses the access tokens
+// within about a second (authz reads the store's revocation list). The answer is 200 whether
+// or not the token was known, as §2.2 requires, so it tells a prober nothing.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	c := s.current(w)
 	if c == nil {
@@ -212,16 +215,46 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if family, err := s.store.RefreshFamily(r.Context(), r.PostForm.Get("token")); err == nil {
-		if s.tokenBelongsTo(r.Context(), r.PostForm.Get("token"), cl) {
-			if err := s.store.RevokeRefreshFamily(r.Context(), family); err != nil {
+	token := r.PostForm.Get("token")
+	if family, err := s.store.RefreshFamily(r.Context(), token); err == nil {
+		if s.tokenBelongsTo(r.Context(), token, cl) {
+			if err := s.revokeFamily(r.Context(), c, family); err != nil {
 				oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again")
 				return
 			}
 			s.log.Info("oauth: refresh token revoked", zap.String("client_id", cl.id))
 		}
+	} else if claims, err := tokens.VerifySignature(s.keys.PublicSet(), token); err == nil && claims.ID != "" {
+		// §2.1: a client may revoke only its own tokens.
+		if claims.ClientID == cl.id && time.Now().Before(claims.Expiry) {
+			if err := s.store.Revoke(r.Context(), store.Revocation{Kind: store.RevokedToken, ID: claims.ID, Expires: claims.Expiry.Add(revocationMargin)}); err != nil {
+				oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again")
+				return
+			}
+			s.log.Info("oauth: access token revoked", zap.String("client_id", cl.id))
+		}
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// revocationMargin keeps a revocation past its tokens' expiry by more than any clock skew
+// authz tolerates (auth.leeway), so a token is never accepted again in its leeway.
+const revocationMargin = 10 * time.Minute
+
+// revokeFamily revokes a refresh family and every access token it issued: those carry the
+// family's digest (fid) and live at most one access token lifetime from now.
+func (s *Server) revokeFamily(ctx context.Context, c *compiled, family string) error {
+	if err := s.store.RevokeRefreshFamily(ctx, family); err != nil {
+		return err
+	}
+	return s.store.Revoke(ctx, store.Revocation{Kind: store.RevokedFamily, ID: familyDigest(family), Expires: time.Now().Add(c.accessTTL + revocationMargin)})
+}
+
+// familyDigest is the fid claim of a family's access tokens: a digest, so that the token (which
+// the client can read) does not carry the family id the store keys refresh tokens by.
+func familyDigest(family string) string {
+	sum := sha256.Sum256([]byte("vmcp refresh family\x00" + family))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
 // tokenBelongsTo: a client may only revoke its own tokens (RFC 7009 §2.1).

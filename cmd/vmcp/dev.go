@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -185,6 +186,10 @@ func printNextSteps(w io.Writer, cfg *config.Config) {
 		vs = &cfg.VirtualServers[0]
 	}
 	fmt.Fprintf(w, "\nvmcp is running behind Envoy on %s (Envoy admin: http://%s)\n", cfg.Server.PublicURL, cfg.Server.Envoy.Admin)
+	if also := cfg.PublicURLs()[1:]; len(also) > 0 {
+		// Clients (and READMEs) spell loopback differently; every spelling works.
+		fmt.Fprintf(w, "It answers on %s too: OAuth and tokens work on every spelling.\n", strings.Join(also, " and "))
+	}
 	if vs == nil {
 		fmt.Fprintln(w, "No virtual servers are configured yet: add one to", cfg.Path)
 		return

@@ -43,6 +43,11 @@ type Server struct {
 	// PublicURL is the scheme://host[:port] clients use to reach the Envoy edge listener.
 	// Every virtual server's resource URL (the JWT audience) is PublicURL + its path.
 	PublicURL string `yaml:"public_url"`
+	// PublicURLAliases are further scheme://host[:port] URLs that reach the same edge (another
+	// DNS name, an internal load balancer). Each is a resource identifier of every virtual
+	// server too: metadata, challenges and sign-in answer in the spelling the client used, and
+	// a token for any spelling of a virtual server is good on it. PublicURL stays canonical.
+	PublicURLAliases []string `yaml:"public_url_aliases"`
 	// DataDir holds the embedded SQLite store and generated keys.
 	DataDir string `yaml:"data_dir"`
 	Listen  Listen `yaml:"listen"`

@@ -28,6 +28,16 @@ func (l *loader) validate(c *Config) {
 	if u, err := url.Parse(c.Server.PublicURL); err == nil && (u.Path != "" && u.Path != "/" || u.RawQuery != "") {
 		l.add("server.public_url", "server.public_url must be scheme://host[:port] with no path or query")
 	}
+	for i, a := range c.Server.PublicURLAliases {
+		p := fmt.Sprintf("server.public_url_aliases[%d]", i)
+		l.checkURL(p, a)
+		if u, err := url.Parse(a); err == nil && (u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "") {
+			l.add(p, "%s must be scheme://host[:port] with no path or query", p)
+		}
+		if strings.EqualFold(strings.TrimSuffix(a, "/"), strings.TrimSuffix(c.Server.PublicURL, "/")) {
+			l.add(p, "%s repeats server.public_url", p)
+		}
+	}
 	for _, a := range []struct{ path, addr string }{
 		{"server.listen.xds", c.Server.Listen.XDS},
 		{"server.listen.authz", c.Server.Listen.Authz},

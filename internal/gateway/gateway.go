@@ -376,6 +376,7 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 	}
 	run("maintenance", func() error { g.maintain(ctx, cfg.Auth.KeyRotation.D()); return nil })
 	run("ended sessions", func() error { g.ended.Run(ctx, EndedSessionsSync); return nil })
+	run("revocations", func() error { g.authz.WatchRevocations(ctx, g.store, RevocationPoll); return nil })
 	// The audit pipeline runs on its own context: on shutdown it must outlive the servers so
 	// that the last requests' events are written (or spilled), not lost.
 	auditCtx, stopAudit := context.WithCancel(context.Background())
@@ -438,6 +439,10 @@ func stopGRPC(ctx context.Context, s *grpc.Server) {
 		s.Stop()
 	}
 }
+
+// RevocationPoll is how often every replica rereads the revocation list's version: a revoked
+// token is refused everywhere within about this long.
+const RevocationPoll = time.Second
 
 // maintain rotates signing keys when due and deletes expired OAuth state, until ctx is done.
 func (g *Gateway) maintain(ctx context.Context, rotation time.Duration) {

@@ -82,7 +82,9 @@ type Rewriter struct {
 	AnswerID, ClientID json.RawMessage
 	// Translate, when set, turns each message from the connector's revision into the client's.
 	Translate *translate.Translator
-	pending   []byte
+	// Rename, when set, makes error answers name the tool as the client called it.
+	Rename  Rename
+	pending []byte
 }
 
 // Answer gives a connector's JSON answer (a whole body) back the client's id, when it is the
@@ -96,6 +98,9 @@ func (r *Rewriter) Answer(body []byte) []byte {
 	_, changed := r.Translate.Message(m)
 	if m.Method == "" && r.AnswerID != nil && bytes.Equal(m.ID, r.AnswerID) {
 		m.ID, changed = r.ClientID, true
+	}
+	if r.Rename.renameInError(m) {
+		changed = true
 	}
 	if !changed {
 		return body
@@ -152,6 +157,9 @@ func (r *Rewriter) Event(ev []byte) []byte {
 			m.ID, changed = ReplyID(r.Connector, m.ID), true
 		case m.Method == "" && r.AnswerID != nil && bytes.Equal(m.ID, r.AnswerID):
 			m.ID, changed = r.ClientID, true
+			r.Rename.renameInError(m)
+		default:
+			changed = r.Rename.renameInError(m) || changed
 		}
 		if changed {
 			if b, err := json.Marshal(m); err == nil {

@@ -201,6 +201,9 @@ func (s *sqliteStore) DeleteExpired(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM ended_sessions WHERE expires_at < ?`, now); err != nil {
 		return fmt.Errorf("store: delete expired ended sessions: %w", err)
 	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM token_revocations WHERE expires_at < ?`, now); err != nil {
+		return fmt.Errorf("store: delete expired revocations: %w", err)
+	}
 	return nil
 }
 
@@ -215,4 +218,34 @@ func (s *sqliteStore) RefreshGrant(ctx context.Context, token string) ([]byte, e
 		return nil, fmt.Errorf("store: refresh grant: %w", err)
 	}
 	return []byte(g), nil
+}
+
+// Revoke adds r to the revocation list.
+func (s *sqliteStore) Revoke(ctx context.Context, r Revocation) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO token_revocations (kind, id, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (kind, id) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)`,
+		string(r.Kind), r.ID, r.Expires.Unix())
+	if err != nil {
+		return fmt.Errorf("store: revoke: %w", err)
+	}
+	return nil
+}
+
+// Revocations returns the live revocations.
+func (s *sqliteStore) Revocations(ctx context.Context) ([]Revocation, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT kind, id, expires_at FROM token_revocations WHERE expires_at >= ?`, time.Now().Unix())
+	if err != nil {
+		return nil, fmt.Errorf("store: revocations: %w", err)
+	}
+	defer rows.Close()
+	return scanRevocations(rows)
+}
+
+// RevocationsVersion identifies the revocation list's content.
+func (s *sqliteStore) RevocationsVersion(ctx context.Context) (RevocationsVersion, error) {
+	var v RevocationsVersion
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM token_revocations`).Scan(&v.Count, &v.LastSeq); err != nil {
+		return v, fmt.Errorf("store: revocations version: %w", err)
+	}
+	return v, nil
 }

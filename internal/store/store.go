@@ -64,6 +64,14 @@ type Store interface {
 	// RefreshGrant returns the grant data of a refresh token, used or not.
 	RefreshGrant(ctx context.Context, token string) ([]byte, error)
 
+	// Revoke adds r to the revocation list; revoking again keeps the later expiry.
+	Revoke(ctx context.Context, r Revocation) error
+	// Revocations returns the revocation list's live entries (unexpired ones).
+	Revocations(ctx context.Context) ([]Revocation, error)
+	// RevocationsVersion changes whenever an entry is added or deleted; it is how every
+	// replica polls the list cheaply.
+	RevocationsVersion(ctx context.Context) (RevocationsVersion, error)
+
 	// SigningKeys returns all stored signing keys, newest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// AddSigningKey stores a new signing key.
@@ -85,7 +93,8 @@ type Store interface {
 	// that every replica learns of them.
 	EndedSessionsSince(ctx context.Context, since time.Time) ([]EndedSession, error)
 
-	// DeleteExpired removes grants, refresh tokens and ended-session records past their expiry.
+	// DeleteExpired removes grants, refresh tokens, ended-session records and revocations past their
+	// expiry.
 	DeleteExpired(ctx context.Context) error
 
 	audit.Store

@@ -19,11 +19,21 @@ type Claims struct {
 	Scope    string
 	// Audience is the virtual server's resource URL.
 	Audience string
+	// ID is the token's jti, set by Verify (Mint makes a fresh one): what revoking one access
+	// token names.
+	ID string
+	// Family is the fid claim: a digest of the refresh family the token was issued from, so
+	// that revoking the family (RFC 7009, or refresh token reuse) revokes its access tokens too.
+	// Empty for tokens issued without a refresh token.
+	Family string
 	// Expiry is set by Verify; Mint derives it from the minter's lifetime.
 	Expiry time.Time
 	// All holds every verified claim, set by Verify, for policies to read.
 	All map[string]any
 }
+
+// FamilyClaim names the claim that carries Claims.Family.
+const FamilyClaim = "fid"
 
 // Minter issues access tokens.
 type Minter struct {
@@ -67,6 +77,9 @@ func (m *Minter) Mint(c Claims) (string, error) {
 	}
 	if c.Scope != "" {
 		b = b.Claim("scope", c.Scope)
+	}
+	if c.Family != "" {
+		b = b.Claim(FamilyClaim, c.Family)
 	}
 	tok, err := b.Build()
 	if err != nil {

@@ -162,6 +162,7 @@ func TestAMintedTokenVerifiesWithItsClaims(t *testing.T) {
 		ClientID: "client-1",
 		Scope:    "mcp",
 		Audience: audience,
+		Family:   "family-digest",
 	}
 	tok, err := m.Mint(in)
 	if err != nil {
@@ -176,6 +177,10 @@ func TestAMintedTokenVerifiesWithItsClaims(t *testing.T) {
 	}
 	want := in
 	want.Expiry = got.Expiry
+	if len(got.ID) != 32 {
+		t.Errorf("ID (jti) = %q, want 128 random bits in hex", got.ID)
+	}
+	want.ID = got.ID
 	all := got.All
 	got.All = nil
 	if !reflect.DeepEqual(got, want) {

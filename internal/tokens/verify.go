@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -57,8 +58,12 @@ var (
 
 func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, reason) }
 
-// Verify parses and validates token for audience, returning its claims.
-func (v *Verifier) Verify(token, audience string) (Claims, error) {
+// Verify parses and validates token for one of audiences (the spellings of one resource's
+// identifier), returning its claims; Claims.Audience is the audience it matched.
+func (v *Verifier) Verify(token string, audiences ...string) (Claims, error) {
+	if len(audiences) == 0 {
+		return Claims{}, invalid("token audience is not this virtual server")
+	}
 	msg, err := jws.ParseString(token)
 	if err != nil {
 		return Claims{}, invalid("token signature or format is invalid")
@@ -86,7 +91,7 @@ func (v *Verifier) Verify(token, audience string) (Claims, error) {
 		jwt.WithKeySet(v.keys, keyOpts...),
 		jwt.WithValidate(true),
 		jwt.WithIssuer(v.issuer),
-		jwt.WithAudience(audience),
+		jwt.WithValidator(audienceIn(audiences)),
 		jwt.WithAcceptableSkew(v.leeway),
 		jwt.WithClock(jwt.ClockFunc(v.now)),
 		jwt.WithRequiredClaim(jwt.SubjectKey),
@@ -107,12 +112,34 @@ func (v *Verifier) Verify(token, audience string) (Claims, error) {
 	if err != nil {
 		return Claims{}, invalid("token claims are unreadable")
 	}
-	c := Claims{Subject: tok.Subject(), Audience: audience, Expiry: tok.Expiration(), All: all}
+	c := Claims{Subject: tok.Subject(), Audience: matchedAudience(tok.Audience(), audiences), Expiry: tok.Expiration(), All: all}
 	c.Email, _ = all["email"].(string)
 	c.ClientID, _ = all["client_id"].(string)
 	c.Scope, _ = all["scope"].(string)
+	c.ID = tok.JwtID()
+	c.Family, _ = all[FamilyClaim].(string)
 	c.Groups = StringList(all["groups"])
 	return c, nil
+}
+
+// audienceIn accepts a token whose aud names any of audiences (RFC 7519 §4.1.3: aud is a list,
+// and the token is for this resource when one of its entries identifies it).
+func audienceIn(audiences []string) jwt.Validator {
+	return jwt.ValidatorFunc(func(_ context.Context, t jwt.Token) jwt.ValidationError {
+		if matchedAudience(t.Audience(), audiences) == "" {
+			return jwt.ErrInvalidAudience()
+		}
+		return nil
+	})
+}
+
+func matchedAudience(aud, audiences []string) string {
+	for _, a := range aud {
+		if slices.Contains(audiences, a) {
+			return a
+		}
+	}
+	return ""
 }
 
 // StringList reads a claim that should be a list of strings (or one string); anything else
@@ -156,4 +183,22 @@ func describe(err error) string {
 	default:
 		return "token signature or format is invalid"
 	}
+}
+
+// VerifySignature checks only that token is signed by a key in keys and reads its claims: no
+// issuer, audience or time checks. It is for revocation (RFC 7009), where an expired or
+// foreign-audience token is still worth naming, never for granting access.
+func VerifySignature(keys jwk.Set, token string) (Claims, error) {
+	tok, err := jwt.ParseString(token, jwt.WithKeySet(keys, jws.WithRequireKid(true)), jwt.WithValidate(false))
+	if err != nil {
+		return Claims{}, invalid("token signature or format is invalid")
+	}
+	all, err := tok.AsMap(context.Background())
+	if err != nil {
+		return Claims{}, invalid("token claims are unreadable")
+	}
+	c := Claims{Subject: tok.Subject(), Expiry: tok.Expiration(), ID: tok.JwtID(), All: all}
+	c.ClientID, _ = all["client_id"].(string)
+	c.Family, _ = all[FamilyClaim].(string)
+	return c, nil
 }

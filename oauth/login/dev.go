@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
@@ -39,8 +40,10 @@ const maxPasswordLen = 72
 
 func newDev(users []config.DevUser, base *url.URL, c csrf, idp *oidcProvider, pg pages, log *zap.Logger) (*devProvider, error) {
 	d := &devProvider{
-		users:  make(map[string]devUser, len(users)),
-		action: under(base, loginPath).String(),
+		users: make(map[string]devUser, len(users)),
+		// A path, not a URL: the form posts back to the host the browser is on, which in
+		// development may be localhost or 127.0.0.1 (or an alias), whichever the client used.
+		action: under(base, loginPath).Path,
 		csrf:   c,
 		oidc:   idp,
 		pages:  pg,
@@ -61,13 +64,7 @@ func newDev(users []config.DevUser, base *url.URL, c csrf, idp *oidcProvider, pg
 				"(vmcp hash-password prints one)", i, u.Username)
 		}
 		cost = max(cost, c)
-		d.users[u.Username] = devUser{hash: []byte(u.PasswordHash), user: User{
-			Subject:  "dev:" + u.Username,
-			Email:    u.Email,
-			Name:     u.Username,
-			Groups:   append([]string(nil), u.Groups...),
-			Provider: "dev",
-		}}
+		d.users[u.Username] = devUser{hash: []byte(u.PasswordHash), user: DevUser(u)}
 	}
 	// The dummy costs as much as the dearest real hash, so an unknown user takes as long.
 	pw := make([]byte, 18)
@@ -78,6 +75,33 @@ func newDev(users []config.DevUser, base *url.URL, c csrf, idp *oidcProvider, pg
 	}
 	d.dummy = dummy
 	return d, nil
+}
+
+// DevUserSubjectPrefix begins the subject of every dev user, so that a dev user can never be
+// taken for an identity provider's user of the same name.
+const DevUserSubjectPrefix = "dev:"
+
+// DevUser is who a configured dev user is once signed in. `vmcp token` mints its tokens for
+// dev users through it too, so that policies and the audit trail see one person, not two.
+func DevUser(u config.DevUser) User {
+	return User{
+		Subject:  DevUserSubjectPrefix + u.Username,
+		Email:    u.Email,
+		Name:     u.Username,
+		Groups:   append([]string(nil), u.Groups...),
+		Provider: "dev",
+	}
+}
+
+// FindDevUser returns the configured dev user called name ("alice" or "dev:alice").
+func FindDevUser(users []config.DevUser, name string) (User, bool) {
+	name = strings.TrimPrefix(name, DevUserSubjectPrefix)
+	for _, u := range users {
+		if u.Username == name {
+			return DevUser(u), true
+		}
+	}
+	return User{}, false
 }
 
 func (d *devProvider) Routes() []string {

@@ -85,7 +85,7 @@ func TestDevBeginShowsTheWarningAndTheState(t *testing.T) {
 	for _, want := range []string{
 		devWarning,
 		`name="state" value="pending-42"`,
-		`action="http://127.0.0.1:8080/oauth/login"`,
+		`action="/oauth/login"`, // a path: the form posts back to the host the browser is on
 		`name="password" type="password"`,
 	} {
 		if !strings.Contains(body, want) {

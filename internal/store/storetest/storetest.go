@@ -27,6 +27,7 @@ func Run(t *testing.T, backend Backend) {
 		{"Grants", grantTests},
 		{"Consents", consentTests},
 		{"RefreshTokens", refreshTests},
+		{"Revocations", revocationTests},
 		{"SigningKeys", signingKeyTests},
 		{"Connections", connectionTests},
 		{"Concurrency", concurrencyTests},

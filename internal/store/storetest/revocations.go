@@ -1,0 +1,83 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vmcp-dev/vmcp/internal/store"
+)
+
+func revocationIDs(t *testing.T, st store.Store) []string {
+	t.Helper()
+	rs, err := st.Revocations(t.Context())
+	if err != nil {
+		t.Fatalf("Revocations: %v", err)
+	}
+	var ids []string
+	for _, r := range rs {
+		ids = append(ids, string(r.Kind)+":"+r.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func version(t *testing.T, st store.Store) store.RevocationsVersion {
+	t.Helper()
+	v, err := st.RevocationsVersion(t.Context())
+	if err != nil {
+		t.Fatalf("RevocationsVersion: %v", err)
+	}
+	return v
+}
+
+var revocationTests = []test{
+	{"a revocation made through one replica is listed through another, and changes the version", func(t *testing.T, e *env) {
+		a, b := e.store(), e.store()
+		before := version(t, b)
+		if err := a.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: "jti-1", Expires: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Revoke(t.Context(), store.Revocation{Kind: store.RevokedFamily, ID: "fid-1", Expires: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := revocationIDs(t, b); !slices.Equal(got, []string{"fid:fid-1", "jti:jti-1"}) {
+			t.Fatalf("B lists %v", got)
+		}
+		if after := version(t, b); after == before {
+			t.Fatalf("the version did not change: %+v", after)
+		}
+	}},
+	{"revoking twice keeps one entry with the later expiry", func(t *testing.T, e *env) {
+		st := e.store()
+		later := time.Now().Add(2 * time.Hour).Truncate(time.Second)
+		for _, exp := range []time.Time{later, time.Now().Add(time.Hour)} {
+			if err := st.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: "j", Expires: exp}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rs, err := st.Revocations(t.Context())
+		if err != nil || len(rs) != 1 || !rs[0].Expires.Equal(later) || rs[0].Kind != store.RevokedToken {
+			t.Fatalf("Revocations: %+v %v", rs, err)
+		}
+	}},
+	{"an expired revocation is not listed and is deleted with the expired state", func(t *testing.T, e *env) {
+		st := e.store()
+		if err := st.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: "old", Expires: time.Now().Add(-time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: "live", Expires: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := revocationIDs(t, st); !slices.Equal(got, []string{"jti:live"}) {
+			t.Fatalf("listed %v", got)
+		}
+		before := version(t, st)
+		if err := st.DeleteExpired(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if after := version(t, st); after.Count != before.Count-1 {
+			t.Fatalf("DeleteExpired left %+v (before %+v)", after, before)
+		}
+	}},
+}
