@@ -265,3 +265,74 @@ func TestEveryAnsweredCallIsAuditedOnceAfterVMCPIsKilled(t *testing.T) {
 	}
 	t.Logf("%d calls answered before the kill, %d failed; %d events", len(answered), c.failed.Load(), len(seen))
 }
+
+// envoyChildPid is the pid of the Envoy that vmcp dev (pid) runs.
+func envoyChildPid(t *testing.T, pid int) int {
+	t.Helper()
+	var child int
+	harness.Eventually(t, 10*time.Second, func() error {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+		for _, f := range tasks {
+			b, _ := os.ReadFile(f)
+			for _, field := range strings.Fields(string(b)) {
+				comm, _ := os.ReadFile("/proc/" + field + "/comm")
+				if strings.TrimSpace(string(comm)) == "envoy" {
+					fmt.Sscan(field, &child)
+					return nil
+				}
+			}
+		}
+		return errorf("no envoy child of vmcp %d", pid)
+	})
+	return child
+}
+
+// Envoy dying under vmcp dev (a crash, a stray kill) does not end the developer's session: vmcp
+// says so, starts Envoy again, and the client's MCP session goes on where it was; calls answered
+// before are audited.
+func TestVMCPDevRestartsAnEnvoyThatDiesAndTheSessionGoesOn(t *testing.T) {
+	s := startSystem(t)
+	cs := connect(t, s.url("demo"), s.token("lee", "demo"))
+	defer cs.Close()
+	if res := callTool(t, cs, "weather__get_forecast", map[string]any{"city": "Turku", "days": 1}); res.IsError {
+		t.Fatalf("before: %v", res.Content)
+	}
+	old := envoyChildPid(t, s.vmcp.Pid())
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, 30*time.Second, func() error {
+		if !strings.Contains(s.vmcp.Output(), "envoy restarted and ready") {
+			return errorf("Envoy has not been restarted yet")
+		}
+		return nil
+	})
+	if got := envoyChildPid(t, s.vmcp.Pid()); got == old {
+		t.Fatalf("the Envoy child is still pid %d", old)
+	}
+	// The same session, no new initialize.
+	harness.Eventually(t, 30*time.Second, func() error {
+		res, err := tryCallTool(cs, "weather__get_forecast", map[string]any{"city": "Turku", "days": 2})
+		if err != nil {
+			return err
+		}
+		if res.IsError {
+			return errorf("tool error: %v", res.Content)
+		}
+		return nil
+	})
+	select {
+	case <-s.vmcp.Done():
+		t.Fatalf("vmcp dev exited when Envoy died: %v", s.vmcp.Err())
+	default:
+	}
+	if !strings.Contains(s.vmcp.Output(), "envoy exited; restarting it") {
+		t.Errorf("the restart was not logged")
+	}
+	if err := s.vmcp.Stop(); err != nil {
+		t.Fatalf("vmcp did not stop cleanly: %v", err)
+	}
+	if n := len(s.auditedCities("lee", "weather__get_forecast")); n == 0 {
+		t.Errorf("the calls made around Envoy's restart were not audited")
+	}
+}
