@@ -112,6 +112,18 @@ func (c *caller) waitCalls(t *testing.T, n int64) {
 	})
 }
 
+// waitAttempts returns once n more calls have been made (answered or failed).
+func (c *caller) waitAttempts(t *testing.T, n int64) {
+	t.Helper()
+	from := c.ok.Load() + c.failed.Load()
+	harness.Eventually(t, 30*time.Second, func() error {
+		if got := c.ok.Load() + c.failed.Load() - from; got < n {
+			return fmt.Errorf("%d of %d calls made", got, n)
+		}
+		return nil
+	})
+}
+
 func (c *caller) end() {
 	select {
 	case <-c.stop:
@@ -151,7 +163,7 @@ func TestAConfigFileWrittenInTwoStepsNeverTakesAVirtualServerOffline(t *testing.
 		}
 		return nil
 	})
-	c.waitCalls(t, 5)
+	c.waitAttempts(t, 5)
 	if _, err := f.WriteString(whole[cut:]); err != nil {
 		t.Fatal(err)
 	}
