@@ -135,6 +135,9 @@ func checkUnavailable(t *testing.T, url, body string) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("status %d, want 503", resp.StatusCode)
 	}
+	if resp.Header.Get("X-Vmcp-Unavailable") == "" {
+		t.Errorf("no x-vmcp-unavailable on the 503: a front Envoy would not retry it elsewhere")
+	}
 	if ra := resp.Header.Get("Retry-After"); ra == "" {
 		t.Errorf("no Retry-After on the 503 (headers %v)", resp.Header)
 	}
