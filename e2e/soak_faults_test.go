@@ -326,4 +326,3 @@ func tryConnectSession(url, token string) (*mcp.ClientSession, error) {
 	}
 	return cs.ClientSession, nil
 }
-
