@@ -100,7 +100,11 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	runCtx, stopGateway := context.WithCancel(signalled)
 	defer stopGateway()
 	gatewayDone := make(chan error, 1)
-	go func() { gatewayDone <- g.Run(runCtx, watch) }()
+	gatewayExited := make(chan struct{})
+	go func() { gatewayDone <- g.Run(runCtx, watch); close(gatewayExited) }()
+	// Every way out of here — an Envoy that never started included — drains the gateway and
+	// flushes the audit before the process exits.
+	defer func() { stopGateway(); <-gatewayExited }()
 	if *noEnvoy {
 		fmt.Fprintf(stdout, "vmcp is serving for an Envoy started separately (edge %s)\n", cfg.Server.PublicURL)
 		return waitDev(signalled, log, stopGateway, gatewayDone, errc, nil)
