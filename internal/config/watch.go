@@ -29,6 +29,12 @@ const debounce = 50 * time.Millisecond
 // would take every virtual server offline until the rest arrives.
 var settle = 2 * time.Second
 
+// inPlaceSettle is how long a file written in place (not replaced whole by a rename, which is
+// atomic) must stay unchanged before it is read as the new configuration. A reader can see such
+// a file half-written, and half a file can be valid yet lose what its second half said — the
+// access rules of the last virtual server, say — so it is given time to be finished.
+var inPlaceSettle = time.Second
+
 // Watch reloads the file at path whenever it changes and hands each valid configuration to apply.
 // A file that fails to load, or that apply rejects, is logged with every problem and the last good
 // configuration keeps serving. Watch returns when ctx is done.
@@ -89,6 +95,10 @@ func watch(ctx context.Context, path string, current []byte, log *zap.Logger, ap
 	var held []byte
 	var heldSince time.Time
 	secretsChanged := false
+	// inPlace is set when a watched file was written in place since the last reload; lastWrite
+	// is when.
+	inPlace := false
+	var lastWrite time.Time
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -111,8 +121,17 @@ func watch(ctx context.Context, path string, current []byte, log *zap.Logger, ap
 			default:
 				continue
 			}
+			if ev.Has(fsnotify.Write) {
+				inPlace, lastWrite = true, time.Now()
+			}
 			timer.Reset(debounce)
 		case <-timer.C:
+			if wait := inPlaceSettle - time.Since(lastWrite); inPlace && wait > 0 {
+				log.Debug("config file written in place; waiting for it to settle", zap.String("file", path), zap.Duration("settle", inPlaceSettle))
+				timer.Reset(wait)
+				continue
+			}
+			inPlace = false
 			data, err := os.ReadFile(path)
 			if err != nil {
 				log.Error("config reload failed; keeping the last good configuration", zap.String("file", path), zap.Error(err))

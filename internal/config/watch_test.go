@@ -350,3 +350,38 @@ func TestDrasticCountsRemovedVirtualServersAndConnectors(t *testing.T) {
 		}
 	}
 }
+
+// Half of a file written in place can be valid and not drastic at all, yet lose what the second
+// half said (here the access rule that keeps a tool to admins). It is not read until the file has
+// stopped changing, so only the whole file is applied.
+func TestWatchWaitsForAFileWrittenInPlaceToSettle(t *testing.T) {
+	w := startWatch(t)
+	whole := append(watchConfig("1s"), []byte("    access:\n      tools:\n        \"notes__delete_*\": [admins]\n")...)
+	first := watchConfig("1s")
+	first = first[:len(first)-1] // even the newline is not there yet
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(first); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first part to be seen", func() bool {
+		return w.logs.FilterMessageSnippet("waiting for it to settle").Len() > 0 || len(w.snapshot()) > 0
+	})
+	if _, err := f.Write(whole[len(first):]); err != nil {
+		t.Fatal(err)
+	}
+	got := w.waitApplied(t, 1)
+	if len(got.VirtualServers) != 1 || len(got.VirtualServers[0].Access.Tools) != 1 {
+		t.Fatalf("applied %+v, want the whole file with its access rule", got.VirtualServers)
+	}
+	// An edit that replaces the file whole (a rename, atomic) is not held back.
+	start := time.Now()
+	renameInto(t, w.path, watchConfig("9s"))
+	w.waitApplied(t, 2)
+	if took := time.Since(start); took >= inPlaceSettle {
+		t.Errorf("a file replaced whole was applied only after %s", took)
+	}
+}
