@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os/exec"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -126,5 +128,29 @@ func TestStopEndsARestartBackoffAtOnce(t *testing.T) {
 	sup.Stop()
 	if took := time.Since(begun); took > 5*time.Second {
 		t.Errorf("Stop took %s during an hour-long backoff", took)
+	}
+}
+
+// When Envoy cannot be kept up, vmcp dev does not just exit: it stops the gateway and waits for
+// it (in-flight calls finish, the audit is flushed), then reports why.
+func TestWaitDevDrainsTheGatewayWhenEnvoyIsGivenUpOn(t *testing.T) {
+	sup := &supervisor{gaveUp: make(chan error, 1)}
+	sup.gaveUp <- errors.New("envoy exited 6 times within 1m0s")
+	gatewayDone := make(chan error, 1)
+	var stopped atomic.Bool
+	stop := func() {
+		if !stopped.Swap(true) {
+			gatewayDone <- nil // Run returns once drained
+		}
+	}
+	err := waitDev(context.Background(), zap.NewNop(), stop, gatewayDone, nil, sup)
+	if err == nil || !strings.Contains(err.Error(), "6 times") {
+		t.Errorf("waitDev = %v, want the reason Envoy was given up on", err)
+	}
+	if !stopped.Load() {
+		t.Error("the gateway was not stopped")
+	}
+	if len(gatewayDone) != 0 {
+		t.Error("waitDev returned before the gateway had drained")
 	}
 }
