@@ -91,9 +91,12 @@ bench: build envoy
 
 # A bounded soak (not part of make test): mixed traffic from several clients for
 # VMCP_SOAK_DURATION (default 2m) with a connector restarted underneath; checks vmcp's goroutine
-# and memory growth and that the audit trail has one event per request (e2e/soak_test.go).
+# and memory growth and that the audit trail has one event per request (e2e/soak_test.go). Then
+# the fault phases (e2e/soak_faults_test.go: vmcp SIGKILL and restart, Envoy death, a half-written
+# config) under 20 calls/s, each printing answered requests, client errors, sessions lost and
+# audit events missing, all of which must be zero.
 soak: envoy
-	$(GO) test -tags soak -count=1 -timeout 15m -run '^TestSoak$$' -v ./e2e/
+	$(GO) test -tags soak -count=1 -timeout 20m -run '^TestSoak' -v ./e2e/
 
 # Short coverage-guided runs of every fuzz target (not part of make test).
 FUZZTIME ?= 20s

@@ -67,6 +67,8 @@ func TestSIGTERMLetsInFlightCallsFinishAndFlushesTheAudit(t *testing.T) {
 		}
 		return nil
 	})
+	// ... with an answer clients retry on: 503, Retry-After, a JSON-RPC error.
+	checkRetryable(t, s.url("drain"), token)
 	select {
 	case a := <-answered:
 		t.Fatalf("the in-flight call ended before its connector answered: %v %v", a.res, a.err)

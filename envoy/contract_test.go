@@ -138,6 +138,9 @@ func TestSideServicesFailClosed(t *testing.T) {
 		if p.GetFailureModeAllow() {
 			t.Errorf("%s: ext_proc lets requests through when extproc fails", listener)
 		}
+		if listener == "edge" && p.GetStatusOnError().GetCode() != typev3.StatusCode_ServiceUnavailable {
+			t.Errorf("edge: ext_proc answers %v when extproc fails, want 503 (clients retry it)", p.GetStatusOnError().GetCode())
+		}
 		if got := p.GetGrpcService().GetEnvoyGrpc().GetClusterName(); got != ClusterExtProc {
 			t.Errorf("%s: ext_proc calls %q", listener, got)
 		}

@@ -3,7 +3,9 @@ package envoy
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -43,9 +45,9 @@ func TestASideServiceThatStopsMidRunFailsClosed(t *testing.T) {
 		wantStatus int
 	}{
 		{"authz stops: 503", func(authz, _ *grpc.Server) { authz.Stop() }, http.StatusServiceUnavailable},
-		// ext_authz's 503 for the lost check would pass through ext_proc; with ext_proc gone
-		// Envoy answers 500 (as in TestEnvoyWithTheSideServices).
-		{"extproc stops: 500", func(_, proc *grpc.Server) { proc.Stop() }, http.StatusInternalServerError},
+		{"extproc stops: 503", func(_, proc *grpc.Server) { proc.Stop() }, http.StatusServiceUnavailable},
+		// vmcp dies: both at once.
+		{"both stop: 503", func(authz, proc *grpc.Server) { authz.Stop(); proc.Stop() }, http.StatusServiceUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,6 +65,7 @@ func TestASideServiceThatStopsMidRunFailsClosed(t *testing.T) {
 					t.Fatalf("request %d after the stop: %d %q, want %d and not routed", i, got, text, tt.wantStatus)
 				}
 			}
+			checkUnavailable(t, "http://"+edge+"/v/demo/mcp", body)
 		})
 	}
 }
@@ -103,6 +106,46 @@ func TestSlowClientsAreCutOffAtTheEdge(t *testing.T) {
 				t.Errorf("the edge answered %q, want 408 Request Timeout", status)
 			}
 		})
+	}
+}
+
+// checkUnavailable posts body to url and checks the answer is what MCP clients retry on: 503
+// with Retry-After and a JSON-RPC error, not Envoy's empty body.
+func checkUnavailable(t *testing.T, url, body string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var msg struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503", resp.StatusCode)
+	}
+	if resp.Header.Get("X-Vmcp-Unavailable") == "" {
+		t.Errorf("no x-vmcp-unavailable on the 503: a front Envoy would not retry it elsewhere")
+	}
+	if ra := resp.Header.Get("Retry-After"); ra == "" {
+		t.Errorf("no Retry-After on the 503 (headers %v)", resp.Header)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	if err := json.Unmarshal(raw, &msg); err != nil || msg.JSONRPC != "2.0" || msg.Error == nil || msg.Error.Message == "" {
+		t.Errorf("body %q is not a JSON-RPC error (%v)", raw, err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
@@ -315,6 +316,29 @@ func TestIstioEnvoyFilterPatchesAreValidEnvoyConfig(t *testing.T) {
 					patchValue(t, &p.Patch.Value, &f)
 					if err := validateDeep(&f); err != nil {
 						t.Fatal(err)
+					}
+				case "NETWORK_FILTER":
+					// A MERGE into the gateway's connection manager: only the local reply
+					// mapping, the same as the bootstrap edge's.
+					if p.Patch.Operation != "MERGE" || p.Match.Listener == nil ||
+						p.Match.Listener.FilterChain.Filter.Name != "envoy.filters.network.http_connection_manager" {
+						t.Errorf("the patch does not merge into the connection manager: %s %+v", p.Patch.Operation, p.Match.Listener)
+					}
+					var f listenerv3.Filter
+					patchValue(t, &p.Patch.Value, &f)
+					var hcm hcmv3.HttpConnectionManager
+					if err := f.GetTypedConfig().UnmarshalTo(&hcm); err != nil {
+						t.Fatal(err)
+					}
+					if err := validateAnys(hcm.ProtoReflect(), "HttpConnectionManager"); err != nil {
+						t.Fatal(err)
+					}
+					if err := hcm.GetLocalReplyConfig().ValidateAll(); err != nil {
+						t.Fatal(err)
+					}
+					edge := hcmOf(t, renderedBootstrap(t), "edge")
+					if !proto.Equal(hcm.GetLocalReplyConfig(), edge.GetLocalReplyConfig()) {
+						t.Errorf("the Istio local reply mapping differs from envoy/bootstrap.yaml's edge")
 					}
 				case "HTTP_ROUTE":
 					// A MERGE value is a partial Route: its own required fields (match, action)

@@ -137,9 +137,11 @@ func TestEnvoyWithTheSideServices(t *testing.T) {
 		{"both up: requests are routed", true, true, want{http.StatusOK, http.StatusOK}, true},
 		// ext_authz's local reply still passes through ext_proc's response path (see below).
 		{"authz down: the edge answers 503", false, true, want{http.StatusServiceUnavailable, http.StatusOK}, true},
-		{"extproc down: both listeners answer 500", true, false, want{http.StatusInternalServerError, http.StatusInternalServerError}, false},
-		// ext_authz's 503 passes through ext_proc, which fails and turns it into a 500.
-		{"both down: the edge still refuses", false, false, want{http.StatusInternalServerError, http.StatusInternalServerError}, false},
+		// The edge's ext_proc fails with 503 (status_on_error); the egress keeps Envoy's 500,
+		// which only the aggregator sees.
+		{"extproc down: the edge answers 503, the egress 500", true, false, want{http.StatusServiceUnavailable, http.StatusInternalServerError}, false},
+		// vmcp down: ext_authz's 503 passes through ext_proc, which fails too: still a 503.
+		{"both down: the edge still refuses, with 503", false, false, want{http.StatusServiceUnavailable, http.StatusInternalServerError}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,6 +165,10 @@ func TestEnvoyWithTheSideServices(t *testing.T) {
 			const body = `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
 			if got, text := post(t, "http://"+params.Edge+"/v/demo/mcp", body); got != tt.want.edge {
 				t.Errorf("edge: %d %q, want %d", got, text, tt.want.edge)
+			}
+			if tt.want.edge == http.StatusServiceUnavailable {
+				// Last, so that its ext_proc stream is not among those observed below.
+				defer checkUnavailable(t, "http://"+params.Edge+"/v/demo/mcp", body)
 			}
 			if got, text := post(t, "http://"+params.Egress+"/mcp", ""); got != tt.want.egress {
 				t.Errorf("egress: %d %q, want %d", got, text, tt.want.egress)

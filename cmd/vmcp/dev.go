@@ -96,11 +96,19 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// The gateway stops on a signal, or when vmcp dev must exit for another reason (an example
+	// connector failed, Envoy cannot be kept up): either way it drains and flushes the audit.
+	runCtx, stopGateway := context.WithCancel(signalled)
+	defer stopGateway()
 	gatewayDone := make(chan error, 1)
-	go func() { gatewayDone <- g.Run(signalled, watch) }()
+	gatewayExited := make(chan struct{})
+	go func() { gatewayDone <- g.Run(runCtx, watch); close(gatewayExited) }()
+	// Every way out of here — an Envoy that never started included — drains the gateway and
+	// flushes the audit before the process exits.
+	defer func() { stopGateway(); <-gatewayExited }()
 	if *noEnvoy {
 		fmt.Fprintf(stdout, "vmcp is serving for an Envoy started separately (edge %s)\n", cfg.Server.PublicURL)
-		return waitDev(signalled, log, gatewayDone, errc, nil)
+		return waitDev(signalled, log, stopGateway, gatewayDone, errc, nil)
 	}
 	if v, err := envoy.Version(bin); err == nil && !envoy.IsSupportedVersion(v) {
 		log.Warn("this Envoy is not the 1.40 release vmcp is built and tested against", zap.String("version", v), zap.String("path", bin))
@@ -114,11 +122,17 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := os.WriteFile(bootstrapPath, bootstrap, 0o644); err != nil {
 		return err
 	}
-	proc, err := envoy.Start(ctx, bin, bootstrapPath, cfg.Server.Envoy.Admin, log.Named("envoy"))
+	startEnvoy := func() (*envoy.Process, error) {
+		return envoy.Start(ctx, bin, bootstrapPath, cfg.Server.Envoy.Admin, log.Named("envoy"))
+	}
+	proc, err := startEnvoy()
 	if err != nil {
 		return err
 	}
-	defer proc.Stop()
+	// Envoy's own death does not end the developer's session: it is restarted (bounded, with
+	// backoff); sessions survive it, since vmcp, not Envoy, holds them.
+	sup := supervise(proc, func() (child, error) { return envoyChild(startEnvoy()) }, devRestarts, log.Named("envoy"))
+	defer sup.Stop()
 	// Envoy serves before its admin API says ready, so a signal that arrives meanwhile may find
 	// calls in flight: it drains like any other, rather than failing the start.
 	if err := proc.WaitReady(signalled); err != nil && signalled.Err() == nil {
@@ -127,29 +141,36 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if signalled.Err() == nil {
 		printNextSteps(stdout, cfg)
 	}
-	return waitDev(signalled, log, gatewayDone, errc, proc)
+	return waitDev(signalled, log, stopGateway, gatewayDone, errc, sup)
 }
 
 // waitDev runs until a signal (signalled), the gateway's end, a failing example connector or
-// Envoy's exit (proc, nil without Envoy). On a signal it waits for the gateway to drain —
-// in-flight calls finish and their audit events are written — before the caller's deferred
-// stops end Envoy and the example connectors.
-func waitDev(signalled context.Context, log *zap.Logger, gatewayDone, errc <-chan error, proc *envoy.Process) error {
-	var envoyDone <-chan struct{}
-	if proc != nil {
-		envoyDone = proc.Done()
+// Envoy exiting more often than devRestarts allows (sup, nil without Envoy). Whatever ends it,
+// the gateway drains — in-flight calls finish and their audit events are written — before the
+// caller's deferred stops end Envoy and the example connectors.
+func waitDev(signalled context.Context, log *zap.Logger, stopGateway func(), gatewayDone, errc <-chan error, sup *supervisor) error {
+	var gaveUp <-chan error
+	if sup != nil {
+		gaveUp = sup.GaveUp()
 	}
+	var why error
 	select {
 	case <-signalled.Done():
 		log.Info("stopping: in-flight requests finish, new ones are refused")
 		return <-gatewayDone
 	case err := <-gatewayDone:
 		return err
-	case <-envoyDone:
-		return fmt.Errorf("envoy exited: %v", proc.Err())
+	case err := <-gaveUp:
+		why = err
 	case err := <-errc:
-		return err
+		why = err
 	}
+	log.Error("stopping: in-flight requests finish and the audit is flushed", zap.Error(why))
+	stopGateway()
+	if err := <-gatewayDone; err != nil {
+		log.Error("gateway", zap.Error(err))
+	}
+	return why
 }
 
 // startExampleConnectors runs the notes and weather connectors when the configuration names them

@@ -38,8 +38,9 @@ type Options struct {
 	Mode      Mode
 	// Buffer is how many events may wait in memory for the store (default 10000).
 	Buffer int
-	// SpillDir holds the spill files. It must belong to this process alone (it is locked); it
-	// is required in lossless mode. In lossy mode without it, a batch the store refuses is
+	// SpillDir holds the spill files and the journal (every event, written before Record
+	// returns, so that a killed process loses none; see journal.go). It must belong to this
+	// process alone (it is locked); it is required in lossless mode. In lossy mode without it, a batch the store refuses is
 	// dropped and counted.
 	SpillDir string
 

@@ -29,7 +29,10 @@ type Recorder struct {
 	audit *zap.Logger // one line per event
 	m     *metrics
 	spill *spill // nil only in lossy mode without a spill directory
-	now   func() time.Time
+	// journal holds every event from Record until it is in the store or the spill file (nil
+	// without a spill directory).
+	journal *journal
+	now     func() time.Time
 
 	ch chan Event
 
@@ -47,6 +50,9 @@ type Recorder struct {
 
 	dropped     atomic.Int64 // also in the Prometheus counter; read by Run for its warning
 	warnedDrops int64
+	// journalErrs counts failed journal writes; Run warns about them once per tick.
+	journalErrs       atomic.Int64
+	warnedJournalErrs int64
 
 	// Owned by the Run goroutine.
 	backoff  time.Duration
@@ -83,6 +89,10 @@ func NewRecorder(store Store, opts Options, log *zap.Logger, reg prometheus.Regi
 		if r.spill, err = openSpill(opts.SpillDir); err != nil {
 			return nil, err
 		}
+		if r.journal, err = openJournal(opts.SpillDir); err != nil {
+			r.spill.close()
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -94,6 +104,13 @@ func (r *Recorder) Record(ev Event) {
 	r.m.counted(ev.Kind)
 	r.mu.RLock()
 	if !r.stopped {
+		// In the journal before the answer goes out: a process killed from here on still has
+		// the event, for the next start to replay.
+		if r.journal != nil {
+			if err := r.journal.add(&ev); err != nil {
+				r.journalErrs.Add(1)
+			}
+		}
 		select {
 		case r.ch <- ev:
 			r.mu.RUnlock()
@@ -177,6 +194,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 				batch = batch[:0]
 			}
 			r.syncSpill()
+			r.retireJournal(ctx, &batch)
 			r.warnDrops()
 			// Half of each interval at most, so that the buffer keeps draining during a
 			// long replay.
@@ -261,12 +279,60 @@ func (r *Recorder) syncSpill() {
 	}
 }
 
+// retireJournal, when the journal file is due, starts a new one and removes the old one once
+// every event in it is in the store or the synced spill file. Record journals an event and
+// hands it to the buffer under the read lock, so once the write lock has been held for the
+// swap, every event of the old file is in the buffer, in the batch, or already written.
+func (r *Recorder) retireJournal(ctx context.Context, batch *[]Event) {
+	if r.journal == nil || !r.journal.due(r.now()) {
+		return
+	}
+	r.mu.Lock()
+	old, err := r.journal.rotate()
+	r.mu.Unlock()
+	if err != nil {
+		r.log.Error("audit: journal rotation failed; the current file grows until it works", zap.Error(err))
+		return
+	}
+	dropped := r.dropped.Load()
+	for drained := false; !drained; {
+		select {
+		case ev := <-r.ch:
+			*batch = append(*batch, ev)
+			if len(*batch) >= r.opts.BatchSize {
+				r.flush(ctx, *batch)
+				*batch = (*batch)[:0]
+			}
+		default:
+			drained = true
+		}
+	}
+	if len(*batch) > 0 {
+		r.flush(ctx, *batch)
+		*batch = (*batch)[:0]
+	}
+	// Events that overflowed the buffer went to the spill file's buffer: on disk first.
+	r.syncSpill()
+	if r.dropped.Load() != dropped {
+		// Some event may be nowhere but in the old file: the next start replays it.
+		return
+	}
+	if err := r.journal.retire(old); err != nil {
+		r.log.Warn("audit: journal file not removed; the next start replays it (its events are stored once)", zap.Error(err))
+	}
+}
+
 // warnDrops reports drops once per tick at most, from here rather than from Record: logging
 // on the request path during an overload would add to it.
 func (r *Recorder) warnDrops() {
 	if d := r.dropped.Load(); d != r.warnedDrops {
 		r.log.Warn("audit: events dropped", zap.Int64("since_last_warning", d-r.warnedDrops), zap.Int64("total", d))
 		r.warnedDrops = d
+	}
+	if e := r.journalErrs.Load(); e != r.warnedJournalErrs {
+		r.log.Warn("audit: journal writes failed; those events are lost if vmcp dies before they are stored",
+			zap.Int64("since_last_warning", e-r.warnedJournalErrs), zap.Int64("total", e))
+		r.warnedJournalErrs = e
 	}
 }
 
@@ -277,6 +343,7 @@ func (r *Recorder) shutdown(batch []Event) {
 	r.mu.Lock()
 	r.stopped = true
 	r.mu.Unlock()
+	dropped := r.dropped.Load()
 	for drained := false; !drained; {
 		select {
 		case ev := <-r.ch:
@@ -308,6 +375,13 @@ func (r *Recorder) shutdown(batch []Event) {
 	r.syncSpill()
 	if r.replay.cur != nil {
 		r.replay.cur.close()
+	}
+	// Nothing is journaled any more, and every journaled event is stored or spilled — unless
+	// one was dropped just now: then the file stays, for the next start to replay.
+	if r.journal != nil {
+		if err := r.journal.close(r.dropped.Load() == dropped); err != nil {
+			r.log.Warn("audit: journal not removed at shutdown; the next start replays it (its events are stored once)", zap.Error(err))
+		}
 	}
 }
 
@@ -346,6 +420,13 @@ func (r *Recorder) Close() error {
 		}
 		if r.spill != nil {
 			err = r.spill.close()
+		}
+		// Every journaled event is in the store or the spill file now — unless closing the
+		// spill file failed, in which case the journal stays for the next start to replay.
+		if r.journal != nil {
+			if jerr := r.journal.close(err == nil); err == nil {
+				err = jerr
+			}
 		}
 	})
 	return err

@@ -254,3 +254,134 @@ func TestWatchFailsForAMissingDirectory(t *testing.T) {
 		t.Errorf("Watch = %v, want a not-exist error", err)
 	}
 }
+
+// A file written in two steps with a pause between (truncate, the first part, a pause, the rest),
+// as editors and configuration-management tools do: the first part is itself a valid
+// configuration with no connectors and no virtual servers. It must never be applied; the whole
+// file is, once it is there.
+func TestWatchNeverAppliesTheFirstPartOfAFileWrittenInTwoSteps(t *testing.T) {
+	w := startWatch(t)
+	whole := append([]byte("server:\n  log_level: info\n"), watchConfig("7s")...)
+	first := []byte("server:\n  log_level: info\n")
+	if _, err := Load(w.path, first); err != nil {
+		t.Fatalf("the first part must be a valid configuration for this test to mean anything: %v", err)
+	}
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(first); err != nil {
+		t.Fatal(err)
+	}
+	// The pause is many debounce periods long: the watcher reads the first part on its own.
+	eventually(t, "the first part to be read", func() bool {
+		return w.logs.FilterMessageSnippet("holding it back").Len() > 0 || len(w.snapshot()) > 0
+	})
+	if _, err := f.Write(whole[len(first):]); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	eventually(t, "the whole file to be applied", func() bool {
+		got := w.snapshot()
+		return len(got) > 0 && len(got[len(got)-1].VirtualServers) == 1
+	})
+	for i, c := range w.snapshot() {
+		if len(c.VirtualServers) != 1 || len(c.Connectors) != 1 {
+			t.Errorf("apply %d: %d virtual servers and %d connectors, want only the whole file's 1 and 1", i+1, len(c.VirtualServers), len(c.Connectors))
+		}
+	}
+	held := w.logs.FilterMessageSnippet("removes every virtual server").All()
+	if len(held) == 0 || held[0].Level != zapcore.WarnLevel {
+		t.Errorf("holding back the first part was not logged as a warning: %v", held)
+	}
+}
+
+// A change that does take every virtual server away is applied once the file has stayed the same
+// for the settle period, with a warning; so is one removing most connectors.
+func TestWatchAppliesADrasticChangeOnceTheFileHasSettled(t *testing.T) {
+	for _, tc := range []struct {
+		name, data, why string
+	}{
+		{"no virtual servers left", "connectors:\n  - name: notes\n    url: http://127.0.0.1:19001/mcp\n", "removes every virtual server"},
+		{"most connectors removed", "connectors:\n  - name: other\n    url: http://127.0.0.1:19002/mcp\nvirtual_servers:\n  - name: demo\n    connectors: [other]\n", "removes 1 of 1 connectors"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := startWatch(t)
+			start := time.Now()
+			renameInto(t, w.path, []byte(tc.data))
+			w.waitApplied(t, 1)
+			if took := time.Since(start); took < settle {
+				t.Errorf("a drastic change was applied after %s, before the %s settle period", took, settle)
+			}
+			applied := w.logs.FilterMessageSnippet(tc.why + "; the file has not changed").All()
+			if len(applied) != 1 || applied[0].Level != zapcore.WarnLevel {
+				t.Errorf("applying the drastic change was not logged as one warning saying why (%q): %v", tc.why, applied)
+			}
+		})
+	}
+}
+
+func TestDrasticCountsRemovedVirtualServersAndConnectors(t *testing.T) {
+	cfg := func(connectors, servers int) *Config {
+		c := &Config{}
+		for i := range connectors {
+			c.Connectors = append(c.Connectors, Connector{Name: string(rune('a' + i))})
+		}
+		for i := range servers {
+			c.VirtualServers = append(c.VirtualServers, VirtualServer{Name: string(rune('a' + i))})
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name       string
+		prev, next *Config
+		drastic    bool
+	}{
+		{"the first configuration is never drastic", nil, cfg(0, 0), false},
+		{"removing the last virtual server is", cfg(2, 1), cfg(2, 0), true},
+		{"removing one of two virtual servers is not", cfg(2, 2), cfg(2, 1), false},
+		{"removing half the connectors is not", cfg(4, 1), cfg(2, 1), false},
+		{"removing more than half is", cfg(4, 1), cfg(1, 1), true},
+		{"adding is not", cfg(1, 1), cfg(3, 2), false},
+		{"an empty configuration staying empty is not", cfg(0, 0), cfg(0, 0), false},
+	} {
+		if got := drastic(tc.prev, tc.next) != ""; got != tc.drastic {
+			t.Errorf("%s: drastic = %v", tc.name, got)
+		}
+	}
+}
+
+// Half of a file written in place can be valid and not drastic at all, yet lose what the second
+// half said (here the access rule that keeps a tool to admins). It is not read until the file has
+// stopped changing, so only the whole file is applied.
+func TestWatchWaitsForAFileWrittenInPlaceToSettle(t *testing.T) {
+	w := startWatch(t)
+	whole := append(watchConfig("1s"), []byte("    access:\n      tools:\n        \"notes__delete_*\": [admins]\n")...)
+	first := watchConfig("1s")
+	first = first[:len(first)-1] // even the newline is not there yet
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(first); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first part to be seen", func() bool {
+		return w.logs.FilterMessageSnippet("waiting for it to settle").Len() > 0 || len(w.snapshot()) > 0
+	})
+	if _, err := f.Write(whole[len(first):]); err != nil {
+		t.Fatal(err)
+	}
+	got := w.waitApplied(t, 1)
+	if len(got.VirtualServers) != 1 || len(got.VirtualServers[0].Access.Tools) != 1 {
+		t.Fatalf("applied %+v, want the whole file with its access rule", got.VirtualServers)
+	}
+	// An edit that replaces the file whole (a rename, atomic) is not held back.
+	start := time.Now()
+	renameInto(t, w.path, watchConfig("9s"))
+	w.waitApplied(t, 2)
+	if took := time.Since(start); took >= inPlaceSettle {
+		t.Errorf("a file replaced whole was applied only after %s", took)
+	}
+}
