@@ -163,4 +163,3 @@ func TestGoSDKClientWorksThroughVMCPInBothRevisions(t *testing.T) {
 		})
 	}
 }
-
