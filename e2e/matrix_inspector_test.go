@@ -56,12 +56,16 @@ func runInspector(t *testing.T, m *matrixServer, era string) matrixResult {
 	}
 	names := func(key, field string) func([]byte) (any, error) {
 		return func(out []byte) (any, error) {
-			var r map[string][]map[string]any
+			var r map[string]json.RawMessage
+			var items []map[string]any
 			if err := unwrapResult(out, &r); err != nil {
 				return nil, err
 			}
+			if err := json.Unmarshal(r[key], &items); err != nil {
+				return nil, err
+			}
 			var names []string
-			for _, item := range r[key] {
+			for _, item := range items {
 				s, _ := item[field].(string)
 				names = append(names, s)
 			}
@@ -70,12 +74,16 @@ func runInspector(t *testing.T, m *matrixServer, era string) matrixResult {
 	}
 	texts := func(key string, inner bool) func([]byte) (any, error) {
 		return func(out []byte) (any, error) {
-			var r map[string][]map[string]any
+			var r map[string]json.RawMessage
+			var items []map[string]any
 			if err := unwrapResult(out, &r); err != nil {
 				return nil, err
 			}
+			if err := json.Unmarshal(r[key], &items); err != nil {
+				return nil, err
+			}
 			var parts []string
-			for _, item := range r[key] {
+			for _, item := range items {
 				if inner { // prompt messages: {role, content: {type, text}}
 					item, _ = item["content"].(map[string]any)
 				}
