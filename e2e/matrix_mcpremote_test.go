@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
 // mcpRemote returns a connect function that starts mcp-remote (e2e/ts2, pinned) as a stdio
@@ -55,4 +57,59 @@ func TestMCPRemoteBridgesAStdioClientToVMCPWithABearerToken(t *testing.T) {
 	connect := mcpRemote(t, m, []string{"VMCP_AUTHORIZATION=Bearer " + m.token("alice", matrixVS)}, "--header", "Authorization:${VMCP_AUTHORIZATION}")
 	res := runGoClient(t, m, "mcp-remote", connect)
 	assertMatrixRow(t, res, rowWant{client: "mcp-remote", listChanged: true})
+}
+
+// mcp-remote 0.15.1 signing in with its own OAuth: it meets vmcp's 401, discovers the
+// authorization server, registers its localhost callback, and opens the browser — here the
+// scripted one (e2e/ts2/browser.mjs, run by xdg-open as $BROWSER), which signs in as a dev user,
+// allows on the consent page and loads the callback. Access tokens live 8 s; the bridge must keep
+// working past their expiry by refreshing (one sign-in, a second token issued), not by sending the
+// user back to the browser.
+func TestMCPRemoteSignsInWithItsOwnOAuthAndRefreshes(t *testing.T) {
+	dir := ts2Dir(t)
+	m := startMatrix(t, "  token_ttl: 8s\n"+devUsers)
+	browserLog := filepath.Join(t.TempDir(), "browser.log")
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(browserLog); err == nil && t.Failed() {
+			t.Logf("\n==== scripted browser ====\n%s==== end of scripted browser ====", b)
+		}
+	})
+	env := []string{
+		"BROWSER=" + filepath.Join(dir, "browser.mjs"),
+		"VMCP_MATRIX_USER=alice", "VMCP_MATRIX_PASSWORD=alice", "VMCP_MATRIX_BROWSER_LOG=" + browserLog,
+		// xdg-open picks $BROWSER only outside a desktop session.
+		"DISPLAY=", "WAYLAND_DISPLAY=", "XDG_CURRENT_DESKTOP=", "DESKTOP_SESSION=",
+	}
+	connect := mcpRemote(t, m, env)
+	res := runGoClient(t, m, "mcp-remote", connect)
+	assertMatrixRow(t, res, rowWant{client: "mcp-remote", listChanged: true})
+
+	t.Run("refreshes its token after it expires", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cs, err := connect(ctx, &mcp.ClientOptions{})
+		if err != nil {
+			t.Fatalf("connect through mcp-remote again: %v", err)
+		}
+		defer cs.Close()
+		// vmcp accepts an access token until its expiry plus the 30 s leeway; whether the bridge
+		// refreshes before or at the first 401, a call keeps working and a second token is
+		// issued for the same single sign-in.
+		harness.Eventually(t, 90*time.Second, func() error {
+			r, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "weather__get_forecast", Arguments: map[string]any{"city": "Oslo", "days": 1}})
+			if err != nil {
+				return err
+			}
+			if r.IsError || !strings.Contains(textOf(r.Content), "Oslo") {
+				return errorf("weather__get_forecast: %s", textOf(r.Content))
+			}
+			if n := strings.Count(m.vmcp.Output(), "oauth: tokens issued"); n < 2 {
+				return errorf("%d token issuance so far: no refresh yet", n)
+			}
+			return nil
+		})
+		if n := strings.Count(m.vmcp.Output(), "login: user signed in"); n != 1 {
+			t.Errorf("the user signed in %d times; a refresh needs no second sign-in", n)
+		}
+	})
 }
