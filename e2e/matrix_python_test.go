@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -99,5 +100,13 @@ func TestPythonSDKClientWorksThroughVMCP(t *testing.T) {
 	t.Run("default client signing in with OAuth", func(t *testing.T) {
 		res := runPython(t, m, "mcp_client.py", m.url(matrixVS), "auto", "oauth", "alice", "alice")
 		assertMatrixRow(t, res, rowWant{client: "python-mcp", revision: revModern, listChanged: true, refresh: true})
+	})
+	// People type localhost, not 127.0.0.1: the same loopback server under another name must
+	// sign in too (the protected resource metadata has to name the resource the client asked
+	// for, or an RFC 8707 client refuses it).
+	t.Run("legacy client signing in with OAuth at http://localhost", func(t *testing.T) {
+		url := strings.Replace(m.url(matrixVS), "://127.0.0.1:", "://localhost:", 1)
+		res := runPython(t, m, "mcp_client.py", url, "legacy", "oauth", "alice", "alice")
+		assertMatrixRow(t, res, rowWant{client: "python-mcp", revision: revLegacy, listChanged: true, refresh: true})
 	})
 }
