@@ -33,9 +33,20 @@ TS_DIR := e2e/ts
 PEERS_DIR := e2e/peers
 # playwright-core for the console's browser test (it drives Debian's chromium; it downloads none).
 BROWSER_DIR := e2e/browser
-e2e-deps: $(TS_DIR)/node_modules/.package-lock.json $(PEERS_DIR)/node_modules/.package-lock.json $(BROWSER_DIR)/node_modules/.package-lock.json
+# The client matrix (e2e/matrix_*_test.go): the TypeScript SDK v2 client, mcp-remote and the MCP
+# Inspector (e2e/ts2), and the Python SDK and fastmcp in a virtualenv of e2e/py, installed from
+# requirements.txt with every hash checked (pip install --require-hashes), again only when the
+# requirements are newer than the last install.
+TS2_DIR := e2e/ts2
+PY_DIR := e2e/py
+e2e-deps: $(TS_DIR)/node_modules/.package-lock.json $(PEERS_DIR)/node_modules/.package-lock.json $(BROWSER_DIR)/node_modules/.package-lock.json \
+	$(TS2_DIR)/node_modules/.package-lock.json $(PY_DIR)/.venv/.installed
 %/node_modules/.package-lock.json: %/package.json %/package-lock.json
 	cd $* && $$(command -v flock >/dev/null && echo flock package-lock.json) npm ci --no-audit --no-fund
+	touch $@
+$(PY_DIR)/.venv/.installed: $(PY_DIR)/requirements.txt
+	cd $(PY_DIR) && $$(command -v flock >/dev/null && echo flock requirements.txt) sh -c \
+	  'python3 -m venv .venv && .venv/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.txt'
 	touch $@
 
 # PostgreSQL server binaries for the store tests, which start a throwaway server from them
