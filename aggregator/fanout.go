@@ -143,20 +143,8 @@ func (s *Server) list(ctx context.Context, req *request, method, key string, pre
 	if prefix {
 		idx = s.indexOf(req, outcomes, key)
 	}
-	primitive, field := primitiveOf(key)
-	scope := toolpolicy.NewScope(toolpolicy.Caller{Subject: req.caller.Subject, Email: req.caller.Email, ClientID: req.caller.ClientID, Groups: req.caller.Groups}, req.vs.policy)
-	visible := func(connector string, name json.RawMessage) bool {
-		var n string
-		json.Unmarshal(name, &n)
-		d, err := req.state.tools.DecidePrimitive(ctx, toolpolicy.PrimitiveInput{
-			Action: toolpolicy.ActionList, Primitive: primitive, Scope: scope, Connector: connector, Name: n,
-		})
-		if err != nil {
-			// Fail closed: what the policy cannot decide on is not shown.
-			s.log.Error("aggregator: connectors policy failed; hiding the item", zap.String("connector", connector), zap.Error(err))
-		}
-		return err == nil && d.Allow
-	}
+	_, field := primitiveOf(key)
+	visible := s.listedTo(ctx, req, key)
 	items := []json.RawMessage{}
 	for _, o := range outcomes {
 		if o.err != nil {
@@ -192,6 +180,25 @@ func (s *Server) list(ctx context.Context, req *request, method, key string, pre
 		}
 	}
 	return page(items, key, cursor)
+}
+
+// listedTo says, by the vmcp.connectors policy, whether the caller of req may see an item of a
+// list (key: prompts, resources, resourceTemplates) of a connector, named as the client sees it.
+func (s *Server) listedTo(ctx context.Context, req *request, key string) func(connector string, name json.RawMessage) bool {
+	primitive, _ := primitiveOf(key)
+	scope := toolpolicy.NewScope(toolpolicy.Caller{Subject: req.caller.Subject, Email: req.caller.Email, ClientID: req.caller.ClientID, Groups: req.caller.Groups}, req.vs.policy)
+	return func(connector string, name json.RawMessage) bool {
+		var n string
+		json.Unmarshal(name, &n)
+		d, err := req.state.tools.DecidePrimitive(ctx, toolpolicy.PrimitiveInput{
+			Action: toolpolicy.ActionList, Primitive: primitive, Scope: scope, Connector: connector, Name: n,
+		})
+		if err != nil {
+			// Fail closed: what the policy cannot decide on is not shown.
+			s.log.Error("aggregator: connectors policy failed; hiding the item", zap.String("connector", connector), zap.Error(err))
+		}
+		return err == nil && d.Allow
+	}
 }
 
 // primitiveOf names the primitive a list key holds, for vmcp.connectors, and the field that
@@ -245,29 +252,35 @@ func (s *Server) listAll(ctx context.Context, c call, key string) ([]map[string]
 
 func (s *Server) listEverywhere(ctx context.Context, req *request, method, key string) []outcome {
 	return s.fanOut(ctx, req.vs, func(ctx context.Context, c *connector) (any, error) {
-		now := time.Now()
-		if items, ok := req.state.lists.get(c.name, method, now); ok {
+		return s.listOne(ctx, req, c, method, key)
+	})
+}
+
+// listOne is one connector's complete list (method, its items under key): cached, or the stale
+// one of a resting connector, or asked for afresh.
+func (s *Server) listOne(ctx context.Context, req *request, c *connector, method, key string) ([]map[string]json.RawMessage, error) {
+	now := time.Now()
+	if items, ok := req.state.lists.get(c.name, method, now); ok {
+		return items, nil
+	}
+	if c.health.resting(now) {
+		if items, ok := req.state.lists.stale(c.name, method); ok {
 			return items, nil
 		}
-		if c.health.resting(now) {
-			if items, ok := req.state.lists.stale(c.name, method); ok {
-				return items, nil
-			}
-			return nil, errResting
-		}
-		// A connector that forgot the caller's session (it restarted, say) gets a new one
-		// (reopen.go), rather than leaving it out of this client's lists for good.
-		var items []map[string]json.RawMessage
-		err := s.inSession(ctx, req, c, method, func(cl call) (err error) {
-			items, err = s.listAll(ctx, cl, key)
-			return err
-		})
-		c.health.observe(err, now)
-		if err == nil && req.state.lists.put(c.name, method, items, time.Now()) {
-			s.listChangedAt(req.state, c.name, strings.TrimSuffix(key, "Templates"))
-		}
-		return items, err
+		return nil, errResting
+	}
+	// A connector that forgot the caller's session (it restarted, say) gets a new one
+	// (reopen.go), rather than leaving it out of this client's lists for good.
+	var items []map[string]json.RawMessage
+	err := s.inSession(ctx, req, c, method, func(cl call) (err error) {
+		items, err = s.listAll(ctx, cl, key)
+		return err
 	})
+	c.health.observe(err, now)
+	if err == nil && req.state.lists.put(c.name, method, items, time.Now()) {
+		s.listChangedAt(req.state, c.name, strings.TrimSuffix(key, "Templates"))
+	}
+	return items, err
 }
 
 // visibleTools merges every connector's tools as this caller may see them: renamed, redescribed

@@ -61,6 +61,7 @@ func (s *Server) listResources(ctx context.Context, req *request, method, key, c
 	outcomes := s.listEverywhere(ctx, req, method, key)
 	field := resourceField(key)
 	owners := resourceOwners(outcomes, field)
+	visible := s.listedTo(ctx, req, key)
 	items := []json.RawMessage{}
 	for _, o := range outcomes {
 		if o.err != nil {
@@ -81,6 +82,9 @@ func (s *Server) listResources(ctx context.Context, req *request, method, key, c
 					item = maps.Clone(cached)
 					item[field], _ = json.Marshal(o.connector.name + QualifiedResourceSeparator + v)
 				}
+			}
+			if !visible(o.connector.name, item[field]) {
+				continue
 			}
 			if b, err := json.Marshal(item); err == nil {
 				items = append(items, b)
