@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -78,23 +79,30 @@ func (s *Server) Index(ctx context.Context, signedIdentity, subject, vs, kind st
 	return s.indexOf(req, s.listEverywhere(ctx, req, method, kind), kind), nil
 }
 
-// HasTool says whether connector lists a tool named exactly original on virtual server vs (from
-// the list cache when it can). extproc asks before routing a call whose name differs only in case
-// from a hidden or restricted tool.
-func (s *Server) HasTool(ctx context.Context, signedIdentity, subject, vs, connector, original string) (bool, error) {
+// HasTool says whether connector lists a tool named exactly original on virtual server vs: from
+// the list cache (a map lookup) when it holds the connector's list, else by asking the connector
+// for it on the caller's behalf. An error means the list could not be read. extproc asks before
+// routing a call, so that a name no connector lists gets "unknown tool" rather than reaching one.
+func (s *Server) HasTool(ctx context.Context, signedIdentity, subject, vs, connectorName, original string) (bool, error) {
 	req, err := s.requestFor(signedIdentity, subject, vs)
 	if err != nil {
 		return false, err
 	}
-	for _, o := range s.listEverywhere(ctx, req, "tools/list", "tools") {
-		if o.err != nil || o.connector.name != connector {
-			continue
-		}
-		for _, item := range o.value.([]map[string]json.RawMessage) {
-			var n string
-			if json.Unmarshal(item["name"], &n) == nil && n == original {
-				return true, nil
-			}
+	if found, cached := req.state.lists.has(connectorName, "tools/list", original, time.Now()); cached {
+		return found, nil
+	}
+	i := slices.IndexFunc(req.vs.connectors, func(c *connector) bool { return c.name == connectorName })
+	if i < 0 {
+		return false, nil
+	}
+	c := req.vs.connectors[i]
+	items, err := s.listOne(ctx, req, c, "tools/list", "tools")
+	if err != nil {
+		return false, fmt.Errorf("connector %q: tools/list: %w", connectorName, err)
+	}
+	for _, item := range items {
+		if n, ok := rawString(item["name"]); ok && n == original {
+			return true, nil
 		}
 	}
 	return false, nil

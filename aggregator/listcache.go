@@ -30,7 +30,9 @@ func (c *listCache) generation() uint64 { return c.gen.Load() }
 type listKey struct{ connector, method string }
 
 type listEntry struct {
-	items   []map[string]json.RawMessage
+	items []map[string]json.RawMessage
+	// names are the items' names, for routing to ask whether a tool exists without a scan.
+	names   map[string]struct{}
 	expires time.Time
 	// sum fingerprints the list, to tell a changed list from a refreshed one.
 	sum uint64
@@ -46,6 +48,29 @@ func (c *listCache) get(connector, method string, now time.Time) ([]map[string]j
 	return e.items, true
 }
 
+// has says whether a connector's cached list (method) names an item name; cached is false when
+// there is no fresh list to tell.
+func (c *listCache) has(connector, method, name string, now time.Time) (found, cached bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[listKey{connector, method}]
+	if !ok || now.After(e.expires) {
+		return false, false
+	}
+	_, found = e.names[name]
+	return found, true
+}
+
+func namesOf(items []map[string]json.RawMessage) map[string]struct{} {
+	names := make(map[string]struct{}, len(items))
+	for _, item := range items {
+		if n, ok := rawString(item["name"]); ok {
+			names[n] = struct{}{}
+		}
+	}
+	return names
+}
+
 // put stores a connector's list and says whether it differs from the one it replaces (false for
 // the first list seen: nobody was told of the old one).
 func (c *listCache) put(connector, method string, items []map[string]json.RawMessage, now time.Time) (changed bool) {
@@ -58,7 +83,7 @@ func (c *listCache) put(connector, method string, items []map[string]json.RawMes
 		c.m = map[listKey]listEntry{}
 	}
 	old, had := c.m[listKey{connector, method}]
-	c.m[listKey{connector, method}] = listEntry{items: items, expires: now.Add(listCacheTTL), sum: sum}
+	c.m[listKey{connector, method}] = listEntry{items: items, names: namesOf(items), expires: now.Add(listCacheTTL), sum: sum}
 	c.gen.Add(1)
 	return had && old.sum != sum
 }

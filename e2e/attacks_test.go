@@ -163,38 +163,36 @@ func TestSessionsAndTokensDoNotCrossUsersOrVirtualServers(t *testing.T) {
 	})
 }
 
-// Tool names that look like, fold to or smuggle an allowed name reach no tool. Look-alike and
-// invisible characters are refused by vmcp itself before routing; names made of valid characters
-// are routed by their prefix and the connector, which knows its own tools, refuses them.
+// Tool names that look like, fold to or smuggle an allowed name reach no tool: vmcp refuses
+// every one before any connector sees it. Look-alike and invisible characters are refused before
+// routing; names made of valid characters behind a real prefix are refused because that
+// connector's list (cached) has no such tool.
 func TestToolNameTricksReachNoTool(t *testing.T) {
 	s := startSystem(t)
 	token := s.token("mallory", "demo")
-	tests := []struct {
-		name   string
-		byVMCP bool // refused by vmcp, before any connector sees it
-	}{
-		{"notes\uff3f\uff3fadd_note", true}, // fullwidth low lines look like "__"
-		{"notes__add_n\u043ete", true},      // a Cyrillic о
-		{"notes__add_note\u200b", true},     // a zero-width space
-		{"notes__add_note ", true},          // trailing space
-		{"notes__add_note\n", true},         // a line break, for log injection
-		{"NOTES__add_note", true},           // no connector is called NOTES
-		{"__add_note", true},
-		{"notes_add_note", true},
-		{"notes__ADD_NOTE", false}, // tool names are case-sensitive (MCP 2025-11-25)
-		{"notes____add_note", false},
-		{"notes__weather__get_forecast", false},
-		{"weather__../notes__add_note", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			status, _, body := rawRPC(t, s.url("demo"), token, callBody(tc.name), nil)
+	for _, name := range []string{
+		"notes\uff3f\uff3fadd_note", // fullwidth low lines look like "__"
+		"notes__add_n\u043ete",      // a Cyrillic о
+		"notes__add_note\u200b",     // a zero-width space
+		"notes__add_note ",          // trailing space
+		"notes__add_note\n",         // a line break, for log injection
+		"NOTES__add_note",           // no connector is called NOTES
+		"__add_note",
+		"notes_add_note",
+		"notes__ADD_NOTE", // tool names are case-sensitive (MCP 2025-11-25)
+		"notes____add_note",
+		"notes__weather__get_forecast",
+		"weather__../notes__add_note",
+		"notes__no_such_tool",
+	} {
+		t.Run(name, func(t *testing.T) {
+			status, _, body := rawRPC(t, s.url("demo"), token, callBody(name), nil)
 			code, msg := rpcErrorOf(body)
 			if status != 200 || code == 0 {
 				t.Fatalf("HTTP %d %s: a tool answered", status, body)
 			}
-			if byVMCP := strings.Contains(msg, "on virtual server"); byVMCP != tc.byVMCP {
-				t.Errorf("error %d %q; refused by vmcp = %v, want %v", code, msg, byVMCP, tc.byVMCP)
+			if code != -32602 || !strings.Contains(msg, "on virtual server") {
+				t.Errorf("error %d %q, want vmcp's -32602 unknown tool", code, msg)
 			}
 		})
 	}

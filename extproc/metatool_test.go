@@ -200,3 +200,40 @@ func TestCallToolOfTheModernRevisionGetsTheToolsOwnNameInMcpName(t *testing.T) {
 		t.Errorf("routed %q with headers %v; want add_note to notes with Mcp-Name add_note", m.Params.Name, h)
 	}
 }
+
+// With prefixes always on, a made-up name after a real connector's prefix is an unknown tool, as
+// in every other prefix mode: it reaches no connector, directly or through call_tool.
+func TestAnUnknownToolBehindAKnownPrefixIsAnUnknownTool(t *testing.T) {
+	srv, _ := newTestServer(t)
+	st := srv.state.Load()
+	for _, tc := range []struct{ name, want string }{
+		{"notes__add_note", "add_note"},
+		{"notes__no_such_tool", ""},
+		{"weather__get_forecast", "get_forecast"},
+		{"weather__add_note", ""},
+	} {
+		e := srv.edgeExchange(context.Background(), st)
+		e.catalog = fixedCatalog{names: st.byPath["/v/demo/mcp"].names, lists: map[string][]string{"notes": {"add_note"}, "weather": {"get_forecast"}}}
+		e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+			{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")}, signedAs(identity.Identity{Subject: "alice", VirtualServer: "demo"})}}}}})
+		resp := e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{
+			Body: []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + tc.name + `","arguments":{}}}`), EndOfStream: true}}})
+		var got, msg string
+		var code int
+		if ir := resp.GetImmediateResponse(); ir != nil {
+			code, msg = rpcCode(t, ir.Body)
+		} else {
+			var m struct {
+				Params struct{ Name string } `json:"params"`
+			}
+			json.Unmarshal(resp.GetRequestBody().GetResponse().GetBodyMutation().GetBody(), &m)
+			got = m.Params.Name
+		}
+		if got != tc.want {
+			t.Errorf("%s: routed as %q (%d %s), want %q", tc.name, got, code, msg, tc.want)
+		}
+		if tc.want == "" && (code != -32602 || !strings.Contains(msg, `unknown tool "`+tc.name+`"`)) {
+			t.Errorf("%s: %d %q, want -32602 naming the tool as called", tc.name, code, msg)
+		}
+	}
+}

@@ -200,11 +200,19 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 		if !ok || c == nil {
 			return unknown("tool")
 		}
-		if e.vs.names.CaseVariant(name, conn, original) {
-			// Only a connector's own tool of exactly that name may be called by it.
-			if known, err := e.hasTool(conn, original); err != nil {
+		// With prefixes always on, the name alone picks the connector: whether that connector
+		// has such a tool is asked of its list (cached), so that a made-up name after a real
+		// prefix gets "unknown tool" here, as in every other prefix mode, instead of reaching the
+		// connector. A name differing only in case from a curated one must be a connector's own
+		// tool of exactly that name (it may not be a way to a hidden or restricted tool); when the
+		// list cannot be read, that one is refused and any other call goes on, to fail at the
+		// connector as a call to a connector that is down does.
+		if caseVariant := e.vs.names.CaseVariant(name, conn, original); caseVariant || e.vs.names.Static() && e.catalog != nil {
+			known, err := e.hasTool(conn, original)
+			switch {
+			case err != nil && caseVariant:
 				return nil, "", e.unavailable(msg, err)
-			} else if !known {
+			case err == nil && !known:
 				return unknown("tool")
 			}
 		}
