@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/envoy"
-	"github.com/vmcp-dev/vmcp/internal/store/pgtest"
 )
 
 // frontEnvoy is examples/replicas/front-envoy.yaml, run by a real Envoy in front of replicas,
@@ -88,21 +86,7 @@ func (f *frontEnvoy) hostStats(t *testing.T, stat string) map[string]int {
 // client works through the front, and the client's calls — in the same MCP session — keep
 // succeeding on the other.
 func TestAFrontEnvoyHidesTheDeathOfAReplica(t *testing.T) {
-	pg, err := pgtest.Start(context.Background())
-	if err != nil {
-		t.Fatalf("PostgreSQL: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("PostgreSQL log:\n%s", pg.Log())
-		}
-		pg.Stop()
-	})
-	dsnFile := filepath.Join(t.TempDir(), "dsn")
-	if err := os.WriteFile(dsnFile, []byte(pg.Database(t)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	shared := "store: {driver: postgres, dsn: \"${file:" + dsnFile + "}\"}\n"
+	shared := postgresStore(t)
 	a := startSystemOpts(t, systemOpts{top: shared})
 	b := startSystemOpts(t, systemOpts{top: shared, replicaOf: a})
 	front := startFrontEnvoy(t, a, b)

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
+	"github.com/vmcp-dev/vmcp/internal/store/pgtest"
 )
 
 type mcpSession struct{ *mcp.ClientSession }
@@ -38,3 +41,24 @@ func writeFile(path, data string) error {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// postgresStore starts a PostgreSQL server for the test and returns the store section that
+// points vmcp at a fresh database on it.
+func postgresStore(t *testing.T) string {
+	t.Helper()
+	pg, err := pgtest.Start(context.Background())
+	if err != nil {
+		t.Fatalf("PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("PostgreSQL log:\n%s", pg.Log())
+		}
+		pg.Stop()
+	})
+	dsnFile := filepath.Join(t.TempDir(), "dsn")
+	if err := os.WriteFile(dsnFile, []byte(pg.Database(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return "store: {driver: postgres, dsn: \"${file:" + dsnFile + "}\"}\n"
+}

@@ -4,16 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/vmcp-dev/vmcp/internal/store/pgtest"
 )
 
 // alternating sends each request to the next of several edges, as a load balancer in front of
@@ -38,21 +34,7 @@ func (a *alternating) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestTwoReplicasOnOnePostgreSQLServeOneClientInTurns(t *testing.T) {
 	ctx := context.Background()
-	pg, err := pgtest.Start(ctx)
-	if err != nil {
-		t.Fatalf("PostgreSQL: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("PostgreSQL log:\n%s", pg.Log())
-		}
-		pg.Stop()
-	})
-	dsnFile := filepath.Join(t.TempDir(), "dsn")
-	if err := os.WriteFile(dsnFile, []byte(pg.Database(t)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	shared := "store: {driver: postgres, dsn: \"${file:" + dsnFile + "}\"}\n"
+	shared := postgresStore(t)
 	a := startSystemOpts(t, systemOpts{auth: devUsers, top: shared})
 	b := startSystemOpts(t, systemOpts{auth: devUsers, top: shared, replicaOf: a})
 

@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/examples/connectors/notes"
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
-	"github.com/vmcp-dev/vmcp/internal/store/pgtest"
 )
 
 // restartingConnector serves a fresh connector handler — with none of the old one's sessions —
@@ -232,27 +229,6 @@ func TestARestartedConnectorEndsNoClientSessionAcrossReplicas(t *testing.T) {
 	if lb.seen[edgeA.Host] < 5 || lb.seen[edgeB.Host] < 5 {
 		t.Fatalf("requests per replica: %v; want both to take turns", lb.seen)
 	}
-}
-
-// postgresStore starts a PostgreSQL server for the test and returns the store section that
-// points vmcp at a fresh database on it.
-func postgresStore(t *testing.T) string {
-	t.Helper()
-	pg, err := pgtest.Start(context.Background())
-	if err != nil {
-		t.Fatalf("PostgreSQL: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("PostgreSQL log:\n%s", pg.Log())
-		}
-		pg.Stop()
-	})
-	dsnFile := filepath.Join(t.TempDir(), "dsn")
-	if err := os.WriteFile(dsnFile, []byte(pg.Database(t)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return "store: {driver: postgres, dsn: \"${file:" + dsnFile + "}\"}\n"
 }
 
 // slowConnector keeps sessions and has one tool, "slow", that takes longer to answer than

@@ -6,14 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
-	"github.com/vmcp-dev/vmcp/internal/store/pgtest"
 )
 
 // revokeAt posts token to edge's revocation endpoint (RFC 7009) as clientID.
@@ -50,21 +47,7 @@ func refusedEverywhere(t *testing.T, token string, urls ...string) {
 // every replica within seconds — not only after it expires an hour later.
 func TestRevokedTokensAreRefusedOnEveryReplicaWithinSeconds(t *testing.T) {
 	ctx := context.Background()
-	pg, err := pgtest.Start(ctx)
-	if err != nil {
-		t.Fatalf("PostgreSQL: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("PostgreSQL log:\n%s", pg.Log())
-		}
-		pg.Stop()
-	})
-	dsnFile := filepath.Join(t.TempDir(), "dsn")
-	if err := os.WriteFile(dsnFile, []byte(pg.Database(t)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	shared := "store: {driver: postgres, dsn: \"${file:" + dsnFile + "}\"}\n"
+	shared := postgresStore(t)
 	a := startSystemOpts(t, systemOpts{auth: devUsers, top: shared})
 	b := startSystemOpts(t, systemOpts{auth: devUsers, top: shared, replicaOf: a})
 

@@ -1,16 +1,12 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
-	"github.com/vmcp-dev/vmcp/internal/store/pgtest"
 )
 
 // MCP transports: after a client's DELETE the session is over — its id gets 404 on every later
@@ -18,22 +14,7 @@ import (
 // the replica that took the DELETE at once and on every other replica of the deployment once it
 // syncs (each second).
 func TestADeletedSessionIsRefusedOnEveryReplica(t *testing.T) {
-	ctx := context.Background()
-	pg, err := pgtest.Start(ctx)
-	if err != nil {
-		t.Fatalf("PostgreSQL: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("PostgreSQL log:\n%s", pg.Log())
-		}
-		pg.Stop()
-	})
-	dsnFile := filepath.Join(t.TempDir(), "dsn")
-	if err := os.WriteFile(dsnFile, []byte(pg.Database(t)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	shared := "store: {driver: postgres, dsn: \"${file:" + dsnFile + "}\"}\n"
+	shared := postgresStore(t)
 	a := startSystemOpts(t, systemOpts{top: shared})
 	b := startSystemOpts(t, systemOpts{top: shared, replicaOf: a})
 	token := a.token("dora", "demo")
