@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -25,6 +26,16 @@ import (
 // end (found by e2e TestAConnectorThatIsDownStalledBrokenOrSlowFailsOnlyItsOwnTools). A connector
 // slower than this is left out for that call, as it is from a tools/list.
 const placeWait = 1500 * time.Millisecond
+
+// placing bounds what placing this request waits on connectors, every wait together (a
+// connector's list for its name, then a kept connector session): one deadline for the whole step,
+// so that the sum stays under the message timeout too.
+func (e *edgeExchange) placing() (context.Context, context.CancelFunc) {
+	if e.placeBy.IsZero() {
+		e.placeBy = time.Now().Add(placeWait)
+	}
+	return context.WithDeadline(e.ctx, e.placeBy)
+}
 
 // connectorFault is the JSON-RPC error for a routed call's answer with HTTP status and
 // (lower-cased, parameter-free) content type ct, or nil when the answer can stand.

@@ -91,6 +91,8 @@ type edgeExchange struct {
 	// clientHeaders are the request's, for the allow-list of what reaches a connector
 	// (forwardheaders.go).
 	clientHeaders []*corev3.HeaderValue
+	// placeBy is when placing the request must be done waiting on connectors (placing).
+	placeBy time.Time
 	// recovery replaces connector sessions their connector forgot (reopen.go); stale names the
 	// connector session a routed call went in (inSession says it did), forwarded is the call as
 	// sent and connVersion its revision, to send it again; retried is set once it was.
@@ -316,7 +318,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	} else if e.connectorSessions != nil {
 		// No session with this connector: the client keeps none (stateless, 2026-07-28), or the
 		// connector was down when the client's session began. A session vmcp keeps serves.
-		ctx, cancel := context.WithTimeout(e.ctx, placeWait)
+		ctx, cancel := e.placing()
 		sid, version, err := e.connectorSessions.ConnectorSession(ctx, e.signed, e.subject, e.vs.name, c.name, modern)
 		cancel()
 		if err != nil {

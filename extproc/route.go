@@ -242,7 +242,9 @@ func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, nam
 		if e.catalog == nil {
 			return unknown("resource")
 		}
-		conn, original, err := e.catalog.ResourceConnector(e.ctx, e.signed, e.subject, e.vs.name, name)
+		ctx, cancel := e.placing()
+		conn, original, err := e.catalog.ResourceConnector(ctx, e.signed, e.subject, e.vs.name, name)
+		cancel()
 		if err != nil {
 			return nil, "", e.unavailable(msg, err)
 		}
@@ -287,7 +289,7 @@ func (e *edgeExchange) index(kind string) (*toolnames.Index, error) {
 	if e.vs.names.Static() || e.catalog == nil {
 		return nil, nil
 	}
-	ctx, cancel := context.WithTimeout(e.ctx, placeWait)
+	ctx, cancel := e.placing()
 	defer cancel()
 	return e.catalog.Index(ctx, e.signed, e.subject, e.vs.name, kind)
 }
@@ -297,7 +299,7 @@ func (e *edgeExchange) hasTool(conn, original string) (bool, error) {
 	if e.catalog == nil {
 		return false, nil
 	}
-	ctx, cancel := context.WithTimeout(e.ctx, placeWait)
+	ctx, cancel := e.placing()
 	defer cancel()
 	return e.catalog.HasTool(ctx, e.signed, e.subject, e.vs.name, conn, original)
 }

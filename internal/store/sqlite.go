@@ -11,7 +11,8 @@ import (
 
 	// modernc.org/sqlite is a pure-Go SQLite: `vmcp dev` and single-node installs need no C
 	// toolchain and no external database.
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // sqliteStore is the embedded backend.
@@ -34,7 +35,7 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingWhileBusy(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -44,6 +45,29 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openBusyWait bounds how long opening waits for another process that holds the file.
+const openBusyWait = 10 * time.Second
+
+// pingWhileBusy opens the first connection, waiting while another process holds the file: the
+// switch to WAL needs the file to itself, and SQLite answers SQLITE_BUSY to it at once, without
+// its busy handler, while a second process opens the same new file (replicas or `vmcp dev`
+// restarted next to a running one).
+func pingWhileBusy(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(openBusyWait)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 func (s *sqliteStore) Close() error { return s.db.Close() }
