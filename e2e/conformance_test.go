@@ -30,7 +30,7 @@ const everythingServer = "github.com/modelcontextprotocol/go-sdk/conformance/eve
 // must pass through vmcp (or end as INFO, the suite's word for an optional behaviour done
 // differently), except in the scenarios e2e/peers/conformance-baseline.yml lists
 // (server:), and each of those must still fail through vmcp (a stale entry fails the test), so
-// the pass count recorded in README.md can only go up.
+// the pass count recorded in docs/mcp.md can only go up.
 func TestConformanceSuiteAgainstAVirtualServer(t *testing.T) {
 	dir := peersDir(t)
 	addr := harness.FreeAddr(t)

@@ -48,7 +48,7 @@ func getJSON(t *testing.T, u string, v any) {
 	}
 }
 
-// In `vmcp dev` the edge is public_url http://127.0.0.1:PORT, and the README's Docker section
+// In `vmcp dev` the edge is public_url http://127.0.0.1:PORT, and docs/deployment.md's Docker section
 // sends users to http://localhost:PORT. A client on localhost must find everything in that
 // spelling (RFC 9728 §3.3: the metadata's resource is the URL the client used; RFC 8414 §3.3:
 // the issuer is the URL it fetched the AS metadata from), and sign in, consent and call tools.

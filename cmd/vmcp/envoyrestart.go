@@ -30,7 +30,7 @@ type restartPolicy struct {
 	Backoff, MaxBackoff time.Duration
 }
 
-// devRestarts is vmcp dev's policy (see the README's vmcp dev section).
+// devRestarts is vmcp dev's policy (README, under Commands).
 var devRestarts = restartPolicy{Max: 5, Window: time.Minute, Backoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second}
 
 // supervisor keeps one Envoy running for vmcp dev, restarting it by the policy. Every exit and
