@@ -17,8 +17,6 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
 
-type ctxT = context.Context
-
 // outcome is one connector's answer in a fan-out.
 type outcome struct {
 	connector *connector

@@ -1,6 +1,7 @@
 package aggregator
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -329,7 +330,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request) {
 		http.Error(w, "the session could not be ended; try again", http.StatusServiceUnavailable)
 		return
 	}
-	s.fanOut(r.Context(), req.vs, func(ctx ctxT, c *connector) (any, error) {
+	s.fanOut(r.Context(), req.vs, func(ctx context.Context, c *connector) (any, error) {
 		sid := s.currentEverywhere(ctx, req.caller.Subject, req.vs.name, c.name, st.Upstream[c.name])
 		if sid == "" {
 			return nil, nil

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/cputime"
+	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
@@ -88,7 +89,7 @@ func FuzzAuthorizationHeader(f *testing.F) {
 			t.Fatal(err)
 		}
 		if resp.GetOkResponse() != nil {
-			tok, _ := bearerToken(authorization)
+			tok, _ := headers.BearerToken(authorization)
 			if tok != good {
 				t.Fatalf("allowed a request whose Authorization was not the issued token")
 			}

@@ -116,7 +116,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		return originRefused(), nil
 	}
 
-	token, ok := bearerToken(hdrs[headers.Authorization])
+	token, ok := headers.BearerToken(hdrs[headers.Authorization])
 	if !ok {
 		ev.decision, ev.reason = "unauthenticated", "no bearer token"
 		s.record(ev)
@@ -124,7 +124,10 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	}
 	v, key, err := st.verify(ctx, vs, token, s.clock())
 	if err != nil {
-		reason := strings.TrimPrefix(err.Error(), tokens.ErrInvalidToken.Error()+": ")
+		reason := "token is invalid"
+		if ie := (*tokens.InvalidError)(nil); errors.As(err, &ie) {
+			reason = ie.Reason
+		}
 		ev.decision, ev.reason = "unauthenticated", reason
 		s.record(ev)
 		return unauthorized(vs.spelledFor(httpReq.GetHost()), reason), nil
@@ -215,11 +218,11 @@ func (c *compiled) verifyUncached(ctx context.Context, vs *virtualServer, token 
 	if !wellFormed {
 		// Said as it is: "issuer is not trusted" would send the user looking for a
 		// configuration problem when the client sent something that is not a JWT at all.
-		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token is malformed (not a JWT)")
+		return verified{}, tokens.Invalid("token is malformed (not a JWT)")
 	}
 	is := c.issuers[iss]
 	if is == nil {
-		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token issuer is not trusted")
+		return verified{}, tokens.Invalid("token issuer is not trusted")
 	}
 	claims, err := is.verifier().Verify(token, vs.audiences...)
 	if errors.Is(err, tokens.ErrUnknownKey) && is.refresh(ctx) {
@@ -230,7 +233,7 @@ func (c *compiled) verifyUncached(ctx context.Context, vs *virtualServer, token 
 	}
 	in, err := identityInput(is, claims)
 	if err != nil {
-		return verified{}, errors.New(tokens.ErrInvalidToken.Error() + ": token claims are unusable")
+		return verified{}, tokens.Invalid("token claims are unusable")
 	}
 	return verified{claims: claims, issuer: is, input: in}, nil
 }
@@ -269,17 +272,6 @@ func peekIssuer(token string) (iss string, wellFormed bool) {
 	}
 	s, _ := claims.Iss.(string)
 	return s, true
-}
-
-// bearerToken extracts the token of an "Authorization: Bearer …" value (scheme case-insensitive,
-// RFC 6750 §2.1).
-func bearerToken(v string) (string, bool) {
-	scheme, tok, ok := strings.Cut(v, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimSpace(tok)
-	return tok, tok != ""
 }
 
 // auditEvent is one authz decision as Check sees it; record turns it into an audit event. It

@@ -25,7 +25,7 @@ func TestEveryConfigurationKeyIsDocumented(t *testing.T) {
 	var missing []string
 	for path := range yamlKeys(reflect.TypeOf(Config{}), "", map[reflect.Type]bool{}) {
 		key := path[strings.LastIndex(path, ".")+1:]
-		documented := regexp.MustCompile(`(?m)(^|[\s{,\-])` + regexp.QuoteMeta(key) + `:`).MatchString(doc) ||
+		documented := regexp.MustCompile(`(?m)(^|[\s{,\-])`+regexp.QuoteMeta(key)+`:`).MatchString(doc) ||
 			strings.Contains(doc, "`"+key+"`") || strings.Contains(doc, "`"+path+"`") || strings.Contains(doc, "."+key+"`")
 		if !documented {
 			missing = append(missing, path)

@@ -32,6 +32,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/console"
+	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/policyset"
 	"github.com/vmcp-dev/vmcp/internal/policysource"
@@ -253,11 +254,11 @@ func (g *Gateway) newAdmin(cfg *config.Config) (*admin.Handler, error) {
 		EffectiveTools: g.effectiveTools,
 		Connections:    g.users.manager,
 		Authenticate: func(r *http.Request) (string, []string, error) {
-			scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-			if !ok || !strings.EqualFold(scheme, "Bearer") {
+			tok, ok := headers.BearerToken(r.Header.Get("Authorization"))
+			if !ok {
 				return "", nil, errors.New("no bearer token")
 			}
-			claims, err := tokens.NewVerifier(g.keys.PublicSet(), issuer, leeway).Verify(strings.TrimSpace(tok), aud)
+			claims, err := tokens.NewVerifier(g.keys.PublicSet(), issuer, leeway).Verify(tok, aud)
 			if err != nil {
 				return "", nil, err
 			}

@@ -1,4 +1,5 @@
-// Package headers names the HTTP headers vmcp's components pass to each other through Envoy.
+// Package headers names the HTTP headers vmcp's components pass to each other through Envoy, and
+// reads the one standard header every component checks: a bearer Authorization.
 //
 // Every internal header starts with Prefix. Envoy's ext_authz answer removes any header with that
 // prefix that a client sent, so none of them can be forged from outside.
@@ -41,4 +42,16 @@ const (
 // IsInternal reports whether name is a vmcp-internal header (case-insensitive).
 func IsInternal(name string) bool {
 	return len(name) >= len(Prefix) && strings.EqualFold(name[:len(Prefix)], Prefix)
+}
+
+// BearerToken extracts the token of an "Authorization: Bearer …" value: the scheme is
+// case-insensitive (RFC 9110 §11.1, RFC 6750 §2.1), the token is taken as it is, without the
+// white space around it.
+func BearerToken(value string) (string, bool) {
+	scheme, tok, ok := strings.Cut(value, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
 }

@@ -57,8 +57,8 @@ func (b *Bridge) authorized(r *http.Request) bool {
 	if b.opts.Token == "" {
 		return true
 	}
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	return ok && strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(b.opts.Token)) == 1
+	tok, ok := headers.BearerToken(r.Header.Get("Authorization"))
+	return ok && subtle.ConstantTimeCompare([]byte(tok), []byte(b.opts.Token)) == 1
 }
 
 // originAllowed accepts requests without Origin (non-browser clients, Envoy) and browser

@@ -3,7 +3,6 @@ package tokens
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -56,7 +55,25 @@ var (
 	ErrUnknownKey   = errors.New("token signed by an unknown key")
 )
 
-func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, reason) }
+// InvalidError is a token refused for a reason safe to tell the client and to record: it never
+// holds the token. It is ErrInvalidToken (errors.Is).
+type InvalidError struct {
+	Reason string
+	// cause is a sentinel beside ErrInvalidToken (ErrUnknownKey), for errors.Is.
+	cause error
+}
+
+func (e *InvalidError) Error() string { return ErrInvalidToken.Error() + ": " + e.Reason }
+
+// Is makes every InvalidError an ErrInvalidToken, and one for an unknown key an ErrUnknownKey.
+func (e *InvalidError) Is(target error) bool {
+	return target == ErrInvalidToken || e.cause != nil && target == e.cause
+}
+
+// Invalid refuses a token for reason: a sentence for the client (no token in it).
+func Invalid(reason string) error { return &InvalidError{Reason: reason} }
+
+func invalid(reason string) error { return Invalid(reason) }
 
 // Verify parses and validates token for one of audiences (the spellings of one resource's
 // identifier), returning its claims; Claims.Audience is the audience it matched.
@@ -81,7 +98,7 @@ func (v *Verifier) Verify(token string, audiences ...string) (Claims, error) {
 		return Claims{}, invalid("token has no key id")
 	}
 	if _, ok := v.keys.LookupKeyID(hdr.KeyID()); !ok {
-		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrUnknownKey)
+		return Claims{}, &InvalidError{Reason: ErrUnknownKey.Error(), cause: ErrUnknownKey}
 	}
 	keyOpts := []any{jws.WithRequireKid(true)}
 	if v.algs != nil {
