@@ -24,10 +24,6 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/tokens"
 )
 
-// MetadataNamespace is where Envoy files the dynamic metadata of an ext_authz answer; extproc
-// reads the caller's identity from it.
-const MetadataNamespace = "envoy.filters.http.ext_authz"
-
 // Server implements envoy.service.auth.v3.Authorization.
 type Server struct {
 	authv3.UnimplementedAuthorizationServer

@@ -19,32 +19,12 @@ import (
 	"text/template"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
 )
 
 // NodeID is the node id Envoy announces on its ADS stream; vmcp's xDS server keys its snapshots
 // by it.
 const NodeID = "vmcp-envoy"
-
-// Cluster names vmcp's xDS routes and the bootstrap agree on.
-const (
-	ClusterXDS     = "vmcp_xds"
-	ClusterAuthz   = "vmcp_authz"
-	ClusterExtProc = "vmcp_extproc"
-	ClusterHTTP    = "vmcp_http"
-)
-
-// Names of the two listeners' route configurations, served over ADS (RDS).
-const (
-	RouteConfigEdge   = "vmcp_edge"
-	RouteConfigEgress = "vmcp_egress"
-)
-
-// HTTP filter names in the listeners; routes turn filters off per route under these names.
-const (
-	FilterExtAuthz = "envoy.filters.http.ext_authz"
-	FilterExtProc  = "envoy.filters.http.ext_proc"
-	FilterRouter   = "envoy.filters.http.router"
-)
 
 //go:embed bootstrap.yaml.tmpl
 var bootstrapTemplate string
@@ -138,10 +118,10 @@ func Render(p BootstrapParams) ([]byte, error) {
 		field, addr, cluster string
 		http2                bool
 	}{
-		{"XDS", p.XDS, ClusterXDS, true},
-		{"Authz", p.Authz, ClusterAuthz, true},
-		{"ExtProc", p.ExtProc, ClusterExtProc, true},
-		{"HTTP", p.HTTP, ClusterHTTP, false},
+		{"XDS", p.XDS, envoynames.ClusterXDS, true},
+		{"Authz", p.Authz, envoynames.ClusterAuthz, true},
+		{"ExtProc", p.ExtProc, envoynames.ClusterExtProc, true},
+		{"HTTP", p.HTTP, envoynames.ClusterHTTP, false},
 	}
 	for _, u := range upstreams {
 		hp, err := splitAddr(u.field, u.addr)

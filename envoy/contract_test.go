@@ -14,8 +14,8 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
 	"github.com/vmcp-dev/vmcp/extproc"
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
 	"github.com/vmcp-dev/vmcp/internal/headers"
-	"github.com/vmcp-dev/vmcp/xds"
 )
 
 // The bootstrap is one half of a contract whose other half is vmcp's xDS routes and its gRPC
@@ -63,7 +63,7 @@ func filterNames(hcm *hcmv3.HttpConnectionManager) []string {
 func extProcOf(t *testing.T, hcm *hcmv3.HttpConnectionManager) *extprocv3.ExternalProcessor {
 	t.Helper()
 	for _, f := range hcm.GetHttpFilters() {
-		if f.GetName() == FilterExtProc {
+		if f.GetName() == envoynames.FilterExtProc {
 			var p extprocv3.ExternalProcessor
 			if err := f.GetTypedConfig().UnmarshalTo(&p); err != nil {
 				t.Fatal(err)
@@ -75,29 +75,13 @@ func extProcOf(t *testing.T, hcm *hcmv3.HttpConnectionManager) *extprocv3.Extern
 	return nil
 }
 
-func TestBootstrapNamesMatchTheXDSServer(t *testing.T) {
-	// xds publishes routes under these names and disables filters by these names.
-	pairs := []struct{ here, xds string }{
-		{RouteConfigEdge, xds.EdgeRouteName},
-		{RouteConfigEgress, xds.EgressRouteName},
-		{ClusterHTTP, xds.HTTPCluster},
-		{FilterExtAuthz, xds.ExtAuthzFilter},
-		{FilterExtProc, xds.ExtProcFilter},
-	}
-	for _, p := range pairs {
-		if p.here != p.xds {
-			t.Errorf("envoy says %q, xds says %q", p.here, p.xds)
-		}
-	}
-}
-
 func TestEdgeListenerRunsAuthzThenExtProcThenRouter(t *testing.T) {
 	hcm := hcmOf(t, renderedBootstrap(t), "edge")
-	want := []string{FilterExtAuthz, FilterExtProc, FilterRouter}
+	want := []string{envoynames.FilterExtAuthz, envoynames.FilterExtProc, envoynames.FilterRouter}
 	if got := filterNames(hcm); !slices.Equal(got, want) {
 		t.Errorf("edge filters = %v, want %v", got, want)
 	}
-	if got := hcm.GetRds().GetRouteConfigName(); got != RouteConfigEdge {
+	if got := hcm.GetRds().GetRouteConfigName(); got != envoynames.RouteEdge {
 		t.Errorf("edge RDS name = %q", got)
 	}
 	if !hcm.GetNormalizePath().GetValue() || !hcm.GetMergeSlashes() ||
@@ -108,11 +92,11 @@ func TestEdgeListenerRunsAuthzThenExtProcThenRouter(t *testing.T) {
 
 func TestEgressListenerRunsExtProcThenRouter(t *testing.T) {
 	hcm := hcmOf(t, renderedBootstrap(t), "egress")
-	want := []string{FilterExtProc, FilterRouter}
+	want := []string{envoynames.FilterExtProc, envoynames.FilterRouter}
 	if got := filterNames(hcm); !slices.Equal(got, want) {
 		t.Errorf("egress filters = %v, want %v", got, want)
 	}
-	if got := hcm.GetRds().GetRouteConfigName(); got != RouteConfigEgress {
+	if got := hcm.GetRds().GetRouteConfigName(); got != envoynames.RouteEgress {
 		t.Errorf("egress RDS name = %q", got)
 	}
 }
@@ -130,7 +114,7 @@ func TestSideServicesFailClosed(t *testing.T) {
 	if !authz.GetClearRouteCache() {
 		t.Error("ext_authz keeps a route chosen before it removed client-sent x-vmcp-* headers")
 	}
-	if got := authz.GetGrpcService().GetEnvoyGrpc().GetClusterName(); got != ClusterAuthz {
+	if got := authz.GetGrpcService().GetEnvoyGrpc().GetClusterName(); got != envoynames.ClusterAuthz {
 		t.Errorf("ext_authz calls %q", got)
 	}
 	for _, listener := range []string{"edge", "egress"} {
@@ -141,7 +125,7 @@ func TestSideServicesFailClosed(t *testing.T) {
 		if listener == "edge" && p.GetStatusOnError().GetCode() != typev3.StatusCode_ServiceUnavailable {
 			t.Errorf("edge: ext_proc answers %v when extproc fails, want 503 (clients retry it)", p.GetStatusOnError().GetCode())
 		}
-		if got := p.GetGrpcService().GetEnvoyGrpc().GetClusterName(); got != ClusterExtProc {
+		if got := p.GetGrpcService().GetEnvoyGrpc().GetClusterName(); got != envoynames.ClusterExtProc {
 			t.Errorf("%s: ext_proc calls %q", listener, got)
 		}
 		md := p.GetGrpcService().GetInitialMetadata()
@@ -159,7 +143,7 @@ func TestEdgeExtProcSeesAuthzMetadataAndBufferedBodies(t *testing.T) {
 	if got := p.GetMaxMessageTimeout().AsDuration(); got < extproc.RetryWait {
 		t.Errorf("max_message_timeout %v is below extproc's wait for a call sent again in a new connector session (%v)", got, extproc.RetryWait)
 	}
-	if got := p.GetMetadataOptions().GetForwardingNamespaces().GetUntyped(); !slices.Equal(got, []string{FilterExtAuthz}) {
+	if got := p.GetMetadataOptions().GetForwardingNamespaces().GetUntyped(); !slices.Equal(got, []string{envoynames.FilterExtAuthz}) {
 		t.Errorf("forwarded namespaces = %v", got)
 	}
 	// Response headers are off at the listener and on per virtual server route (xds
@@ -179,7 +163,7 @@ func TestClustersReachVMCP(t *testing.T) {
 		http2 bool
 		port  uint32
 	}{
-		ClusterXDS: {true, 18000}, ClusterAuthz: {true, 18001}, ClusterExtProc: {true, 18002}, ClusterHTTP: {false, 18003},
+		envoynames.ClusterXDS: {true, 18000}, envoynames.ClusterAuthz: {true, 18001}, envoynames.ClusterExtProc: {true, 18002}, envoynames.ClusterHTTP: {false, 18003},
 	}
 	got := map[string]bool{}
 	for _, c := range b.GetStaticResources().GetClusters() {
@@ -215,7 +199,7 @@ func TestClustersReachVMCP(t *testing.T) {
 		}
 	}
 	ads := b.GetDynamicResources().GetAdsConfig()
-	if got := ads.GetGrpcServices()[0].GetEnvoyGrpc().GetClusterName(); got != ClusterXDS {
+	if got := ads.GetGrpcServices()[0].GetEnvoyGrpc().GetClusterName(); got != envoynames.ClusterXDS {
 		t.Errorf("ADS goes to %q", got)
 	}
 	if b.GetDynamicResources().GetLdsConfig() != nil {

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
 	"github.com/vmcp-dev/vmcp/xds"
 )
 
@@ -309,7 +310,7 @@ func TestIstioEnvoyFilterPatchesAreValidEnvoyConfig(t *testing.T) {
 				switch p.ApplyTo {
 				case "HTTP_FILTER":
 					if p.Patch.Operation != "INSERT_BEFORE" || p.Match.Listener == nil ||
-						p.Match.Listener.FilterChain.Filter.SubFilter.Name != FilterRouter {
+						p.Match.Listener.FilterChain.Filter.SubFilter.Name != envoynames.FilterRouter {
 						t.Errorf("the filter is not inserted before the router: %s %+v", p.Patch.Operation, p.Match.Listener)
 					}
 					var f hcmv3.HttpFilter
@@ -366,7 +367,7 @@ func TestIstioExtProcMatchesTheBootstrapEdge(t *testing.T) {
 			}
 			var f hcmv3.HttpFilter
 			patchValue(t, &p.Patch.Value, &f)
-			if f.GetName() != FilterExtProc {
+			if f.GetName() != envoynames.FilterExtProc {
 				continue
 			}
 			istio = &extprocv3.ExternalProcessor{}
@@ -376,7 +377,7 @@ func TestIstioExtProcMatchesTheBootstrapEdge(t *testing.T) {
 		}
 	}
 	if istio == nil {
-		t.Fatalf("no %s filter in the EnvoyFilters", FilterExtProc)
+		t.Fatalf("no %s filter in the EnvoyFilters", envoynames.FilterExtProc)
 	}
 	// Istio reaches extproc through its outbound cluster for the vmcp Service.
 	if len(ex.services) != 1 {
@@ -390,7 +391,7 @@ func TestIstioExtProcMatchesTheBootstrapEdge(t *testing.T) {
 	}
 	// Apart from that cluster, it is the edge listener's ext_proc, setting for setting.
 	edge := extProcOf(t, hcmOf(t, renderedBootstrap(t), "edge"))
-	istio.GrpcService.TargetSpecifier = &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: ClusterExtProc}}
+	istio.GrpcService.TargetSpecifier = &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: envoynames.ClusterExtProc}}
 	if !proto.Equal(edge, istio) {
 		show := protojson.MarshalOptions{Multiline: true}
 		t.Errorf("the Istio ext_proc filter differs from envoy/bootstrap.yaml's edge (cluster aside)\nbootstrap: %s\nistio: %s", show.Format(edge), show.Format(istio))
@@ -406,7 +407,7 @@ func TestIstioExtProcMatchesTheBootstrapEdge(t *testing.T) {
 			var r routev3.Route
 			patchValue(t, &p.Patch.Value, &r)
 			var pr extprocv3.ExtProcPerRoute
-			if err := r.GetTypedPerFilterConfig()[FilterExtProc].UnmarshalTo(&pr); err != nil {
+			if err := r.GetTypedPerFilterConfig()[envoynames.FilterExtProc].UnmarshalTo(&pr); err != nil {
 				t.Fatal(err)
 			}
 			if m := pr.GetOverrides().GetProcessingMode(); m != nil {

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
 	"github.com/vmcp-dev/vmcp/xds"
 )
 
@@ -134,7 +135,7 @@ func serveADS(t *testing.T) string {
 				Status: 200, Body: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "routed"}},
 			}},
 		}
-		if name == RouteConfigEdge {
+		if name == envoynames.RouteEdge {
 			// As vmcp's virtual server routes: ext_proc sees the response headers here.
 			override, err := anypb.New(&extprocfilterv3.ExtProcPerRoute{Override: &extprocfilterv3.ExtProcPerRoute_Overrides{
 				Overrides: &extprocfilterv3.ExtProcOverrides{ProcessingMode: xds.EdgeProcessingMode()},
@@ -142,7 +143,7 @@ func serveADS(t *testing.T) string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r.TypedPerFilterConfig = map[string]*anypb.Any{FilterExtProc: override}
+			r.TypedPerFilterConfig = map[string]*anypb.Any{envoynames.FilterExtProc: override}
 		}
 		return &routev3.RouteConfiguration{Name: name, VirtualHosts: []*routev3.VirtualHost{{
 			Name: name, Domains: []string{"*"}, Routes: []*routev3.Route{r},
@@ -150,7 +151,7 @@ func serveADS(t *testing.T) string {
 	}
 	snap, err := cachev3.NewSnapshot("1", map[resourcev3.Type][]types.Resource{
 		resourcev3.ClusterType: {},
-		resourcev3.RouteType:   {routeTable(RouteConfigEdge), routeTable(RouteConfigEgress)},
+		resourcev3.RouteType:   {routeTable(envoynames.RouteEdge), routeTable(envoynames.RouteEgress)},
 	})
 	if err != nil {
 		t.Fatal(err)

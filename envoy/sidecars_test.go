@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 )
 
@@ -78,7 +79,7 @@ func (p *passExtProc) Process(stream extprocsvc.ExternalProcessor_ProcessServer)
 		switch r := req.Request.(type) {
 		case *extprocsvc.ProcessingRequest_RequestHeaders:
 			s.phases = append(s.phases, "request_headers")
-			s.sub = req.GetMetadataContext().GetFilterMetadata()[FilterExtAuthz].GetFields()["sub"].GetStringValue()
+			s.sub = req.GetMetadataContext().GetFilterMetadata()[envoynames.FilterExtAuthz].GetFields()["sub"].GetStringValue()
 			resp.Response = &extprocsvc.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocsvc.HeadersResponse{}}
 		case *extprocsvc.ProcessingRequest_RequestBody:
 			s.phases = append(s.phases, "request_body")

@@ -6,6 +6,7 @@ import (
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
 )
 
 // Without explicit lifetimes Envoy keeps an idle upstream connection for an hour and a busy one
@@ -41,7 +42,7 @@ func TestEveryStaticClusterBoundsItsConnectionsLifetime(t *testing.T) {
 			t.Errorf("%s: max connection duration %v, want set and at most 24h", c.GetName(), got)
 		}
 		http2 := po.GetExplicitHttpConfig().GetHttp2ProtocolOptions() != nil
-		if wantHTTP2 := c.GetName() != ClusterHTTP; http2 != wantHTTP2 {
+		if wantHTTP2 := c.GetName() != envoynames.ClusterHTTP; http2 != wantHTTP2 {
 			t.Errorf("%s: HTTP/2 %v, want %v (gRPC needs HTTP/2, vmcp's HTTP server speaks HTTP/1.1)", c.GetName(), http2, wantHTTP2)
 		}
 	}

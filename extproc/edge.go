@@ -17,6 +17,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/connsession"
 	"github.com/vmcp-dev/vmcp/internal/credential"
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
@@ -186,14 +187,12 @@ func (e *edgeExchange) identify(req *extprocv3.ProcessingRequest, signed string)
 	}
 	e.subject, e.signed = id.Subject, signed
 	e.caller = toolpolicy.Caller{Subject: id.Subject, Email: id.Email, Groups: id.Groups, ClientID: id.ClientID}
-	if md := req.GetMetadataContext().GetFilterMetadata()[authzNamespace]; md != nil {
+	// ext_authz's dynamic metadata arrives under the filter's name (forwarding_namespaces in the
+	// bootstrap's ext_proc filter).
+	if md := req.GetMetadataContext().GetFilterMetadata()[envoynames.FilterExtAuthz]; md != nil {
 		e.subjectToken = md.GetFields()[headers.SubjectTokenMetadata].GetStringValue()
 	}
 }
-
-// authzNamespace is where ext_authz's dynamic metadata arrives (forwarding_namespaces in the
-// bootstrap): only the caller's own token, for connectors that exchange it.
-const authzNamespace = "envoy.filters.http.ext_authz"
 
 // requestBody is decode → decide → mutate for one JSON-RPC message.
 func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {

@@ -25,17 +25,8 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
 	"github.com/vmcp-dev/vmcp/internal/headers"
-)
-
-// Names shared with the bootstrap in envoy/: the listeners ask for these route tables, the
-// filters are disabled per route under these names, and vmcp's own HTTP server is this cluster.
-const (
-	EdgeRouteName   = "vmcp_edge"
-	EgressRouteName = "vmcp_egress"
-	HTTPCluster     = "vmcp_http"
-	ExtAuthzFilter  = "envoy.filters.http.ext_authz"
-	ExtProcFilter   = "envoy.filters.http.ext_proc"
 )
 
 // ClusterName is the Envoy cluster of a connector.
@@ -235,7 +226,7 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 			Name:  "vs_" + vs.Name,
 			Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Path{Path: vs.Path}},
 			Action: &routev3.Route_Route{Route: &routev3.RouteAction{
-				ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: HTTPCluster},
+				ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: envoynames.ClusterHTTP},
 				// GET streams and SSE answers stay open; the listener's stream idle timeout bounds them.
 				Timeout: durationpb.New(0),
 			}},
@@ -249,7 +240,7 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 		TypedPerFilterConfig: public,
 	})
 	return &routev3.RouteConfiguration{
-		Name: EdgeRouteName,
+		Name: envoynames.RouteEdge,
 		VirtualHosts: []*routev3.VirtualHost{{
 			Name:    "edge",
 			Domains: []string{"*"},
@@ -283,7 +274,7 @@ func buildEgressRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Ro
 		Action: &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 404, Body: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "unknown connector\n"}}}},
 	})
 	return &routev3.RouteConfiguration{
-		Name:         EgressRouteName,
+		Name:         envoynames.RouteEgress,
 		VirtualHosts: []*routev3.VirtualHost{{Name: "egress", Domains: []string{"*"}, Routes: routes}},
 	}
 }
@@ -316,7 +307,7 @@ func prefixToHTTP(prefix string, overrides map[string]*anypb.Any) *routev3.Route
 	return &routev3.Route{
 		Name:                 "vmcp" + prefix,
 		Match:                &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: prefix}},
-		Action:               &routev3.Route_Route{Route: &routev3.RouteAction{ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: HTTPCluster}}},
+		Action:               &routev3.Route_Route{Route: &routev3.RouteAction{ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: envoynames.ClusterHTTP}}},
 		TypedPerFilterConfig: overrides,
 	}
 }
@@ -324,8 +315,8 @@ func prefixToHTTP(prefix string, overrides map[string]*anypb.Any) *routev3.Route
 // publicFilterOverrides turns off ext_authz and ext_proc on routes that need no token.
 func publicFilterOverrides() map[string]*anypb.Any {
 	return map[string]*anypb.Any{
-		ExtAuthzFilter: mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}}),
-		ExtProcFilter:  mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}}),
+		envoynames.FilterExtAuthz: mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}}),
+		envoynames.FilterExtProc:  mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}}),
 	}
 }
 
@@ -353,7 +344,7 @@ func EdgeProcessingMode() *extprocv3.ProcessingMode {
 // routes (see EdgeProcessingMode).
 func virtualServerFilterOverrides() map[string]*anypb.Any {
 	return map[string]*anypb.Any{
-		ExtProcFilter: mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Overrides{
+		envoynames.FilterExtProc: mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Overrides{
 			Overrides: &extprocv3.ExtProcOverrides{ProcessingMode: EdgeProcessingMode()},
 		}}),
 	}

@@ -9,6 +9,7 @@ import (
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 )
 
@@ -56,16 +57,16 @@ func TestPublicRoutesBypassAuthzAndExtProc(t *testing.T) {
 	}
 	for _, name := range []string{"vmcp/.well-known/", "vmcp/oauth/", "vmcp/console/", "vmcp/connect/", "not_found"} {
 		r := findRoute(t, res.Routes[0], name)
-		if r.TypedPerFilterConfig[ExtAuthzFilter] == nil || r.TypedPerFilterConfig[ExtProcFilter] == nil {
+		if r.TypedPerFilterConfig[envoynames.FilterExtAuthz] == nil || r.TypedPerFilterConfig[envoynames.FilterExtProc] == nil {
 			t.Errorf("route %s does not disable both filters: %v", name, r.TypedPerFilterConfig)
 		}
 	}
 	r := findRoute(t, res.Routes[0], "vs_demo")
-	if r.TypedPerFilterConfig[ExtAuthzFilter] != nil {
+	if r.TypedPerFilterConfig[envoynames.FilterExtAuthz] != nil {
 		t.Errorf("the virtual server route must keep authz on, has %v", r.TypedPerFilterConfig)
 	}
 	var pr extprocv3.ExtProcPerRoute
-	if err := r.TypedPerFilterConfig[ExtProcFilter].UnmarshalTo(&pr); err != nil || pr.GetDisabled() {
+	if err := r.TypedPerFilterConfig[envoynames.FilterExtProc].UnmarshalTo(&pr); err != nil || pr.GetDisabled() {
 		t.Errorf("the virtual server route must keep extproc on, has %v (%v)", r.TypedPerFilterConfig, err)
 	}
 }
@@ -85,7 +86,7 @@ func TestVirtualServerRoutesProcessResponseHeaders(t *testing.T) {
 		}
 		n++
 		var pr extprocv3.ExtProcPerRoute
-		if err := r.TypedPerFilterConfig[ExtProcFilter].UnmarshalTo(&pr); err != nil {
+		if err := r.TypedPerFilterConfig[envoynames.FilterExtProc].UnmarshalTo(&pr); err != nil {
 			t.Fatalf("%s: %v", r.Name, err)
 		}
 		if err := pr.ValidateAll(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
 )
 
 const baseConfig = `
@@ -139,7 +140,7 @@ func TestADSPushesClustersAndRoutesAndThenTheEditedConfig(t *testing.T) {
 		t.Fatalf("https connector has no TLS transport socket: %v", ts)
 	}
 
-	ads.request(resourcev3.RouteType, []string{EdgeRouteName, EgressRouteName}, nil)
+	ads.request(resourcev3.RouteType, []string{envoynames.RouteEdge, envoynames.RouteEgress}, nil)
 	routes := ads.receive()
 	if len(routes.Resources) != 2 {
 		t.Fatalf("got %d route configurations, want 2", len(routes.Resources))
@@ -150,7 +151,7 @@ func TestADSPushesClustersAndRoutesAndThenTheEditedConfig(t *testing.T) {
 		if err := a.UnmarshalTo(rc); err != nil {
 			t.Fatal(err)
 		}
-		if rc.Name == EdgeRouteName {
+		if rc.Name == envoynames.RouteEdge {
 			edge = rc
 		}
 	}

@@ -1,0 +1,28 @@
+// Package envoynames names what vmcp's Envoy configuration and vmcp's components must agree on:
+// the HTTP filters (whose names are also the namespaces of their dynamic metadata), the route
+// tables the listeners ask for over ADS, the static clusters and the node. The bootstrap
+// template (envoy/), the xDS resources (xds/) and the services that read Envoy's metadata (authz,
+// extproc) all use these, so a rename cannot leave one of them behind.
+package envoynames
+
+// HTTP filters of the edge and egress listeners; routes turn filters off per route under these
+// names, and Envoy files a filter's dynamic metadata under its name.
+const (
+	FilterExtAuthz = "envoy.filters.http.ext_authz"
+	FilterExtProc  = "envoy.filters.http.ext_proc"
+	FilterRouter   = "envoy.filters.http.router"
+)
+
+// Route configurations of the two listeners, served over ADS (RDS).
+const (
+	RouteEdge   = "vmcp_edge"
+	RouteEgress = "vmcp_egress"
+)
+
+// Static clusters of the bootstrap: vmcp's own servers.
+const (
+	ClusterXDS     = "vmcp_xds"
+	ClusterAuthz   = "vmcp_authz"
+	ClusterExtProc = "vmcp_extproc"
+	ClusterHTTP    = "vmcp_http"
+)
