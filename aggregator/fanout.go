@@ -125,11 +125,11 @@ func (s *Server) connectorCall(ctx context.Context, req *request, c *connector, 
 	}
 	// A client without a session (stateless, or a revision without sessions), or whose session
 	// began while this connector was down: use the connector session vmcp keeps for this caller.
-	sh, err := s.shadow.get(ctx, s, c, req.caller.Subject, req.vs.name, req.signed)
+	kept, err := s.kept.get(ctx, s, c, req.caller.Subject, req.vs.name, req.signed)
 	if err != nil {
 		return cl, err
 	}
-	cl.sessionID, cl.protocolVersion = sh.sessionID, sh.version
+	cl.sessionID, cl.protocolVersion = kept.sessionID, kept.version
 	return cl, nil
 }
 

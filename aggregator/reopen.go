@@ -109,7 +109,7 @@ func (s *Server) CurrentConnectorSession(subject, vs, connector, sealed string) 
 // opened (rather than one another request, here or on another replica, put in its place before).
 func (s *Server) replace(ctx context.Context, c *connector, ref connsession.Ref) (sid, version string, opened bool, err error) {
 	if ref.Sealed == "" {
-		e, opened, err := s.shadow.renew(ctx, s, c, ref.Subject, ref.VirtualServer, ref.SignedIdentity, ref.Stale)
+		e, opened, err := s.kept.renew(ctx, s, c, ref.Subject, ref.VirtualServer, ref.SignedIdentity, ref.Stale)
 		return e.sessionID, e.version, opened, err
 	}
 	k := remapKey{ref.Subject, ref.VirtualServer, ref.Connector, ref.Sealed}

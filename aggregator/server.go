@@ -31,7 +31,7 @@ type Server struct {
 	sessions *session.Codec
 	log      *zap.Logger
 	version  string
-	shadow   shadowSessions
+	kept     keptSessions
 	audit    audit.Sink
 	hub      hub
 	// done ends open notification streams when vmcp shuts down.

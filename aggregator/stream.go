@@ -21,7 +21,7 @@ var keepAlive = 25 * time.Second
 // keeps for the caller.
 func (s *Server) discover(w http.ResponseWriter, r *http.Request, req *request, msg *jsonrpc.Message) {
 	outcomes := s.fanOut(r.Context(), req.vs, func(ctx context.Context, c *connector) (any, error) {
-		e, err := s.shadow.get(ctx, s, c, req.caller.Subject, req.vs.name, req.signed)
+		e, err := s.kept.get(ctx, s, c, req.caller.Subject, req.vs.name, req.signed)
 		return e.caps, err
 	})
 	caps := make([]map[string]json.RawMessage, 0, len(outcomes))

@@ -35,15 +35,15 @@ func mustJSON(v any) json.RawMessage {
 
 // edgeExchange follows one client request through its processing steps.
 type edgeExchange struct {
-	state             *compiled
-	sessions          *session.Codec
-	connectorSessions ConnectorSessions
-	catalog           Catalog
-	audit             audit.Sink
-	log               *zap.Logger
-	ctx               context.Context
-	users             UserCredentials
-	signer            *identity.Signer
+	state        *compiled
+	sessions     *session.Codec
+	keptSessions KeptSessions
+	catalog      Catalog
+	audit        audit.Sink
+	log          *zap.Logger
+	ctx          context.Context
+	users        UserCredentials
+	signer       *identity.Signer
 	// event is the audit record of this request, filled in as it goes; sent when the outcome is
 	// known.
 	event   audit.Event
@@ -314,11 +314,11 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	if upstream != "" {
 		set = append(set, setHeader(headers.SessionID, upstream))
 		remove = remove[:len(remove)-1]
-	} else if e.connectorSessions != nil {
+	} else if e.keptSessions != nil {
 		// No session with this connector: the client keeps none (stateless, 2026-07-28), or the
 		// connector was down when the client's session began. A session vmcp keeps serves.
 		ctx, cancel := e.placing()
-		sid, version, err := e.connectorSessions.ConnectorSession(ctx, e.signed, e.subject, e.vs.name, c.name, modern)
+		sid, version, err := e.keptSessions.ConnectorSession(ctx, e.signed, e.subject, e.vs.name, c.name, modern)
 		cancel()
 		if err != nil {
 			e.log.Warn("extproc: no connector session for a sessionless client", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.Error(err))
@@ -407,7 +407,7 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 	if e.kept && status == "404" {
 		// MCP transports: 404 means the connector forgot the session (it restarted, say). The
 		// next call makes a new one.
-		e.connectorSessions.ForgetConnectorSession(e.subject, e.vs.name, e.routed.name)
+		e.keptSessions.ForgetConnectorSession(e.subject, e.vs.name, e.routed.name)
 	}
 	// A 2xx JSON or SSE answer is read as it streams by, to record the call's real outcome (a
 	// JSON-RPC error or a tool error travels in a 200). Anything else is recorded now.

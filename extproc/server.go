@@ -24,7 +24,7 @@ type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer
 	state     atomic.Pointer[compiled]
 	sessions  *session.Codec
-	connector ConnectorSessions
+	connector KeptSessions
 	catalog   Catalog
 	recovery  SessionRecovery
 	audit     audit.Sink
@@ -36,9 +36,9 @@ type Server struct {
 	signer *identity.Signer
 }
 
-// ConnectorSessions gives a client that keeps no MCP session (stateless clients, MCP 2026-07-28)
+// KeptSessions gives a client that keeps no MCP session (stateless clients, MCP 2026-07-28)
 // a connector session kept for it by vmcp; the aggregator implements it.
-type ConnectorSessions interface {
+type KeptSessions interface {
 	// ConnectorSession returns the session and revision to use with connector; with modern set
 	// (a 2026-07-28 client) and a connector of that revision, no session and that revision.
 	ConnectorSession(ctx context.Context, signedIdentity, subject, vs, connector string, modern bool) (sessionID, version string, err error)
@@ -49,7 +49,7 @@ type ConnectorSessions interface {
 // caller from identities signed with signer's key, and gets
 // connector sessions for sessionless clients from connector (nil: route them without one).
 // Every routed or refused MCP request becomes an audit event on sink (nil: none).
-func NewServer(sessions *session.Codec, signer *identity.Signer, connector ConnectorSessions, sink audit.Sink, log *zap.Logger) *Server {
+func NewServer(sessions *session.Codec, signer *identity.Signer, connector KeptSessions, sink audit.Sink, log *zap.Logger) *Server {
 	if sink == nil {
 		sink = audit.Discard{}
 	}
@@ -103,7 +103,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 
 // edgeExchange starts following one client request on the edge listener under configuration st.
 func (s *Server) edgeExchange(ctx context.Context, st *compiled) *edgeExchange {
-	return &edgeExchange{state: st, sessions: s.sessions, connectorSessions: s.connector, catalog: s.catalog,
+	return &edgeExchange{state: st, sessions: s.sessions, keptSessions: s.connector, catalog: s.catalog,
 		audit: s.audit, log: s.log, ctx: ctx, users: s.users, signer: s.signer, recovery: s.recovery}
 }
 

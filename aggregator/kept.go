@@ -10,20 +10,20 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/revision"
 )
 
-// shadowTTL is how long vmcp reuses a connector session it made for a sessionless client.
-const shadowTTL = 30 * time.Minute
+// keptTTL is how long vmcp reuses a connector session it made for a sessionless client.
+const keptTTL = 30 * time.Minute
 
-// shadowMax bounds the table; when full, expired entries go first, then everything.
-const shadowMax = 100000
+// keptMax bounds the table; when full, expired entries go first, then everything.
+const keptMax = 100000
 
-// shadowSessions holds the connector sessions vmcp keeps on behalf of clients that keep none
+// keptSessions holds the connector sessions vmcp keeps on behalf of clients that keep none
 // themselves — stateless clients, and MCP 2026-07-28, which has no sessions — one per user,
 // virtual server and connector, made on first use. Stateful connectors (the go-sdk default)
 // refuse requests without a session, so without this such clients could not use them at all.
 // The table is per replica: another replica simply makes its own.
-type shadowSessions struct {
+type keptSessions struct {
 	mu sync.Mutex
-	m  map[shadowKey]shadowEntry
+	m  map[keptKey]keptSession
 	// shared holds, per connector, the capabilities and revision its last session was given:
 	// a connector tells every session the same, and a copy per kept session was most of what a
 	// session-less user cost vmcp.
@@ -36,17 +36,17 @@ type sharedInit struct {
 	caps    map[string]json.RawMessage
 }
 
-type shadowKey struct{ subject, vs, connector string }
+type keptKey struct{ subject, vs, connector string }
 
-type shadowEntry struct {
+type keptSession struct {
 	sessionID string
 	version   string
 	caps      map[string]json.RawMessage
 	expires   time.Time
 }
 
-func (t *shadowSessions) get(ctx context.Context, s *Server, c *connector, subject, vs, signedIdentity string) (shadowEntry, error) {
-	key := shadowKey{subject, vs, c.name}
+func (t *keptSessions) get(ctx context.Context, s *Server, c *connector, subject, vs, signedIdentity string) (keptSession, error) {
+	key := keptKey{subject, vs, c.name}
 	now := time.Now()
 	t.mu.Lock()
 	if e, ok := t.m[key]; ok && now.Before(e.expires) {
@@ -60,28 +60,28 @@ func (t *shadowSessions) get(ctx context.Context, s *Server, c *connector, subje
 	// connector never sends them a request they cannot answer.
 	a, err := s.initConnector(ctx, c, signedIdentity, supportedVersions[0], nil)
 	if err != nil {
-		return shadowEntry{}, fmt.Errorf("connector %q: %w", c.name, err)
+		return keptSession{}, fmt.Errorf("connector %q: %w", c.name, err)
 	}
-	e := shadowEntry{sessionID: a.sessionID, version: a.version, caps: a.caps, expires: now.Add(shadowTTL)}
+	e := keptSession{sessionID: a.sessionID, version: a.version, caps: a.caps, expires: now.Add(keptTTL)}
 	shareKey, _ := json.Marshal(a.caps)
 	shareKey = append(shareKey, a.version...)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
-		t.m, t.shared = map[shadowKey]shadowEntry{}, map[string]sharedInit{}
+		t.m, t.shared = map[keptKey]keptSession{}, map[string]sharedInit{}
 	}
 	if sh, ok := t.shared[c.name]; ok && sh.key == string(shareKey) {
 		e.caps, e.version = sh.caps, sh.version
 	} else {
 		t.shared[c.name] = sharedInit{key: string(shareKey), version: a.version, caps: a.caps}
 	}
-	if len(t.m) >= shadowMax {
+	if len(t.m) >= keptMax {
 		for k, old := range t.m {
 			if now.After(old.expires) {
 				delete(t.m, k)
 			}
 		}
-		if len(t.m) >= shadowMax {
+		if len(t.m) >= keptMax {
 			clear(t.m)
 		}
 	}
@@ -91,8 +91,8 @@ func (t *shadowSessions) get(ctx context.Context, s *Server, c *connector, subje
 
 // renew replaces the kept session stale, which the connector answered 404 in, and says whether
 // it opened the one it returns: when another request already replaced it, that one serves.
-func (t *shadowSessions) renew(ctx context.Context, s *Server, c *connector, subject, vs, signedIdentity, stale string) (shadowEntry, bool, error) {
-	key := shadowKey{subject, vs, c.name}
+func (t *keptSessions) renew(ctx context.Context, s *Server, c *connector, subject, vs, signedIdentity, stale string) (keptSession, bool, error) {
+	key := keptKey{subject, vs, c.name}
 	t.mu.Lock()
 	if e, ok := t.m[key]; ok && e.sessionID != stale && time.Now().Before(e.expires) {
 		t.mu.Unlock()
@@ -104,10 +104,10 @@ func (t *shadowSessions) renew(ctx context.Context, s *Server, c *connector, sub
 	return e, err == nil, err
 }
 
-func (t *shadowSessions) forget(subject, vs, connector string) {
+func (t *keptSessions) forget(subject, vs, connector string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.m, shadowKey{subject, vs, connector})
+	delete(t.m, keptKey{subject, vs, connector})
 }
 
 // ConnectorSession returns the connector session vmcp keeps for a sessionless client on vs,
@@ -127,7 +127,7 @@ func (s *Server) ConnectorSession(ctx context.Context, signedIdentity, subject, 
 				if modern && s.speaksModern(ctx, c, signedIdentity) {
 					return "", revision.Modern20260728, nil
 				}
-				e, err := s.shadow.get(ctx, s, c, subject, vs, signedIdentity)
+				e, err := s.kept.get(ctx, s, c, subject, vs, signedIdentity)
 				return e.sessionID, e.version, err
 			}
 		}
@@ -138,5 +138,5 @@ func (s *Server) ConnectorSession(ctx context.Context, signedIdentity, subject, 
 // ForgetConnectorSession drops a kept session the connector no longer knows (it answered 404),
 // so the next call makes a new one.
 func (s *Server) ForgetConnectorSession(subject, vs, connector string) {
-	s.shadow.forget(subject, vs, connector)
+	s.kept.forget(subject, vs, connector)
 }

@@ -13,13 +13,13 @@ import (
 // itself: what a user costs is their session id, not another copy of its capabilities.
 func TestKeptSessionsShareTheConnectorsCapabilities(t *testing.T) {
 	b := startBig(t)
-	var entries []shadowEntry
+	var entries []keptSession
 	for _, user := range []string{"alice", "bob"} {
 		signed, _ := b.signer.Sign(identity.Identity{Subject: user, VirtualServer: "plain", Expiry: time.Now().Add(time.Hour).Unix()})
 		if _, _, err := b.agg.ConnectorSession(context.Background(), signed, user, "plain", "slack", false); err != nil {
 			t.Fatal(err)
 		}
-		e, ok := b.agg.shadow.m[shadowKey{user, "plain", "slack"}]
+		e, ok := b.agg.kept.m[keptKey{user, "plain", "slack"}]
 		if !ok || e.sessionID == "" {
 			t.Fatalf("no kept session for %s: %+v", user, e)
 		}
