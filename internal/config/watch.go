@@ -213,10 +213,11 @@ func drastic(prev, next *Config) string {
 }
 
 // WatchDir calls reload whenever a file ending in suffix changes in dir (policy files, say). A
-// reload that fails is logged and what was serving keeps serving.
-func WatchDir(ctx context.Context, dir, suffix string, log *zap.Logger, reload func() error) error {
+// reload that fails is logged and what was serving keeps serving. ready, when not nil, is called
+// once dir is watched: a change made after it is never missed.
+func WatchDir(ctx context.Context, dir, suffix string, log *zap.Logger, ready func(), reload func() error) error {
 	match := func(name string) bool { return strings.HasSuffix(name, suffix) || name == "..data" }
-	return watchDir(ctx, dir, match, log, nil, func() {
+	return watchDir(ctx, dir, match, log, ready, func() {
 		if err := reload(); err != nil {
 			log.Error("reload rejected; keeping what was serving", zap.String("dir", dir), zap.Error(err))
 			return

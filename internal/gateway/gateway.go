@@ -288,7 +288,7 @@ func (g *Gateway) syncPolicyWatch() {
 	g.watchers.Add(1)
 	go func() {
 		defer g.watchers.Done()
-		if err := config.WatchDir(ctx, dir, ".rego", g.log.Named("policy"), g.reapply); err != nil {
+		if err := config.WatchDir(ctx, dir, ".rego", g.log.Named("policy"), nil, g.reapply); err != nil {
 			g.log.Error("policy watch stopped", zap.String("dir", dir), zap.Error(err))
 		}
 	}()

@@ -345,20 +345,28 @@ func (r *Runtime) loadIntoManager(set *policyset.Set) error {
 }
 
 // watchFile triggers the bundle plugin whenever the bundle file changes, so a new file is picked
-// up without a restart (OPA reads file:// bundles once otherwise).
+// up without a restart (OPA reads file:// bundles once otherwise). It returns once the file is
+// watched, so that a file replaced right after start is not missed.
 func (r *Runtime) watchFile(ctx context.Context, path string) {
 	p := bundleplugin.Lookup(r.mgr)
 	if p == nil {
 		return
 	}
+	watching, stopped := make(chan struct{}), make(chan struct{})
 	r.done.Add(1)
 	go func() {
 		defer r.done.Done()
-		err := config.WatchDir(ctx, filepath.Dir(path), filepath.Base(path), r.log.Named("bundle-file"), func() error {
+		defer close(stopped)
+		err := config.WatchDir(ctx, filepath.Dir(path), filepath.Base(path), r.log.Named("bundle-file"), func() { close(watching) }, func() error {
 			return p.Trigger(ctx)
 		})
 		if err != nil && ctx.Err() == nil {
 			r.log.Error("policy bundle file watch stopped", zap.String("file", path), zap.Error(err))
 		}
 	}()
+	select {
+	case <-watching:
+	case <-stopped:
+	case <-ctx.Done():
+	}
 }
