@@ -30,3 +30,18 @@ func TestFreeAddrIsALoopbackHostPort(t *testing.T) {
 	}
 	_ = ln.Close()
 }
+
+// A port from FreePort is never one the kernel would give an outgoing connection (on Linux, where
+// the range can be read).
+func TestFreePortIsBelowTheEphemeralRange(t *testing.T) {
+	low := ephemeralLow()
+	if low <= firstPort+1000 {
+		// No range to stay below (not Linux, or a range starting low): the kernel's port serves.
+		low = 65536
+	}
+	for range 50 {
+		if p := FreePort(t); p < firstPort || p >= low {
+			t.Fatalf("FreePort = %d, want in [%d, %d)", p, firstPort, low)
+		}
+	}
+}
