@@ -120,7 +120,7 @@ func ResourceMetadataURL(cfg *config.Config, vs *config.VirtualServer) string {
 // compile builds the request-ready state. remotes carries the previous configuration's key sets
 // over, so that a reload does not forget keys (or refetch them) for unchanged issuers.
 func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, map[string]*remoteKeys, error) {
-	pol, err := loadPolicy(ctx, cfg.ActivePolicies, policyDir(cfg))
+	pol, err := loadPolicy(ctx, cfg.ActivePolicies, cfg.PolicyDir())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -183,13 +183,3 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 	}
 	return c, remotes, nil
 }
-
-func policyDir(cfg *config.Config) string {
-	if cfg.Auth.Policies == "" {
-		return ""
-	}
-	return cfg.Resolve(cfg.Auth.Policies)
-}
-
-// PolicyDir is the directory of .rego files cfg uses, or "" for the embedded defaults.
-func PolicyDir(cfg *config.Config) string { return policyDir(cfg) }

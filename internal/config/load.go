@@ -312,3 +312,12 @@ func resolveRelative(cfg *Config, p string) string {
 // Resolve makes a path written in the configuration absolute or relative to the working
 // directory: relative paths in the file are relative to the file's own directory.
 func (c *Config) Resolve(p string) string { return resolveRelative(c, p) }
+
+// PolicyDir is the directory of .rego files auth.policies names, resolved against the
+// configuration file's directory; "" for the embedded defaults (or a policy bundle).
+func (c *Config) PolicyDir() string {
+	if c.Auth.Policies == "" {
+		return ""
+	}
+	return c.Resolve(c.Auth.Policies)
+}

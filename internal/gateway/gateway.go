@@ -271,7 +271,7 @@ func (g *Gateway) newAdmin(cfg *config.Config) (*admin.Handler, error) {
 // adds, moves or removes auth.policies starts or stops watching accordingly. Called with g.mu
 // held; before Run there is nothing to watch with.
 func (g *Gateway) syncPolicyWatch() {
-	dir := authz.PolicyDir(g.cfg)
+	dir := g.cfg.PolicyDir()
 	if g.runCtx == nil || dir == g.policyDir {
 		return
 	}

@@ -51,11 +51,7 @@ type Policy struct {
 // Compile prepares vmcp.tools from the configuration's active policy set (or its policy
 // directory, or the defaults).
 func Compile(ctx context.Context, cfg *config.Config) (*Policy, error) {
-	dir := ""
-	if cfg.Auth.Policies != "" {
-		dir = cfg.Resolve(cfg.Auth.Policies)
-	}
-	set, err := policyset.Resolve(cfg.ActivePolicies, dir)
+	set, err := policyset.Resolve(cfg.ActivePolicies, cfg.PolicyDir())
 	if err != nil {
 		return nil, err
 	}
