@@ -71,7 +71,7 @@ func endStreamsOnShutdown(srv *http.Server, h http.Handler) http.Handler {
 }
 
 // closeUnusedConnsOnShutdown closes, at shutdown, connections that have not sent a request yet.
-// http.Server.Shutdown counts such a connection as busy until it is 5 s old (Go issue 22682),
+// http.Server.Shutdown counts such a connection as busy until it is 5 s old (a long-standing net/http behaviour),
 // and HTTP clients routinely leave one behind: a dial that lost the race for a request goes
 // into the client's idle pool unused. Closing it loses no request.
 func closeUnusedConnsOnShutdown(srv *http.Server) func(net.Conn, http.ConnState) {

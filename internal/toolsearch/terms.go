@@ -24,7 +24,7 @@ func Terms(text string) []string {
 	return out
 }
 
-// isNumber reports a word of digits only: ids and counts in a query ("issue 42", "5 replicas")
+// isNumber reports a word of digits only: ids and counts in a query ("PROJ-123", "5 replicas")
 // say nothing of which tool to use, yet match examples in parameter descriptions.
 func isNumber(w string) bool {
 	for _, r := range w {
