@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -64,39 +63,6 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// restartable serves a fresh connector handler on one address, and can be killed (connections
-// cut, as in a crash) and started again on the same address.
-type restartable struct {
-	addr string
-	mk   func() http.Handler
-	mu   sync.Mutex
-	srv  *http.Server
-}
-
-func (r *restartable) start(t *testing.T) {
-	t.Helper()
-	var lis net.Listener
-	harness.Eventually(t, 10*time.Second, func() error {
-		var err error
-		lis, err = net.Listen("tcp", r.addr)
-		return err
-	})
-	srv := &http.Server{Handler: r.mk()}
-	r.mu.Lock()
-	r.srv = srv
-	r.mu.Unlock()
-	go srv.Serve(lis)
-}
-
-func (r *restartable) kill() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.srv != nil {
-		r.srv.Close()
-		r.srv = nil
-	}
-}
-
 // soakStats are what the workers did.
 type soakStats struct {
 	ops, toolCalls, pulseFailures, sessions atomic.Int64
@@ -149,9 +115,9 @@ func TestSoak(t *testing.T) {
 	s.addConnector("pulse", nil, "    timeout: 2s\n    call_timeout: 5s\n")
 	// pulse keeps sessions (go-sdk's stateful mode) and forgets them all at each restart: vmcp
 	// must open new ones and send the calls again, unseen by the clients.
-	pulse := &restartable{addr: s.addrs["pulse"], mk: func() http.Handler { return weather.New(weather.Options{}) }}
-	pulse.start(t)
-	defer pulse.kill()
+	pulse := &restartingConnector{t: t, addr: s.addrs["pulse"], mk: func() http.Handler { return weather.New(weather.Options{}) }}
+	pulse.start()
+	defer pulse.stop()
 	s.reload(func() {
 		s.writeConfig(`  - name: soak
     connectors: [notes, pulse]
@@ -197,13 +163,13 @@ func TestSoak(t *testing.T) {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				pulse.kill()
+				pulse.stop()
 				restarts++
 				select {
 				case <-ctx.Done():
 				case <-time.After(soakRestartDowntime):
 				}
-				pulse.start(t)
+				pulse.start()
 			}
 		}
 	}()
