@@ -16,6 +16,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/origin"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
+	"github.com/vmcp-dev/vmcp/internal/toolnames"
 )
 
 // compiled is the request-ready form of the configuration, swapped atomically on reload.
@@ -47,6 +48,9 @@ type virtualServer struct {
 	limits *limiters
 	// input is this virtual server's part of the policy input, converted once.
 	input *ast.Term
+	// names maps tool names to connectors when that follows from the configuration alone (the
+	// connector prefix is always there), for the route hint (hint.go); nil otherwise.
+	names *toolnames.Map
 }
 
 // issuer is one trusted token issuer.
@@ -179,6 +183,9 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 			}
 		}
 		v.input = virtualServerInput(v)
+		if names := toolnames.New(vs); names.Static() {
+			v.names = names
+		}
 		c.byPath[vs.Path] = v
 	}
 	return c, remotes, nil

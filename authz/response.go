@@ -13,6 +13,7 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/genproto/googleapis/rpc/code"
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
@@ -116,18 +117,29 @@ func quoteSafe(s string) string {
 // verified identity on as a signed header, which extproc and the aggregator verify. Not as
 // dynamic metadata: Envoy would copy it into every ext_proc message of the request, and decoding
 // it there four times cost more than verifying one signature.
-func allowed(signed string, in map[string]string, extra map[string]string) *authv3.CheckResponse {
+func allowed(signed string, in map[string]string, extra map[string]string, hint string) *authv3.CheckResponse {
 	remove := []string{headers.Authorization}
 	for name := range in {
+		if hint != "" && strings.EqualFold(name, headers.RouteHint) {
+			// Overwritten below, for the same reason as the identity.
+			continue
+		}
 		// The identity header is overwritten below, not removed: Envoy applies
 		// headers_to_remove after the headers it sets, so removing it would drop vmcp's own
 		// signed identity whenever a client sent a forged one (found by e2e
 		// TestSpoofedInternalHeadersAreStrippedAtTheEdge: the aggregator answered 401).
 		if headers.IsInternal(name) && !strings.EqualFold(name, headers.Identity) {
 			remove = append(remove, name)
+		} else if hint != "" && headers.Unforwarded(strings.ToLower(name)) {
+			// The hinted connector's plain route: extproc cannot remove headers there, so
+			// what must not reach a connector goes here.
+			remove = append(remove, name)
 		}
 	}
 	set := []*corev3.HeaderValueOption{header(headers.Identity, signed)}
+	if hint != "" {
+		set = append(set, header(headers.RouteHint, hint))
+	}
 	for k, v := range extra {
 		// A policy may add headers for the upstream, but never an internal one or a credential.
 		if headers.IsInternal(k) || k == headers.Authorization || k == "cookie" {
@@ -135,13 +147,35 @@ func allowed(signed string, in map[string]string, extra map[string]string) *auth
 		}
 		set = append(set, header(k, v))
 	}
-	return &authv3.CheckResponse{
+	resp := &authv3.CheckResponse{
 		Status: &rpcstatus.Status{Code: int32(code.Code_OK)},
 		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
 			Headers:         set,
 			HeadersToRemove: remove,
 		}},
 	}
+	if hint != "" {
+		resp.DynamicMetadata = &structpb.Struct{Fields: map[string]*structpb.Value{
+			headers.RequestHeadersMetadata: structpb.NewStructValue(plainRequestHeaders(in, signed, hint)),
+		}}
+	}
+	return resp
+}
+
+// plainRequestHeaders are the request headers extproc reads on a plain route, as they will be
+// once this answer applies: what may reach a connector, the pseudo-headers, the request id, and
+// vmcp's own identity and route hint.
+func plainRequestHeaders(in map[string]string, signed, hint string) *structpb.Struct {
+	out := make(map[string]*structpb.Value, len(in))
+	for k, v := range in {
+		k = strings.ToLower(k)
+		if strings.HasPrefix(k, ":") || headers.ForwardedToConnector(k) {
+			out[k] = structpb.NewStringValue(v)
+		}
+	}
+	out[headers.Identity] = structpb.NewStringValue(signed)
+	out[headers.RouteHint] = structpb.NewStringValue(hint)
+	return &structpb.Struct{Fields: out}
 }
 
 func header(k, v string) *corev3.HeaderValueOption {

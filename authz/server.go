@@ -145,7 +145,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		// The policy's answer depends on nothing this request could change.
 		ev.decision, ev.reason, ev.policy, ev.revision = "allow", g.d.reason, st.policy.source, g.d.revision
 		s.record(ev)
-		resp := allowed(g.signed, hdrs, g.d.headers)
+		resp := allowed(g.signed, hdrs, g.d.headers, vs.routeHint(httpReq))
 		st.passSubjectTokenOn(resp, v, token)
 		return resp, nil
 	}
@@ -165,14 +165,15 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		s.record(ev)
 		return forbidden(vs.spelledFor(httpReq.GetHost()), d), nil
 	}
-	resp, err := s.allow(ev, vs, v, d, st, hdrs, key)
+	resp, err := s.allow(ev, vs, v, d, st, httpReq, key)
 	if err == nil {
 		st.passSubjectTokenOn(resp, v, token)
 	}
 	return resp, err
 }
 
-func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision, st *compiled, hdrs map[string]string, key [sha256.Size]byte) (*authv3.CheckResponse, error) {
+func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision, st *compiled, httpReq *authv3.AttributeContext_HttpRequest, key [sha256.Size]byte) (*authv3.CheckResponse, error) {
+	hdrs := httpReq.GetHeaders()
 	id := identity.Identity{
 		Subject:       v.claims.Subject,
 		Email:         v.claims.Email,
@@ -191,7 +192,7 @@ func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision,
 	}
 	ev.decision, ev.reason, ev.policy = "allow", d.reason, st.policy.source
 	s.record(ev)
-	return allowed(signed, hdrs, d.headers), nil
+	return allowed(signed, hdrs, d.headers, vs.routeHint(httpReq)), nil
 }
 
 // verify checks token for vs, from the cache when it was verified before. A token signed by a

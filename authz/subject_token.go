@@ -14,7 +14,10 @@ func (c *compiled) passSubjectTokenOn(resp *authv3.CheckResponse, v verified, to
 	if !c.passSubjectToken || v.issuer.remote == nil || resp.GetOkResponse() == nil {
 		return
 	}
-	resp.DynamicMetadata = &structpb.Struct{Fields: map[string]*structpb.Value{headers.SubjectTokenMetadata: structpb.NewStringValue(token)}}
+	if resp.DynamicMetadata == nil {
+		resp.DynamicMetadata = &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	}
+	resp.DynamicMetadata.Fields[headers.SubjectTokenMetadata] = structpb.NewStringValue(token)
 }
 
 // exchangesTokens reports whether a connector uses token exchange: only then is the caller's

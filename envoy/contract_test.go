@@ -77,7 +77,8 @@ func extProcOf(t *testing.T, hcm *hcmv3.HttpConnectionManager) *extprocv3.Extern
 
 func TestEdgeListenerRunsAuthzThenExtProcThenRouter(t *testing.T) {
 	hcm := hcmOf(t, renderedBootstrap(t), "edge")
-	want := []string{envoynames.FilterExtAuthz, envoynames.FilterExtProc, envoynames.FilterRouter}
+	// The buffer is off on every route but connectors' plain routes (xds).
+	want := []string{envoynames.FilterExtAuthz, envoynames.FilterExtProc, envoynames.FilterBuffer, envoynames.FilterRouter}
 	if got := filterNames(hcm); !slices.Equal(got, want) {
 		t.Errorf("edge filters = %v, want %v", got, want)
 	}

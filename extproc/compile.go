@@ -12,6 +12,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/credential"
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
 	"github.com/vmcp-dev/vmcp/internal/toolnames"
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
@@ -48,6 +49,9 @@ type connector struct {
 	// perUser: the credential is the calling user's own (oauth, token_exchange,
 	// identity_assertion), resolved per call.
 	perUser bool
+	// plainHeaders are the headers the connector's plain route sets from extproc's metadata
+	// (envoynames.PlainRouteHeaders); nil when it has none.
+	plainHeaders []string
 }
 
 func compile(cfg *config.Config) (*compiled, error) {
@@ -67,7 +71,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connector %q: %w", conn.Name, err)
 		}
-		cn := &connector{name: conn.Name, credential: hs, perUser: conn.Credential.Type.PerUser()}
+		cn := &connector{name: conn.Name, credential: hs, perUser: conn.Credential.Type.PerUser(), plainHeaders: envoynames.PlainRouteHeaders(&conn)}
 		if q, ok, err := credential.QueryParam(conn.Credential); err != nil {
 			return nil, fmt.Errorf("connector %q: %w", conn.Name, err)
 		} else if ok {

@@ -103,6 +103,14 @@ type edgeExchange struct {
 	forwarded   []byte
 	connVersion string
 	retried     bool
+	// headersSeen is set once the request headers are known, from their own message or from
+	// the attributes sent with the body (plain.go); hinted is the connector whose route authz's
+	// hint picked, which only that connector may be forwarded to.
+	headersSeen bool
+	hinted      string
+	// plain is set when the headers came as attributes: the request is on a connector's plain
+	// route, where only the body and the route's metadata-set headers can change.
+	plain bool
 	// send sends Envoy a message ahead of the answer to the current one.
 	send func(*extprocv3.ProcessingResponse) error
 }
@@ -119,7 +127,23 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 	case *extprocv3.ProcessingRequest_RequestHeaders:
 		return e.requestHeaders(req, r.RequestHeaders)
 	case *extprocv3.ProcessingRequest_RequestBody:
-		return e.requestBody(r.RequestBody)
+		if !e.headersSeen {
+			// A connector's plain route: authz passed the headers on (plain.go).
+			if h := headersFromMetadata(req); h != nil {
+				e.plain = true
+				if resp := e.requestHeaders(req, h); resp.GetImmediateResponse() != nil {
+					return resp
+				}
+			}
+		}
+		resp := e.requestBody(r.RequestBody)
+		if e.hinted != "" && e.routed == nil && resp.GetImmediateResponse() == nil {
+			// The route goes to the hinted connector, and extproc sends this request elsewhere
+			// (the aggregator answers it): fail closed rather than let it reach the connector
+			// as the client sent it.
+			return e.refuse(http.StatusOK, nil, jsonrpc.Errorf(jsonrpc.CodeInternalError, "request routed inconsistently; retry"), audit.OutcomeError)
+		}
+		return resp
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
 		return e.responseHeaders(r.ResponseHeaders)
 	case *extprocv3.ProcessingRequest_ResponseBody:
@@ -142,6 +166,8 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 // ignoring the connector extproc names in its body answer: tried, every call reached the
 // aggregator.)
 func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	e.headersSeen = true
+	e.hinted = headerValue(h.GetHeaders(), headers.RouteHint)
 	e.path = headerValue(h.GetHeaders(), ":path")
 	e.clientHeaders = h.GetHeaders().GetHeaders()
 	path, _, _ := strings.Cut(e.path, "?")
@@ -277,6 +303,10 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 // forward rewrites a request (or a reply) for connector c: its credential, the routing header,
 // its own session id and, for a request, the connector's own name for the target.
 func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[string]json.RawMessage, kind routedKind, name, original string) *extprocv3.ProcessingResponse {
+	if e.hinted != "" && c.name != e.hinted {
+		e.log.Error("extproc: authz's route hint names another connector", zap.String("hint", e.hinted), zap.String("connector", c.name))
+		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "request routed inconsistently; retry"), audit.OutcomeError)
+	}
 	set, remove, refused := e.connectorCredential(c, msg)
 	if refused != nil {
 		return refused
@@ -387,6 +417,9 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		e.rename = relay.Rename{Original: original, Name: name}
 	}
 	e.log.Debug("extproc: routed", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.String("method", msg.Method), zap.String("name", original))
+	if e.plain {
+		return e.plainRewrite(msg, c, body, set, remove)
+	}
 	return rewriteRequestBody(body, set, remove)
 }
 

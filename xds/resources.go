@@ -14,6 +14,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	bufferv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/buffer/v3"
 	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
@@ -210,6 +211,9 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 		for _, ref := range vs.Connectors {
 			c := connectors[ref.Name]
 			u := ups[ref.Name]
+			if names := envoynames.PlainRouteHeaders(c); names != nil {
+				routes = append(routes, plainRoute(&vs, c, u, names))
+			}
 			routes = append(routes, &routev3.Route{
 				Name: "vs_" + vs.Name + "_" + c.Name,
 				Match: &routev3.RouteMatch{
@@ -312,12 +316,20 @@ func prefixToHTTP(prefix string, overrides map[string]*anypb.Any) *routev3.Route
 	}
 }
 
-// publicFilterOverrides turns off ext_authz and ext_proc on routes that need no token.
+// publicFilterOverrides turns off ext_authz, ext_proc and the buffer on routes that need no
+// token.
 func publicFilterOverrides() map[string]*anypb.Any {
 	return map[string]*anypb.Any{
 		envoynames.FilterExtAuthz: mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}}),
 		envoynames.FilterExtProc:  mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}}),
+		envoynames.FilterBuffer:   noBuffer(),
 	}
+}
+
+// noBuffer turns the buffer filter off: only plain routes hold a request back until its body
+// is complete (plainFilterOverrides).
+func noBuffer() *anypb.Any {
+	return mustAny(&bufferv3.BufferPerRoute{Override: &bufferv3.BufferPerRoute_Disabled{Disabled: true}})
 }
 
 // EdgeProcessingMode is what ext_proc sends extproc on a virtual server's routes: the request
@@ -346,6 +358,55 @@ func virtualServerFilterOverrides() map[string]*anypb.Any {
 	return map[string]*anypb.Any{
 		envoynames.FilterExtProc: mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Overrides{
 			Overrides: &extprocv3.ExtProcOverrides{ProcessingMode: EdgeProcessingMode()},
+		}}),
+		envoynames.FilterBuffer: noBuffer(),
+	}
+}
+
+// PlainProcessingMode is ext_proc's mode on a connector's own route, which a tools/call takes
+// when authz hinted its connector (authz/hint.go): the body only, with the request headers
+// extproc needs passed on by authz as metadata, so the call costs extproc one message before the
+// answer instead of two. The answer is handled as on the general route.
+func PlainProcessingMode() *extprocv3.ProcessingMode {
+	m := EdgeProcessingMode()
+	m.RequestHeaderMode = extprocv3.ProcessingMode_SKIP
+	return m
+}
+
+// plainRoute is connector c's plain route on vs, which a tools/call takes when authz hinted c
+// (authz/hint.go): ext_proc in PlainProcessingMode, and the headers extproc decides (names) set
+// from its metadata. A request extproc names the connector of on the general route takes the
+// connector's other route, which matches on that header instead.
+func plainRoute(vs *config.VirtualServer, c *config.Connector, u *upstream, names []string) *routev3.Route {
+	r := &routev3.Route{
+		Name: "vs_" + vs.Name + "_" + c.Name + "_plain",
+		Match: &routev3.RouteMatch{
+			PathSpecifier: &routev3.RouteMatch_Path{Path: vs.Path},
+			Headers:       []*routev3.HeaderMatcher{exactHeader(headers.RouteHint, c.Name)},
+		},
+		Action:                 &routev3.Route_Route{Route: connectorAction(c, u, true)},
+		RequestHeadersToRemove: []string{headers.RouteHint, headers.Connector, headers.Identity},
+		TypedPerFilterConfig:   plainFilterOverrides(),
+	}
+	r.RequestHeadersToRemove = append(r.RequestHeadersToRemove, names...)
+	for _, n := range names {
+		r.RequestHeadersToAdd = append(r.RequestHeadersToAdd, &corev3.HeaderValueOption{
+			Header:       &corev3.HeaderValue{Key: n, Value: "%DYNAMIC_METADATA(" + envoynames.RouteMetadata + ":" + n + ")%"},
+			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+			// Absent from the metadata: not sent at all.
+			KeepEmptyValue: false,
+		})
+	}
+	return r
+}
+
+// plainFilterOverrides sets PlainProcessingMode.
+func plainFilterOverrides() map[string]*anypb.Any {
+	return map[string]*anypb.Any{
+		envoynames.FilterExtProc: mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Overrides{
+			Overrides: &extprocv3.ExtProcOverrides{
+				ProcessingMode: PlainProcessingMode(),
+			},
 		}}),
 	}
 }

@@ -11,6 +11,9 @@ const (
 	FilterExtAuthz = "envoy.filters.http.ext_authz"
 	FilterExtProc  = "envoy.filters.http.ext_proc"
 	FilterRouter   = "envoy.filters.http.router"
+	// FilterBuffer holds a request on a plain route until its body is complete, so the route
+	// sets its headers from what extproc decided about the body (plain.go).
+	FilterBuffer = "envoy.filters.http.buffer"
 )
 
 // Route configurations of the two listeners, served over ADS (RDS).

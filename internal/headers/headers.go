@@ -15,6 +15,9 @@ const (
 	// choosing the connector from the tool name; the aggregator sets it on egress requests. The
 	// xDS routes match on it.
 	Connector = "x-vmcp-connector"
+	// RouteHint names the connector authz expects a tools/call to go to, from its body; the
+	// connector's plain route matches on it (authz/hint.go). extproc still decides.
+	RouteHint = "x-vmcp-route-hint"
 	// Identity carries the caller's verified identity, signed by authz, to the aggregator and
 	// through the egress listener back to extproc.
 	Identity = "x-vmcp-identity"
@@ -28,6 +31,10 @@ const (
 	// metadata stays inside Envoy and its filters: it never reaches a connector, and no access
 	// log format of ours prints it.
 	SubjectTokenMetadata = "subject_token"
+	// RequestHeadersMetadata is the ext_authz dynamic metadata field that carries, on a
+	// connector's plain route, the request headers extproc reads (it gets no headers message
+	// there): a struct of header name to value.
+	RequestHeadersMetadata = "request_headers"
 
 	// MCP headers (Streamable HTTP transport).
 	SessionID       = "mcp-session-id"

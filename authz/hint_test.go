@@ -1,0 +1,59 @@
+package authz
+
+import (
+	"testing"
+
+	"github.com/vmcp-dev/vmcp/internal/headers"
+)
+
+// A tools/call whose Mcp-Name maps to a connector gets that connector's route hint, and on the
+// hinted (plain) route authz does what extproc cannot do there: remove the headers that must
+// not reach a connector, and pass on the ones extproc reads. Anything else gets no hint, and a
+// hint the client sent itself is removed.
+func TestAToolCallNamingAConnectorGetsItsRouteHint(t *testing.T) {
+	f := newFixture(t)
+	token := "Bearer " + f.token(t, "https://mcp.example.com/v/eng/mcp")
+	hint := func(hs map[string]string) (string, map[string]bool, map[string]bool) {
+		hs["authorization"] = token
+		ok := check(t, f.srv, "/v/eng/mcp", hs).GetOkResponse()
+		if ok == nil {
+			t.Fatalf("denied: %v", hs)
+		}
+		removed := map[string]bool{}
+		for _, h := range ok.HeadersToRemove {
+			removed[h] = true
+		}
+		set := map[string]bool{}
+		got := ""
+		for _, h := range ok.Headers {
+			set[h.Header.Key] = true
+			if h.Header.Key == headers.RouteHint {
+				got = h.Header.Value
+			}
+		}
+		return got, removed, set
+	}
+
+	got, removed, _ := hint(map[string]string{"mcp-method": "tools/call", "mcp-name": "notes__add_note", "cookie": "c=1", "mcp-session-id": "s"})
+	if got != "notes" {
+		t.Fatalf("hint = %q, want notes", got)
+	}
+	if !removed["cookie"] || removed["mcp-session-id"] {
+		t.Errorf("on a plain route authz removes what must not reach a connector and only that; removed %v", removed)
+	}
+
+	for name, hs := range map[string]map[string]string{
+		"another method":          {"mcp-method": "tools/list"},
+		"a name of no connector":  {"mcp-method": "tools/call", "mcp-name": "nobody__x"},
+		"no mirrored headers":     {},
+		"a hint the client wrote": {headers.RouteHint: "notes"},
+	} {
+		got, removed, _ := hint(hs)
+		if got != "" {
+			t.Errorf("%s: hint %q", name, got)
+		}
+		if _, sent := hs[headers.RouteHint]; sent && !removed[headers.RouteHint] {
+			t.Errorf("%s: the client's hint header is not removed", name)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package extproc
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/envoynames"
+	"github.com/vmcp-dev/vmcp/internal/headers"
+	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+)
+
+// A routed call on a connector's plain route (the one authz's route hint picked) reaches extproc
+// as one message: its body. The request headers extproc needs come with it as ext_authz's
+// dynamic metadata (headers.RequestHeadersMetadata), and the exchange starts from them exactly
+// as it would from a headers message.
+
+// headersFromMetadata rebuilds the request headers authz passed on, or nil when it passed none
+// (a route that sends the headers message itself).
+func headersFromMetadata(req *extprocv3.ProcessingRequest) *extprocv3.HttpHeaders {
+	md := req.GetMetadataContext().GetFilterMetadata()[envoynames.FilterExtAuthz]
+	hv, ok := md.GetFields()[headers.RequestHeadersMetadata]
+	if !ok {
+		return nil
+	}
+	hs := hv.GetStructValue().GetFields()
+	keys := make([]string, 0, len(hs))
+	for k := range hs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a stable order for the audit record and the header allow-list
+	list := make([]*corev3.HeaderValue, 0, len(keys))
+	for _, k := range keys {
+		list = append(list, &corev3.HeaderValue{Key: k, RawValue: []byte(hs[k].GetStringValue())})
+	}
+	return &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: list}}
+}
+
+// plainRewrite is rewriteRequestBody on a plain route: the body is replaced in the answer, and
+// the headers the route manages (envoynames.PlainRouteHeaders) are given as dynamic metadata:
+// the client's own value where it may reach the connector, vmcp's where it sets one (set), none
+// where it removes the header (remove). Any other change to the headers cannot be made here, so
+// a request that needs one is refused rather than sent without it.
+func (e *edgeExchange) plainRewrite(msg *jsonrpc.Message, c *connector, body []byte, set []*corev3.HeaderValueOption, remove []string) *extprocv3.ProcessingResponse {
+	values := make(map[string]string, len(c.plainHeaders))
+	managed := make(map[string]bool, len(c.plainHeaders))
+	for _, n := range c.plainHeaders {
+		managed[n] = true
+	}
+	for _, h := range e.clientHeaders {
+		if k := h.GetKey(); managed[k] && headers.ForwardedToConnector(k) {
+			values[k] = string(h.GetRawValue())
+		}
+	}
+	for _, r := range remove {
+		r = strings.ToLower(r)
+		if !managed[r] {
+			if headerValue(&corev3.HeaderMap{Headers: e.clientHeaders}, r) == "" {
+				continue // not sent (authz removed what must not reach a connector)
+			}
+			return e.inconsistent(msg, "remove "+r)
+		}
+		delete(values, r)
+	}
+	for _, h := range set {
+		k := strings.ToLower(h.GetHeader().GetKey())
+		if k == headers.Connector {
+			continue // the route tag: authz's hint already chose this route
+		}
+		if !managed[k] {
+			return e.inconsistent(msg, "set "+k)
+		}
+		values[k] = string(h.GetHeader().GetRawValue())
+	}
+	values["content-length"] = strconv.Itoa(len(body))
+	fields := make(map[string]*structpb.Value, len(values))
+	for k, v := range values {
+		fields[k] = structpb.NewStringValue(v)
+	}
+	return &extprocv3.ProcessingResponse{
+		Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
+			Status:       extprocv3.CommonResponse_CONTINUE_AND_REPLACE,
+			BodyMutation: &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}},
+		}}},
+		DynamicMetadata: &structpb.Struct{Fields: map[string]*structpb.Value{
+			envoynames.RouteMetadata: structpb.NewStructValue(&structpb.Struct{Fields: fields}),
+		}},
+	}
+}
+
+// inconsistent refuses a call on a plain route that would need a change the route cannot make.
+func (e *edgeExchange) inconsistent(msg *jsonrpc.Message, what string) *extprocv3.ProcessingResponse {
+	e.log.Error("extproc: a plain route cannot make a change the call needs; refused", zap.String("change", what), zap.String("connector", e.hinted))
+	e.routed = nil
+	return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "request routed inconsistently; retry"), audit.OutcomeError)
+}
