@@ -47,7 +47,7 @@ type rows interface {
 
 // open applies d's migrations through c and returns the store; on failure it closes c.
 func open(ctx context.Context, c conn, d dialect) (Store, error) {
-	ms, err := migrationsIn(d.migrations)
+	ms, err := migrationsIn(commonMigrations, d.migrations)
 	if err == nil {
 		err = c.migrate(ctx, ms)
 	}

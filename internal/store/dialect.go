@@ -23,8 +23,8 @@ type dialect struct {
 	// percentiles says the database has percentile_cont (PostgreSQL); without it (SQLite) the
 	// store computes the same numbers in Go.
 	percentiles bool
-	// migrations is the directory of the dialect's migrations: the schemas' types differ
-	// (BLOB/BYTEA, INTEGER/BIGINT, AUTOINCREMENT/BIGSERIAL).
+	// migrations is the directory of the dialect's own migrations, those whose SQL differs
+	// (BLOB/BYTEA, INTEGER/BIGINT, AUTOINCREMENT/BIGSERIAL); both also run migrations/common.
 	migrations string
 }
 
