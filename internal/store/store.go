@@ -2,8 +2,8 @@
 // server state, and audit events. One implementation of the Store interface runs on two
 // databases, with the same semantics, proven by one conformance suite (storetest): SQLite (pure
 // Go, embedded, the default for one node) and PostgreSQL (several replicas sharing one
-// database). Each query is written once; a small dialect holds the little that differs, and each
-// database has its own versioned migrations, applied at open.
+// database). Each query is written once; a small dialect holds the little that differs. Versioned
+// migrations, shared where both databases run the same SQL, are applied at open.
 package store
 
 import (
