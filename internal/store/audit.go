@@ -1,12 +1,14 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -14,8 +16,8 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/audit"
 )
 
-// What both backends share about audit events: the column order, how an event becomes a row and
-// back, the page cursor, the filter, and the percentile definition.
+// The audit trail: the column order, how an event becomes a row and back, the page cursor, the
+// filter, and the percentile definition.
 
 // auditColumns is the column order of every insert and select.
 const auditColumns = `id, time_us, kind, request_id, subject, email, client_id, virtual_server, connector,
@@ -57,7 +59,7 @@ func auditRows(events []audit.Event) ([][]any, error) {
 	return rows, nil
 }
 
-// eventRow receives one selected row; both database/sql and pgx scan into its dest.
+// eventRow receives one selected row; both drivers scan into its dest.
 type eventRow struct {
 	e    audit.Event
 	us   int64
@@ -116,9 +118,9 @@ func decodeCursor(s string) (cursor, error) {
 	return cursor{us: n, id: id}, nil
 }
 
-// auditQuery builds the select of one page for f. placeholder(n) spells the n-th parameter in
-// the backend's dialect. It selects limit+1 rows: the extra one only says another page exists.
-func auditQuery(f audit.Filter, placeholder func(n int) string) (query string, args []any, limit int, err error) {
+// auditQuery builds the select of one page for f. It selects limit+1 rows: the extra one only
+// says another page exists.
+func auditQuery(f audit.Filter) (query string, args []any, limit int, err error) {
 	limit = f.Limit
 	if limit <= 0 {
 		limit = defaultAuditLimit
@@ -127,7 +129,7 @@ func auditQuery(f audit.Filter, placeholder func(n int) string) (query string, a
 	var where []string
 	add := func(cond string, v any) {
 		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", placeholder(len(args))))
+		where = append(where, cond)
 	}
 	for _, eq := range []struct{ column, value string }{
 		{"subject", f.Subject}, {"virtual_server", f.VirtualServer}, {"connector", f.Connector},
@@ -149,14 +151,14 @@ func auditQuery(f audit.Filter, placeholder func(n int) string) (query string, a
 			return "", nil, 0, err
 		}
 		args = append(args, c.us, c.id)
-		where = append(where, fmt.Sprintf("(time_us, id) < (%s, %s)", placeholder(len(args)-1), placeholder(len(args))))
+		where = append(where, "(time_us, id) < (?, ?)")
 	}
 	query = "SELECT " + auditColumns + " FROM audit_events"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	args = append(args, limit+1)
-	query += " ORDER BY time_us DESC, id DESC LIMIT " + placeholder(len(args))
+	query += " ORDER BY time_us DESC, id DESC LIMIT ?"
 	return query, args, limit, nil
 }
 
@@ -202,8 +204,8 @@ func isErrorOutcome(o string) bool {
 }
 
 // percentileCont is PostgreSQL's percentile_cont over sorted values: linear interpolation between
-// the two nearest ranks. SQLite has no such aggregate, so its backend computes the same number
-// here and both backends report identical percentiles.
+// the two nearest ranks. SQLite has no such aggregate, so on SQLite the store computes the same
+// number here and both databases report identical percentiles.
 func percentileCont(sorted []int64, p float64) float64 {
 	if len(sorted) == 0 {
 		return 0
@@ -217,15 +219,8 @@ func percentileCont(sorted []int64, p float64) float64 {
 // errLimit refuses a retention batch that could not make progress.
 var errLimit = errors.New("store: delete audit events: limit must be positive")
 
-// eventRows is what both drivers' result sets offer (database/sql's *sql.Rows and pgx.Rows).
-type eventRows interface {
-	Next() bool
-	Scan(dest ...any) error
-	Err() error
-}
-
 // readEvents reads a page of audit events and the cursor of the next one.
-func readEvents(rows eventRows, limit int) ([]audit.Event, string, error) {
+func readEvents(rows rows, limit int) ([]audit.Event, string, error) {
 	var out []audit.Event
 	for rows.Next() {
 		var r eventRow
@@ -243,4 +238,158 @@ func readEvents(rows eventRows, limit int) ([]audit.Event, string, error) {
 	}
 	out, next := page(out, limit)
 	return out, next, nil
+}
+
+// insertAudit inserts one event; an id already stored is skipped, so a replayed batch stores
+// nothing twice.
+var insertAudit = "INSERT INTO audit_events (" + auditColumns + ") VALUES (" +
+	strings.TrimSuffix(strings.Repeat("?, ", auditColumnCount), ", ") + ") ON CONFLICT (id) DO NOTHING"
+
+func (s *sqlStore) InsertAuditEvents(ctx context.Context, events []audit.Event) error {
+	rows, err := auditRows(events)
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := s.c.execBatch(ctx, insertAudit, rows); err != nil {
+		return fmt.Errorf("store: insert audit events: %w", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) QueryAuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event, string, error) {
+	query, args, limit, err := auditQuery(f)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.c.query(ctx, query, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: query audit events: %w", err)
+	}
+	defer rows.Close()
+	return readEvents(rows, limit)
+}
+
+// AuditUsage aggregates the window's MCP calls by the dimension by.
+func (s *sqlStore) AuditUsage(ctx context.Context, by audit.GroupBy, since, until time.Time) ([]audit.Usage, error) {
+	col, err := usageColumn(by)
+	if err != nil {
+		return nil, err
+	}
+	var us []audit.Usage
+	if s.d.percentiles {
+		us, err = s.usageInDatabase(ctx, col, since, until)
+	} else {
+		us, err = s.usageInGo(ctx, col, since, until)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: audit usage: %w", err)
+	}
+	return us, nil
+}
+
+// usageInDatabase aggregates in the database; percentile_cont is the definition usageInGo
+// reproduces (percentileCont).
+func (s *sqlStore) usageInDatabase(ctx context.Context, col string, since, until time.Time) ([]audit.Usage, error) {
+	rows, err := s.c.query(ctx, `SELECT `+col+`, count(*),
+			count(*) FILTER (WHERE outcome = ANY(?)),
+			count(*) FILTER (WHERE outcome = ?),
+			percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_us),
+			percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_us)
+		FROM audit_events WHERE kind = ? AND time_us >= ? AND time_us < ?
+		GROUP BY `+col+` ORDER BY count(*) DESC, `+col+s.d.byteOrder,
+		errorOutcomes, denyOutcome, string(audit.KindMCP), since.UnixMicro(), until.UnixMicro())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []audit.Usage
+	for rows.Next() {
+		var u audit.Usage
+		var p50, p95 float64
+		if err := rows.Scan(&u.Key, &u.Calls, &u.Errors, &u.Denials, &p50, &p95); err != nil {
+			return nil, err
+		}
+		u.P50Millis, u.P95Millis = p50/1000, p95/1000
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// usageInGo reads the window's (key, outcome, latency) rows sorted by key and latency and
+// aggregates them here, for a database without percentile_cont. Memory is bounded by the window
+// the caller asks for.
+func (s *sqlStore) usageInGo(ctx context.Context, col string, since, until time.Time) ([]audit.Usage, error) {
+	rows, err := s.c.query(ctx, `SELECT `+col+`, outcome, latency_us FROM audit_events
+		WHERE kind = ? AND time_us >= ? AND time_us < ? ORDER BY `+col+s.d.byteOrder+`, latency_us`,
+		string(audit.KindMCP), since.UnixMicro(), until.UnixMicro())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []audit.Usage
+	var latencies []int64
+	flush := func() {
+		if len(out) == 0 {
+			return
+		}
+		u := &out[len(out)-1]
+		u.P50Millis = percentileCont(latencies, 0.5) / 1000
+		u.P95Millis = percentileCont(latencies, 0.95) / 1000
+		latencies = latencies[:0]
+	}
+	for rows.Next() {
+		var key, outcome string
+		var latency int64
+		if err := rows.Scan(&key, &outcome, &latency); err != nil {
+			return nil, err
+		}
+		if len(out) == 0 || out[len(out)-1].Key != key {
+			flush()
+			out = append(out, audit.Usage{Key: key})
+		}
+		u := &out[len(out)-1]
+		u.Calls++
+		switch {
+		case isErrorOutcome(outcome):
+			u.Errors++
+		case outcome == denyOutcome:
+			u.Denials++
+		}
+		latencies = append(latencies, latency)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	flush()
+	sortUsage(out)
+	return out, nil
+}
+
+// sortUsage orders usage rows busiest first, then by key in byte order, as usageInDatabase's
+// ORDER BY does.
+func sortUsage(us []audit.Usage) {
+	sort.SliceStable(us, func(i, j int) bool {
+		if us[i].Calls != us[j].Calls {
+			return us[i].Calls > us[j].Calls
+		}
+		return us[i].Key < us[j].Key
+	})
+}
+
+// DeleteAuditEventsBefore deletes the oldest events first, at most limit of them, so that a
+// retention sweep holds the write lock (SQLite) or row locks (PostgreSQL) for one bounded batch
+// at a time.
+func (s *sqlStore) DeleteAuditEventsBefore(ctx context.Context, t time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errLimit
+	}
+	n, err := s.c.exec(ctx, `DELETE FROM audit_events WHERE id IN
+		(SELECT id FROM audit_events WHERE time_us < ? ORDER BY time_us LIMIT ?`+s.d.skipLocked+`)`, t.UnixMicro(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete audit events: %w", err)
+	}
+	return int(n), nil
 }

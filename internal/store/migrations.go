@@ -9,12 +9,15 @@ import (
 	"strings"
 )
 
-// Each backend has its own directory of numbered SQL files (0001_name.sql, …). A migration is
-// applied once, in a transaction, and recorded in schema_migrations; released files are never
-// edited, only followed by new ones.
+// Migrations are numbered SQL files (0001_name.sql, …): those both databases run as written in
+// migrations/common, the others in each dialect's own directory (their types differ) under one
+// shared sequence of versions. A migration is applied once, in a transaction, and recorded in
+// schema_migrations; released files are never edited, only followed by new ones.
 //
 //go:embed migrations
 var migrationFiles embed.FS
+
+const commonMigrations = "migrations/common"
 
 type migration struct {
 	version int
@@ -22,23 +25,26 @@ type migration struct {
 	sql     string
 }
 
-// migrationsIn returns dir's migrations in version order.
-func migrationsIn(dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, dir)
-	if err != nil {
-		return nil, err
-	}
+// migrationsIn returns the migrations of dirs in version order; two files of one version, in one
+// directory or in two, are refused.
+func migrationsIn(dirs ...string) ([]migration, error) {
 	var out []migration
-	for _, e := range entries {
-		version, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("store: migration %s: name must start with a number", e.Name())
-		}
-		body, err := fs.ReadFile(migrationFiles, dir+"/"+e.Name())
+	for _, dir := range dirs {
+		entries, err := fs.ReadDir(migrationFiles, dir)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version: version, name: e.Name(), sql: string(body)})
+		for _, e := range entries {
+			version, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+			if err != nil {
+				return nil, fmt.Errorf("store: migration %s: name must start with a number", e.Name())
+			}
+			body, err := fs.ReadFile(migrationFiles, dir+"/"+e.Name())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, migration{version: version, name: e.Name(), sql: string(body)})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	for i := 1; i < len(out); i++ {

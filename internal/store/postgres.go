@@ -13,11 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// pgStore is the backend several replicas share.
-type pgStore struct {
-	pool *pgxpool.Pool
-}
-
 // migrationLockID is the pg_advisory_lock key that serialises migrations: replicas starting at
 // once against one database wait for each other instead of racing to create the same tables.
 // (Advisory locks are per database, so other databases on the server are not held up.)
@@ -41,26 +36,56 @@ func OpenPostgres(ctx context.Context, dsn string) (Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
-	s := &pgStore{pool: pool}
-	if err := s.migrate(ctx); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return s, nil
+	return open(ctx, pgConn{pool}, postgresDialect)
 }
 
-func (s *pgStore) Close() error {
-	s.pool.Close()
+// pgConn is PostgreSQL through a pgx pool: several replicas share the database. It numbers the
+// store's ? parameters as PostgreSQL's $1, $2, ….
+//
+// Single-use state is taken with one DELETE/UPDATE … RETURNING: under READ COMMITTED a second,
+// concurrent statement waits for the first's row lock, re-checks its WHERE clause against the
+// committed row and finds nothing, so exactly one caller wins on any replica.
+type pgConn struct {
+	pool *pgxpool.Pool
+}
+
+func (c pgConn) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := c.pool.Exec(ctx, numbered(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (c pgConn) query(ctx context.Context, query string, args ...any) (rows, error) {
+	return c.pool.Query(ctx, numbered(query), args...)
+}
+
+// queryRow's Scan reports no row as pgx.ErrNoRows, which is also sql.ErrNoRows to errors.Is.
+func (c pgConn) queryRow(ctx context.Context, query string, args ...any) row {
+	return c.pool.QueryRow(ctx, numbered(query), args...)
+}
+
+// execBatch sends query for every row in one round trip inside one transaction.
+func (c pgConn) execBatch(ctx context.Context, query string, batch [][]any) error {
+	q := numbered(query)
+	return pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, args := range batch {
+			b.Queue(q, args...)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+func (c pgConn) close() error {
+	c.pool.Close()
 	return nil
 }
 
 // migrate applies pending migrations under a session-level advisory lock held on one connection.
-func (s *pgStore) migrate(ctx context.Context) error {
-	ms, err := migrationsIn("migrations/postgres")
-	if err != nil {
-		return err
-	}
-	conn, err := s.pool.Acquire(ctx)
+func (c pgConn) migrate(ctx context.Context, ms []migration) error {
+	conn, err := c.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
@@ -106,27 +131,4 @@ func applyPG(ctx context.Context, conn *pgx.Conn, m migration) error {
 		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.version, time.Now().Unix())
 		return err
 	})
-}
-
-func (s *pgStore) Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error) {
-	var v []byte
-	err := s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
-	if err == nil {
-		return v, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("store: read secret %q: %w", name, err)
-	}
-	fresh, err := generate()
-	if err != nil {
-		return nil, fmt.Errorf("store: generate secret %q: %w", name, err)
-	}
-	// The first insert wins; everyone, the losers included, then reads the winner's value.
-	if _, err := s.pool.Exec(ctx, `INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, name, fresh, time.Now().Unix()); err != nil {
-		return nil, fmt.Errorf("store: save secret %q: %w", name, err)
-	}
-	if err := s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v); err != nil {
-		return nil, fmt.Errorf("store: read secret %q: %w", name, err)
-	}
-	return v, nil
 }

@@ -15,11 +15,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// sqliteStore is the embedded backend.
-type sqliteStore struct {
-	db *sql.DB
-}
-
 // OpenSQLite opens (creating if needed) the SQLite database at path and applies migrations.
 func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -39,12 +34,7 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &sqliteStore{db: db}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return open(ctx, sqliteConn{db}, sqliteDialect)
 }
 
 // openBusyWait bounds how long opening waits for another process that holds the file.
@@ -70,28 +60,70 @@ func pingWhileBusy(ctx context.Context, db *sql.DB) error {
 	}
 }
 
-func (s *sqliteStore) Close() error { return s.db.Close() }
+// sqliteConn is the embedded database through database/sql. SQLite takes the store's ?
+// parameters as they are.
+type sqliteConn struct {
+	db *sql.DB
+}
 
-// migrate applies each pending migration in its own immediate transaction, re-checking inside it,
-// so that two processes opening one file at once apply each migration exactly once.
-func (s *sqliteStore) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("store: migrations table: %w", err)
+func (c sqliteConn) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := c.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
 	}
-	ms, err := migrationsIn("migrations/sqlite")
+	return res.RowsAffected()
+}
+
+func (c sqliteConn) query(ctx context.Context, query string, args ...any) (rows, error) {
+	rs, err := c.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rs}, nil
+}
+
+func (c sqliteConn) queryRow(ctx context.Context, query string, args ...any) row {
+	return c.db.QueryRowContext(ctx, query, args...)
+}
+
+// execBatch prepares query once and runs it for each row inside one (immediate) transaction.
+func (c sqliteConn) execBatch(ctx context.Context, query string, batch [][]any) error {
+	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, args := range batch {
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("row %q: %w", args[0], err)
+		}
+	}
+	return tx.Commit()
+}
+
+func (c sqliteConn) close() error { return c.db.Close() }
+
+// migrate applies each pending migration in its own immediate transaction, re-checking inside it,
+// so that two processes opening one file at once apply each migration exactly once.
+func (c sqliteConn) migrate(ctx context.Context, ms []migration) error {
+	if _, err := c.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrations table: %w", err)
+	}
 	for _, m := range ms {
-		if err := s.apply(ctx, m); err != nil {
+		if err := c.apply(ctx, m); err != nil {
 			return fmt.Errorf("store: migration %s: %w", m.name, err)
 		}
 	}
 	return nil
 }
 
-func (s *sqliteStore) apply(ctx context.Context, m migration) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (c sqliteConn) apply(ctx context.Context, m migration) error {
+	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -112,25 +144,8 @@ func (s *sqliteStore) apply(ctx context.Context, m migration) error {
 	return tx.Commit()
 }
 
-func (s *sqliteStore) Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error) {
-	var v []byte
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
-	if err == nil {
-		return v, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("store: read secret %q: %w", name, err)
-	}
-	fresh, err := generate()
-	if err != nil {
-		return nil, fmt.Errorf("store: generate secret %q: %w", name, err)
-	}
-	// The first insert wins; everyone, the losers included, then reads the winner's value.
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`, name, fresh, time.Now().Unix()); err != nil {
-		return nil, fmt.Errorf("store: save secret %q: %w", name, err)
-	}
-	if err := s.db.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
-		return nil, fmt.Errorf("store: read secret %q: %w", name, err)
-	}
-	return v, nil
-}
+// sqlRows gives *sql.Rows pgx.Rows's Close, which reports nothing: a result set's errors
+// surface through Err.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }

@@ -1,8 +1,9 @@
 // Package store persists vmcp's state: generated secrets and signing keys, OAuth authorization
-// server state, and audit events. Two backends implement one Store interface with the same
-// semantics, proven by one conformance suite (storetest): SQLite (pure Go, embedded, the default
-// for one node) and PostgreSQL (several replicas sharing one database). Each backend applies its
-// own versioned migrations at open.
+// server state, and audit events. One implementation of the Store interface runs on two
+// databases, with the same semantics, proven by one conformance suite (storetest): SQLite (pure
+// Go, embedded, the default for one node) and PostgreSQL (several replicas sharing one
+// database). Each query is written once; a small dialect holds the little that differs. Versioned
+// migrations, shared where both databases run the same SQL, are applied at open.
 package store
 
 import (
@@ -148,46 +149,4 @@ func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 func hashKey(v string) []byte {
 	h := sha256.Sum256([]byte(v))
 	return h[:]
-}
-
-// scanConnection reads one connector_connections row; both backends select the same columns.
-func scanConnection(scan func(dest ...any) error) (Connection, error) {
-	var c Connection
-	var expires, updated int64
-	if err := scan(&c.Subject, &c.Connector, &c.KeyID, &c.Sealed, &expires, &updated); err != nil {
-		return Connection{}, err
-	}
-	if expires != 0 {
-		c.Expires = time.Unix(expires, 0)
-	}
-	c.Updated = time.Unix(updated, 0)
-	return c, nil
-}
-
-// rows is what database/sql's and pgx's result sets have in common.
-type rows interface {
-	Next() bool
-	Scan(dest ...any) error
-	Err() error
-}
-
-// scanConnections reads every row of a connections query.
-func scanConnections(rs rows) ([]Connection, error) {
-	var out []Connection
-	for rs.Next() {
-		c, err := scanConnection(rs.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("store: read connection: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rs.Err()
-}
-
-// unixOrZero stores an unknown time as 0.
-func unixOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
 }

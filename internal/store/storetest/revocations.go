@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -48,17 +49,26 @@ var revocationTests = []test{
 			t.Fatalf("the version did not change: %+v", after)
 		}
 	}},
-	{"revoking twice keeps one entry with the later expiry", func(t *testing.T, e *env) {
+	{"revoking twice keeps one entry with the later expiry, whichever came first", func(t *testing.T, e *env) {
 		st := e.store()
-		later := time.Now().Add(2 * time.Hour).Truncate(time.Second)
-		for _, exp := range []time.Time{later, time.Now().Add(time.Hour)} {
-			if err := st.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: "j", Expires: exp}); err != nil {
-				t.Fatal(err)
+		earlier := time.Now().Add(time.Hour).Truncate(time.Second)
+		later := earlier.Add(time.Hour)
+		for _, order := range [][]time.Time{{later, earlier}, {earlier, later}} {
+			id := fmt.Sprintf("j-%d", order[0].Unix())
+			for _, exp := range order {
+				if err := st.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: id, Expires: exp}); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		rs, err := st.Revocations(t.Context())
-		if err != nil || len(rs) != 1 || !rs[0].Expires.Equal(later) || rs[0].Kind != store.RevokedToken {
-			t.Fatalf("Revocations: %+v %v", rs, err)
+		if err != nil || len(rs) != 2 {
+			t.Fatalf("Revocations: %+v %v, want two entries", rs, err)
+		}
+		for _, r := range rs {
+			if !r.Expires.Equal(later) || r.Kind != store.RevokedToken {
+				t.Fatalf("%s: %+v, want the later expiry %v", r.ID, r, later)
+			}
 		}
 	}},
 	{"an expired revocation is not listed and is deleted with the expired state", func(t *testing.T, e *env) {

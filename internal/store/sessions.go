@@ -7,8 +7,8 @@ import (
 )
 
 // EndSession records an ended MCP session; ending it again keeps the first record.
-func (s *sqliteStore) EndSession(ctx context.Context, key string, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO ended_sessions (session_key, ended_at, expires_at) VALUES (?, ?, ?) ON CONFLICT (session_key) DO NOTHING`,
+func (s *sqlStore) EndSession(ctx context.Context, key string, expires time.Time) error {
+	_, err := s.c.exec(ctx, `INSERT INTO ended_sessions (session_key, ended_at, expires_at) VALUES (?, ?, ?) ON CONFLICT (session_key) DO NOTHING`,
 		key, time.Now().UnixMicro(), expires.Unix())
 	if err != nil {
 		return fmt.Errorf("store: end session: %w", err)
@@ -17,8 +17,8 @@ func (s *sqliteStore) EndSession(ctx context.Context, key string, expires time.T
 }
 
 // EndedSessionsSince returns the live records of sessions ended at or after since.
-func (s *sqliteStore) EndedSessionsSince(ctx context.Context, since time.Time) ([]EndedSession, error) {
-	rs, err := s.db.QueryContext(ctx, `SELECT session_key, ended_at, expires_at FROM ended_sessions WHERE ended_at >= ? AND expires_at >= ?`,
+func (s *sqlStore) EndedSessionsSince(ctx context.Context, since time.Time) ([]EndedSession, error) {
+	rs, err := s.c.query(ctx, `SELECT session_key, ended_at, expires_at FROM ended_sessions WHERE ended_at >= ? AND expires_at >= ?`,
 		since.UnixMicro(), time.Now().Unix())
 	if err != nil {
 		return nil, fmt.Errorf("store: ended sessions: %w", err)
@@ -27,8 +27,7 @@ func (s *sqliteStore) EndedSessionsSince(ctx context.Context, since time.Time) (
 	return scanEndedSessions(rs)
 }
 
-// scanEndedSessions reads every row of an ended_sessions query; both backends select the same
-// columns.
+// scanEndedSessions reads every row of an ended_sessions query.
 func scanEndedSessions(rs rows) ([]EndedSession, error) {
 	var out []EndedSession
 	for rs.Next() {
