@@ -160,27 +160,25 @@ func (ix *Index) Search(query string, limit int) []Result {
 		return nil
 	}
 	q := parseQuery(query, ix)
-	terms := q.terms
-	if len(terms) == 0 {
+	if len(q.groups) == 0 {
 		// A query that only names systems ("github") ranks by those names.
 		for _, t := range q.rawTerms {
-			terms = append(terms, weighted{t, 1})
+			q.groups = append(q.groups, group{{[]string{t}, 1}})
 		}
 		q.systems = nil
 	}
-	scores := make([]float64, len(ix.toolNames))
-	matched := make(map[string]bool, len(terms))
-	for _, t := range terms {
-		if ps, ok := ix.postings[t.term]; ok {
-			accumulate(scores, ps, t.w)
-			matched[t.term] = true
-			continue
+	n := len(ix.toolNames)
+	scores := make([]float64, n)
+	s := scratch{best: make([]float64, n), sum: make([]float64, n), matched: make(map[string]float64, len(q.groups))}
+	for _, g := range q.groups {
+		ix.scoreGroup(&s, g)
+		for _, d := range s.touched {
+			scores[d] += s.best[d]
+			s.best[d] = 0
 		}
-		for _, expansion := range ix.prefixed(t.term) {
-			accumulate(scores, ix.postings[expansion], t.w*prefixWeight)
-			matched[expansion] = true
-		}
+		s.touched = s.touched[:0]
 	}
+	matched := s.matched
 	var results []Result
 	for i, s := range scores {
 		if len(q.systems) > 0 && !ix.inSystems(i, q.systems) {
@@ -210,6 +208,47 @@ func (ix *Index) Search(query string, limit int) []Result {
 	return results
 }
 
+// scratch is what scoring one group needs per tool, reused from group to group.
+type scratch struct {
+	best    []float64 // the group's score per tool: its best meaning's
+	sum     []float64 // one meaning's score per tool
+	touched []int32   // tools with a score in best
+	inSum   []int32   // tools with a score in sum
+	// matched is how strongly the query matched each indexed word, for coverage.
+	matched map[string]float64
+}
+
+// scoreGroup scores each tool by the group's best meaning for it: the sum of that meaning's
+// terms' BM25 weights, times the meaning's weight.
+func (ix *Index) scoreGroup(s *scratch, g group) {
+	for _, m := range g {
+		for _, t := range m.terms {
+			terms, w := []string{t}, m.w
+			if _, ok := ix.postings[t]; !ok {
+				// No tool says the word; the shortest words it starts ("repo" → repository).
+				terms, w = ix.prefixed(t), m.w*prefixWeight
+			}
+			for _, term := range terms {
+				s.matched[term] = max(s.matched[term], w)
+				for _, p := range ix.postings[term] {
+					if s.sum[p.doc] == 0 {
+						s.inSum = append(s.inSum, p.doc)
+					}
+					s.sum[p.doc] += w * float64(p.weight)
+				}
+			}
+		}
+		for _, d := range s.inSum {
+			if s.best[d] == 0 {
+				s.touched = append(s.touched, d)
+			}
+			s.best[d] = max(s.best[d], s.sum[d])
+			s.sum[d] = 0
+		}
+		s.inSum = s.inSum[:0]
+	}
+}
+
 // coverageWeight is how much more a tool counts when the query covers every word of its own
 // name; otherIntentWeight scales a tool that reads when the query changes, or the other way.
 const (
@@ -217,19 +256,18 @@ const (
 	otherIntentWeight = 0.5
 )
 
-// coverage is the share of tool i's own name words (system words aside) the query matched.
-func (ix *Index) coverage(i int, matched map[string]bool) float64 {
+// coverage is the share of tool i's own name words (system words aside) the query matched,
+// each counted by how strongly: a word the query says counts in full, one it means in part.
+func (ix *Index) coverage(i int, matched map[string]float64) float64 {
 	terms := ix.nameTerms[i]
 	if len(terms) == 0 {
 		return 0
 	}
-	n := 0
+	n := 0.0
 	for _, t := range terms {
-		if matched[t] {
-			n++
-		}
+		n += min(matched[t], 1)
 	}
-	return float64(n) / float64(len(terms))
+	return n / float64(len(terms))
 }
 
 // inSystems says whether tool i's name carries one of the systems.
@@ -320,12 +358,6 @@ func (ix *Index) findSystems(tools []Tool) {
 				}
 			}
 		}
-	}
-}
-
-func accumulate(scores []float64, ps []posting, w float64) {
-	for _, p := range ps {
-		scores[p.doc] += w * float64(p.weight)
 	}
 }
 
