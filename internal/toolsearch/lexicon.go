@@ -185,6 +185,7 @@ organization <- org, orgs
 
 # Web fetching and browser automation.
 fetch url <- scrape, curl
+fetch <- grab, download
 browser | page <- web page, site, website, tab
 click <- tap, tick, checkbox, toggle, uncheck
 type <- enter text, input, key in
@@ -208,6 +209,19 @@ wait <- pause, until, disappear, appear, spinner
 close <- quit, exit, shut
 emulate media <- dark mode, light mode, color scheme, print media, reduced motion
 press key <- keyboard, escape, shortcut, hotkey
+
+# Kinds of product, for the systems that are one: naming the kind leans towards those systems'
+# tools (a system's name is in every one of its tools' names), without narrowing to them.
+confluence | notion | page <- wiki, wikis, knowledge base, intranet
+jira | issue <- issue tracker, bug tracker, ticketing
+slack | message <- chat, messaging, im
+hubspot | salesforce | crm <- crm, sales pipeline
+sentry | error <- error tracker, error tracking, crash reporting, crash reports
+kubernetes | kubectl <- k8s, kube, cluster, kubectl
+github | gitlab <- code host, forge
+playwright | browser <- headless browser, web browser
+filesystem | file <- disk, local file, local files, file system
+memory | knowledge graph <- knowledge graph, long-term memory
 
 # Symmetric synonyms.
 retrieve = get

@@ -85,7 +85,7 @@ var verbSynonyms = map[string][]string{
 // source's targets, a phrase's targets (the phrase stands for them, so they count for more),
 // and the kind of thing a recognised shape names.
 const (
-	synonymWeight = 0.6
+	synonymWeight = 0.7
 	phraseWeight  = 0.8
 	entityWeight  = 0.6
 )
@@ -94,16 +94,17 @@ const (
 // out of the query and replaced by what it is: "PROJ-12" is an issue, not the word "proj";
 // "https://go.dev/doc" is a URL, not "go", "dev" and "doc".
 var entityShapes = []struct {
+	needs string // a query without any of these characters cannot hold the shape
 	re    *regexp.Regexp
 	means []string
 }{
-	{regexp.MustCompile(`(?i)\bhttps?://\S+|\bwww\.\S+|\b[a-z0-9-]+\.(?:com|org|net|io|dev|app|ai)(?:/\S*)?\b`), []string{"url"}},
-	{regexp.MustCompile(`\b[A-Z][A-Z0-9]+-\d+\b`), []string{"issue"}},
-	{regexp.MustCompile(`(?:^|\s)#[\w-]+`), []string{"channel"}},
-	{regexp.MustCompile(`(?:^|\s)@[\w.-]+`), []string{"user"}},
-	{regexp.MustCompile(`(?i)\b[\w-]+\.(?:png|jpe?g|gif|svg|webp|bmp|mp3|wav|mp4)\b`), []string{"file", "image", "media"}},
-	{regexp.MustCompile(`(?i)\b[\w-]+\.(?:go|txt|md|py|js|ts|json|ya?ml|toml|csv|log|html|css|sh|xml|ini|conf|cfg|pdf|java|rs|rb|c|h|cpp)\b`), []string{"file"}},
-	{regexp.MustCompile(`(?i)\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\b\d{1,2}:\d\d\b`), []string{"time"}},
+	{".", regexp.MustCompile(`(?i)\bhttps?://\S+|\bwww\.\S+|\b[a-z0-9-]+\.(?:com|org|net|io|dev|app|ai)(?:/\S*)?\b`), Terms("url")},
+	{"-", regexp.MustCompile(`\b[A-Z][A-Z0-9]+-\d+\b`), Terms("issue")},
+	{"#", regexp.MustCompile(`(?:^|\s)#[\w-]+`), Terms("channel")},
+	{"@", regexp.MustCompile(`(?:^|\s)@[\w.-]+`), Terms("user")},
+	{".", regexp.MustCompile(`(?i)\b[\w-]+\.(?:png|jpe?g|gif|svg|webp|bmp|mp3|wav|mp4)\b`), Terms("file image media")},
+	{".", regexp.MustCompile(`(?i)\b[\w-]+\.(?:go|txt|md|py|js|ts|json|ya?ml|toml|csv|log|html|css|sh|xml|ini|conf|cfg|pdf|java|rs|rb|c|h|cpp)\b`), Terms("file")},
+	{"0123456789", regexp.MustCompile(`(?i)\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\b\d{1,2}:\d\d\b`), Terms("time")},
 }
 
 // parsedQuery is a query as the index uses it.
@@ -134,7 +135,7 @@ func parseQuery(query string, ix *Index) parsedQuery {
 	var q parsedQuery
 	rest := query
 	for _, e := range entityShapes {
-		if e.re.MatchString(rest) {
+		if strings.ContainsAny(rest, e.needs) && e.re.MatchString(rest) {
 			q.addGroup([][]string{e.means}, entityWeight)
 			rest = e.re.ReplaceAllString(rest, " ")
 		}

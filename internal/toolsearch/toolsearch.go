@@ -3,19 +3,27 @@
 //
 // The index is BM25 over one bag of words per tool, built from its name (split on _ - . and
 // camelCase, so the connector prefix counts too), its description and its input schema's
-// parameter names and descriptions, each field weighted (BM25F-style). On top of the words, a
-// query is read for three things a bag of words misses:
+// parameter names and descriptions, each field weighted (BM25F-style). A query is read for
+// what a bag of words misses:
 //   - the systems it names ("GitHub", "Jira", "the browser"): the leading words of tool names
 //     shared by many tools of one connector. Naming a system narrows the search to its tools and
 //     then ranks them by the rest of the query, so a generic tool of that system does not win
 //     on the system's name alone;
 //   - whether it reads or changes ("comment on…", "file an issue" vs "which…", "bugs assigned to
 //     me"): a tool whose own verb does the other thing counts for less;
-//   - what it means but may not say: a short list of synonyms and of what a leading verb means
-//     as a tool's verb ("open a PR" → create pull request), and compounds ("work log" → worklog).
+//   - what it means in the tools' words (lexicon.go): a curated lexicon of the domains MCP
+//     tools serve — issue trackers, code hosting, chat, documents, Kubernetes, files, time,
+//     memory, CRMs, error tracking, browser automation — maps a word to the words tools use
+//     ("ticket" → issue, "tunnel" → port forward), and a phrase to what it stands for ("spin
+//     up" → scale, "working copy" → unstaged). Each word the query says is one group, scored by
+//     its best meaning, so a word with many synonyms counts no more than one with none;
+//   - what it names by shape: a URL, an issue key ("PROJ-12"), a #channel, a file name;
+//   - compounds ("work log" → worklog).
 //
 // A tool whose own name the query covers ("get a Jira issue" → jira_get_issue, not
-// jira_get_issue_watchers) ranks above one that merely shares words with it.
+// jira_get_issue_watchers) ranks above one that merely shares words with it; one that matches
+// few of the query's groups, or whose system matches few of them, ranks below one that answers
+// the whole request.
 //
 // An Index is immutable: build one per view of the tools (after per-caller filtering) and share
 // it between searches.
@@ -23,12 +31,15 @@
 // Why not a library: bleve and friends are search engines with their own storage, analyzers and
 // dozens of dependencies, built for millions of documents. A tool list is a few thousand short
 // documents held in memory and rebuilt when a list changes; a few hundred lines of BM25 do that in
-// microseconds and can be read in one sitting.
+// microseconds and can be read in one sitting. Why not an embedding model: the sentence-embedding
+// module the Go proxy has (all-minilm-l6-v2-go) runs through the ONNX Runtime shared library over
+// cgo, and its module holds a Git LFS pointer where the weights should be, so it does not ship as
+// a Go module; a lexicon of the domains can be read, reviewed and extended.
 //
 // How it was measured: testdata/realservers holds the tools of fourteen real MCP servers as their
 // tools/list gives them, and testdata/search-eval.json 111 labelled queries written before the
 // ranker was tuned (TestRealServersHeldOutQueriesFindTheirTool); tuning used only
-// testdata/search-tuning.json.
+// testdata/search-tuning.json (225 queries, 155 of them written tool by tool from the catalog).
 package toolsearch
 
 import (
@@ -55,11 +66,12 @@ type Result struct {
 }
 
 // Field weights: a word in the tool's name says more about what it does than one in a long
-// description, and a parameter name ("channel", "invoice_id") more than a parameter's prose.
+// description or a parameter's name ("channel", "invoice_id"), and those more than a
+// parameter's prose.
 const (
 	weightName      = 2.5
 	weightDesc      = 1.0
-	weightParam     = 1.5
+	weightParam     = 1.0
 	weightParamDesc = 0.5
 )
 
@@ -88,6 +100,10 @@ type Index struct {
 	toolSystems [][]string
 	nameTerms   [][]string
 	class       []intent
+	// family is per tool the system it belongs to most narrowly ("atlassian jira"), as an
+	// index below nFamilies.
+	family    []int32
+	nFamilies int
 	// postings holds, per word, each tool containing it with its precomputed BM25 weight.
 	postings map[string][]posting
 	// vocab is every indexed word, sorted, for prefix matches.
@@ -110,6 +126,9 @@ func Build(tools []Tool) *Index {
 		ix.toolNames[i] = t.Name
 		tf := map[string]float64{}
 		add := func(text string, w float64) {
+			if w <= 0 {
+				return
+			}
 			for _, term := range Terms(text) {
 				tf[term] += w
 				lengths[i] += w
@@ -167,43 +186,83 @@ func (ix *Index) Search(query string, limit int) []Result {
 		}
 		q.systems = nil
 	}
+	if len(q.groups) == 0 {
+		return nil
+	}
+	return ix.best(ix.rank(q), limit)
+}
+
+// best returns the limit highest-scoring results, best first, equal scores by name. Most tools
+// score something once a query's words are expanded, so it selects before sorting.
+func (ix *Index) best(results []Result, limit int) []Result {
+	better := func(x, y Result) bool {
+		if x.Score != y.Score {
+			return x.Score > y.Score
+		}
+		return ix.toolNames[x.Index] < ix.toolNames[y.Index]
+	}
+	top := make([]Result, 0, min(limit, len(results)))
+	for _, r := range results {
+		if len(top) == limit && !better(r, top[len(top)-1]) {
+			continue
+		}
+		i := sort.Search(len(top), func(i int) bool { return better(r, top[i]) })
+		if len(top) < limit {
+			top = append(top, Result{})
+		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = r
+	}
+	return top
+}
+
+// rank scores every tool for q: the sum of its groups' scores, then
+//   - more for a tool whose own name the query covers;
+//   - less for a tool that matches few of the query's groups ("coordination"): one strong word
+//     shared with the query does not beat a tool that answers the whole request;
+//   - less for a tool whose system (its family: "atlassian jira", "slack") matches few of the
+//     query's groups in any of its tools: a query that talks of tickets, sprints and
+//     worklogs is about an issue tracker even where it names none;
+//   - less for a tool that reads where the query changes, or the other way round.
+func (ix *Index) rank(q parsedQuery) []Result {
 	n := len(ix.toolNames)
 	scores := make([]float64, n)
+	groupsHit := make([]int, n)
+	famHits := make([]int, ix.nFamilies)
+	famStamp := make([]int, ix.nFamilies)
+	stamp := 0
 	s := scratch{best: make([]float64, n), sum: make([]float64, n), matched: make(map[string]float64, len(q.groups))}
 	for _, g := range q.groups {
 		ix.scoreGroup(&s, g)
+		stamp++
 		for _, d := range s.touched {
 			scores[d] += s.best[d]
 			s.best[d] = 0
+			groupsHit[d]++
+			if f := ix.family[d]; famStamp[f] != stamp {
+				famStamp[f] = stamp
+				famHits[f]++
+			}
 		}
 		s.touched = s.touched[:0]
 	}
 	matched := s.matched
+	ng := float64(len(q.groups))
 	var results []Result
 	for i, s := range scores {
 		if len(q.systems) > 0 && !ix.inSystems(i, q.systems) {
 			continue
 		}
-		if s <= 0 && len(q.systems) == 0 {
+		if s <= 0 {
 			continue
 		}
 		s *= 1 + coverageWeight*ix.coverage(i, matched)
+		s *= math.Sqrt(float64(groupsHit[i]) / ng)
+		s *= math.Sqrt(float64(famHits[ix.family[i]]) / ng)
 		if q.intent != intentUnknown && ix.class[i] != intentUnknown && ix.class[i] != q.intent {
 			s *= otherIntentWeight
 		}
 		results = append(results, Result{Index: i, Score: s})
-	}
-	slices.SortFunc(results, func(x, y Result) int {
-		switch {
-		case x.Score > y.Score:
-			return -1
-		case x.Score < y.Score:
-			return 1
-		}
-		return strings.Compare(ix.toolNames[x.Index], ix.toolNames[y.Index])
-	})
-	if len(results) > limit {
-		results = results[:limit]
 	}
 	return results
 }
@@ -251,6 +310,8 @@ func (ix *Index) scoreGroup(s *scratch, g group) {
 
 // coverageWeight is how much more a tool counts when the query covers every word of its own
 // name; otherIntentWeight scales a tool that reads when the query changes, or the other way.
+// Coordination and the family's share are taken by their square roots: a tool matching half
+// the query keeps 71 % of its score, not half, as synonyms and phrases make groups unequal.
 const (
 	coverageWeight    = 1.5
 	otherIntentWeight = 0.5
@@ -342,6 +403,20 @@ func (ix *Index) findSystems(tools []Tool) {
 			ix.systems[w] = true
 		}
 	}
+	ix.family = make([]int32, len(tools))
+	families := map[string]int32{}
+	defer func() {
+		for i := range tools {
+			key := strings.Join(ix.toolSystems[i], " ")
+			f, ok := families[key]
+			if !ok {
+				f = int32(len(families))
+				families[key] = f
+			}
+			ix.family[i] = f
+		}
+		ix.nFamilies = len(families)
+	}()
 	for i, ws := range nameWords {
 		for j, w := range ws {
 			if j == 0 || j == 1 && ix.systems[w] && candidates[w] == ws[0] {
