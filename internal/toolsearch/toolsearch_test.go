@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmcp-dev/vmcp/internal/cputime"
 	"github.com/vmcp-dev/vmcp/internal/toolsearch"
 	"github.com/vmcp-dev/vmcp/internal/toolsearch/toolsearchtest"
 )
@@ -140,7 +141,9 @@ func TestTermsSplitNamesAndFoldInflections(t *testing.T) {
 	}
 }
 
-// Tool search's budget: a search over 1,000 tools in at most 1 ms.
+// Tool search's budget: a search over 1,000 tools in at most 1 ms of processor time (make bench
+// judges it through cmd/benchtable). The tools are the generated catalog twice over, the copies'
+// names prefixed apart, and the queries its labelled ones.
 func BenchmarkSearch1000Tools(b *testing.B) {
 	base := catalogTools()
 	tools := make([]toolsearch.Tool, 0, 2*len(base))
@@ -153,10 +156,11 @@ func BenchmarkSearch1000Tools(b *testing.B) {
 	ix := toolsearch.Build(tools)
 	queries := loadQueries(b)
 	b.ReportAllocs()
-	b.ResetTimer()
+	stop := cputime.Start(b)
 	for i := 0; b.Loop(); i++ {
 		ix.Search(queries[i%len(queries)].Query, 5)
 	}
+	stop()
 }
 
 func BenchmarkBuild1000Tools(b *testing.B) {
