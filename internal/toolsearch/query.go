@@ -145,64 +145,66 @@ func parseQuery(query string, ix *Index) parsedQuery {
 	for i, w := range raw {
 		ws[i] = stem(strings.ToLower(w))
 	}
-	q.intent = leadingIntent(raw)
+	var lead int
+	q.intent, lead = leadingIntent(raw)
 	consumed := q.matchPhrases(ws)
-	leadingDone := false
 	for i, w := range raw {
-		lower := strings.ToLower(w)
-		if consumed[i] {
-			continue
-		}
-		t := ws[i]
-		if stopwords[lower] || isNumber(lower) {
+		lower, t := strings.ToLower(w), ws[i]
+		switch {
+		case consumed[i]:
+		case stopwords[lower] || isNumber(lower):
 			// Not a term, but it may still mean one ("which" asks for a list).
 			if means := wordMeans[t]; len(means) > 0 {
 				q.addGroup(means, synonymWeight)
 			}
-			continue
-		}
-		q.rawTerms = append(q.rawTerms, t)
-		if ix.systems[t] {
+		case ix.systems[t]:
+			q.rawTerms = append(q.rawTerms, t)
 			q.systems = append(q.systems, t)
-			continue
-		}
-		g := group{{[]string{t}, 1}}
-		if !leadingDone && !fillerWords[lower] {
-			leadingDone = true
-			for _, v := range verbSynonyms[lower] {
-				g = g.with([]string{stem(v)}, synonymWeight)
+		default:
+			q.rawTerms = append(q.rawTerms, t)
+			g := wordGroup(t, i == lead, lower)
+			// Compounds a query splits and a tool writes as one word ("work log" → worklog).
+			if next := nextTerm(ws, raw, consumed, i); next != "" && ix.postings[t+next] != nil {
+				g = g.with([]string{t + next}, 1)
 			}
+			q.groups = append(q.groups, g)
 		}
-		for _, m := range wordMeans[t] {
-			g = g.with(m, synonymWeight)
-		}
-		// Compounds a query splits and a tool writes as one word ("work log" → worklog).
-		if next := nextTerm(ws, raw, consumed, i); next != "" {
-			if joined := t + next; ix.postings[joined] != nil {
-				g = g.with([]string{joined}, 1)
-			}
-		}
-		q.groups = append(q.groups, g)
 	}
 	return q
 }
 
-// leadingIntent reads the request's first word after the filler: a verb, or a question word.
-func leadingIntent(raw []string) intent {
-	for _, w := range raw {
+// wordGroup is a word the query says and what it means: in the lexicon, and as a tool's verb
+// when it leads the request.
+func wordGroup(term string, leads bool, lower string) group {
+	g := group{{[]string{term}, 1}}
+	if leads {
+		for _, v := range verbSynonyms[lower] {
+			g = g.with([]string{stem(v)}, synonymWeight)
+		}
+	}
+	for _, m := range wordMeans[term] {
+		g = g.with(m, synonymWeight)
+	}
+	return g
+}
+
+// leadingIntent reads the request's first word after the filler, a verb or a question word,
+// and returns what it asks for and its position (-1 for none).
+func leadingIntent(raw []string) (intent, int) {
+	for i, w := range raw {
 		lower := strings.ToLower(w)
 		if fillerWords[lower] {
 			continue
 		}
 		switch s := stem(lower); {
 		case readVerbs[s]:
-			return intentRead
+			return intentRead, i
 		case writeVerbs[s]:
-			return intentWrite
+			return intentWrite, i
 		}
-		return intentUnknown
+		return intentUnknown, i
 	}
-	return intentUnknown
+	return intentUnknown, -1
 }
 
 // matchPhrases adds a group for each lexicon phrase in the query, longest first, and returns
