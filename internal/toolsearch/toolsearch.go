@@ -119,6 +119,7 @@ type posting struct {
 func Build(tools []Tool) *Index {
 	ix := &Index{toolNames: make([]string, len(tools)), postings: map[string][]posting{}}
 	ix.findSystems(tools)
+	ix.findFamilies()
 	tfs := make([]map[string]float64, len(tools))
 	lengths := make([]float64, len(tools))
 	var total float64
@@ -126,9 +127,6 @@ func Build(tools []Tool) *Index {
 		ix.toolNames[i] = t.Name
 		tf := map[string]float64{}
 		add := func(text string, w float64) {
-			if w <= 0 {
-				return
-			}
 			for _, term := range Terms(text) {
 				tf[term] += w
 				lengths[i] += w
@@ -403,20 +401,6 @@ func (ix *Index) findSystems(tools []Tool) {
 			ix.systems[w] = true
 		}
 	}
-	ix.family = make([]int32, len(tools))
-	families := map[string]int32{}
-	defer func() {
-		for i := range tools {
-			key := strings.Join(ix.toolSystems[i], " ")
-			f, ok := families[key]
-			if !ok {
-				f = int32(len(families))
-				families[key] = f
-			}
-			ix.family[i] = f
-		}
-		ix.nFamilies = len(families)
-	}()
 	for i, ws := range nameWords {
 		for j, w := range ws {
 			if j == 0 || j == 1 && ix.systems[w] && candidates[w] == ws[0] {
@@ -434,6 +418,23 @@ func (ix *Index) findSystems(tools []Tool) {
 			}
 		}
 	}
+}
+
+// findFamilies numbers the systems tools belong to, each tool by its narrowest: the tools whose
+// names start with the same system words ("atlassian jira", "atlassian confluence", "slack").
+func (ix *Index) findFamilies() {
+	ix.family = make([]int32, len(ix.toolSystems))
+	families := map[string]int32{}
+	for i, systems := range ix.toolSystems {
+		key := strings.Join(systems, " ")
+		f, ok := families[key]
+		if !ok {
+			f = int32(len(families))
+			families[key] = f
+		}
+		ix.family[i] = f
+	}
+	ix.nFamilies = len(families)
 }
 
 // prefixed returns the shortest indexed words that start with term, for a term of at least
