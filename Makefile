@@ -90,11 +90,11 @@ e2e: envoy
 	$(GO) test -count=1 -v ./e2e/...
 
 # The request path's measurements (docs/performance.md; not part of make test, which only compiles the benchmarks): the
-# request-path benchmarks as one table judged against the targets (cmd/benchtable), then the load
+# request-path benchmarks and search_tools' ranking over 1,000 tools as one table judged against the targets (cmd/benchtable), then the load
 # run through vmcp and a real Envoy on loopback (cmd/vmcp-load; LOAD_FLAGS=-sessions=10000 for the
 # full memory figure, which takes several minutes more).
-BENCH_PKGS := ./authz ./internal/toolpolicy ./extproc ./aggregator ./internal/session ./internal/jsonrpc
-BENCH_RE := Check|Decide|ToolCall|ToolsList|SealOpen|Parse
+BENCH_PKGS := ./authz ./internal/toolpolicy ./extproc ./aggregator ./internal/session ./internal/jsonrpc ./internal/toolsearch
+BENCH_RE := Check|Decide|ToolCall|ToolsList|SealOpen|Parse|Search1000Tools
 LOAD_FLAGS ?= -sessions=2000
 bench: build envoy
 	set -o pipefail; $(GO) test -count=3 -benchtime=0.5s -run '^$$' -bench '$(BENCH_RE)' -benchmem $(BENCH_PKGS) | $(GO) run ./cmd/benchtable

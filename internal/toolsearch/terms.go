@@ -84,15 +84,25 @@ func stem(w string) string {
 	case len(w) > 4 && strings.HasSuffix(w, "sses"):
 		w = w[:len(w)-2]
 	case len(w) > 5 && strings.HasSuffix(w, "ing"):
-		w = w[:len(w)-3]
+		w = undouble(w[:len(w)-3])
 	case len(w) > 4 && strings.HasSuffix(w, "ed"):
-		w = w[:len(w)-2]
+		w = undouble(w[:len(w)-2])
 	case len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is"):
 		w = w[:len(w)-1]
 	}
 	// "create", "created" and "creating" all end as "creat".
 	if len(w) > 4 && strings.HasSuffix(w, "e") {
 		w = w[:len(w)-1]
+	}
+	return w
+}
+
+// undouble undoes the consonant an ending doubled: "running" → run, "logged" → log,
+// "committed" → commit; "filled" and "pressed" keep theirs.
+func undouble(w string) string {
+	n := len(w)
+	if n >= 3 && w[n-1] == w[n-2] && !strings.ContainsRune("aeiouylsz", rune(w[n-1])) {
+		return w[:n-1]
 	}
 	return w
 }

@@ -3,19 +3,27 @@
 //
 // The index is BM25 over one bag of words per tool, built from its name (split on _ - . and
 // camelCase, so the connector prefix counts too), its description and its input schema's
-// parameter names and descriptions, each field weighted (BM25F-style). On top of the words, a
-// query is read for three things a bag of words misses:
+// parameter names and descriptions, each field weighted (BM25F-style). A query is read for
+// what a bag of words misses:
 //   - the systems it names ("GitHub", "Jira", "the browser"): the leading words of tool names
 //     shared by many tools of one connector. Naming a system narrows the search to its tools and
 //     then ranks them by the rest of the query, so a generic tool of that system does not win
 //     on the system's name alone;
 //   - whether it reads or changes ("comment on…", "file an issue" vs "which…", "bugs assigned to
 //     me"): a tool whose own verb does the other thing counts for less;
-//   - what it means but may not say: a short list of synonyms and of what a leading verb means
-//     as a tool's verb ("open a PR" → create pull request), and compounds ("work log" → worklog).
+//   - what it means in the tools' words (lexicon.go): a curated lexicon of the domains MCP
+//     tools serve — issue trackers, code hosting, chat, documents, Kubernetes, files, time,
+//     memory, CRMs, error tracking, browser automation — maps a word to the words tools use
+//     ("ticket" → issue, "tunnel" → port forward), and a phrase to what it stands for ("spin
+//     up" → scale, "working copy" → unstaged). Each word the query says is one group, scored by
+//     its best meaning, so a word with many synonyms counts no more than one with none;
+//   - what it names by shape: a URL, an issue key ("PROJ-12"), a #channel, a file name;
+//   - compounds ("work log" → worklog).
 //
 // A tool whose own name the query covers ("get a Jira issue" → jira_get_issue, not
-// jira_get_issue_watchers) ranks above one that merely shares words with it.
+// jira_get_issue_watchers) ranks above one that merely shares words with it; one that matches
+// few of the query's groups, or whose system matches few of them, ranks below one that answers
+// the whole request.
 //
 // An Index is immutable: build one per view of the tools (after per-caller filtering) and share
 // it between searches.
@@ -23,12 +31,15 @@
 // Why not a library: bleve and friends are search engines with their own storage, analyzers and
 // dozens of dependencies, built for millions of documents. A tool list is a few thousand short
 // documents held in memory and rebuilt when a list changes; a few hundred lines of BM25 do that in
-// microseconds and can be read in one sitting.
+// microseconds and can be read in one sitting. Why not an embedding model: the sentence-embedding
+// module the Go proxy has (all-minilm-l6-v2-go) runs through the ONNX Runtime shared library over
+// cgo, and its module holds a Git LFS pointer where the weights should be, so it does not ship as
+// a Go module; a lexicon of the domains can be read, reviewed and extended.
 //
 // How it was measured: testdata/realservers holds the tools of fourteen real MCP servers as their
 // tools/list gives them, and testdata/search-eval.json 111 labelled queries written before the
 // ranker was tuned (TestRealServersHeldOutQueriesFindTheirTool); tuning used only
-// testdata/search-tuning.json.
+// testdata/search-tuning.json (225 queries, 155 of them written tool by tool from the catalog).
 package toolsearch
 
 import (
@@ -55,11 +66,12 @@ type Result struct {
 }
 
 // Field weights: a word in the tool's name says more about what it does than one in a long
-// description, and a parameter name ("channel", "invoice_id") more than a parameter's prose.
+// description or a parameter's name ("channel", "invoice_id"), and those more than a
+// parameter's prose.
 const (
 	weightName      = 2.5
 	weightDesc      = 1.0
-	weightParam     = 1.5
+	weightParam     = 1.0
 	weightParamDesc = 0.5
 )
 
@@ -88,6 +100,10 @@ type Index struct {
 	toolSystems [][]string
 	nameTerms   [][]string
 	class       []intent
+	// family is per tool the system it belongs to most narrowly ("atlassian jira"), as an
+	// index below nFamilies.
+	family    []int32
+	nFamilies int
 	// postings holds, per word, each tool containing it with its precomputed BM25 weight.
 	postings map[string][]posting
 	// vocab is every indexed word, sorted, for prefix matches.
@@ -103,6 +119,7 @@ type posting struct {
 func Build(tools []Tool) *Index {
 	ix := &Index{toolNames: make([]string, len(tools)), postings: map[string][]posting{}}
 	ix.findSystems(tools)
+	ix.findFamilies()
 	tfs := make([]map[string]float64, len(tools))
 	lengths := make([]float64, len(tools))
 	var total float64
@@ -160,76 +177,156 @@ func (ix *Index) Search(query string, limit int) []Result {
 		return nil
 	}
 	q := parseQuery(query, ix)
-	terms := q.terms
-	if len(terms) == 0 {
+	if len(q.groups) == 0 {
 		// A query that only names systems ("github") ranks by those names.
 		for _, t := range q.rawTerms {
-			terms = append(terms, weighted{t, 1})
+			q.groups = append(q.groups, group{{[]string{t}, 1}})
 		}
 		q.systems = nil
 	}
-	scores := make([]float64, len(ix.toolNames))
-	matched := make(map[string]bool, len(terms))
-	for _, t := range terms {
-		if ps, ok := ix.postings[t.term]; ok {
-			accumulate(scores, ps, t.w)
-			matched[t.term] = true
+	if len(q.groups) == 0 {
+		return nil
+	}
+	return ix.best(ix.rank(q), limit)
+}
+
+// best returns the limit highest-scoring results, best first, equal scores by name. Most tools
+// score something once a query's words are expanded, so it selects before sorting.
+func (ix *Index) best(results []Result, limit int) []Result {
+	better := func(x, y Result) bool {
+		if x.Score != y.Score {
+			return x.Score > y.Score
+		}
+		return ix.toolNames[x.Index] < ix.toolNames[y.Index]
+	}
+	top := make([]Result, 0, min(limit, len(results)))
+	for _, r := range results {
+		if len(top) == limit && !better(r, top[len(top)-1]) {
 			continue
 		}
-		for _, expansion := range ix.prefixed(t.term) {
-			accumulate(scores, ix.postings[expansion], t.w*prefixWeight)
-			matched[expansion] = true
+		i := sort.Search(len(top), func(i int) bool { return better(r, top[i]) })
+		if len(top) < limit {
+			top = append(top, Result{})
 		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = r
 	}
+	return top
+}
+
+// rank scores every tool for q: the sum of its groups' scores, then
+//   - more for a tool whose own name the query covers;
+//   - less for a tool that matches few of the query's groups ("coordination"): one strong word
+//     shared with the query does not beat a tool that answers the whole request;
+//   - less for a tool whose system (its family: "atlassian jira", "slack") matches few of the
+//     query's groups in any of its tools: a query that talks of tickets, sprints and
+//     worklogs is about an issue tracker even where it names none;
+//   - less for a tool that reads where the query changes, or the other way round.
+func (ix *Index) rank(q parsedQuery) []Result {
+	n := len(ix.toolNames)
+	scores := make([]float64, n)
+	groupsHit := make([]int, n)
+	famHits := make([]int, ix.nFamilies)
+	famStamp := make([]int, ix.nFamilies)
+	stamp := 0
+	s := scratch{best: make([]float64, n), sum: make([]float64, n), matched: make(map[string]float64, len(q.groups))}
+	for _, g := range q.groups {
+		ix.scoreGroup(&s, g)
+		stamp++
+		for _, d := range s.touched {
+			scores[d] += s.best[d]
+			s.best[d] = 0
+			groupsHit[d]++
+			if f := ix.family[d]; famStamp[f] != stamp {
+				famStamp[f] = stamp
+				famHits[f]++
+			}
+		}
+		s.touched = s.touched[:0]
+	}
+	matched := s.matched
+	ng := float64(len(q.groups))
 	var results []Result
 	for i, s := range scores {
 		if len(q.systems) > 0 && !ix.inSystems(i, q.systems) {
 			continue
 		}
-		if s <= 0 && len(q.systems) == 0 {
+		if s <= 0 {
 			continue
 		}
 		s *= 1 + coverageWeight*ix.coverage(i, matched)
+		s *= math.Sqrt(float64(groupsHit[i]) / ng)
+		s *= math.Sqrt(float64(famHits[ix.family[i]]) / ng)
 		if q.intent != intentUnknown && ix.class[i] != intentUnknown && ix.class[i] != q.intent {
 			s *= otherIntentWeight
 		}
 		results = append(results, Result{Index: i, Score: s})
 	}
-	slices.SortFunc(results, func(x, y Result) int {
-		switch {
-		case x.Score > y.Score:
-			return -1
-		case x.Score < y.Score:
-			return 1
-		}
-		return strings.Compare(ix.toolNames[x.Index], ix.toolNames[y.Index])
-	})
-	if len(results) > limit {
-		results = results[:limit]
-	}
 	return results
+}
+
+// scratch is what scoring one group needs per tool, reused from group to group.
+type scratch struct {
+	best    []float64 // the group's score per tool: its best meaning's
+	sum     []float64 // one meaning's score per tool
+	touched []int32   // tools with a score in best
+	inSum   []int32   // tools with a score in sum
+	// matched is how strongly the query matched each indexed word, for coverage.
+	matched map[string]float64
+}
+
+// scoreGroup scores each tool by the group's best meaning for it: the sum of that meaning's
+// terms' BM25 weights, times the meaning's weight.
+func (ix *Index) scoreGroup(s *scratch, g group) {
+	for _, m := range g {
+		for _, t := range m.terms {
+			terms, w := []string{t}, m.w
+			if _, ok := ix.postings[t]; !ok {
+				// No tool says the word; the shortest words it starts ("repo" → repository).
+				terms, w = ix.prefixed(t), m.w*prefixWeight
+			}
+			for _, term := range terms {
+				s.matched[term] = max(s.matched[term], w)
+				for _, p := range ix.postings[term] {
+					if s.sum[p.doc] == 0 {
+						s.inSum = append(s.inSum, p.doc)
+					}
+					s.sum[p.doc] += w * float64(p.weight)
+				}
+			}
+		}
+		for _, d := range s.inSum {
+			if s.best[d] == 0 {
+				s.touched = append(s.touched, d)
+			}
+			s.best[d] = max(s.best[d], s.sum[d])
+			s.sum[d] = 0
+		}
+		s.inSum = s.inSum[:0]
+	}
 }
 
 // coverageWeight is how much more a tool counts when the query covers every word of its own
 // name; otherIntentWeight scales a tool that reads when the query changes, or the other way.
+// Coordination and the family's share are taken by their square roots: a tool matching half
+// the query keeps 71 % of its score, not half, as synonyms and phrases make groups unequal.
 const (
 	coverageWeight    = 1.5
 	otherIntentWeight = 0.5
 )
 
-// coverage is the share of tool i's own name words (system words aside) the query matched.
-func (ix *Index) coverage(i int, matched map[string]bool) float64 {
+// coverage is the share of tool i's own name words (system words aside) the query matched,
+// each counted by how strongly: a word the query says counts in full, one it means in part.
+func (ix *Index) coverage(i int, matched map[string]float64) float64 {
 	terms := ix.nameTerms[i]
 	if len(terms) == 0 {
 		return 0
 	}
-	n := 0
+	n := 0.0
 	for _, t := range terms {
-		if matched[t] {
-			n++
-		}
+		n += min(matched[t], 1)
 	}
-	return float64(n) / float64(len(terms))
+	return n / float64(len(terms))
 }
 
 // inSystems says whether tool i's name carries one of the systems.
@@ -323,10 +420,21 @@ func (ix *Index) findSystems(tools []Tool) {
 	}
 }
 
-func accumulate(scores []float64, ps []posting, w float64) {
-	for _, p := range ps {
-		scores[p.doc] += w * float64(p.weight)
+// findFamilies numbers the systems tools belong to, each tool by its narrowest: the tools whose
+// names start with the same system words ("atlassian jira", "atlassian confluence", "slack").
+func (ix *Index) findFamilies() {
+	ix.family = make([]int32, len(ix.toolSystems))
+	families := map[string]int32{}
+	for i, systems := range ix.toolSystems {
+		key := strings.Join(systems, " ")
+		f, ok := families[key]
+		if !ok {
+			f = int32(len(families))
+			families[key] = f
+		}
+		ix.family[i] = f
 	}
+	ix.nFamilies = len(families)
 }
 
 // prefixed returns the shortest indexed words that start with term, for a term of at least
