@@ -1,0 +1,86 @@
+package aggregator
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vmcp-dev/vmcp/internal/identity"
+)
+
+// A tool is known to the metrics once a list of its connector names it — by the name clients
+// see — and a made-up or hidden name never is, so that it cannot become a label of its own.
+func TestKnownToolGoesByTheCachedListsOnly(t *testing.T) {
+	b := startBig(t)
+	if b.agg.KnownTool("plain", "slack__create_message") {
+		t.Fatal("a tool is known before any list was fetched")
+	}
+	b.rpc("plain", "alice", nil, "tools/list", map[string]any{})
+	b.rpc("big", "alice", nil, "tools/list", map[string]any{})
+	for _, c := range []struct {
+		vs, tool string
+		want     bool
+	}{
+		{"plain", "slack__create_message", true},
+		{"plain", "slack__no_such_tool", false},
+		{"plain", "create_message", false},      // the connector's own name, without its prefix
+		{"plain", "github__list_issues", false}, // github is not on plain
+		{"big", "slack__create_message", true},
+		{"big", "github__delete_repository", false},
+		{"nowhere", "slack__create_message", false},
+	} {
+		if got := b.agg.KnownTool(c.vs, c.tool); got != c.want {
+			t.Errorf("KnownTool(%s, %s) = %v, want %v", c.vs, c.tool, got, c.want)
+		}
+	}
+}
+
+func TestKeptSessionsCountsTheUnexpiredOnes(t *testing.T) {
+	b := startBig(t)
+	for _, user := range []string{"alice", "bob"} {
+		signed, _ := b.signer.Sign(identity.Identity{Subject: user, VirtualServer: "plain", Expiry: time.Now().Add(time.Hour).Unix()})
+		if _, _, err := b.agg.ConnectorSession(context.Background(), signed, user, "plain", "slack", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := b.agg.KeptSessions(); n != 2 {
+		t.Fatalf("KeptSessions = %d, want 2", n)
+	}
+	b.agg.kept.mu.Lock()
+	e := b.agg.kept.m[keptKey{"bob", "plain", "slack"}]
+	e.expires = time.Now().Add(-time.Second)
+	b.agg.kept.m[keptKey{"bob", "plain", "slack"}] = e
+	b.agg.kept.mu.Unlock()
+	if n := b.agg.KeptSessions(); n != 1 {
+		t.Fatalf("KeptSessions = %d with one expired, want 1", n)
+	}
+}
+
+func TestConnectorHealthReportsEachConnectorOnce(t *testing.T) {
+	b := startBig(t)
+	health := func() map[string]bool {
+		m := map[string]bool{}
+		b.agg.ConnectorHealth(func(c string, up bool) {
+			if _, twice := m[c]; twice {
+				t.Errorf("connector %s reported twice", c)
+			}
+			m[c] = up
+		})
+		return m
+	}
+	got := health()
+	if len(got) != 10 || !got["slack"] || !got["github"] {
+		t.Fatalf("health before any request = %v, want 10 connectors up", got)
+	}
+	st := b.agg.state.Load()
+	slack := st.byName["plain"].connectors[0]
+	slack.health.observe(fmt.Errorf("connector slack: %w", errUpstream), time.Now())
+	if got := health(); got["slack"] || !got["github"] {
+		t.Fatalf("after slack failed: %v, want slack down, github up", got)
+	}
+	slack.health.observe(nil, time.Now())
+	if got := health(); !got["slack"] {
+		t.Fatalf("after slack answered again: %v, want it up", got)
+	}
+}
