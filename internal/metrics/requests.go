@@ -134,7 +134,15 @@ func (r *Requests) Prepare(cfg *config.Config) (func(), error) {
 		}
 		c.virtualServers[vs.Name] = v
 	}
-	return func() { r.names.Store(c) }, nil
+	return func() {
+		r.names.Store(c)
+		// Each virtual server's session counters exist from the start, at zero, so that their
+		// rate is defined before the first session (Prometheus's advice for known label values).
+		for name := range c.virtualServers {
+			r.sessionCounter(&r.starts, r.sessionsStarted, name)
+			r.sessionCounter(&r.ends, r.sessionsEnded, name)
+		}
+	}, nil
 }
 
 // Record passes ev on, then counts it.
@@ -175,9 +183,9 @@ func (r *Requests) observe(ev *audit.Event) {
 	if ev.Kind == audit.KindMCP && ev.Outcome == audit.OutcomeOK {
 		switch k.method {
 		case "initialize":
-			r.session(&r.starts, r.sessionsStarted, vs)
+			r.sessionCounter(&r.starts, r.sessionsStarted, vs).Inc()
 		case "DELETE":
-			r.session(&r.ends, r.sessionsEnded, vs)
+			r.sessionCounter(&r.ends, r.sessionsEnded, vs).Inc()
 		}
 	}
 }
@@ -205,12 +213,12 @@ func (r *Requests) newEdgeSeries(k edgeKey) edgeSeries {
 	return s
 }
 
-func (r *Requests) session(c *children[string, prometheus.Counter], vec *prometheus.CounterVec, vs string) {
+func (r *Requests) sessionCounter(c *children[string, prometheus.Counter], vec *prometheus.CounterVec, vs string) prometheus.Counter {
 	counter, ok := c.get(vs)
 	if !ok {
 		counter = c.add(vs, func(vs string) prometheus.Counter { return vec.WithLabelValues(vs) })
 	}
-	counter.Inc()
+	return counter
 }
 
 // tool bounds a tools/call's tool name: names the virtual server shows its clients (vmcp's own

@@ -191,6 +191,9 @@ func TestEgressRequestsAreCountedPerConnector(t *testing.T) {
 
 func TestSessionsStartedAndEnded(t *testing.T) {
 	r, reg := newTestRequests(t, nil)
+	if got := series(t, reg, "vmcp_client_sessions_started_total"); len(got) != 2 || got["virtual_server=search"] != 0 {
+		t.Errorf("before any session: %v, want both virtual servers at 0", got)
+	}
 	r.Record(audit.Event{Kind: audit.KindMCP, VirtualServer: "demo", Method: "initialize", Outcome: audit.OutcomeOK})
 	r.Record(audit.Event{Kind: audit.KindMCP, VirtualServer: "demo", Method: "initialize", Outcome: audit.OutcomeOK})
 	r.Record(audit.Event{Kind: audit.KindMCP, VirtualServer: "demo", Method: "initialize", Outcome: audit.OutcomeError})
