@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -111,6 +113,18 @@ func TestDashboardAndRulesReadOnlyWhatVMCPAndEnvoyExport(t *testing.T) {
 		}
 		return nil
 	})
+
+	// Every series of vmcp's own is listed, with its labels and meaning, on the page that says
+	// what vmcp exports.
+	doc, err := os.ReadFile(filepath.Join(harness.ModuleRoot(t), "docs", "observability.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range vmcp {
+		if strings.HasPrefix(name, "vmcp_") && !strings.Contains(string(doc), "`"+name+"`") {
+			t.Errorf("%s is not documented in docs/observability.md", name)
+		}
+	}
 
 	// The calls are counted with the labels the dashboard groups by: a known tool under its
 	// name, a made-up one as other, the tokenless request as unauthenticated.
