@@ -180,7 +180,7 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		stdio:      newStdioConnectors(log.Named("stdio"), Version),
 		ended:      ended,
 	}
-	catalog.Catalog = g.aggregator
+	catalog.catalog = g.aggregator
 	if err := metrics.RegisterAggregator(reg, g.aggregator); err != nil {
 		return nil, err
 	}
@@ -526,4 +526,9 @@ var _ extproc.SessionRecovery = (*aggregator.Server)(nil)
 
 // lateCatalog is the aggregator as the request metrics' tool catalog. The aggregator is made
 // with the metrics' sink, so the catalog is set once it exists, before anything is served.
-type lateCatalog struct{ metrics.Catalog }
+type lateCatalog struct{ catalog metrics.Catalog }
+
+// KnownTool asks the aggregator; until it is set, no tool is known.
+func (l *lateCatalog) KnownTool(vs, tool string) bool {
+	return l.catalog != nil && l.catalog.KnownTool(vs, tool)
+}
