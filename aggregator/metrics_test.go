@@ -1,12 +1,18 @@
 package aggregator
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
+	"github.com/vmcp-dev/vmcp/internal/sse"
 )
 
 // A tool is known to the metrics once a list of its connector names it — by the name clients
@@ -82,5 +88,42 @@ func TestConnectorHealthReportsEachConnectorOnce(t *testing.T) {
 	slack.health.observe(nil, time.Now())
 	if got := health(); !got["slack"] {
 		t.Fatalf("after slack answered again: %v, want it up", got)
+	}
+}
+
+// A listen stream counts as open from its acknowledgement until the client goes away.
+func TestOpenStreamsFollowsTheClients(t *testing.T) {
+	b := startBig(t)
+	srv := httptest.NewServer(b.agg)
+	defer srv.Close()
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "subscriptions/listen",
+		"params": modernParams(map[string]any{"notifications": map[string]any{"toolsListChanged": true}})})
+	ctx, hangUp := context.WithCancel(context.Background())
+	defer hangUp()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v/plain/mcp", bytes.NewReader(body))
+	signed, _ := b.signer.Sign(identity.Identity{Subject: "ann", VirtualServer: "plain", Expiry: time.Now().Add(time.Hour).Unix()})
+	req.Header.Set(headers.Identity, signed)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := sse.NewReader(resp.Body).Next(); err != nil {
+		t.Fatalf("no acknowledgement: %v", err)
+	}
+	if n := b.agg.OpenStreams(); n != 1 {
+		t.Fatalf("OpenStreams = %d with one stream open, want 1", n)
+	}
+	hangUp()
+	// The server learns of the hang-up when its connection closes: poll for it.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for b.agg.OpenStreams() != 0 {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("OpenStreams = %d 10 s after the client hung up", b.agg.OpenStreams())
+		}
 	}
 }
