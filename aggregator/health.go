@@ -33,6 +33,13 @@ func (h *health) resting(now time.Time) bool {
 	return now.Before(h.until)
 }
 
+// failing says whether the latest request to the connector failed.
+func (h *health) failing() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.failures > 0
+}
+
 // observe notes the outcome of one request to the connector. Only the connector's failures
 // count (unreachable, an HTTP error, too slow); a JSON-RPC error is an answer.
 func (h *health) observe(err error, now time.Time) {

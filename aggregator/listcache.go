@@ -61,6 +61,14 @@ func (c *listCache) has(connector, method, name string, now time.Time) (found, c
 	return found, true
 }
 
+// listed says whether the connector's latest list (method) names an item name, expired or not.
+func (c *listCache) listed(connector, method, name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, found := c.m[listKey{connector, method}].names[name]
+	return found
+}
+
 func namesOf(items []map[string]json.RawMessage) map[string]struct{} {
 	names := make(map[string]struct{}, len(items))
 	for _, item := range items {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vmcp-dev/vmcp/internal/tokens"
 )
@@ -16,6 +17,9 @@ type tokenCache struct {
 	mu  sync.RWMutex
 	m   map[[sha256.Size]byte]verified
 	max int
+	// hits and misses count lookups for vmcp_authz_token_cache_*; they outlive the cache, which
+	// each configuration makes anew.
+	hits, misses prometheus.Counter
 }
 
 // verified is what a successful verification established.
@@ -35,8 +39,8 @@ type grant struct {
 	signed string
 }
 
-func newTokenCache(max int) *tokenCache {
-	return &tokenCache{m: make(map[[sha256.Size]byte]verified), max: max}
+func newTokenCache(max int, m *metrics) *tokenCache {
+	return &tokenCache{m: make(map[[sha256.Size]byte]verified), max: max, hits: m.cacheHits, misses: m.cacheMisses}
 }
 
 func cacheKey(audience, token string) [sha256.Size]byte {
@@ -51,14 +55,17 @@ func cacheKey(audience, token string) [sha256.Size]byte {
 
 func (c *tokenCache) get(k [sha256.Size]byte, now time.Time) (verified, bool) {
 	if c.max <= 0 {
+		c.misses.Inc()
 		return verified{}, false
 	}
 	c.mu.RLock()
 	v, ok := c.m[k]
 	c.mu.RUnlock()
 	if !ok || !now.Before(v.claims.Expiry) {
+		c.misses.Inc()
 		return verified{}, false
 	}
+	c.hits.Inc()
 	return v, true
 }
 

@@ -132,7 +132,7 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 		byPath:  make(map[string]*virtualServer, len(cfg.VirtualServers)),
 		issuers: map[string]*issuer{},
 		policy:  pol,
-		cache:   newTokenCache(cfg.Auth.TokenCacheSize),
+		cache:   newTokenCache(cfg.Auth.TokenCacheSize, s.metrics),
 		// A browser on an alias is as much this deployment's own origin as one on public_url.
 		origins: origin.New(cfg.Server.PublicURL, append(cfg.PublicURLs()[1:], cfg.Server.AllowedOrigins...)),
 

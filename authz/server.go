@@ -33,6 +33,7 @@ type Server struct {
 	log       *zap.Logger
 	audit     audit.Sink
 	decisions *prometheus.CounterVec
+	metrics   *metrics
 	now       func() time.Time
 
 	mu      sync.Mutex // serialises Prepare/commit
@@ -62,9 +63,10 @@ func NewServer(keys KeySource, signer *identity.Signer, log *zap.Logger, reg pro
 			Name: "vmcp_authz_decisions_total",
 			Help: "ext_authz decisions by virtual server and outcome (allow, deny, unauthenticated, error).",
 		}, []string{"virtual_server", "decision"}),
+		metrics: newMetrics(),
 	}
 	if reg != nil {
-		reg.MustRegister(s.decisions)
+		reg.MustRegister(append(s.metrics.collectors(), s.decisions)...)
 	}
 	return s
 }
@@ -150,7 +152,10 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		return resp, nil
 	}
 
-	d, err := st.policy.decide(ctx, buildInput(vs, v, httpReq.GetMethod(), path, hdrs))
+	in := buildInput(vs, v, httpReq.GetMethod(), path, hdrs)
+	started := time.Now()
+	d, err := st.policy.decide(ctx, in)
+	s.metrics.policy.Observe(time.Since(started).Seconds())
 	if err != nil {
 		// Fail closed: a policy that cannot decide denies.
 		s.log.Error("authz: policy failed; denying", zap.String("vs", vs.name), zap.Error(err))

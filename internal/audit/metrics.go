@@ -20,7 +20,7 @@ type metrics struct {
 	failures prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, bufferLen func() float64) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, bufferLen, spillBytes func() float64) (*metrics, error) {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vmcp_audit_events_total",
@@ -56,7 +56,11 @@ func newMetrics(reg prometheus.Registerer, bufferLen func() float64) (*metrics, 
 		Name: "vmcp_audit_buffer_length",
 		Help: "Audit events waiting in memory for the store.",
 	}, bufferLen)
-	for _, c := range []prometheus.Collector{m.events, m.dropped, m.spilled, m.replayed, m.rejected, m.failures, gauge} {
+	spill := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vmcp_audit_spill_bytes",
+		Help: "Bytes of audit events in spill files, waiting to be replayed into the store.",
+	}, spillBytes)
+	for _, c := range []prometheus.Collector{m.events, m.dropped, m.spilled, m.replayed, m.rejected, m.failures, gauge, spill} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

@@ -81,10 +81,6 @@ func NewRecorder(store Store, opts Options, log *zap.Logger, reg prometheus.Regi
 		ch:   make(chan Event, opts.Buffer),
 		quit: make(chan struct{}), runDone: make(chan struct{}),
 	}
-	r.m, err = newMetrics(reg, func() float64 { return float64(len(r.ch)) })
-	if err != nil {
-		return nil, err
-	}
 	if opts.SpillDir != "" {
 		if r.spill, err = openSpill(opts.SpillDir); err != nil {
 			return nil, err
@@ -93,6 +89,14 @@ func NewRecorder(store Store, opts Options, log *zap.Logger, reg prometheus.Regi
 			r.spill.close()
 			return nil, err
 		}
+	}
+	r.m, err = newMetrics(reg, func() float64 { return float64(len(r.ch)) }, func() float64 { return float64(r.spill.size()) })
+	if err != nil {
+		if r.spill != nil {
+			r.journal.close(false)
+			r.spill.close()
+		}
+		return nil, err
 	}
 	return r, nil
 }

@@ -87,10 +87,15 @@ func TestStoreOutageSpillsAndReplaysEverything(t *testing.T) {
 	if calls, _ := st.InsertCalls(); calls == 0 {
 		t.Fatal("the recorder never tried the store")
 	}
+	// Each event is a JSON line of well over 100 bytes.
+	eventually(t, "the spill files' size is reported", func() bool { return h.metric(t, "vmcp_audit_spill_bytes") > 100*n })
 
 	st.Fail(nil)
 	eventually(t, "the spill is replayed", func() bool { return st.Len() == n })
 	eventually(t, "replayed spill files are removed", func() bool { return len(segments(t, dir)) == 0 })
+	if got := h.metric(t, "vmcp_audit_spill_bytes"); got != 0 {
+		t.Errorf("vmcp_audit_spill_bytes = %v with no spill file left", got)
+	}
 	if d := st.Duplicates(); d != 0 {
 		t.Errorf("%d events written twice", d)
 	}

@@ -186,6 +186,29 @@ func (s *spill) segments() ([]string, error) {
 	return out, nil
 }
 
+// size is how many bytes the segments hold on disk (the active one's buffered appends not
+// counted); 0 without a spill directory.
+func (s *spill) size() int64 {
+	if s == nil {
+		return 0
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, segmentPrefix) || !strings.HasSuffix(name, segmentSuffix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			n += info.Size()
+		}
+	}
+	return n
+}
+
 // remove deletes a fully replayed segment.
 func (s *spill) remove(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -34,6 +34,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/console"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
+	"github.com/vmcp-dev/vmcp/internal/metrics"
 	"github.com/vmcp-dev/vmcp/internal/policyset"
 	"github.com/vmcp-dev/vmcp/internal/policysource"
 	"github.com/vmcp-dev/vmcp/internal/session"
@@ -77,7 +78,9 @@ type Gateway struct {
 	ended *session.Ended
 	users *userCredentials
 
-	metrics  *prometheus.Registry
+	metrics *prometheus.Registry
+	// requests counts every audit event into the request metrics, then hands it to recorder.
+	requests *metrics.Requests
 	recorder *audit.Recorder
 	// policies keeps the active policy set (directory or OPA bundle) and ships decision logs.
 	policies *policysource.Runtime
@@ -154,23 +157,36 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 	if err != nil {
 		return nil, err
 	}
+	// Every request ends in one audit event; the request metrics are counted from those, so
+	// every component records into the observer wrapped around the recorder. The aggregator
+	// (made with it) tells the observer which tool names are real.
+	catalog := &lateCatalog{}
+	requests, err := metrics.NewRequests(recorder, catalog, reg)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
 		log:        log,
 		store:      st,
 		keys:       keys,
 		metrics:    reg,
+		requests:   requests,
 		recorder:   recorder,
 		xds:        xds.NewServer(log.Named("xds")),
-		authz:      authz.NewServer(keys, signer, log.Named("authz"), reg, recorder),
+		authz:      authz.NewServer(keys, signer, log.Named("authz"), reg, requests),
 		metadata:   &oauth.Metadata{},
 		oauth:      oauth.NewServer(oauth.Options{Store: st, Keys: keys, SealKey: sealKey, Dev: opts.Dev, Log: log.Named("oauth")}),
-		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, recorder, log.Named("aggregator")),
+		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, requests, log.Named("aggregator")),
 		stdio:      newStdioConnectors(log.Named("stdio"), Version),
 		ended:      ended,
 	}
+	catalog.catalog = g.aggregator
+	if err := metrics.RegisterAggregator(reg, g.aggregator); err != nil {
+		return nil, err
+	}
 	// Connector sessions that replace ones their connector forgot are found by every replica.
 	g.aggregator.SetRemapStore(st)
-	g.extproc = extproc.NewServer(sessions, signer, g.aggregator, recorder, log.Named("extproc"))
+	g.extproc = extproc.NewServer(sessions, signer, g.aggregator, requests, log.Named("extproc"))
 	if err := g.initUserCredentials(ctx, st, opts); err != nil {
 		return nil, err
 	}
@@ -214,7 +230,7 @@ func (g *Gateway) applyLocked(cfg *config.Config, set *policyset.Set) error {
 		return err
 	}
 	commits := []func(){commitStdio}
-	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth, g.console, g.users} {
+	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth, g.console, g.users, g.requests} {
 		commit, err := c.Prepare(cfg)
 		if err != nil {
 			rollbackStdio()
@@ -507,3 +523,12 @@ func (g *Gateway) httpHandler() http.Handler {
 
 // The aggregator replaces the connector sessions that routed calls find forgotten.
 var _ extproc.SessionRecovery = (*aggregator.Server)(nil)
+
+// lateCatalog is the aggregator as the request metrics' tool catalog. The aggregator is made
+// with the metrics' sink, so the catalog is set once it exists, before anything is served.
+type lateCatalog struct{ catalog metrics.Catalog }
+
+// KnownTool asks the aggregator; until it is set, no tool is known.
+func (l *lateCatalog) KnownTool(vs, tool string) bool {
+	return l.catalog != nil && l.catalog.KnownTool(vs, tool)
+}
