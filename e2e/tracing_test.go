@@ -256,18 +256,15 @@ func logTree(t *testing.T, spans []receivedSpan) {
 		ids[s.spanID] = true
 	}
 	var b strings.Builder
-	var walk func(parent, indent string)
-	walk = func(parent, indent string) {
+	var walk func(isChild func(receivedSpan) bool, indent string)
+	walk = func(isChild func(receivedSpan) bool, indent string) {
 		for _, s := range spans {
-			if s.parentID == parent || parent == "" && !ids[s.parentID] && s.parentID != "" || parent == "" && s.parentID == "" {
-				if parent == "" && ids[s.parentID] {
-					continue
-				}
+			if isChild(s) {
 				fmt.Fprintf(&b, "%s%s  %s\n", indent, s.service, s.name)
-				walk(s.spanID, indent+"  ")
+				walk(func(c receivedSpan) bool { return c.parentID == s.spanID }, indent+"  ")
 			}
 		}
 	}
-	walk("", "")
+	walk(func(s receivedSpan) bool { return !ids[s.parentID] }, "")
 	t.Logf("trace:\n%s", b.String())
 }

@@ -23,10 +23,9 @@ func StartGRPC(ctx context.Context, service, method string, headers map[string]s
 	if p == nil {
 		return ctx, Span{}
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
 	var parent context.Context
-	if len(md.Get(traceparent)) > 0 {
-		parent = p.propagator.Extract(ctx, metadataCarrier(md))
+	if len(metadata.ValueFromIncomingContext(ctx, traceparent)) > 0 {
+		parent = p.propagator.Extract(ctx, metadataCarrier{ctx})
 	} else {
 		parent = p.propagator.Extract(ctx, mapCarrier(headers))
 	}
@@ -49,25 +48,21 @@ func Inject(ctx context.Context, h http.Header) {
 	p.propagator.Inject(ctx, propagation.HeaderCarrier(h))
 }
 
-// metadataCarrier reads W3C trace context from gRPC metadata.
-type metadataCarrier metadata.MD
+// metadataCarrier reads W3C trace context from a gRPC call's incoming metadata, key by key
+// (without copying the whole metadata).
+type metadataCarrier struct{ ctx context.Context }
 
 func (c metadataCarrier) Get(key string) string {
-	if v := metadata.MD(c).Get(key); len(v) > 0 {
+	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) > 0 {
 		return v[0]
 	}
 	return ""
 }
 
-func (c metadataCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
+// Set is not used: vmcp only reads the context Envoy sends.
+func (c metadataCarrier) Set(string, string) {}
 
-func (c metadataCarrier) Keys() []string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	return keys
-}
+func (c metadataCarrier) Keys() []string { return []string{traceparent, "tracestate"} }
 
 // mapCarrier reads W3C trace context from the header map of an ext_authz CheckRequest (keys
 // lower case, as Envoy sends them).

@@ -256,3 +256,10 @@ func (s Span) Cached(hit bool) {
 		s.s.SetAttributes(attribute.Bool("vmcp.cache.hit", hit))
 	}
 }
+
+// Use turns tracing on with tp instead of an OTLP exporter, for tests and benchmarks, and
+// returns the function that turns it off again.
+func Use(tp trace.TracerProvider, includeUser bool) (restore func()) {
+	prev := active.Swap(&provider{tracer: tp.Tracer(InstrumentationName), propagator: propagator, includeUser: includeUser})
+	return func() { active.Store(prev) }
+}
