@@ -131,10 +131,12 @@ func newTraceparent() (header, traceID, spanID string) {
 // A traced client's call goes through Envoy and vmcp in one trace: Envoy continues the client's
 // traceparent, vmcp's ext_authz Check is a child of Envoy's call to it with the decision on it,
 // and the connector is handed a traceparent of the same trace; a fan-out tools/list has one
-// child span per connector. Envoy and vmcp both export to a real OTLP/gRPC receiver.
+// child span per connector. Envoy and vmcp both export to a real OTLP/gRPC receiver. New traces
+// are sampled at a ratio of 0: every span received is there because the client's traceparent
+// said "sampled", and Envoy and vmcp kept the caller's decision.
 func TestTracesGoThroughEnvoyAndVMCP(t *testing.T) {
 	collector := startTraceCollector(t)
-	s := startSystemOpts(t, systemOpts{top: fmt.Sprintf("observability:\n  tracing:\n    endpoint: %s\n    sampling_ratio: 1\n", collector.addr)})
+	s := startSystemOpts(t, systemOpts{top: fmt.Sprintf("observability:\n  tracing:\n    endpoint: %s\n    sampling_ratio: 0\n", collector.addr)})
 	token := s.token("alice", "demo")
 	tp := &traceparentTransport{base: edgeclient.Bearer{Token: token, Base: http.DefaultTransport}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -206,6 +208,26 @@ func TestTracesGoThroughEnvoyAndVMCP(t *testing.T) {
 			logTree(t, spans)
 			return nil
 		})
+	})
+
+	t.Run("a new trace at ratio 0 is not sampled", func(t *testing.T) {
+		before := len(s.notesSeen.all())
+		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "notes__list_notes", Arguments: map[string]any{}}); err != nil {
+			t.Fatal(err)
+		}
+		seen := s.notesSeen.all()[before:]
+		found := false
+		for _, h := range seen {
+			if v := h.Get("traceparent"); v != "" {
+				found = true
+				if !strings.HasSuffix(v, "-00") {
+					t.Errorf("the connector got a sampled traceparent %q for a request without one at ratio 0", v)
+				}
+			}
+		}
+		if !found {
+			t.Error("the connector got no traceparent: the trace is not propagated when it is not sampled")
+		}
 	})
 
 	t.Run("a fan-out tools/list", func(t *testing.T) {

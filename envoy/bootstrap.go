@@ -99,9 +99,9 @@ type bootstrapView struct {
 
 // tracingView is the tracing section both listeners get.
 type tracingView struct {
-	// Percent is the sampling ratio as Envoy's random_sampling percentage.
-	Percent string
-	Cluster string
+	// PerMillion is the sampling ratio of new traces in millionths.
+	PerMillion uint32
+	Cluster    string
 }
 
 // Render produces the Envoy bootstrap YAML for p. Every address is checked first, and an error
@@ -156,7 +156,7 @@ func Render(p BootstrapParams) ([]byte, error) {
 			return nil, fmt.Errorf("envoy bootstrap: TraceSampling: %v is not between 0 and 1", p.TraceSampling)
 		}
 		v.Clusters = append(v.Clusters, clusterView{Name: envoynames.ClusterOTLP, HTTP2: true, Addr: hp})
-		v.Tracing = &tracingView{Percent: strconv.FormatFloat(p.TraceSampling*100, 'f', -1, 64), Cluster: envoynames.ClusterOTLP}
+		v.Tracing = &tracingView{PerMillion: uint32(math.Round(p.TraceSampling * 1e6)), Cluster: envoynames.ClusterOTLP}
 	}
 	var buf bytes.Buffer
 	if err := tmpl.Execute(&buf, v); err != nil {

@@ -6,6 +6,8 @@ import (
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	tracev3 "github.com/envoyproxy/go-control-plane/envoy/config/trace/v3"
+	samplersv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/tracers/opentelemetry/samplers/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/envoynames"
@@ -50,8 +52,10 @@ func TestTracingBothListenersToTheCollector(t *testing.T) {
 		if tr == nil {
 			t.Fatalf("%s: no tracing", l)
 		}
-		if got := tr.GetRandomSampling().GetValue(); got != 25 {
-			t.Errorf("%s: random_sampling %v%%, want 25%%", l, got)
+		// Envoy's random sampling lets every request through to the sampler, which keeps a
+		// caller's decision and samples new traces at the ratio.
+		if got := tr.GetRandomSampling().GetValue(); got != 100 {
+			t.Errorf("%s: random_sampling %v%%, want 100%%", l, got)
 		}
 		if tr.GetProvider().GetName() != "envoy.tracers.opentelemetry" {
 			t.Errorf("%s: tracer %q", l, tr.GetProvider().GetName())
@@ -62,6 +66,17 @@ func TestTracingBothListenersToTheCollector(t *testing.T) {
 		}
 		if got := otel.GetGrpcService().GetEnvoyGrpc().GetClusterName(); got != envoynames.ClusterOTLP {
 			t.Errorf("%s: spans go to cluster %q", l, got)
+		}
+		var parent samplersv3.ParentBasedSamplerConfig
+		if err := otel.GetSampler().GetTypedConfig().UnmarshalTo(&parent); err != nil {
+			t.Fatalf("%s: sampler: %v", l, err)
+		}
+		var ratio samplersv3.TraceIdRatioBasedSamplerConfig
+		if err := parent.GetWrappedSampler().GetTypedConfig().UnmarshalTo(&ratio); err != nil {
+			t.Fatalf("%s: new traces' sampler: %v", l, err)
+		}
+		if p := ratio.GetSamplingPercentage(); p.GetNumerator() != 250000 || p.GetDenominator() != typev3.FractionalPercent_MILLION {
+			t.Errorf("%s: new traces sampled at %v", l, p)
 		}
 	}
 	found := false
