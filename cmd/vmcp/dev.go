@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -72,8 +71,8 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if *otlp != "" {
-		if _, _, err := net.SplitHostPort(*otlp); err != nil {
-			return fmt.Errorf("--otlp-endpoint: %q is not host:port", *otlp)
+		if err := config.CheckTraceEndpoint(*otlp); err != nil {
+			return fmt.Errorf("--otlp-endpoint: %w", err)
 		}
 		cfg.Observability.Tracing.Endpoint = *otlp
 	}

@@ -1,8 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"net"
+	"strconv"
+	"strings"
 )
 
 // Observability configures what vmcp and its Envoy report about themselves besides logs and the
@@ -45,11 +48,20 @@ func (t Tracing) Equal(o Tracing) bool {
 func (l *loader) validateObservability(c *Config) {
 	t := c.Observability.Tracing
 	if t.Endpoint != "" {
-		if host, port, err := net.SplitHostPort(t.Endpoint); err != nil || host == "" || port == "" {
-			l.add("observability.tracing.endpoint", "observability.tracing.endpoint: %q is not host:port", t.Endpoint)
+		if err := CheckTraceEndpoint(t.Endpoint); err != nil {
+			l.add("observability.tracing.endpoint", "observability.tracing.endpoint: %v", err)
 		}
 	}
 	if r := t.Ratio(); math.IsNaN(r) || r < 0 || r > 1 {
 		l.add("observability.tracing.sampling_ratio", "observability.tracing.sampling_ratio: %v is not between 0 and 1", r)
 	}
+}
+
+// CheckTraceEndpoint checks that a trace collector's address is host:port, without a scheme.
+func CheckTraceEndpoint(endpoint string) error {
+	host, port, err := net.SplitHostPort(endpoint)
+	if n, perr := strconv.ParseUint(port, 10, 16); err != nil || host == "" || strings.ContainsAny(host, "/@") || perr != nil || n == 0 {
+		return fmt.Errorf("%q is not host:port (the collector's OTLP/gRPC port, without a scheme)", endpoint)
+	}
+	return nil
 }
