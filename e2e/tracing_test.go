@@ -208,6 +208,15 @@ func TestTracesGoThroughEnvoyAndVMCP(t *testing.T) {
 			logTree(t, spans)
 			return nil
 		})
+		// The request's audit log line carries the trace id: logs, traces and the audit trail join.
+		harness.Eventually(t, 10*time.Second, func() error {
+			for _, line := range strings.Split(s.vmcp.Output(), "\n") {
+				if strings.Contains(line, "audit event") && strings.Contains(line, `"tools/call"`) && strings.Contains(line, `"trace_id": "`+traceID+`"`) {
+					return nil
+				}
+			}
+			return fmt.Errorf("no audit log line of the tools/call with trace_id %s", traceID)
+		})
 	})
 
 	t.Run("a new trace at ratio 0 is not sampled", func(t *testing.T) {
