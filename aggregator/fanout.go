@@ -15,6 +15,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/toolnames"
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
+	"github.com/vmcp-dev/vmcp/internal/tracing"
 )
 
 // outcome is one connector's answer in a fan-out.
@@ -33,7 +34,10 @@ func (s *Server) fanOut(ctx context.Context, vs *virtualServer, fn func(context.
 		go func() {
 			cctx, cancel := context.WithTimeout(ctx, c.timeout)
 			defer cancel()
+			cctx, span := tracing.StartFanOut(cctx, c.name)
+			defer span.End()
 			v, err := fn(cctx, c)
+			span.Error(err)
 			out[i] = outcome{connector: c, value: v, err: err}
 			done <- i
 		}()

@@ -21,6 +21,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/revision"
 	"github.com/vmcp-dev/vmcp/internal/session"
+	"github.com/vmcp-dev/vmcp/internal/tracing"
 )
 
 // Server is the aggregator's HTTP handler for every virtual server path.
@@ -284,7 +285,7 @@ func (s *Server) record(r *http.Request, req *request, cw *countingWriter, start
 	if cw.status == http.StatusNotFound && req.rawID != "" {
 		reason = "session not found"
 	}
-	s.audit.Record(audit.Event{
+	ev := audit.Event{
 		Kind:          audit.KindMCP,
 		RequestID:     r.Header.Get("X-Request-Id"),
 		Subject:       req.caller.Subject,
@@ -300,7 +301,13 @@ func (s *Server) record(r *http.Request, req *request, cw *countingWriter, start
 		LatencyMicros: time.Since(started).Microseconds(),
 		BytesIn:       r.ContentLength,
 		BytesOut:      cw.bytes,
-	})
+	}
+	if span := tracing.FromContext(r.Context()); span.Recording() {
+		span.SetName(tracing.MCPName(req.method, req.target))
+		span.Session(req.rawID)
+	}
+	tracing.Audited(r.Context(), &ev)
+	s.audit.Record(ev)
 }
 
 // openSession opens the caller's session for a GET stream or a DELETE, or answers as the MCP

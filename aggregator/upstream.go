@@ -16,6 +16,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/revision"
 	"github.com/vmcp-dev/vmcp/internal/sse"
+	"github.com/vmcp-dev/vmcp/internal/tracing"
 )
 
 // maxUpstreamBody bounds one connector answer read by the aggregator.
@@ -170,6 +171,8 @@ func (u *upstreamClient) post(ctx context.Context, c call, body []byte) (*http.R
 }
 
 func (u *upstreamClient) setHeaders(req *http.Request, c call) {
+	// The egress listener continues the trace and passes it on to the connector.
+	tracing.Inject(req.Context(), req.Header)
 	req.Header.Set(headers.Connector, c.connector.name)
 	if c.method != "" {
 		req.Header.Set(headers.RPCMethod, c.method)

@@ -22,6 +22,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
+	"github.com/vmcp-dev/vmcp/internal/tracing"
 )
 
 // Server implements envoy.service.auth.v3.Authorization.
@@ -96,6 +97,8 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	st := s.state.Load()
 	httpReq := req.GetAttributes().GetRequest().GetHttp()
+	ctx, span := tracing.StartGRPC(ctx, "envoy.service.auth.v3.Authorization", "Check", httpReq.GetHeaders())
+	defer span.End()
 	if st == nil || httpReq == nil {
 		return denied(http.StatusServiceUnavailable, "temporarily_unavailable", "", "vmcp is not configured yet"), nil
 	}
@@ -105,7 +108,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		return denied(http.StatusNotFound, "not_found", "", "no virtual MCP server at this path"), nil
 	}
 	hdrs := httpReq.GetHeaders()
-	ev := auditEvent{vs: vs.name, requestID: hdrs["x-request-id"], mcpMethod: mcpMethod(httpReq.GetMethod(), hdrs)}
+	ev := auditEvent{vs: vs.name, requestID: hdrs["x-request-id"], mcpMethod: mcpMethod(httpReq.GetMethod(), hdrs), span: span}
 	if !st.origins.Allow(hdrs["origin"]) {
 		// Before the token: a page on a rebound or foreign origin learns nothing, not even
 		// whether the browser's token is good.
@@ -283,6 +286,8 @@ type auditEvent struct {
 	subject, email, clientID, issuer string
 	decision, reason, policy         string
 	revision, decisionID             string
+	// span is Check's trace span, which gets the decision too.
+	span tracing.Span
 }
 
 func (s *Server) record(ev auditEvent) {
@@ -291,7 +296,7 @@ func (s *Server) record(ev auditEvent) {
 	if ev.decision != "allow" {
 		outcome = audit.OutcomeDenied
 	}
-	s.audit.Record(audit.Event{
+	e := audit.Event{
 		Kind:           audit.KindAuthz,
 		RequestID:      ev.requestID,
 		Subject:        ev.subject,
@@ -305,5 +310,7 @@ func (s *Server) record(ev auditEvent) {
 		PolicyRevision: ev.revision,
 		DecisionID:     ev.decisionID,
 		Outcome:        outcome,
-	})
+	}
+	ev.span.Audited(&e)
+	s.audit.Record(e)
 }

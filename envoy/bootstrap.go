@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"strconv"
@@ -43,6 +44,10 @@ type BootstrapParams struct {
 	// XDS, Authz, ExtProc and HTTP are vmcp's servers as Envoy reaches them: IPs or hostnames
 	// (a docker service name, say).
 	XDS, Authz, ExtProc, HTTP string
+	// TraceCollector is the OTLP/gRPC collector (host:port) Envoy sends its spans to; empty:
+	// Envoy does not trace. TraceSampling is the share of new traces sampled, 0 to 1.
+	TraceCollector string
+	TraceSampling  float64
 }
 
 // ParamsFromConfig takes the addresses from vmcp's configuration. Fields left empty (a Config that
@@ -55,7 +60,7 @@ func ParamsFromConfig(cfg *config.Config) BootstrapParams {
 		return v
 	}
 	s := cfg.Server
-	return BootstrapParams{
+	p := BootstrapParams{
 		NodeID:  NodeID,
 		Edge:    or(s.Envoy.Edge, config.DefaultEdge),
 		Egress:  or(s.Envoy.Egress, config.DefaultEgress),
@@ -65,6 +70,10 @@ func ParamsFromConfig(cfg *config.Config) BootstrapParams {
 		ExtProc: or(s.Listen.ExtProc, config.DefaultExtProc),
 		HTTP:    or(s.Listen.HTTP, config.DefaultHTTP),
 	}
+	if t := cfg.Observability.Tracing; t.Enabled() {
+		p.TraceCollector, p.TraceSampling = t.Endpoint, t.Ratio()
+	}
+	return p
 }
 
 // hostPort is an address split the way Envoy's socket_address wants it: an IPv6 host without
@@ -85,6 +94,14 @@ type bootstrapView struct {
 	NodeID              string
 	Edge, Egress, Admin hostPort
 	Clusters            []clusterView
+	Tracing             *tracingView
+}
+
+// tracingView is the tracing section both listeners get.
+type tracingView struct {
+	// PerMillion is the sampling ratio of new traces in millionths.
+	PerMillion uint32
+	Cluster    string
 }
 
 // Render produces the Envoy bootstrap YAML for p. Every address is checked first, and an error
@@ -129,6 +146,17 @@ func Render(p BootstrapParams) ([]byte, error) {
 			return nil, err
 		}
 		v.Clusters = append(v.Clusters, clusterView{Name: u.cluster, HTTP2: u.http2, Addr: hp})
+	}
+	if p.TraceCollector != "" {
+		hp, err := splitAddr("TraceCollector", p.TraceCollector)
+		if err != nil {
+			return nil, err
+		}
+		if math.IsNaN(p.TraceSampling) || p.TraceSampling < 0 || p.TraceSampling > 1 {
+			return nil, fmt.Errorf("envoy bootstrap: TraceSampling: %v is not between 0 and 1", p.TraceSampling)
+		}
+		v.Clusters = append(v.Clusters, clusterView{Name: envoynames.ClusterOTLP, HTTP2: true, Addr: hp})
+		v.Tracing = &tracingView{PerMillion: uint32(math.Round(p.TraceSampling * 1e6)), Cluster: envoynames.ClusterOTLP}
 	}
 	var buf bytes.Buffer
 	if err := tmpl.Execute(&buf, v); err != nil {

@@ -118,6 +118,7 @@ func TestRenderedBootstrapsAreValid(t *testing.T) {
 		{"the docker addresses", dockerParams()},
 		{"hostnames and IPv6", BootstrapParams{NodeID: "n", Edge: "[::]:8080", Egress: "[::1]:8081", Admin: "[::1]:9901",
 			XDS: "vmcp:18000", Authz: "vmcp.vmcp-system.svc.cluster.local:18001", ExtProc: "[fd00::1]:18002", HTTP: "my_vmcp:18003"}},
+		{"tracing on", tracingParams()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/revision"
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
+	"github.com/vmcp-dev/vmcp/internal/tracing"
 	"github.com/vmcp-dev/vmcp/internal/translate"
 )
 
@@ -599,5 +600,8 @@ func (e *edgeExchange) record() {
 	}
 	e.recorded = true
 	e.event.LatencyMicros = time.Since(e.started).Microseconds()
+	span := tracing.FromContext(e.ctx)
+	span.Session(e.sessionID)
+	span.Audited(&e.event)
 	e.audit.Record(e.event)
 }

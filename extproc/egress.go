@@ -15,6 +15,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
+	"github.com/vmcp-dev/vmcp/internal/tracing"
 )
 
 // egressExchange handles one aggregator→connector request on the egress listener: it attaches
@@ -157,6 +158,7 @@ func (e *egressExchange) record() {
 	}
 	e.recorded = true
 	e.event.LatencyMicros = time.Since(e.started).Microseconds()
+	tracing.Audited(e.ctx, &e.event)
 	e.audit.Record(e.event)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/session"
+	"github.com/vmcp-dev/vmcp/internal/tracing"
 )
 
 // Server implements envoy.service.ext_proc.v3.ExternalProcessor.
@@ -76,13 +77,15 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	if st == nil {
 		return status.Error(codes.Unavailable, "vmcp is not configured yet")
 	}
+	ctx, span := tracing.StartGRPC(stream.Context(), "envoy.service.ext_proc.v3.ExternalProcessor", "Process", nil)
+	defer span.End()
 	var handle func(*extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse
-	if listenerOf(stream.Context()) == "egress" {
-		e := &egressExchange{state: st, users: s.users, signer: s.signer, audit: s.audit, ctx: stream.Context(), log: s.log}
+	if listenerOf(ctx) == "egress" {
+		e := &egressExchange{state: st, users: s.users, signer: s.signer, audit: s.audit, ctx: ctx, log: s.log}
 		handle = e.handle
 		defer e.done()
 	} else {
-		e := s.edgeExchange(stream.Context(), st)
+		e := s.edgeExchange(ctx, st)
 		e.send = stream.Send
 		handle = e.handle
 		defer e.done()

@@ -29,11 +29,12 @@ func main() {
 	lists := flag.Int("lists", 50, "cached tools/list requests on the 10-connector virtual server")
 	sessions := flag.Int("sessions", 10000, "sessions of distinct users opened for the memory measurement, of each kind")
 	timeout := flag.Duration("timeout", 4*time.Minute, "bound on the whole run")
+	traced := flag.Bool("tracing", false, "run vmcp and Envoy with tracing on, every request sampled, exporting to an OTLP/gRPC receiver in this process that counts the spans and keeps none: what tracing costs")
 	profile := flag.String("profile", "", "write a CPU profile of vmcp under 8-client tools/call load through it (10 s) to this file, of this process to FILE.load, and vmcp's heap after the sessions to FILE.heap")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := loadRun(ctx, os.Stdout, *vmcpBin, *clients, *calls, *seqCalls, *lists, *sessions, *profile); err != nil {
+	if err := loadRun(ctx, os.Stdout, *vmcpBin, *clients, *calls, *seqCalls, *lists, *sessions, *profile, *traced); err != nil {
 		fmt.Fprintln(os.Stderr, "vmcp-load:", err)
 		os.Exit(1)
 	}
@@ -77,7 +78,7 @@ func perCall(d time.Duration, n int) string { return ms(d / time.Duration(max(n,
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
 
-func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, seqCalls, lists, sessions int, profile string) error {
+func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, seqCalls, lists, sessions int, profile string, traced bool) error {
 	weatherAddr, err := serve(weather.New(weather.Options{}))
 	if err != nil {
 		return err
@@ -90,9 +91,16 @@ func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, 
 		}
 		names = append(names, n)
 	}
+	var spans *spanCounter
+	if traced {
+		if spans, err = startSpanCounter(); err != nil {
+			return err
+		}
+		defer spans.stop()
+	}
 	loadAvgAtStart := loadAvg()
 	started := time.Now()
-	sys, err := startSystem(vmcpBin, weatherAddr, wide, names)
+	sys, err := startSystem(vmcpBin, weatherAddr, wide, names, spans.address())
 	if err != nil {
 		return err
 	}
@@ -254,6 +262,9 @@ func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, 
 		fmt.Fprintf(out, "heap profile of vmcp after the sessions: %s.heap\n", profile)
 	}
 
+	if spans != nil {
+		figs = append(figs, figure{"spans exported (tracing on): Envoy / vmcp", fmt.Sprintf("%d / %d", spans.envoy.Load(), spans.vmcp.Load()), "", ""})
+	}
 	// Other work on the machine shows in every latency above; say how busy it was.
 	figs = append(figs, figure{"load average (1 min) at start / end", loadAvgAtStart + " / " + loadAvg(), "", ""})
 	for _, r := range []struct {

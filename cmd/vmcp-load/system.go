@@ -64,7 +64,7 @@ func freeAddr() (string, error) {
 // startSystem writes a configuration with virtual server "load" (the weather connector at
 // weatherAddr) and "wide" (the connectors in wide, name → address), starts vmcp dev and waits
 // until Envoy answers on the edge with vmcp's challenge.
-func startSystem(vmcpBin, weatherAddr string, wide map[string]string, wideNames []string) (*system, error) {
+func startSystem(vmcpBin, weatherAddr string, wide map[string]string, wideNames []string, otlpEndpoint string) (*system, error) {
 	dir, err := os.MkdirTemp("", "vmcp-load-")
 	if err != nil {
 		return nil, err
@@ -100,7 +100,11 @@ connectors:
 		return nil, err
 	}
 	defer logFile.Close()
-	s.cmd = exec.Command(vmcpBin, "dev", "-c", s.config, "--no-example-connectors")
+	args := []string{"dev", "-c", s.config, "--no-example-connectors"}
+	if otlpEndpoint != "" {
+		args = append(args, "--otlp-endpoint", otlpEndpoint)
+	}
+	s.cmd = exec.Command(vmcpBin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Its own process group, so that stop ends Envoy (vmcp's child) too.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

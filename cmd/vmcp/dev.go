@@ -53,6 +53,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	path := fs.String("c", "", "configuration file (default: the embedded example configuration, in .vmcp/vmcp.yaml)")
 	noExamples := fs.Bool("no-example-connectors", false, "do not run the example connectors")
 	noEnvoy := fs.Bool("no-envoy", false, "do not start Envoy (one is run separately, as in docker-compose)")
+	otlp := fs.String("otlp-endpoint", "", "export OpenTelemetry traces of Envoy and vmcp to this OTLP/gRPC collector (host:port, plaintext), e.g. a local Jaeger's 127.0.0.1:4317")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +69,12 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg, watch, err := devConfig(*path, stderr)
 	if err != nil {
 		return err
+	}
+	if *otlp != "" {
+		if err := config.CheckTraceEndpoint(*otlp); err != nil {
+			return fmt.Errorf("--otlp-endpoint: %w", err)
+		}
+		cfg.Observability.Tracing.Endpoint = *otlp
 	}
 	log, err := newLogger(cfg.Server.LogLevel, true)
 	if err != nil {
@@ -92,7 +99,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
-	g, err := gateway.New(ctx, cfg, log, gateway.Options{Dev: true})
+	g, err := gateway.New(ctx, cfg, log, gateway.Options{Dev: true, OTLPEndpoint: *otlp})
 	if err != nil {
 		return err
 	}

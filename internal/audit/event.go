@@ -69,6 +69,11 @@ type Event struct {
 	BytesIn       int64 `json:"bytes_in,omitempty"`
 	BytesOut      int64 `json:"bytes_out,omitempty"`
 
+	// TraceID and SpanID name the span of the request (tracing on): the event's log line
+	// carries them, so that logs, traces and the audit trail join. They are not stored.
+	TraceID string `json:"-"`
+	SpanID  string `json:"-"`
+
 	// Arguments as recorded per the argument mode (off: nil; keys: {"key": null}; full: values
 	// with secret-looking ones replaced by "[redacted]").
 	Arguments map[string]any `json:"arguments,omitempty"`

@@ -30,6 +30,8 @@ func logEvent(l *zap.Logger, ev *Event) {
 		}
 	}
 	str("request_id", ev.RequestID)
+	str("trace_id", ev.TraceID)
+	str("span_id", ev.SpanID)
 	str("sub", ev.Subject)
 	str("email", ev.Email)
 	str("client_id", ev.ClientID)

@@ -228,8 +228,11 @@ func (r *Recorder) flush(ctx context.Context, batch []Event) {
 func (r *Recorder) write(ctx context.Context, batch []Event, timeout time.Duration) error {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	wctx, span := startWriteSpan(wctx, batch)
 	r.writeSeq++
-	if err := r.store.InsertAuditEvents(wctx, batch); err != nil {
+	err := r.store.InsertAuditEvents(wctx, batch)
+	endWriteSpan(span, err)
+	if err != nil {
 		r.m.failures.Inc()
 		return err
 	}

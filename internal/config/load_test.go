@@ -146,7 +146,7 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 		{
 			name: "an unknown top-level key lists the known keys",
 			yaml: "server: {}\nservers: {}\n",
-			want: []string{`vmcp.yaml:2:1: unknown key "servers" in the top level (known: audit, auth, connectors, policy, server, store, virtual_servers)`},
+			want: []string{`vmcp.yaml:2:1: unknown key "servers" in the top level (known: audit, auth, connectors, observability, policy, server, store, virtual_servers)`},
 		},
 		{
 			name: "an unknown key in server.listen lists the known keys",
@@ -454,10 +454,10 @@ func TestLoadNamesEveryProblemByLineAndColumn(t *testing.T) {
 			name: "several unknown keys are all reported in line order",
 			yaml: "servr: {}\nconnectors:\n  - name: a\n    uri: http://h\nauthz: {}\n",
 			want: []string{
-				`vmcp.yaml:1:1: unknown key "servr" in the top level (known: audit, auth, connectors, policy, server, store, virtual_servers)`,
+				`vmcp.yaml:1:1: unknown key "servr" in the top level (known: audit, auth, connectors, observability, policy, server, store, virtual_servers)`,
 				`vmcp.yaml:3:5: connector "a": url or command is required`,
 				`vmcp.yaml:4:5: unknown key "uri" in connectors[0] (known: call_timeout, command, credential, dir, env, limits, name, timeout, url)`,
-				`vmcp.yaml:5:1: unknown key "authz" in the top level (known: audit, auth, connectors, policy, server, store, virtual_servers)`,
+				`vmcp.yaml:5:1: unknown key "authz" in the top level (known: audit, auth, connectors, observability, policy, server, store, virtual_servers)`,
 			},
 		},
 	} {

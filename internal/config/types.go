@@ -21,6 +21,7 @@ type Config struct {
 	Connectors     []Connector     `yaml:"connectors"`
 	VirtualServers []VirtualServer `yaml:"virtual_servers"`
 	Policy         Policy          `yaml:"policy"`
+	Observability  Observability   `yaml:"observability"`
 
 	// Path is the file the configuration was read from; relative ${file:…} references and
 	// data_dir are resolved against its directory.

@@ -69,6 +69,7 @@ func (l *loader) validate(c *Config) {
 	l.validateAuth(c)
 	l.validateConnections(c)
 	l.validateStoreAndAudit(c)
+	l.validateObservability(c)
 	l.validatePolicy(c)
 
 	connectors := map[string]bool{}

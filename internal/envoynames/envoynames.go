@@ -28,4 +28,6 @@ const (
 	ClusterAuthz   = "vmcp_authz"
 	ClusterExtProc = "vmcp_extproc"
 	ClusterHTTP    = "vmcp_http"
+	// ClusterOTLP is the OpenTelemetry collector Envoy exports spans to, when tracing is on.
+	ClusterOTLP = "vmcp_otlp"
 )

@@ -40,6 +40,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
+	"github.com/vmcp-dev/vmcp/internal/tracing"
 	"github.com/vmcp-dev/vmcp/oauth"
 	"github.com/vmcp-dev/vmcp/xds"
 )
@@ -77,6 +78,8 @@ type Gateway struct {
 	// ended is the set of sessions clients ended, synced from the store.
 	ended *session.Ended
 	users *userCredentials
+	// otlpEndpoint overrides each configuration's trace collector (Options.OTLPEndpoint).
+	otlpEndpoint string
 
 	metrics *prometheus.Registry
 	// requests counts every audit event into the request metrics, then hands it to recorder.
@@ -102,6 +105,9 @@ type Options struct {
 	// Dev enables what only `vmcp dev` may do: built-in users, client metadata documents on
 	// private addresses.
 	Dev bool
+	// OTLPEndpoint, when set, is the trace collector of every configuration applied, whatever
+	// its observability.tracing.endpoint says (`vmcp dev --otlp-endpoint`).
+	OTLPEndpoint string
 }
 
 // New builds a gateway for cfg. Nothing listens until Run.
@@ -179,6 +185,8 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, requests, log.Named("aggregator")),
 		stdio:      newStdioConnectors(log.Named("stdio"), Version),
 		ended:      ended,
+
+		otlpEndpoint: opts.OTLPEndpoint,
 	}
 	catalog.catalog = g.aggregator
 	if err := metrics.RegisterAggregator(reg, g.aggregator); err != nil {
@@ -215,6 +223,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 // the policy source has for cfg. Every component gets the same set: one revision decides
 // everywhere. Called with g.mu held.
 func (g *Gateway) applyLocked(cfg *config.Config, set *policyset.Set) error {
+	cfg = g.withTracingOverride(cfg)
 	if g.cfg != nil {
 		if err := restartRequired(g.cfg, cfg); err != nil {
 			return err
@@ -316,6 +325,9 @@ func restartRequired(old, cur *config.Config) error {
 	if old.Server.Listen != cur.Server.Listen || old.Server.Envoy != cur.Server.Envoy || old.Server.DataDir != cur.Server.DataDir {
 		return errors.New("server.listen, server.envoy and server.data_dir changes need a restart")
 	}
+	if !old.Observability.Tracing.Equal(cur.Observability.Tracing) {
+		return errors.New("observability.tracing changes need a restart (Envoy's tracer is in its bootstrap)")
+	}
 	return policyRestartRequired(old, cur)
 }
 
@@ -343,6 +355,11 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 	cfg := g.current()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopTracing, err := g.startTracing(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 
 	listeners := map[string]string{
 		"xds": cfg.Server.Listen.XDS, "authz": cfg.Server.Listen.Authz,
@@ -489,8 +506,15 @@ func (g *Gateway) current() *config.Config {
 	return g.cfg
 }
 
-// httpHandler serves the aggregator on every virtual server path and a readiness probe.
+// httpHandler serves the aggregator on every virtual server path and a readiness probe, traced
+// when tracing is on (probes, metrics and profiles excepted).
 func (g *Gateway) httpHandler() http.Handler {
+	return tracing.Handler(g.mux(), func(path string) bool {
+		return path == "/healthz" || path == "/metrics" || strings.HasPrefix(path, "/debug/")
+	})
+}
+
+func (g *Gateway) mux() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", g.healthz)
 	// Prometheus metrics. The edge routes only virtual server paths, /.well-known/, /oauth/, /console/ and /connect/ to

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
+	"github.com/vmcp-dev/vmcp/internal/tracing"
 )
 
 // RFC 8693 token type identifiers.
@@ -29,7 +30,9 @@ const assertionTTL = time.Minute
 // §2.1). The subject token is the caller's own IdP access token when they came with one (the
 // IdP's token service trusts its own tokens); otherwise a short-lived JWT naming the caller,
 // signed by vmcp (verifiable with vmcp's JWKS) and addressed to the token service.
-func (r *Resolver) exchange(ctx context.Context, c *compiled, s *strategy, caller Caller) ([]credential.Header, time.Time, error) {
+func (r *Resolver) exchange(ctx context.Context, c *compiled, s *strategy, caller Caller) (_ []credential.Header, _ time.Time, err error) {
+	ctx, span := tracing.StartClient(ctx, "token exchange")
+	defer func() { span.Error(err); span.End() }()
 	subjectToken, subjectType := caller.SubjectToken, typeAccessToken
 	if subjectToken == "" {
 		jwt, err := tokens.NewMinter(r.keys, c.issuer, assertionTTL).Mint(tokens.Claims{Subject: caller.Subject, Email: caller.Email, Groups: caller.Groups, Audience: s.tokenURL})
@@ -60,6 +63,7 @@ func (r *Resolver) exchange(ctx context.Context, c *compiled, s *strategy, calle
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
+	tracing.Inject(ctx, req.Header)
 	if s.clientID != "" {
 		// RFC 6749 §2.3.1: form-encode before Basic.
 		req.SetBasicAuth(url.QueryEscape(s.clientID), url.QueryEscape(s.clientSecret))

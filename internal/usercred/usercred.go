@@ -21,6 +21,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
+	"github.com/vmcp-dev/vmcp/internal/tracing"
 )
 
 // Caller is who a credential is for.
@@ -111,17 +112,21 @@ func (r *Resolver) Prepare(cfg *config.Config) (func(), error) {
 
 // Headers returns the headers carrying caller's credential for connector. A user who must first
 // connect their account gets a *credential.NotConnectedError.
-func (r *Resolver) Headers(ctx context.Context, caller Caller, connector string) ([]credential.Header, error) {
+func (r *Resolver) Headers(ctx context.Context, caller Caller, connector string) (_ []credential.Header, err error) {
 	c := r.state.Load()
 	s := c.connectors[connector]
 	if s == nil {
 		return nil, fmt.Errorf("connector %q has no per-user credential", connector)
 	}
+	ctx, span := tracing.StartCredential(ctx, connector, string(s.kind))
+	defer func() { span.Error(err); span.End() }()
 	key := caller.Subject + "\x00" + connector
 	now := r.now()
 	if v, ok := c.cache.Load(key); ok && now.Before(v.(*entry).until) {
+		span.Cached(true)
 		return v.(*entry).headers, nil
 	}
+	span.Cached(false)
 	// The resolution is shared by every caller waiting on it: one caller going away must not
 	// fail the others (the outbound requests have their own timeouts).
 	shared := context.WithoutCancel(ctx)
