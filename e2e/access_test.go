@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -72,7 +73,7 @@ func TestGroupAccessAndLivePolicyEdits(t *testing.T) {
 	harness.Eventually(t, 10*time.Second, func() error {
 		sre = s.token("bob", "ops", "--groups", "sre")
 		if code, _ := post(t, s.url("ops"), sre); code != http.StatusOK {
-			return errorf("sre member on ops: HTTP %d", code)
+			return fmt.Errorf("sre member on ops: HTTP %d", code)
 		}
 		return nil
 	})
@@ -89,7 +90,7 @@ func TestGroupAccessAndLivePolicyEdits(t *testing.T) {
 	harness.Eventually(t, 10*time.Second, func() error {
 		code, challenge := post(t, s.url("ops"), sre)
 		if code != http.StatusForbidden || !strings.Contains(challenge, `insufficient_scope`) {
-			return errorf("after the policy edit: HTTP %d %q", code, challenge)
+			return fmt.Errorf("after the policy edit: HTTP %d %q", code, challenge)
 		}
 		return nil
 	})

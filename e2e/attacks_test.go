@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -128,7 +129,7 @@ func TestSessionsAndTokensDoNotCrossUsersOrVirtualServers(t *testing.T) {
 	harness.Eventually(t, 10*time.Second, func() error {
 		aliceOps = s.token("alice", "ops")
 		if code, _ := post(t, s.url("ops"), aliceOps); code != 200 {
-			return errorf("ops not served yet: HTTP %d", code)
+			return fmt.Errorf("ops not served yet: HTTP %d", code)
 		}
 		return nil
 	})

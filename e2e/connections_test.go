@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -443,7 +444,7 @@ func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 	if refreshes != 1 {
 		t.Errorf("the authorization server saw %d refreshes, want exactly 1 (then the token is cached)", refreshes)
 	}
-	if names := toolNames(t, connect(t, s.url("gh"), aliceToken)); !contains(names, "github__whoami") {
+	if names := toolNames(t, connect(t, s.url("gh"), aliceToken)); !slices.Contains(names, "github__whoami") {
 		t.Errorf("after connecting, a new session lists %v, want github__whoami among them", names)
 	}
 	for _, h := range githubSeen.all() {
@@ -598,13 +599,4 @@ func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 			}
 		}
 	}
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

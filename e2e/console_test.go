@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -104,7 +105,7 @@ func TestTheWebConsoleInChromium(t *testing.T) {
 		defer cancel()
 		_, err := carol.CallTool(ctx, &mcp.CallToolParams{Name: "weather__get_forecast", Arguments: map[string]any{"city": "Oslo", "days": 1}})
 		if err == nil || !strings.Contains(err.Error(), "denied by policy") {
-			return errorf("the forecasters' tool was not denied to carol: %v", err)
+			return fmt.Errorf("the forecasters' tool was not denied to carol: %v", err)
 		}
 		return nil
 	}

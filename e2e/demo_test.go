@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -188,7 +189,7 @@ func TestConfigEditsApplyWithoutRestartAndBadEditsAreRejected(t *testing.T) {
 	}
 	harness.Eventually(t, 10*time.Second, func() error {
 		if !strings.Contains(s.vmcp.Output(), "config reload rejected") {
-			return errorf("vmcp has not reported the broken configuration yet")
+			return fmt.Errorf("vmcp has not reported the broken configuration yet")
 		}
 		return nil
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,7 +102,7 @@ func TestIdentityAssertionsAndExchangedTokensReachOnlyTheirConnectors(t *testing
 	cs := connect(t, s.url("corp"), clientToken)
 	names := toolNames(t, cs)
 	for _, want := range []string{"internal__whoami", "jira__whoami", "notes__add_note"} {
-		if !contains(names, want) {
+		if !slices.Contains(names, want) {
 			t.Errorf("tools/list = %v, missing %s (the fan-out must carry the per-user credentials too)", names, want)
 		}
 	}

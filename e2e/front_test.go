@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -92,7 +93,7 @@ func TestAFrontEnvoyHidesTheDeathOfAReplica(t *testing.T) {
 	front := startFrontEnvoy(t, a, b)
 	harness.Eventually(t, 30*time.Second, func() error {
 		if n := strings.Count(front.clusters(t), "::health_flags::healthy"); n != 2 {
-			return errorf("%d of 2 replicas healthy at the front", n)
+			return fmt.Errorf("%d of 2 replicas healthy at the front", n)
 		}
 		return nil
 	})

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -39,8 +38,6 @@ func writeFile(path, data string) error {
 	}
 	return os.Rename(tmp, path)
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 // postgresStore starts a PostgreSQL server for the test and returns the store section that
 // points vmcp at a fresh database on it.

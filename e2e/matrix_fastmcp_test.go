@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,12 +39,12 @@ func runFastMCPCall(t *testing.T, m *matrixServer) matrixResult {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			res.set(step, nil, errorf("fastmcp call %s: %v: %s", strings.Join(args, " "), err, tail(strings.TrimSpace(stderr.String()+string(out)), 800)))
+			res.set(step, nil, fmt.Errorf("fastmcp call %s: %v: %s", strings.Join(args, " "), err, tail(strings.TrimSpace(stderr.String()+string(out)), 800)))
 			return
 		}
 		var v any
 		if err := json.Unmarshal(out, &v); err != nil {
-			res.set(step, nil, errorf("fastmcp call %s printed %s: %v", strings.Join(args, " "), tail(string(out), 600), err))
+			res.set(step, nil, fmt.Errorf("fastmcp call %s printed %s: %v", strings.Join(args, " "), tail(string(out), 600), err))
 			return
 		}
 		res.set(step, strings.Join(jsonTexts(v), "\n"), nil)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,12 +46,12 @@ func runInspector(t *testing.T, m *matrixServer, era string) matrixResult {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			res.set(step, nil, errorf("inspector %s: %v: %s", strings.Join(args, " "), err, tail(strings.TrimSpace(stderr.String()), 600)))
+			res.set(step, nil, fmt.Errorf("inspector %s: %v: %s", strings.Join(args, " "), err, tail(strings.TrimSpace(stderr.String()), 600)))
 			return
 		}
 		v, err := value(out)
 		if err != nil {
-			err = errorf("inspector %s printed %s: %v", strings.Join(args, " "), tail(string(out), 600), err)
+			err = fmt.Errorf("inspector %s printed %s: %v", strings.Join(args, " "), tail(string(out), 600), err)
 		}
 		res.set(step, v, err)
 	}
@@ -121,7 +122,7 @@ func unwrapResult(out []byte, into any) error {
 		return err
 	}
 	if wrapper.Result == nil {
-		return errorf("no result")
+		return fmt.Errorf("no result")
 	}
 	return json.Unmarshal(wrapper.Result, into)
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,10 +102,10 @@ func TestMCPRemoteSignsInWithItsOwnOAuthAndRefreshes(t *testing.T) {
 				return err
 			}
 			if r.IsError || !strings.Contains(textOf(r.Content), "Oslo") {
-				return errorf("weather__get_forecast: %s", textOf(r.Content))
+				return fmt.Errorf("weather__get_forecast: %s", textOf(r.Content))
 			}
 			if n := strings.Count(m.vmcp.Output(), "oauth: tokens issued"); n < 2 {
-				return errorf("%d token issuance so far: no refresh yet", n)
+				return fmt.Errorf("%d token issuance so far: no refresh yet", n)
 			}
 			return nil
 		})

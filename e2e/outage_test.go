@@ -159,7 +159,7 @@ func TestAConfigFileWrittenInTwoStepsNeverTakesAVirtualServerOffline(t *testing.
 	harness.Eventually(t, 10*time.Second, func() error {
 		out := s.vmcp.Output()
 		if !strings.Contains(out, "holding it back") && strings.Count(out, "config reloaded") == reloads {
-			return errorf("vmcp has not read the first part yet")
+			return fmt.Errorf("vmcp has not read the first part yet")
 		}
 		return nil
 	})
@@ -169,7 +169,7 @@ func TestAConfigFileWrittenInTwoStepsNeverTakesAVirtualServerOffline(t *testing.
 	}
 	harness.Eventually(t, 10*time.Second, func() error {
 		if strings.Count(s.vmcp.Output(), "config reloaded") == reloads {
-			return errorf("the whole file is not applied yet")
+			return fmt.Errorf("the whole file is not applied yet")
 		}
 		return nil
 	})
@@ -233,7 +233,7 @@ func (s *system) waitReplayed() {
 	harness.Eventually(s.t, 30*time.Second, func() error {
 		left, _ := filepath.Glob(filepath.Join(s.dir, "data", "audit-spill", "spill-*.jsonl"))
 		if len(left) > 0 {
-			return errorf("%d spill files not replayed yet", len(left))
+			return fmt.Errorf("%d spill files not replayed yet", len(left))
 		}
 		return nil
 	})
@@ -294,7 +294,7 @@ func envoyChildPid(t *testing.T, pid int) int {
 				}
 			}
 		}
-		return errorf("no envoy child of vmcp %d", pid)
+		return fmt.Errorf("no envoy child of vmcp %d", pid)
 	})
 	return child
 }
@@ -315,7 +315,7 @@ func TestVMCPDevRestartsAnEnvoyThatDiesAndTheSessionGoesOn(t *testing.T) {
 	}
 	harness.Eventually(t, 30*time.Second, func() error {
 		if !strings.Contains(s.vmcp.Output(), "envoy restarted and ready") {
-			return errorf("Envoy has not been restarted yet")
+			return fmt.Errorf("Envoy has not been restarted yet")
 		}
 		return nil
 	})
@@ -329,7 +329,7 @@ func TestVMCPDevRestartsAnEnvoyThatDiesAndTheSessionGoesOn(t *testing.T) {
 			return err
 		}
 		if res.IsError {
-			return errorf("tool error: %v", res.Content)
+			return fmt.Errorf("tool error: %v", res.Content)
 		}
 		return nil
 	})

@@ -107,7 +107,7 @@ func startEchoSystem(t *testing.T, auth, vsYAML string) (*system, *echoConnector
 	s.reload(func() { s.writeConfig("  - name: guarded\n" + vsYAML) })
 	harness.Eventually(t, 10*time.Second, func() error {
 		if code, _ := post(t, s.url("guarded"), s.token("probe", "guarded", "--groups", "eng")); code != 200 {
-			return errorf("guarded not served yet: HTTP %d", code)
+			return fmt.Errorf("guarded not served yet: HTTP %d", code)
 		}
 		return nil
 	})

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -55,7 +56,7 @@ func TestSIGTERMLetsInFlightCallsFinishAndFlushesTheAudit(t *testing.T) {
 	}
 	harness.Eventually(t, 10*time.Second, func() error {
 		if !strings.Contains(s.vmcp.Output(), "stopping: in-flight requests finish") {
-			return errorf("vmcp has not begun to stop")
+			return fmt.Errorf("vmcp has not begun to stop")
 		}
 		return nil
 	})
@@ -63,7 +64,7 @@ func TestSIGTERMLetsInFlightCallsFinishAndFlushesTheAudit(t *testing.T) {
 	// never served half-way.
 	harness.Eventually(t, 10*time.Second, func() error {
 		if code, _ := post(t, s.url("drain"), token); code == 200 {
-			return errorf("a new request was still served during the drain")
+			return fmt.Errorf("a new request was still served during the drain")
 		}
 		return nil
 	})

@@ -47,7 +47,7 @@ var soakFaults = []soakFault{
 		}
 		harness.Eventually(t, 60*time.Second, func() error {
 			if strings.Count(s.vmcp.Output(), "envoy restarted and ready") == before {
-				return errorf("Envoy has not been restarted yet")
+				return fmt.Errorf("Envoy has not been restarted yet")
 			}
 			return nil
 		})
@@ -68,7 +68,7 @@ var soakFaults = []soakFault{
 		harness.Eventually(t, 10*time.Second, func() error {
 			out := s.vmcp.Output()
 			if strings.Count(out, "holding it back") == held && strings.Count(out, "config reloaded") == reloads {
-				return errorf("vmcp has not read the first part yet")
+				return fmt.Errorf("vmcp has not read the first part yet")
 			}
 			return nil
 		})
@@ -254,7 +254,7 @@ func TestSoakFaults(t *testing.T) {
 		load := startFaultLoad(t, s, p, &counts, sessions, tokens)
 		harness.Eventually(t, 30*time.Second, func() error {
 			if counts.answered.Load() < 20 {
-				return errorf("warming up")
+				return fmt.Errorf("warming up")
 			}
 			return nil
 		})
@@ -263,7 +263,7 @@ func TestSoakFaults(t *testing.T) {
 		from := counts.answered.Load()
 		harness.Eventually(t, 60*time.Second, func() error {
 			if counts.answered.Load()-from < 60 {
-				return errorf("%d calls answered since the recovery", counts.answered.Load()-from)
+				return fmt.Errorf("%d calls answered since the recovery", counts.answered.Load()-from)
 			}
 			return nil
 		})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -86,7 +87,7 @@ func TestA2026ClientGetsResultsOfItsRevisionFromA2025Connector(t *testing.T) {
 				harness.Eventually(t, 15*time.Second, func() error {
 					ct, m = modernAnswer(t, url, token, method, name, params)
 					if m["error"] != nil {
-						return errorf("%s: %v", method, m["error"])
+						return fmt.Errorf("%s: %v", method, m["error"])
 					}
 					return nil
 				})
@@ -278,7 +279,7 @@ func TestA2026ClientGetsAStreamedAnswerOfItsRevisionEventByEvent(t *testing.T) {
 		defer resp.Body.Close()
 		raw, _ = io.ReadAll(resp.Body)
 		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-			return errorf("HTTP %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+			return fmt.Errorf("HTTP %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
 		}
 		return nil
 	})
