@@ -67,7 +67,8 @@ func TestGroupAccessAndLivePolicyEdits(t *testing.T) {
 	if err := os.WriteFile(policyFile, defaults, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.writeConfigAuth("  policies: "+policyDir, "  - name: ops\n    connectors: [weather]\n    access: {groups: [sre]}\n")
+	s.config.Auth.Policies = policyDir
+	s.writeConfig(harness.VirtualServer{Name: "ops", Connectors: []string{"weather"}, Extra: "access: {groups: [sre]}"})
 
 	var sre, eng string
 	harness.Eventually(t, 10*time.Second, func() error {
@@ -96,21 +97,22 @@ func TestGroupAccessAndLivePolicyEdits(t *testing.T) {
 	})
 }
 
+// curatedServer renames one of notes' tools, hides another, and lets only forecasters call
+// weather's.
+var curatedServer = harness.VirtualServer{Name: "curated", Extra: `connectors:
+  - name: notes
+    tools:
+      add_note: {name: write_note, description: "Write a note for the team."}
+      get_note: {hidden: true}
+  - weather
+access:
+  tools:
+    "weather__*": [forecasters]
+`}
+
 func TestToolRenamesHidingAndToolPolicyThroughEnvoy(t *testing.T) {
 	s := startSystem(t)
-	s.reload(func() {
-		s.writeConfig(`  - name: curated
-    connectors:
-      - name: notes
-        tools:
-          add_note: {name: write_note, description: "Write a note for the team."}
-          get_note: {hidden: true}
-      - weather
-    access:
-      tools:
-        "weather__*": [forecasters]
-`)
-	})
+	s.reload(func() { s.writeConfig(curatedServer) })
 	reader := connect(t, s.url("curated"), s.token("carol", "curated", "--groups", "readers"))
 	names := toolNames(t, reader)
 	for _, want := range []string{"notes__write_note", "notes__list_notes"} {

@@ -124,7 +124,7 @@ func initializeSession(t *testing.T, url, token string) string {
 // server is refused on another.
 func TestSessionsAndTokensDoNotCrossUsersOrVirtualServers(t *testing.T) {
 	s := startSystem(t)
-	s.reload(func() { s.writeConfig("  - name: ops\n    connectors: [notes, weather]\n") })
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "ops", Connectors: []string{"notes", "weather"}}) })
 	var aliceOps string
 	harness.Eventually(t, 10*time.Second, func() error {
 		aliceOps = s.token("alice", "ops")
@@ -297,7 +297,7 @@ func TestUntrustedBrowserOriginsAreRefusedAtTheEdge(t *testing.T) {
 func TestAUserOverTheVirtualServersRateLimitGets429(t *testing.T) {
 	s := startSystem(t)
 	s.reload(func() {
-		s.writeConfig("  - name: limited\n    connectors: [weather]\n    rate_limit: {requests_per_minute: 6, burst: 2}\n")
+		s.writeConfig(harness.VirtualServer{Name: "limited", Connectors: []string{"weather"}, Extra: "rate_limit: {requests_per_minute: 6, burst: 2}"})
 	})
 	alice, bob := s.token("alice", "limited"), s.token("bob", "limited")
 	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,9 +38,9 @@ func TestConformanceSuiteAgainstAVirtualServer(t *testing.T) {
 
 	direct, directOut := runConformance(t, dir, "http://"+addr+"/mcp")
 
-	s := startSystemOpts(t, systemOpts{connectors: fmt.Sprintf("  - name: everything\n    url: http://%s/mcp\n    timeout: 10s\n", addr)})
+	s := startSystem(t, withEverything("http://"+addr+"/mcp"))
 	s.reload(func() {
-		s.writeConfig("  - name: conf\n    connectors: [everything, notes]\n    prefix: {mode: on_conflict}\n")
+		s.writeConfig(harness.VirtualServer{Name: "conf", Connectors: []string{"everything", "notes"}, Prefix: "on_conflict"})
 	})
 	target := bearerProxy(t, s.edge, s.token("alice", "conf")) + "/v/conf/mcp"
 	via, viaOut := runConformance(t, dir, target)

@@ -222,15 +222,10 @@ func serveRecordingConnector(t *testing.T, l net.Listener, accept func(token str
 	return seen
 }
 
-const connectUsers = `  login:
-    dev_users:
-      - username: alice
-        password_hash: $2a$10$FuRmRGYQVq7NrSJElZbOkuLiDStaaVh.v0x9Tlpgc4MheEax.DjM2
-        email: alice@example.com
-      - username: bob
-        password_hash: $2a$10$JBvaaCy/NbLGqBJapQU6mep6/.0mW/y2efdFKQMmQhnusg6u7EZfS
-        email: bob@example.com
-`
+var connectUsers = []harness.DevUser{
+	{Username: "alice", PasswordHash: "$2a$10$FuRmRGYQVq7NrSJElZbOkuLiDStaaVh.v0x9Tlpgc4MheEax.DjM2", Email: "alice@example.com"},
+	{Username: "bob", PasswordHash: "$2a$10$JBvaaCy/NbLGqBJapQU6mep6/.0mW/y2efdFKQMmQhnusg6u7EZfS", Email: "bob@example.com"},
+}
 
 // signInAndConnect opens a connect link in b, signing in at vmcp's dev login when asked and
 // confirming on the connect page, and returns the last page's status and text.
@@ -329,12 +324,11 @@ func resultText(res *mcp.CallToolResult) string {
 // error messages or database file.
 func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 	as, connectorURL, githubSeen := serveGitHubConnector(t)
-	s := startSystemOpts(t, systemOpts{auth: connectUsers, connectors: `  - name: github
-    url: ` + connectorURL + `
-    timeout: 5s
-    credential: {type: oauth, scopes: [repo]}
-`})
-	s.reload(func() { s.writeConfig("  - name: gh\n    connectors: [github, notes]\n") })
+	s := startSystem(t, func(c *harness.Config) {
+		c.Auth.DevUsers = connectUsers
+		c.Connectors = append(c.Connectors, harness.Connector{Name: "github", URL: connectorURL, Timeout: 5 * time.Second, Credential: "{type: oauth, scopes: [repo]}"})
+	})
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "gh", Connectors: []string{"github", "notes"}}) })
 	aliceToken := s.token("dev:alice", "gh")
 
 	// A 2025-11-25 client that declared URL elicitation gets -32042 with the connect link.

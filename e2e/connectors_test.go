@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -10,19 +9,17 @@ import (
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
-// addConnector adds a connector named name to the configuration, after weather, with extra YAML
-// lines (indented four spaces) such as a timeout. h serves it; nil leaves its address unserved
-// (a connector that is down). The next writeConfig applies it.
-func (s *system) addConnector(name string, h http.Handler, extra string) {
+// addConnector adds c to s.config, at an address of its own: h serves it there, or with h nil
+// nothing does (a connector that is down). The next writeConfig applies it.
+func (s *system) addConnector(c harness.Connector, h http.Handler) {
 	s.t.Helper()
 	if h != nil {
-		s.serveConnector(name, h)
+		s.serveConnector(c.Name, h)
 	} else {
-		s.addrs[name] = harness.FreeAddr(s.t) // picked free, and nothing will listen there
+		s.addrs[c.Name] = harness.FreeAddr(s.t) // picked free, and nothing will listen there
 	}
-	// The weather connector's optional credential line is the one place in the template where a
-	// list item may follow; a connector added there is one more entry of the connectors list.
-	s.addrs["weather-credential"] += fmt.Sprintf("  - name: %s\n    url: http://%s/mcp\n%s", name, s.addrs[name], extra)
+	c.URL = "http://" + s.addrs[c.Name] + "/mcp"
+	s.config.Connectors = append(s.config.Connectors, c)
 }
 
 // gate holds a tool call until the test releases it, and says when one has started.

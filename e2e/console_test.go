@@ -69,18 +69,6 @@ type consoleRun struct {
 	} `json:"afterSignOut"`
 }
 
-const curatedServer = `  - name: curated
-    connectors:
-      - name: notes
-        tools:
-          add_note: {name: write_note, description: "Write a note for the team."}
-          get_note: {hidden: true}
-      - weather
-    access:
-      tools:
-        "weather__*": [forecasters]
-`
-
 func TestTheWebConsoleInChromium(t *testing.T) {
 	chromium := requireChromium(t)
 	dir := filepath.Join(harness.ModuleRoot(t), "e2e", "browser")
@@ -92,8 +80,9 @@ func TestTheWebConsoleInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	// alice (eng) is an ordinary user; root is in vmcp-admins, the default audit.admin_groups.
-	auth := devUsers + "      - username: root\n        password_hash: " + string(hash) + "\n        groups: [vmcp-admins]\n"
-	s := startSystemOpts(t, systemOpts{auth: auth})
+	s := startSystem(t, func(c *harness.Config) {
+		c.Auth.DevUsers = append(slices.Clone(devUsers), harness.DevUser{Username: "root", PasswordHash: string(hash), Groups: []string{"vmcp-admins"}})
+	})
 	s.reload(func() { s.writeConfig(curatedServer) })
 
 	// carol reads notes and is refused the forecasters' tool: one denied call before the

@@ -167,9 +167,7 @@ func TestRequestsWithoutAValidTokenAreChallenged(t *testing.T) {
 
 func TestConfigEditsApplyWithoutRestartAndBadEditsAreRejected(t *testing.T) {
 	s := startSystem(t)
-	s.writeConfig(`  - name: ops
-    connectors: [weather]
-`)
+	s.writeConfig(harness.VirtualServer{Name: "ops", Connectors: []string{"weather"}})
 	// The token command reads the edited file, so the new virtual server is known to it.
 	var cs *mcpSession
 	harness.Eventually(t, 10*time.Second, func() error {

@@ -52,20 +52,17 @@ func searchNames(t *testing.T, cs *mcp.ClientSession, query string) []string {
 // exactly like a direct call, and is audited under the real tool's name.
 func TestToolSearchAndCallToolThroughEnvoy(t *testing.T) {
 	s := startSystem(t)
-	var extra strings.Builder
 	for _, c := range toolsearchtest.Catalog() {
-		s.serveConnector(c.Name, toolsearchtest.Handler(c))
-		fmt.Fprintf(&extra, "  - {name: %s, url: \"http://%s/mcp\", timeout: 5s}\n", c.Name, s.addrs[c.Name])
+		s.addConnector(harness.Connector{Name: c.Name, Timeout: 5 * time.Second}, toolsearchtest.Handler(c))
 	}
 	s.reload(func() {
-		s.connectors = strings.TrimSuffix(extra.String(), "\n")
-		s.writeConfig(`  - name: big
-    connectors: [notes, weather, github, slack, jira, drive, calendar, crm, billing, monitoring, database, mail]
-    tools: {discovery: search, pinned: [weather__get_forecast]}
-    access:
-      tools:
-        "billing__delete_*": [finance]
-`)
+		s.writeConfig(harness.VirtualServer{Name: "big",
+			Connectors: []string{"notes", "weather", "github", "slack", "jira", "drive", "calendar", "crm", "billing", "monitoring", "database", "mail"},
+			Extra: `tools: {discovery: search, pinned: [weather__get_forecast]}
+access:
+  tools:
+    "billing__delete_*": [finance]
+`})
 	})
 
 	cs := connect(t, s.url("big"), s.token("alice", "big", "--groups", "eng"))

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -23,6 +22,13 @@ import (
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
+
+// withEverything adds the reference server, server-everything, at url as connector everything.
+func withEverything(url string) func(*harness.Config) {
+	return func(c *harness.Config) {
+		c.Connectors = append(c.Connectors, harness.Connector{Name: "everything", URL: url, Timeout: 10 * time.Second})
+	}
+}
 
 // everythingClient is a go-sdk client that can do everything server-everything asks of a
 // client: elicitation (accepted), sampling (a fixed answer), roots, and progress.
@@ -65,9 +71,9 @@ func TestServerEverythingWorksThroughVMCPAsItDoesDirectly(t *testing.T) {
 	harness.WaitTCP(t, addr)
 	direct := "http://" + addr + "/mcp"
 
-	s := startSystemOpts(t, systemOpts{connectors: fmt.Sprintf("  - name: everything\n    url: %s\n    timeout: 10s\n", direct)})
+	s := startSystem(t, withEverything(direct))
 	s.reload(func() {
-		s.writeConfig("  - name: ref\n    connectors: [everything, notes]\n    prefix: {mode: on_conflict}\n")
+		s.writeConfig(harness.VirtualServer{Name: "ref", Connectors: []string{"everything", "notes"}, Prefix: "on_conflict"})
 	})
 	var viaProgress, directProgress atomic.Int32
 	via := everythingClient(t, s.url("ref"), edgeclient.Bearer{Token: s.token("alice", "ref"), Base: http.DefaultTransport}, &viaProgress)
@@ -187,8 +193,10 @@ func TestTypeScriptClientGetsFromServerEverythingThroughVMCPWhatItGetsDirectly(t
 		filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js"), "streamableHttp")
 	harness.WaitTCP(t, addr)
 	direct := "http://" + addr + "/mcp"
-	s := startSystemOpts(t, systemOpts{connectors: fmt.Sprintf("  - name: everything\n    url: %s\n    timeout: 10s\n", direct)})
-	s.reload(func() { s.writeConfig("  - name: ref\n    connectors: [everything]\n    prefix: {mode: never}\n") })
+	s := startSystem(t, withEverything(direct))
+	s.reload(func() {
+		s.writeConfig(harness.VirtualServer{Name: "ref", Connectors: []string{"everything"}, Prefix: "never"})
+	})
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte(s.token("alice", "ref")), 0o600); err != nil {
 		t.Fatal(err)

@@ -32,12 +32,12 @@ func garbage() http.Handler {
 func TestAConnectorThatIsDownStalledBrokenOrSlowFailsOnlyItsOwnTools(t *testing.T) {
 	s := startSystem(t)
 	slow := newGate() // never released: its tool outlives the call timeout
-	s.addConnector("down", nil, "    timeout: 2s\n")
-	s.addConnector("stalled", stalled(), "    timeout: 2s\n    call_timeout: 2s\n")
-	s.addConnector("garbage", garbage(), "    timeout: 2s\n")
-	s.addConnector("slow", gatedConnector(slow), "    timeout: 5s\n    call_timeout: 2s\n")
+	s.addConnector(harness.Connector{Name: "down", Timeout: 2 * time.Second}, nil)
+	s.addConnector(harness.Connector{Name: "stalled", Timeout: 2 * time.Second, CallTimeout: 2 * time.Second}, stalled())
+	s.addConnector(harness.Connector{Name: "garbage", Timeout: 2 * time.Second}, garbage())
+	s.addConnector(harness.Connector{Name: "slow", Timeout: 5 * time.Second, CallTimeout: 2 * time.Second}, gatedConnector(slow))
 	s.reload(func() {
-		s.writeConfig("  - name: faults\n    connectors: [weather, down, stalled, garbage, slow]\n")
+		s.writeConfig(harness.VirtualServer{Name: "faults", Connectors: []string{"weather", "down", "stalled", "garbage", "slow"}})
 	})
 	token := s.token("ivan", "faults")
 

@@ -88,8 +88,8 @@ func (f *frontEnvoy) hostStats(t *testing.T, stat string) map[string]int {
 // succeeding on the other.
 func TestAFrontEnvoyHidesTheDeathOfAReplica(t *testing.T) {
 	shared := postgresStore(t)
-	a := startSystemOpts(t, systemOpts{top: shared})
-	b := startSystemOpts(t, systemOpts{top: shared, replicaOf: a})
+	a := startSystem(t, func(c *harness.Config) { c.Store = shared })
+	b := startReplica(t, a)
 	front := startFrontEnvoy(t, a, b)
 	harness.Eventually(t, 30*time.Second, func() error {
 		if n := strings.Count(front.clusters(t), "::health_flags::healthy"); n != 2 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 	"github.com/vmcp-dev/vmcp/internal/store/pgtest"
 )
@@ -41,7 +42,7 @@ func writeFile(path, data string) error {
 
 // postgresStore starts a PostgreSQL server for the test and returns the store section that
 // points vmcp at a fresh database on it.
-func postgresStore(t *testing.T) string {
+func postgresStore(t *testing.T) harness.Store {
 	t.Helper()
 	pg, err := pgtest.Start(context.Background())
 	if err != nil {
@@ -57,5 +58,5 @@ func postgresStore(t *testing.T) string {
 	if err := os.WriteFile(dsnFile, []byte(pg.Database(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return "store: {driver: postgres, dsn: \"${file:" + dsnFile + "}\"}\n"
+	return harness.Store{Driver: "postgres", DSN: "${file:" + dsnFile + "}"}
 }

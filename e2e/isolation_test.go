@@ -40,8 +40,10 @@ func TestAHangingConnectorIsLeftOutAndComesBack(t *testing.T) {
 	go srv.Serve(lis)
 	t.Cleanup(func() { srv.Close() })
 
-	s := startSystemOpts(t, systemOpts{connectors: fmt.Sprintf("  - name: flaky\n    url: http://%s/mcp\n    timeout: 1s\n", lis.Addr())})
-	s.reload(func() { s.writeConfig("  - name: iso\n    connectors: [notes, flaky]\n") })
+	s := startSystem(t, func(c *harness.Config) {
+		c.Connectors = append(c.Connectors, harness.Connector{Name: "flaky", URL: "http://" + lis.Addr().String() + "/mcp", Timeout: time.Second})
+	})
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "iso", Connectors: []string{"notes", "flaky"}}) })
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-isolation", Version: "1"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -53,7 +53,7 @@ func getJSON(t *testing.T, u string, v any) {
 // spelling (RFC 9728 §3.3: the metadata's resource is the URL the client used; RFC 8414 §3.3:
 // the issuer is the URL it fetched the AS metadata from), and sign in, consent and call tools.
 func TestAClientOnLocalhostSignsInAndCallsToolsInDev(t *testing.T) {
-	s := startSystemWith(t, devUsers)
+	s := startSystem(t, withDevUsers)
 	edge, _ := url.Parse(s.edge)
 	localhost := "http://localhost:" + edge.Port()
 	vsURL := localhost + "/v/demo/mcp"
@@ -148,14 +148,12 @@ func anyStrings(v any) []string {
 // challenge and issuer in that spelling, and a host that is no alias gets the canonical
 // metadata, never metadata naming that host.
 func TestAPublicURLAliasIsAnotherSpellingOfEveryVirtualServer(t *testing.T) {
-	s := startSystemOpts(t, systemOpts{auth: devUsers})
+	s := startSystem(t, withDevUsers)
 	edge, _ := url.Parse(s.edge)
 	alias := "http://mcp.alias.test:" + edge.Port()
 	s.reload(func() {
-		// The test configuration has one line for server.public_url: the alias list goes on
-		// the line after it, under server: too.
-		s.addrs["public"] = s.edge + "\n  public_url_aliases: [\"" + alias + "\"]"
-		s.writeConfig("")
+		s.config.Server.PublicURLAliases = []string{alias}
+		s.writeConfig()
 	})
 	// The alias resolves to the edge, as DNS would make it.
 	dialer := &net.Dialer{}
@@ -242,7 +240,7 @@ func TestAPublicURLAliasIsAnotherSpellingOfEveryVirtualServer(t *testing.T) {
 // localhost it now signs in with a dev user and calls tools.
 func TestTypeScriptSDKClientSignsInOnLocalhostInDev(t *testing.T) {
 	tsClientDir(t) // before the system starts: a fresh npm ci takes a while
-	s := startSystemWith(t, devUsers)
+	s := startSystem(t, withDevUsers)
 	edge, _ := url.Parse(s.edge)
 	res := runTSClient(t, "http://localhost:"+edge.Port()+"/v/demo/mcp", "alice", "alice")
 	if res.SignIns != 1 || !slices.Contains(res.Tools, "notes__add_note") || !res.ForecastOK {

@@ -84,7 +84,7 @@ func jsonTexts(v any) []string {
 // notes resource and the notes prompt.
 func TestFastMCPWorksThroughVMCP(t *testing.T) {
 	pyClients(t)
-	m := startMatrix(t, "")
+	m := startMatrix(t)
 	t.Run("Client in its default mode", func(t *testing.T) {
 		res := runPython(t, m, "fastmcp_client.py", m.url(matrixVS), m.tokenFile(t, "alice"))
 		assertMatrixRow(t, res, rowWant{client: "fastmcp", revision: revModern})

@@ -144,7 +144,7 @@ func textOf(content []mcp.Content) string {
 // speaks: its default, 2026-07-28 (server/discover, no session), and 2025-11-25 (initialize and
 // a session), which a client asks for with ClientSessionOptions.ProtocolVersion.
 func TestGoSDKClientWorksThroughVMCPInBothRevisions(t *testing.T) {
-	m := startMatrix(t, "")
+	m := startMatrix(t)
 	for _, tc := range []struct {
 		name, revision, ask string
 	}{

@@ -134,7 +134,7 @@ func unwrapResult(out []byte, into any) error {
 func TestMCPInspectorCLIWorksThroughVMCP(t *testing.T) {
 	ts2Dir(t)
 	peersDir(t)
-	m := startMatrix(t, "")
+	m := startMatrix(t)
 	for _, era := range []string{"legacy", "auto"} {
 		t.Run(era, func(t *testing.T) {
 			assertMatrixRow(t, runInspector(t, m, era), rowWant{client: "inspector"})

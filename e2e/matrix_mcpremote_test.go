@@ -54,7 +54,7 @@ func mcpRemote(t *testing.T, m *matrixServer, env []string, args ...string) goCo
 // itself in an environment variable mcp-remote expands, so it is on no command line).
 func TestMCPRemoteBridgesAStdioClientToVMCPWithABearerToken(t *testing.T) {
 	ts2Dir(t)
-	m := startMatrix(t, "")
+	m := startMatrix(t)
 	connect := mcpRemote(t, m, []string{"VMCP_AUTHORIZATION=Bearer " + m.token("alice", matrixVS)}, "--header", "Authorization:${VMCP_AUTHORIZATION}")
 	res := runGoClient(t, m, "mcp-remote", connect)
 	assertMatrixRow(t, res, rowWant{client: "mcp-remote", listChanged: true})
@@ -68,7 +68,7 @@ func TestMCPRemoteBridgesAStdioClientToVMCPWithABearerToken(t *testing.T) {
 // user back to the browser.
 func TestMCPRemoteSignsInWithItsOwnOAuthAndRefreshes(t *testing.T) {
 	dir := ts2Dir(t)
-	m := startMatrix(t, "  token_ttl: 8s\n"+devUsers)
+	m := startMatrix(t, withDevUsers, func(c *harness.Config) { c.Auth.TokenTTL = 8 * time.Second })
 	browserLog := filepath.Join(t.TempDir(), "browser.log")
 	t.Cleanup(func() {
 		if b, err := os.ReadFile(browserLog); err == nil && t.Failed() {

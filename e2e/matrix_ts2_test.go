@@ -45,7 +45,7 @@ func runTS2(t *testing.T, m *matrixServer, script string, args ...string) matrix
 // default, the legacy 2025-11-25 handshake.
 func TestTypeScriptSDKv2ClientWorksThroughVMCP(t *testing.T) {
 	ts2Dir(t) // before the system starts: a fresh npm ci takes a while
-	m := startMatrix(t, "")
+	m := startMatrix(t)
 	t.Run("auto (2026-07-28)", func(t *testing.T) {
 		res := runTS2(t, m, "sdk-client.mjs", m.url(matrixVS), "auto", m.tokenFile(t, "alice"))
 		assertMatrixRow(t, res, rowWant{client: "ts-sdk-v2", revision: revModern, listChanged: true})

@@ -17,15 +17,16 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
-const devUsers = `  login:
-    dev_users:
-      - username: alice
-        password_hash: $2a$10$FuRmRGYQVq7NrSJElZbOkuLiDStaaVh.v0x9Tlpgc4MheEax.DjM2
-        email: alice@example.com
-        groups: [eng]
-`
+// devUsers is alice (password "alice", group eng), who signs in at vmcp's dev login.
+var devUsers = []harness.DevUser{
+	{Username: "alice", PasswordHash: "$2a$10$FuRmRGYQVq7NrSJElZbOkuLiDStaaVh.v0x9Tlpgc4MheEax.DjM2", Email: "alice@example.com", Groups: []string{"eng"}},
+}
+
+// withDevUsers is a configuration edit that lets devUsers sign in.
+func withDevUsers(c *harness.Config) { c.Auth.DevUsers = devUsers }
 
 // oauthClient is an MCP client that knows only the virtual server's URL and signs in through
 // vmcp's authorization server, as Claude, VS Code or Cursor do.
@@ -89,7 +90,7 @@ func redirectURI(t *testing.T) string {
 }
 
 func TestGoSDKClientSignsInThroughVMCPAndCallsTools(t *testing.T) {
-	s := startSystemWith(t, devUsers)
+	s := startSystem(t, withDevUsers)
 	redirect := redirectURI(t)
 	b := newBrowser("alice", "alice", redirect)
 	var cs *mcp.ClientSession

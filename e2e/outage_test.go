@@ -143,7 +143,7 @@ func TestAConfigFileWrittenInTwoStepsNeverTakesAVirtualServerOffline(t *testing.
 	c := startCaller(t, &mcpSession{cs}, "weather__get_forecast", func(int64) map[string]any { return map[string]any{"city": "Oslo", "days": 1} })
 	c.waitCalls(t, 3)
 
-	whole := configYAML(s.addrs, s.dir+"/data", s.auth, "  - name: extra\n    connectors: [weather]\n", s.top, s.connectors)
+	whole := s.configYAML(harness.VirtualServer{Name: "extra", Connectors: []string{"weather"}})
 	cut := strings.Index(whole, "\nconnectors:") + 1
 	reloads := strings.Count(s.vmcp.Output(), "config reloaded")
 	f, err := os.OpenFile(s.configPath, os.O_WRONLY|os.O_TRUNC, 0o600)
@@ -239,10 +239,14 @@ func (s *system) waitReplayed() {
 	})
 }
 
+// withFullArguments has the audit trail record tool arguments whole, so that a test can tell
+// each call's event apart by them.
+func withFullArguments(c *harness.Config) { c.Sections = "audit: {arguments: full}\n" }
+
 // vmcp killed with SIGKILL mid-load — no drain, no flush — loses no audit event: after the
 // restart every call the client got an answer for has exactly one event.
 func TestEveryAnsweredCallIsAuditedOnceAfterVMCPIsKilled(t *testing.T) {
-	s := startSystemOpts(t, systemOpts{top: "audit: {arguments: full}\n"})
+	s := startSystem(t, withFullArguments)
 	cs := connect(t, s.url("demo"), s.token("kim", "demo"))
 	defer cs.Close()
 	city := func(i int64) string { return fmt.Sprintf("city-%d", i) }

@@ -111,11 +111,12 @@ func TestPolicyBundlesDecisionLogsAndDryRunThroughEnvoy(t *testing.T) {
 	if err := os.WriteFile(bundleFile, opatest.Build(t, r1, key), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startSystemOpts(t, systemOpts{top: fmt.Sprintf(`
-policy:
+	s := startSystem(t, func(c *harness.Config) {
+		c.Sections = fmt.Sprintf(`policy:
   bundle: {url: %q, min_delay: 1s, max_delay: 1s, signing: {public_key_file: %q}}
   decision_logs: {url: %q, min_delay: 1s, max_delay: 1s, labels: {env: e2e}}
-`, bundles.URL, keyFile, logs.URL)})
+`, bundles.URL, keyFile, logs.URL)
+	})
 	if h := s.healthz(t); h.Policy.Revision != "r1" {
 		t.Fatalf("healthz = %+v, want revision r1", h)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
 // alternating sends each request to the next of several edges, as a load balancer in front of
@@ -35,8 +36,8 @@ func (a *alternating) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestTwoReplicasOnOnePostgreSQLServeOneClientInTurns(t *testing.T) {
 	ctx := context.Background()
 	shared := postgresStore(t)
-	a := startSystemOpts(t, systemOpts{auth: devUsers, top: shared})
-	b := startSystemOpts(t, systemOpts{auth: devUsers, top: shared, replicaOf: a})
+	a := startSystem(t, withDevUsers, func(c *harness.Config) { c.Store = shared })
+	b := startReplica(t, a)
 
 	edgeA, _ := url.Parse(a.edge)
 	edgeB, _ := url.Parse(b.edge)

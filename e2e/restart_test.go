@@ -58,10 +58,12 @@ func (r *restartingConnector) restart() {
 	r.start()
 }
 
-// keeperConnector is the configuration entry of "keeper": the notes example (go-sdk, stateful:
-// it keeps sessions, and forgets them all when it restarts) at addr.
-func keeperConnector(addr string) string {
-	return "  - name: keeper\n    url: http://" + addr + "/mcp\n    timeout: 5s\n    credential: {type: bearer, token: \"${file:notes-token}\"}\n"
+// withKeeper adds the configuration entry of "keeper": the notes example (go-sdk, stateful: it
+// keeps sessions, and forgets them all when it restarts) at addr.
+func withKeeper(addr string) func(*harness.Config) {
+	return func(c *harness.Config) {
+		c.Connectors = append(c.Connectors, harness.Connector{Name: "keeper", URL: "http://" + addr + "/mcp", Timeout: 5 * time.Second, Credential: notesCredential})
+	}
 }
 
 // startKeeper serves keeper at a free address until the test ends.
@@ -73,7 +75,7 @@ func startKeeper(t *testing.T) *restartingConnector {
 }
 
 // keepVS is a virtual server with the restarting connector and weather.
-const keepVS = "  - name: keep\n    connectors: [keeper, weather]\n"
+var keepVS = harness.VirtualServer{Name: "keep", Connectors: []string{"keeper", "weather"}}
 
 // connectorSession is what keeper's session_info tool says: which of its sessions served the call
 // and how many calls that session has served.
@@ -180,7 +182,7 @@ func checkCallsSurviveRestart(t *testing.T, cs *mcp.ClientSession, keeper *resta
 // caller, whose connector session vmcp keeps.
 func TestARestartedConnectorEndsNoClientSession(t *testing.T) {
 	keeper := startKeeper(t)
-	s := startSystemOpts(t, systemOpts{connectors: keeperConnector(keeper.addr)})
+	s := startSystem(t, withKeeper(keeper.addr))
 	s.reload(func() { s.writeConfig(keepVS) })
 	rt := edgeclient.Bearer{Token: s.token("alice", "keep"), Base: http.DefaultTransport}
 
@@ -198,8 +200,8 @@ func TestARestartedConnectorEndsNoClientSession(t *testing.T) {
 func TestARestartedConnectorEndsNoClientSessionAcrossReplicas(t *testing.T) {
 	keeper := startKeeper(t)
 	shared := postgresStore(t)
-	a := startSystemOpts(t, systemOpts{top: shared, connectors: keeperConnector(keeper.addr)})
-	b := startSystemOpts(t, systemOpts{top: shared, connectors: keeperConnector(keeper.addr), replicaOf: a})
+	a := startSystem(t, withKeeper(keeper.addr), func(c *harness.Config) { c.Store = shared })
+	b := startReplica(t, a)
 	for _, s := range []*system{a, b} {
 		s.reload(func() { s.writeConfig(keepVS) })
 	}
@@ -257,8 +259,10 @@ func TestACallSentAgainInANewSessionMayOutlastExtprocsMessageTimeout(t *testing.
 	slow := &restartingConnector{t: t, addr: harness.FreeAddr(t), mk: slowConnector}
 	slow.start()
 	t.Cleanup(slow.stop)
-	s := startSystemOpts(t, systemOpts{connectors: "  - name: slow\n    url: http://" + slow.addr + "/mcp\n    timeout: 5s\n"})
-	s.reload(func() { s.writeConfig("  - name: slowvs\n    connectors: [slow, weather]\n") })
+	s := startSystem(t, func(c *harness.Config) {
+		c.Connectors = append(c.Connectors, harness.Connector{Name: "slow", URL: "http://" + slow.addr + "/mcp", Timeout: 5 * time.Second})
+	})
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "slowvs", Connectors: []string{"slow", "weather"}}) })
 	cs := connectRevision(t, s.url("slowvs"), "2025-11-25", edgeclient.Bearer{Token: s.token("alice", "slowvs"), Base: http.DefaultTransport})
 
 	if res := callTool(t, cs, "slow__slow", map[string]any{}); res.IsError {

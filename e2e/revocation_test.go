@@ -48,8 +48,8 @@ func refusedEverywhere(t *testing.T, token string, urls ...string) {
 func TestRevokedTokensAreRefusedOnEveryReplicaWithinSeconds(t *testing.T) {
 	ctx := context.Background()
 	shared := postgresStore(t)
-	a := startSystemOpts(t, systemOpts{auth: devUsers, top: shared})
-	b := startSystemOpts(t, systemOpts{auth: devUsers, top: shared, replicaOf: a})
+	a := startSystem(t, withDevUsers, func(c *harness.Config) { c.Store = shared })
+	b := startReplica(t, a)
 
 	redirect := redirectURI(t)
 	_, h := oauthClient(t, a.url("demo"), newBrowser("alice", "alice", redirect), redirect)

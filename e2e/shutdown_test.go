@@ -23,8 +23,8 @@ import (
 func TestSIGTERMLetsInFlightCallsFinishAndFlushesTheAudit(t *testing.T) {
 	s := startSystem(t)
 	g := newGate()
-	s.addConnector("gated", gatedConnector(g), "    timeout: 5s\n    call_timeout: 30s\n")
-	s.reload(func() { s.writeConfig("  - name: drain\n    connectors: [gated]\n") })
+	s.addConnector(harness.Connector{Name: "gated", Timeout: 5 * time.Second, CallTimeout: 30 * time.Second}, gatedConnector(g))
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "drain", Connectors: []string{"gated"}}) })
 	token := s.token("grace", "drain")
 	var cs *mcpSession
 	harness.Eventually(t, 10*time.Second, func() error {

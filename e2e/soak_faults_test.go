@@ -53,7 +53,7 @@ var soakFaults = []soakFault{
 		})
 	}},
 	{"half-written config", func(t *testing.T, s *system) {
-		whole := configYAML(s.addrs, s.dir+"/data", s.auth, "", s.top, s.connectors)
+		whole := s.configYAML()
 		cut := strings.Index(whole, "\nconnectors:") + 1
 		reloads := strings.Count(s.vmcp.Output(), "config reloaded")
 		held := strings.Count(s.vmcp.Output(), "holding it back")
@@ -176,7 +176,6 @@ func modernCall(url, token, tool string, args map[string]any) error {
 // its own city, so that its audit event can be found.
 type faultLoad struct {
 	s        *system
-	users    []string
 	sessions []*mcp.ClientSession
 	tokens   map[string]string
 	stop     chan struct{}
@@ -232,7 +231,7 @@ func (l *faultLoad) end() { close(l.stop); l.wg.Wait() }
 // per fault, the requests answered, the errors clients saw (after retrying what clients retry),
 // the sessions lost and the answered requests with no audit event. Each must be zero.
 func TestSoakFaults(t *testing.T) {
-	s := startSystemOpts(t, systemOpts{top: "audit: {arguments: full}\n"})
+	s := startSystem(t, withFullArguments)
 	tokens := map[string]string{}
 	var sessions []*mcp.ClientSession
 	for c := range 4 {

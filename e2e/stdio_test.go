@@ -45,14 +45,12 @@ func TestStdioServersFromNpmRunBehindOneVirtualServer(t *testing.T) {
 		return filepath.Join(ts, "node_modules", "@modelcontextprotocol", pkg, "dist", "index.js")
 	}
 	s.reload(func() {
-		s.connectors = fmt.Sprintf(`  - name: fs
-    command: [node, %q, %q]
-    limits: {memory: 1GiB, open_files: 512, request_timeout: 3s}
-  - name: memory
-    command: [node, %q]
-    env: {MEMORY_FILE_PATH: %q, E2E_SECRET: "${file:stdio-secret}"}
-    limits: {request_timeout: 3s}`, server("server-filesystem"), docs, server("server-memory"), filepath.Join(s.dir, "memory.jsonl"))
-		s.writeConfig("  - name: local\n    connectors: [fs, memory]\n")
+		s.config.Connectors = append(s.config.Connectors,
+			harness.Connector{Name: "fs", Command: []string{"node", server("server-filesystem"), docs},
+				Extra: "limits: {memory: 1GiB, open_files: 512, request_timeout: 3s}"},
+			harness.Connector{Name: "memory", Command: []string{"node", server("server-memory")},
+				Extra: fmt.Sprintf("env: {MEMORY_FILE_PATH: %q, E2E_SECRET: \"${file:stdio-secret}\"}\nlimits: {request_timeout: 3s}", filepath.Join(s.dir, "memory.jsonl"))})
+		s.writeConfig(harness.VirtualServer{Name: "local", Connectors: []string{"fs", "memory"}})
 	})
 
 	cs := connect(t, s.url("local"), s.token("alice", "local"))
