@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,22 +16,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
-
-// post sends one JSON-RPC request through Envoy and returns the status and WWW-Authenticate.
-func post(t *testing.T, url, token string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
-}
 
 func TestProtectedResourceMetadataIsServedWithoutAToken(t *testing.T) {
 	s := startSystem(t)
@@ -85,7 +68,7 @@ func TestGroupAccessAndLivePolicyEdits(t *testing.T) {
 
 	// The security team edits the policy file; vmcp picks it up without a restart.
 	closed := "package vmcp.authz\nimport rego.v1\ndecision := {\"allow\": false, \"reason\": \"closed\", \"scope\": \"mcp:ops\"}\n"
-	if err := writeFile(policyFile, closed); err != nil {
+	if err := harness.WriteFile(policyFile, closed); err != nil {
 		t.Fatal(err)
 	}
 	harness.Eventually(t, 10*time.Second, func() error {

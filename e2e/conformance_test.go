@@ -229,10 +229,3 @@ func tallyChecks(t *testing.T, dir string) (passed, failed []string) {
 	sort.Strings(failed)
 	return passed, failed
 }
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
-}

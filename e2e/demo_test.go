@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,42 +12,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
-	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
-
-func connect(t *testing.T, url, token string) *mcp.ClientSession {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
-	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
-		Endpoint:   url,
-		HTTPClient: &http.Client{Transport: edgeclient.Bearer{Token: token, Base: http.DefaultTransport}},
-	}, nil)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", url, err)
-	}
-	t.Cleanup(func() { cs.Close() })
-	return cs
-}
-
-func toolNames(t *testing.T, cs *mcp.ClientSession) []string {
-	t.Helper()
-	names, err := listTools(cs)
-	if err != nil {
-		t.Fatalf("tools/list: %v", err)
-	}
-	return names
-}
-
-func callTool(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any) *mcp.CallToolResult {
-	t.Helper()
-	res, err := tryCallTool(cs, name, args)
-	if err != nil {
-		t.Fatalf("tools/call %s: %v", name, err)
-	}
-	return res
-}
 
 func TestGoSDKClientUsesBothConnectorsThroughEnvoy(t *testing.T) {
 	s := startSystem(t)
@@ -169,20 +133,20 @@ func TestConfigEditsApplyWithoutRestartAndBadEditsAreRejected(t *testing.T) {
 	s := startSystem(t)
 	s.writeConfig(harness.VirtualServer{Name: "ops", Connectors: []string{"weather"}})
 	// The token command reads the edited file, so the new virtual server is known to it.
-	var cs *mcpSession
+	var cs *mcp.ClientSession
 	harness.Eventually(t, 10*time.Second, func() error {
 		var err error
 		cs, err = tryConnect(s.url("ops"), s.token("bob", "ops"))
 		return err
 	})
 	defer cs.Close()
-	names := toolNames(t, cs.ClientSession)
+	names := toolNames(t, cs)
 	if len(names) != 2 || !slices.Contains(names, "weather__get_forecast") {
 		t.Fatalf("ops tools = %v, want only weather's", names)
 	}
 
 	// A broken edit is reported and the last good configuration keeps serving.
-	if err := writeFile(s.configPath, "virtual_servers:\n  - name: ops\n    connectors: [missing]\n"); err != nil {
+	if err := harness.WriteFile(s.configPath, "virtual_servers:\n  - name: ops\n    connectors: [missing]\n"); err != nil {
 		t.Fatal(err)
 	}
 	harness.Eventually(t, 10*time.Second, func() error {
@@ -195,28 +159,9 @@ func TestConfigEditsApplyWithoutRestartAndBadEditsAreRejected(t *testing.T) {
 	if !strings.Contains(s.vmcp.Output(), "vmcp.yaml:3:18:") || !strings.Contains(s.vmcp.Output(), "which is not defined under connectors") {
 		t.Errorf("the rejection does not say where and what is wrong")
 	}
-	if names := toolNames(t, cs.ClientSession); len(names) != 2 {
+	if names := toolNames(t, cs); len(names) != 2 {
 		t.Fatalf("after a broken edit ops tools = %v", names)
 	}
-}
-
-// rpc posts one JSON-RPC request without any session, as a stateless client does, and returns
-// the decoded result (or fails on an error).
-func rpc(t *testing.T, url, token, method string, params any) map[string]any {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	status, _, raw := rawRPC(t, url, token, string(body), nil)
-	if status != http.StatusOK {
-		t.Fatalf("%s: HTTP %d: %s", method, status, raw)
-	}
-	var m struct {
-		Result map[string]any `json:"result"`
-		Error  any            `json:"error"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil || m.Error != nil {
-		t.Fatalf("%s: %s", method, raw)
-	}
-	return m.Result
 }
 
 func TestStatelessClientsWorkWithoutASession(t *testing.T) {

@@ -108,7 +108,7 @@ func TestIdentityAssertionsAndExchangedTokensReachOnlyTheirConnectors(t *testing
 	}
 	for _, tool := range []string{"internal__whoami", "jira__whoami"} {
 		if res := callTool(t, cs, tool, map[string]any{}); res.IsError {
-			t.Fatalf("%s: %v", tool, resultText(res))
+			t.Fatalf("%s: %v", tool, textOf(res.Content))
 		}
 	}
 

@@ -43,7 +43,7 @@ func TestAConnectorThatIsDownStalledBrokenOrSlowFailsOnlyItsOwnTools(t *testing.
 
 	// initialize waits at most for the slowest connector's own timeout.
 	start := time.Now()
-	var cs *mcpSession
+	var cs *mcp.ClientSession
 	harness.Eventually(t, 20*time.Second, func() error {
 		var err error
 		cs, err = tryConnect(s.url("faults"), token)
@@ -54,7 +54,7 @@ func TestAConnectorThatIsDownStalledBrokenOrSlowFailsOnlyItsOwnTools(t *testing.
 		t.Errorf("initialize took %s with faulty connectors", took)
 	}
 
-	names := toolNames(t, cs.ClientSession)
+	names := toolNames(t, cs)
 	for _, want := range []string{"weather__get_forecast", "slow__wait"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("tools/list lacks %s: %v", want, names)
@@ -97,7 +97,7 @@ func TestAConnectorThatIsDownStalledBrokenOrSlowFailsOnlyItsOwnTools(t *testing.
 		}
 	}
 	// The healthy connector is unaffected, in the same session.
-	if res := callTool(t, cs.ClientSession, "weather__get_forecast", map[string]any{"city": "Bergen", "days": 1}); res.IsError {
+	if res := callTool(t, cs, "weather__get_forecast", map[string]any{"city": "Bergen", "days": 1}); res.IsError {
 		t.Errorf("the healthy connector's tool failed: %v", res.Content)
 	}
 }

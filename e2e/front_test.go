@@ -101,7 +101,7 @@ func TestAFrontEnvoyHidesTheDeathOfAReplica(t *testing.T) {
 	cs := connect(t, "http://"+front.addr+"/v/demo/mcp", a.token("mo", "demo"))
 	defer cs.Close()
 	args := func(int64) map[string]any { return map[string]any{"city": "Tromsø", "days": 1} }
-	before := startCaller(t, &mcpSession{cs}, "weather__get_forecast", args)
+	before := startCaller(t, cs, "weather__get_forecast", args)
 	before.waitCalls(t, 10)
 	before.end()
 	if n := before.failed.Load(); n != 0 {
@@ -117,7 +117,7 @@ func TestAFrontEnvoyHidesTheDeathOfAReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-b.vmcp.Done()
-	after := startCaller(t, &mcpSession{cs}, "weather__get_forecast", args)
+	after := startCaller(t, cs, "weather__get_forecast", args)
 	after.waitAttempts(t, 60) // three seconds: the health check has not noticed for the first two
 	after.end()
 	if n := after.failed.Load(); n != 0 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
 // runFastMCPCall runs `fastmcp call` once per capability it has (a tool, a resource URI, a
@@ -17,7 +19,7 @@ import (
 func runFastMCPCall(t *testing.T, m *matrixServer) matrixResult {
 	t.Helper()
 	dir, python := pyClients(t)
-	unlock, err := lockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_SH)
+	unlock, err := harness.LockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_SH)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,17 +129,6 @@ func runGoClient(t *testing.T, m *matrixServer, client string, connect goConnect
 	return res
 }
 
-// textOf joins the text blocks of a result.
-func textOf(content []mcp.Content) string {
-	var parts []string
-	for _, c := range content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			parts = append(parts, tc.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
-}
-
 // The go-sdk (the version in go.mod) through vmcp with a bearer token, in both revisions it
 // speaks: its default, 2026-07-28 (server/discover, no session), and 2025-11-25 (initialize and
 // a session), which a client asks for with ClientSessionOptions.ProtocolVersion.

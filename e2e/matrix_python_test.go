@@ -36,7 +36,7 @@ func pyClients(t *testing.T) (dir, python string) {
 }
 
 func installPyDeps(dir string) error {
-	unlock, err := lockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_EX)
+	unlock, err := harness.LockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_EX)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func installPyDeps(dir string) error {
 func runPython(t *testing.T, m *matrixServer, script string, args ...string) matrixResult {
 	t.Helper()
 	dir, python := pyClients(t)
-	unlock, err := lockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_SH)
+	unlock, err := harness.LockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_SH)
 	if err != nil {
 		t.Fatal(err)
 	}

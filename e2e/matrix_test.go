@@ -6,14 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -331,20 +329,6 @@ func assertMatrixRow(t *testing.T, res matrixResult, want rowWant) {
 			}
 		})
 	}
-}
-
-// lockFile takes an flock(2) on path: exclusive to install the dependencies it pins, shared to
-// run what they installed, as lockTSDeps does for npm packages.
-func lockFile(path string, how int) (unlock func(), err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), how); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil // closing the file releases the lock
 }
 
 // matrixCommand is exec.CommandContext with a deadline no client run should need, cancelled

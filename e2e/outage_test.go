@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
@@ -60,7 +61,7 @@ type caller struct {
 	done       chan struct{}
 }
 
-func startCaller(t *testing.T, cs *mcpSession, tool string, args func(i int64) map[string]any) *caller {
+func startCaller(t *testing.T, cs *mcp.ClientSession, tool string, args func(i int64) map[string]any) *caller {
 	c := &caller{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
@@ -73,7 +74,7 @@ func startCaller(t *testing.T, cs *mcpSession, tool string, args func(i int64) m
 				return
 			case <-tick.C:
 			}
-			res, err := tryCallTool(cs.ClientSession, tool, args(i))
+			res, err := tryCallTool(cs, tool, args(i))
 			if err == nil && res.IsError {
 				err = fmt.Errorf("tool error: %v", res.Content)
 			}
@@ -140,7 +141,7 @@ func TestAConfigFileWrittenInTwoStepsNeverTakesAVirtualServerOffline(t *testing.
 	s := startSystem(t)
 	cs := connect(t, s.url("demo"), s.token("carol", "demo"))
 	defer cs.Close()
-	c := startCaller(t, &mcpSession{cs}, "weather__get_forecast", func(int64) map[string]any { return map[string]any{"city": "Oslo", "days": 1} })
+	c := startCaller(t, cs, "weather__get_forecast", func(int64) map[string]any { return map[string]any{"city": "Oslo", "days": 1} })
 	c.waitCalls(t, 3)
 
 	whole := s.configYAML(harness.VirtualServer{Name: "extra", Connectors: []string{"weather"}})
@@ -250,7 +251,7 @@ func TestEveryAnsweredCallIsAuditedOnceAfterVMCPIsKilled(t *testing.T) {
 	cs := connect(t, s.url("demo"), s.token("kim", "demo"))
 	defer cs.Close()
 	city := func(i int64) string { return fmt.Sprintf("city-%d", i) }
-	c := startCaller(t, &mcpSession{cs}, "weather__get_forecast", func(i int64) map[string]any { return map[string]any{"city": city(i), "days": 1} })
+	c := startCaller(t, cs, "weather__get_forecast", func(i int64) map[string]any { return map[string]any{"city": city(i), "days": 1} })
 	c.waitCalls(t, 30)
 	if err := syscall.Kill(s.vmcp.Pid(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)

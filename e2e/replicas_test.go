@@ -5,11 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
@@ -93,13 +91,4 @@ func TestTwoReplicasOnOnePostgreSQLServeOneClientInTurns(t *testing.T) {
 	if code, _ := post(t, a.url("demo"), first.accessToken); code != http.StatusOK {
 		t.Fatalf("a token issued by replica B is refused by replica A: HTTP %d", code)
 	}
-}
-
-func containsText(res *mcp.CallToolResult, s string) bool {
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok && len(tc.Text) > 0 && strings.Contains(tc.Text, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -77,38 +75,6 @@ func startKeeper(t *testing.T) *restartingConnector {
 // keepVS is a virtual server with the restarting connector and weather.
 var keepVS = harness.VirtualServer{Name: "keep", Connectors: []string{"keeper", "weather"}}
 
-// connectorSession is what keeper's session_info tool says: which of its sessions served the call
-// and how many calls that session has served.
-type connectorSession struct {
-	Session string `json:"session"`
-	Calls   int    `json:"calls"`
-}
-
-func sessionInfoOf(cs *mcp.ClientSession, tool string) (connectorSession, error) {
-	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: tool, Arguments: map[string]any{}})
-	if err != nil {
-		return connectorSession{}, err
-	}
-	if res.IsError {
-		return connectorSession{}, fmt.Errorf("%s: tool error %v", tool, res.Content)
-	}
-	var info connectorSession
-	raw, _ := json.Marshal(res.StructuredContent)
-	if err := json.Unmarshal(raw, &info); err != nil || info.Session == "" {
-		return connectorSession{}, fmt.Errorf("%s answered %s", tool, raw)
-	}
-	return info, nil
-}
-
-func sessionInfo(t *testing.T, cs *mcp.ClientSession, tool string) connectorSession {
-	t.Helper()
-	info, err := sessionInfoOf(cs, tool)
-	if err != nil {
-		t.Fatalf("%v", err)
-	}
-	return info
-}
-
 // connectRevision is a go-sdk client session in the given revision: 2025-11-25 keeps a session
 // (Mcp-Session-Id), 2026-07-28 keeps none.
 func connectRevision(t *testing.T, url, version string, rt http.RoundTripper) *mcp.ClientSession {
@@ -147,7 +113,7 @@ func checkCallsSurviveRestart(t *testing.T, cs *mcp.ClientSession, keeper *resta
 	keeper.restart()
 
 	started := time.Now()
-	after, err := sessionInfoOf(cs, "keeper__session_info")
+	after, err := trySessionInfo(cs, "keeper__session_info")
 	reopened := time.Since(started)
 	if err != nil {
 		t.Fatalf("the first call after the connector restarted: %v", err)
@@ -223,7 +189,7 @@ func TestARestartedConnectorEndsNoClientSessionAcrossReplicas(t *testing.T) {
 		}
 		keeper.restart()
 		for i := range 4 {
-			if _, err := sessionInfoOf(cs, "keeper__session_info"); err != nil {
+			if _, err := trySessionInfo(cs, "keeper__session_info"); err != nil {
 				t.Fatalf("call %d after the restart: %v", i+1, err)
 			}
 		}

@@ -26,7 +26,7 @@ func TestSIGTERMLetsInFlightCallsFinishAndFlushesTheAudit(t *testing.T) {
 	s.addConnector(harness.Connector{Name: "gated", Timeout: 5 * time.Second, CallTimeout: 30 * time.Second}, gatedConnector(g))
 	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "drain", Connectors: []string{"gated"}}) })
 	token := s.token("grace", "drain")
-	var cs *mcpSession
+	var cs *mcp.ClientSession
 	harness.Eventually(t, 10*time.Second, func() error {
 		var err error
 		cs, err = tryConnect(s.url("drain"), token)

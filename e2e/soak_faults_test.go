@@ -273,7 +273,7 @@ func TestSoakFaults(t *testing.T) {
 				counts.sessionsLost.Add(1)
 				t.Logf("%s: session %d lost: %v", f.name, i, err)
 				var cerr error
-				if sessions[i], cerr = tryConnectSession(s.url("demo"), tokens[fmt.Sprintf("fault%d", i)]); cerr != nil {
+				if sessions[i], cerr = tryConnect(s.url("demo"), tokens[fmt.Sprintf("fault%d", i)]); cerr != nil {
 					t.Fatalf("cannot open a new session: %v", cerr)
 				}
 			}
@@ -315,13 +315,4 @@ func TestSoakFaults(t *testing.T) {
 	for _, r := range rows {
 		t.Logf("soak faults: %-28s %9d %7d %14d %15d", r.name, r.answered, r.errors, r.sessionsLost, r.auditMissing)
 	}
-}
-
-// tryConnectSession opens a new 2025-11-25 session (after one was lost).
-func tryConnectSession(url, token string) (*mcp.ClientSession, error) {
-	cs, err := tryConnect(url, token)
-	if err != nil {
-		return nil, err
-	}
-	return cs.ClientSession, nil
 }

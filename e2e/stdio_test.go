@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,13 +68,13 @@ func TestStdioServersFromNpmRunBehindOneVirtualServer(t *testing.T) {
 		return nil
 	})
 
-	if got := text(t, callTool(t, cs, "fs__read_text_file", map[string]any{"path": filepath.Join(docs, "hello.txt")})); got != "hello from a stdio server" {
+	if got := toolText(t, callTool(t, cs, "fs__read_text_file", map[string]any{"path": filepath.Join(docs, "hello.txt")})); got != "hello from a stdio server" {
 		t.Errorf("fs__read_text_file: %q", got)
 	}
 	callTool(t, cs, "memory__create_entities", map[string]any{"entities": []any{
 		map[string]any{"name": "vmcp", "entityType": "project", "observations": []string{"bridges stdio servers"}},
 	}})
-	if got := text(t, callTool(t, cs, "memory__read_graph", map[string]any{})); !strings.Contains(got, "bridges stdio servers") {
+	if got := toolText(t, callTool(t, cs, "memory__read_graph", map[string]any{})); !strings.Contains(got, "bridges stdio servers") {
 		t.Errorf("memory__read_graph after create_entities: %s", got)
 	}
 	out := s.vmcp.Output()
@@ -159,34 +158,6 @@ func TestStdioServersFromNpmRunBehindOneVirtualServer(t *testing.T) {
 			return nil
 		})
 	})
-}
-
-func listTools(cs *mcp.ClientSession) ([]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := cs.ListTools(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, tool := range res.Tools {
-		names = append(names, tool.Name)
-	}
-	return names, nil
-}
-
-func tryCallTool(cs *mcp.ClientSession, name string, args map[string]any) (*mcp.CallToolResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
-}
-
-func text(t *testing.T, res *mcp.CallToolResult) string {
-	t.Helper()
-	if res.IsError || len(res.Content) == 0 {
-		t.Fatalf("tool error: %v", res.Content)
-	}
-	return res.Content[0].(*mcp.TextContent).Text
 }
 
 // childPid finds the one running process below root whose command line contains name.

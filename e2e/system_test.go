@@ -168,7 +168,7 @@ func (s *system) configYAML(extra ...harness.VirtualServer) string {
 func (s *system) writeConfig(extra ...harness.VirtualServer) {
 	s.t.Helper()
 	// Write then rename, as editors do, so the watcher never sees half a file.
-	if err := writeFile(s.configPath, s.configYAML(extra...)); err != nil {
+	if err := harness.WriteFile(s.configPath, s.configYAML(extra...)); err != nil {
 		s.t.Fatal(err)
 	}
 }

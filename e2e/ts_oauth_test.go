@@ -67,21 +67,10 @@ func installTSDeps(dir string) error {
 	return nil
 }
 
-// lockTSDeps takes an flock(2) on e2e/ts/package-lock.json: exclusive to install, shared to run
-// the client. Every test binary of this checkout (several people's `go test ./...` at once, say)
-// shares e2e/ts/node_modules, and two `npm ci` in one directory corrupt each other's install —
-// seen here — as does an install under a running client. `make e2e-deps` takes the same lock
-// with flock(1) where it exists.
+// lockTSDeps locks the package-lock.json of dir (e2e/ts, say; see harness.LockFile): two `npm ci`
+// in one directory corrupt each other's install, as does an install under a running client.
 func lockTSDeps(dir string, how int) (unlock func(), err error) {
-	f, err := os.Open(filepath.Join(dir, "package-lock.json"))
-	if err != nil {
-		return nil, fmt.Errorf("e2e/ts: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), how); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("e2e/ts: lock package-lock.json: %w", err)
-	}
-	return func() { f.Close() }, nil // closing the file releases the lock
+	return harness.LockFile(filepath.Join(dir, "package-lock.json"), how)
 }
 
 // requireNode fails the test unless a Node.js new enough for the SDK client is on PATH.
