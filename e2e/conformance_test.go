@@ -31,7 +31,7 @@ const everythingServer = "github.com/modelcontextprotocol/go-sdk/conformance/eve
 // (server:), and each of those must still fail through vmcp (a stale entry fails the test), so
 // the pass count recorded in docs/mcp.md can only go up.
 func TestConformanceSuiteAgainstAVirtualServer(t *testing.T) {
-	dir := peersDir(t)
+	dir := npmDir(t, "peers")
 	addr := harness.FreeAddr(t)
 	harness.Start(t, "everything-server", nil, harness.Build(t, everythingServer), "-http", addr, "-stateless=false")
 	harness.WaitTCP(t, addr)

@@ -190,38 +190,6 @@ func serveGitHubConnector(t *testing.T) (as *upstreamAS, connectorURL string, se
 	return as, connectorURL, seen
 }
 
-// serveRecordingConnector serves, on l, a go-sdk MCP connector with one tool (whoami) that
-// records every request's headers and answers 401 unless accept(bearer token) holds. extra adds
-// routes (metadata, say).
-func serveRecordingConnector(t *testing.T, l net.Listener, accept func(token string) bool, extra func(*http.ServeMux)) *recorder {
-	t.Helper()
-	seen := &recorder{}
-	srv := mcp.NewServer(&mcp.Implementation{Name: "recording", Version: "1"}, nil)
-	mcp.AddTool(srv, &mcp.Tool{Name: "whoami", Description: "Who the connector thinks is calling."},
-		func(ctx context.Context, req *mcp.CallToolRequest, _ map[string]any) (*mcp.CallToolResult, any, error) {
-			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "octocat"}}}, nil, nil
-		})
-	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
-	mux := http.NewServeMux()
-	if extra != nil {
-		extra(mux)
-	}
-	mux.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) {
-		seen.observe(r)
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !accept(tok) {
-			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="http://`+l.Addr().String()+`/.well-known/oauth-protected-resource/mcp"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		mcpHandler.ServeHTTP(w, r)
-	})
-	hs := &http.Server{Handler: mux}
-	go hs.Serve(l)
-	t.Cleanup(func() { hs.Close() })
-	return seen
-}
-
 var connectUsers = []harness.DevUser{
 	{Username: "alice", PasswordHash: "$2a$10$FuRmRGYQVq7NrSJElZbOkuLiDStaaVh.v0x9Tlpgc4MheEax.DjM2", Email: "alice@example.com"},
 	{Username: "bob", PasswordHash: "$2a$10$JBvaaCy/NbLGqBJapQU6mep6/.0mW/y2efdFKQMmQhnusg6u7EZfS", Email: "bob@example.com"},

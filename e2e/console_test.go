@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -71,10 +70,7 @@ type consoleRun struct {
 
 func TestTheWebConsoleInChromium(t *testing.T) {
 	chromium := requireChromium(t)
-	dir := filepath.Join(harness.ModuleRoot(t), "e2e", "browser")
-	if err := installTSDeps(dir); err != nil {
-		t.Fatalf("%v\n(install the browser test's packages with `make e2e-deps`)", err)
-	}
+	dir := npmDir(t, "browser")
 	hash, err := bcrypt.GenerateFromPassword([]byte("root-pw"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)

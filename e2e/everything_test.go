@@ -63,7 +63,7 @@ func everythingClient(t *testing.T, url string, rt http.RoundTripper, progress *
 // directly: content, structured content, images, progress notifications, and the elicitation,
 // sampling and roots requests the server sends the client in the middle of a call.
 func TestServerEverythingWorksThroughVMCPAsItDoesDirectly(t *testing.T) {
-	dir := peersDir(t)
+	dir := npmDir(t, "peers")
 	addr := harness.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	harness.Start(t, "server-everything", []string{"PORT=" + port}, "node",
@@ -185,8 +185,8 @@ func mustJSONOf(t *testing.T, v any) string {
 // TestTypeScriptClientGetsFromServerEverythingThroughVMCPWhatItGetsDirectly drives the same
 // virtual server with the official TypeScript SDK client (e2e/ts/everything-client.mjs).
 func TestTypeScriptClientGetsFromServerEverythingThroughVMCPWhatItGetsDirectly(t *testing.T) {
-	dir := peersDir(t)
-	tsDir := tsClientDir(t)
+	dir := npmDir(t, "peers")
+	tsDir := npmDir(t, "ts")
 	addr := harness.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	harness.Start(t, "server-everything", []string{"PORT=" + port}, "node",

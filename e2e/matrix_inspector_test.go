@@ -21,7 +21,7 @@ func inspectorCLI(dir string) string {
 // (the Inspector's mcp.json format), not on the command line.
 func runInspector(t *testing.T, m *matrixServer, era string) matrixResult {
 	t.Helper()
-	dir, peers := ts2Dir(t), peersDir(t)
+	dir, peers := npmDir(t, "ts2"), npmDir(t, "peers")
 	unlock, err := lockTSDeps(dir, syscall.LOCK_SH)
 	if err != nil {
 		t.Fatal(err)
@@ -132,8 +132,8 @@ func unwrapResult(out []byte, into any) error {
 // (2025-11-25) and in auto, which speaks 2026-07-28 with vmcp. Each invocation is one short
 // connection, so there is no list change to observe.
 func TestMCPInspectorCLIWorksThroughVMCP(t *testing.T) {
-	ts2Dir(t)
-	peersDir(t)
+	npmDir(t, "ts2")
+	npmDir(t, "peers")
 	m := startMatrix(t)
 	for _, era := range []string{"legacy", "auto"} {
 		t.Run(era, func(t *testing.T) {

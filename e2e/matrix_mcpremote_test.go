@@ -22,7 +22,7 @@ import (
 // are its extra flags.
 func mcpRemote(t *testing.T, m *matrixServer, env []string, args ...string) goConnect {
 	t.Helper()
-	dir := ts2Dir(t)
+	dir := npmDir(t, "ts2")
 	unlock, err := lockTSDeps(dir, syscall.LOCK_SH)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func mcpRemote(t *testing.T, m *matrixServer, env []string, args ...string) goCo
 // mcp-remote 0.15.1 as a stdio bridge with a bearer token in its --header flag (the token
 // itself in an environment variable mcp-remote expands, so it is on no command line).
 func TestMCPRemoteBridgesAStdioClientToVMCPWithABearerToken(t *testing.T) {
-	ts2Dir(t)
+	npmDir(t, "ts2")
 	m := startMatrix(t)
 	connect := mcpRemote(t, m, []string{"VMCP_AUTHORIZATION=Bearer " + m.token("alice", matrixVS)}, "--header", "Authorization:${VMCP_AUTHORIZATION}")
 	res := runGoClient(t, m, "mcp-remote", connect)
@@ -67,7 +67,7 @@ func TestMCPRemoteBridgesAStdioClientToVMCPWithABearerToken(t *testing.T) {
 // working past their expiry by refreshing (one sign-in, a second token issued), not by sending the
 // user back to the browser.
 func TestMCPRemoteSignsInWithItsOwnOAuthAndRefreshes(t *testing.T) {
-	dir := ts2Dir(t)
+	dir := npmDir(t, "ts2")
 	m := startMatrix(t, withDevUsers, func(c *harness.Config) { c.Auth.TokenTTL = 8 * time.Second })
 	browserLog := filepath.Join(t.TempDir(), "browser.log")
 	t.Cleanup(func() {

@@ -72,7 +72,7 @@ func TestGoSDKClientSignsInAtARealOpenIDProvider(t *testing.T) {
 	if err != nil || tok.RefreshToken == "" {
 		t.Fatalf("no refresh token: %v", err)
 	}
-	fresh := refreshWith(t, s.edge, tok.RefreshToken, clientIDOf(t, s, tok.AccessToken))
+	fresh := refreshWith(t, s.edge, tok.RefreshToken, clientIDOf(t, tok.AccessToken))
 	if fresh.code != http.StatusOK {
 		t.Fatalf("refresh: HTTP %d %s", fresh.code, fresh.body)
 	}
@@ -84,7 +84,7 @@ func TestGoSDKClientSignsInAtARealOpenIDProvider(t *testing.T) {
 	// refresh is refused, and the client signs in at the provider again, which reads them anew.
 	s.config.Auth.SignInMaxAge = time.Second
 	s.reload(func() { s.writeConfig() })
-	rt, clientID := fresh.refreshToken, clientIDOf(t, s, fresh.accessToken)
+	rt, clientID := fresh.refreshToken, clientIDOf(t, fresh.accessToken)
 	harness.Eventually(t, 10*time.Second, func() error {
 		r := refreshWith(t, s.edge, rt, clientID)
 		switch {

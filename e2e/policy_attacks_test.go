@@ -116,23 +116,6 @@ func startEchoSystem(t *testing.T, guarded harness.VirtualServer, edits ...func(
 	return s, echo
 }
 
-// listed is the names (or URIs) a list method answers with through the edge.
-func listed(t *testing.T, url, token, method, key, field string) []string {
-	t.Helper()
-	status, _, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"`+method+`"}`, nil)
-	var m struct {
-		Result map[string][]map[string]any `json:"result"`
-	}
-	if status != 200 || json.Unmarshal(body, &m) != nil || m.Result == nil {
-		t.Fatalf("%s: HTTP %d %s", method, status, body)
-	}
-	var out []string
-	for _, item := range m.Result[key] {
-		out = append(out, fmt.Sprint(item[field]))
-	}
-	return out
-}
-
 // A restriction on a connector's prefix ("echo__*") covers every tool of it, including tools whose
 // names hold "." or "/": OPA's glob.match with [] delimiters stops "*" at ".", which left
 // echo__admin.purge listed and callable by everyone.

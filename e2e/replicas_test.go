@@ -80,7 +80,7 @@ func TestTwoReplicasOnOnePostgreSQLServeOneClientInTurns(t *testing.T) {
 	if err != nil || tok.RefreshToken == "" {
 		t.Fatalf("no refresh token: %v", err)
 	}
-	client := clientIDOf(t, a, tok.AccessToken)
+	client := clientIDOf(t, tok.AccessToken)
 	first := refreshWith(t, b.edge, tok.RefreshToken, client)
 	if first.code != http.StatusOK {
 		t.Fatalf("refresh on replica B: HTTP %d %s", first.code, first.body)

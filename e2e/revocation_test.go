@@ -61,7 +61,7 @@ func TestRevokedTokensAreRefusedOnEveryReplicaWithinSeconds(t *testing.T) {
 	if err != nil || tok.RefreshToken == "" {
 		t.Fatalf("no refresh token: %v", err)
 	}
-	client := clientIDOf(t, a, tok.AccessToken)
+	client := clientIDOf(t, tok.AccessToken)
 	for _, u := range []string{a.url("demo"), b.url("demo")} {
 		if code, _ := post(t, u, tok.AccessToken); code != http.StatusOK {
 			t.Fatalf("before revocation, %s: HTTP %d", u, code)

@@ -22,7 +22,7 @@ import (
 // tools; the other is stopped (SIGSTOP: alive, silent) and its call fails with a clear timeout,
 // after which vmcp replaces it.
 func TestStdioServersFromNpmRunBehindOneVirtualServer(t *testing.T) {
-	ts := tsClientDir(t)
+	ts := npmDir(t, "ts")
 	unlock, err := lockTSDeps(ts, syscall.LOCK_SH)
 	if err != nil {
 		t.Fatal(err)

@@ -86,6 +86,14 @@ func testConfig(dataDir, notesAddr, weatherAddr string) harness.Config {
 	}
 }
 
+// devUsers is alice (password "alice", group eng), who signs in at vmcp's dev login.
+var devUsers = []harness.DevUser{
+	{Username: "alice", PasswordHash: "$2a$10$FuRmRGYQVq7NrSJElZbOkuLiDStaaVh.v0x9Tlpgc4MheEax.DjM2", Email: "alice@example.com", Groups: []string{"eng"}},
+}
+
+// withDevUsers is a configuration edit that lets devUsers sign in.
+func withDevUsers(c *harness.Config) { c.Auth.DevUsers = devUsers }
+
 // startSystem starts vmcp on the test configuration, changed first by each of edits, and serves
 // the notes and weather examples for it.
 func startSystem(t *testing.T, edits ...func(*harness.Config)) *system {
