@@ -1,5 +1,14 @@
 // Package e2e drives the whole of vmcp — the vmcp binary, a real Envoy 1.40 and real MCP
 // connectors — with real MCP clients, as a user would.
+//
+// A test starts vmcp with startSystem, which serves the notes and weather examples on virtual
+// server demo; edits given to it change the configuration (a harness.Config) before the start.
+// Later changes go to s.config and are written with s.writeConfig, inside s.reload to wait until
+// vmcp has applied them; writeConfig's arguments are virtual servers added for that write only.
+// startReplica starts a second replica of the same deployment. The helpers several tests share
+// (MCP clients, raw JSON-RPC, OAuth sign-in, the npm and Python installs) are in helpers_test.go.
+// A long story is told in named steps: harness.Step for a step the later ones need, t.Run for
+// an independent check.
 package e2e
 
 import (
