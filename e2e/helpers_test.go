@@ -317,6 +317,23 @@ func sessionRequest(t *testing.T, method, url, token, sid string) int {
 	return resp.StatusCode
 }
 
+// listed is the names (or URIs) a list method answers with through the edge.
+func listed(t *testing.T, url, token, method, key, field string) []string {
+	t.Helper()
+	status, _, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"`+method+`"}`, nil)
+	var m struct {
+		Result map[string][]map[string]any `json:"result"`
+	}
+	if status != 200 || json.Unmarshal(body, &m) != nil || m.Result == nil {
+		t.Fatalf("%s: HTTP %d %s", method, status, body)
+	}
+	var out []string
+	for _, item := range m.Result[key] {
+		out = append(out, fmt.Sprint(item[field]))
+	}
+	return out
+}
+
 // ---- Signing in with OAuth ----
 
 // oauthClient is an MCP client that knows only the virtual server's URL and signs in through
@@ -444,25 +461,6 @@ func anyStrings(v any) []string {
 	return nil
 }
 
-// ---- Lists ----
-
-// listed is the names (or URIs) a list method answers with through the edge.
-func listed(t *testing.T, url, token, method, key, field string) []string {
-	t.Helper()
-	status, _, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"`+method+`"}`, nil)
-	var m struct {
-		Result map[string][]map[string]any `json:"result"`
-	}
-	if status != 200 || json.Unmarshal(body, &m) != nil || m.Result == nil {
-		t.Fatalf("%s: HTTP %d %s", method, status, body)
-	}
-	var out []string
-	for _, item := range m.Result[key] {
-		out = append(out, fmt.Sprint(item[field]))
-	}
-	return out
-}
-
 // ---- A deployment's parts ----
 
 // postgresStore starts a PostgreSQL server for the test and returns the store section that
@@ -539,6 +537,8 @@ func npmDir(t *testing.T, name string) string {
 	return dir
 }
 
+// installTSDeps runs `npm ci` in dir unless node_modules is newer than package-lock.json, under
+// the lock of lockTSDeps.
 func installTSDeps(dir string) error {
 	unlock, err := lockTSDeps(dir, syscall.LOCK_EX)
 	if err != nil {
