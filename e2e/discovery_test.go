@@ -66,7 +66,7 @@ access:
 	// it means anything if the list is wrong, the others t.Run. The audit step counts the calls
 	// the steps before it made.
 	cs := connect(t, s.url("big"), s.token("alice", "big", "--groups", "eng"))
-	harness.Step(t, "tools/list shows the meta-tools and the pinned tool only", func(t *testing.T) {
+	harness.Step(t, "the tool list is the meta-tools and the pinned tool only", func(t *testing.T) {
 		if names := toolNames(t, cs); !slices.Equal(names, []string{"search_tools", "call_tool", "weather__get_forecast"}) {
 			t.Fatalf("tools/list = %v, want the meta-tools and the pinned tool", names)
 		}

@@ -243,7 +243,7 @@ func TestPolicyBundlesDecisionLogsAndDryRunThroughEnvoy(t *testing.T) {
 		}
 	})
 
-	t.Run("the effective tool list is what tools/list shows", func(t *testing.T) {
+	t.Run("the effective tool list is the one the client is shown", func(t *testing.T) {
 		admin := s.token("root", "", "--admin", "--groups", "vmcp-admins")
 		out, err := exec.Command(harness.BuildVMCP(t), "policy", "tools", "--server", "http://"+s.addrs["http"], "--token", admin,
 			"--as", "alice", "--groups", "eng", "--vs", "demo", "--json").Output()
