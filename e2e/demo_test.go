@@ -19,73 +19,78 @@ func TestGoSDKClientUsesBothConnectorsThroughEnvoy(t *testing.T) {
 	clientToken := s.token("alice", "demo")
 	cs := connect(t, s.url("demo"), clientToken)
 
-	names := toolNames(t, cs)
-	for _, want := range []string{"notes__add_note", "notes__list_notes", "weather__get_forecast", "weather__convert_temperature"} {
-		if !slices.Contains(names, want) {
-			t.Errorf("tools/list lacks %s; got %v", want, names)
+	// Independent checks, each a t.Run; the last one reads what the connectors saw of the calls
+	// the ones before it made.
+	t.Run("the tools of both connectors are listed", func(t *testing.T) {
+		names := toolNames(t, cs)
+		for _, want := range []string{"notes__add_note", "notes__list_notes", "weather__get_forecast", "weather__convert_temperature"} {
+			if !slices.Contains(names, want) {
+				t.Errorf("tools/list lacks %s; got %v", want, names)
+			}
 		}
-	}
-
-	// go-sdk's client speaks 2026-07-28, without a session: its calls to notes, which keeps
-	// sessions, go in the one vmcp keeps for this user.
-	if cs.ID() != "" {
-		t.Fatalf("the client keeps session %q; want none (2026-07-28)", cs.ID())
-	}
-	first := sessionInfo(t, cs, "notes__session_info")
-	added := callTool(t, cs, "notes__add_note", map[string]any{"title": "standup", "body": "ship vmcp"})
-	if added.IsError {
-		t.Fatalf("notes__add_note failed: %v", added.Content)
-	}
-	var note struct{ ID string }
-	raw, _ := json.Marshal(added.StructuredContent)
-	if err := json.Unmarshal(raw, &note); err != nil || note.ID == "" {
-		t.Fatalf("add_note returned no id: %s", raw)
-	}
-	forecast := callTool(t, cs, "weather__get_forecast", map[string]any{"city": "Lisbon", "days": 2})
-	if forecast.IsError {
-		t.Fatalf("weather__get_forecast failed: %v", forecast.Content)
-	}
-	text := forecast.Content[0].(*mcp.TextContent).Text
-	if !strings.Contains(text, "Lisbon") {
-		t.Errorf("forecast does not name the city: %s", text)
-	}
-	listed := callTool(t, cs, "notes__list_notes", map[string]any{})
-	if raw, _ := json.Marshal(listed); !strings.Contains(string(raw), "standup") {
-		t.Errorf("list_notes does not show the added note: %s", raw)
-	}
-	// Every call went to the same connector session: it counted all of them.
-	if last := sessionInfo(t, cs, "notes__session_info"); last.Session != first.Session || last.Calls != first.Calls+3 {
-		t.Errorf("notes sessions: %+v, then %+v; want one session serving all four calls", first, last)
-	}
-
-	// Each connector saw exactly its own credential, and never the client's token.
-	for _, h := range s.notesSeen.all() {
-		if got := h.Get("Authorization"); got != "Bearer "+notesToken {
-			t.Errorf("notes connector got Authorization %q", redact(got, clientToken))
+	})
+	t.Run("calls reach both connectors, those to notes in one connector session", func(t *testing.T) {
+		// go-sdk's client speaks 2026-07-28, without a session: its calls to notes, which keeps
+		// sessions, go in the one vmcp keeps for this user.
+		if cs.ID() != "" {
+			t.Fatalf("the client keeps session %q; want none (2026-07-28)", cs.ID())
 		}
-	}
-	for _, h := range s.weatherSee.all() {
-		if got := h.Get("Authorization"); got != "" {
-			t.Errorf("weather connector got Authorization %q", redact(got, clientToken))
+		first := sessionInfo(t, cs, "notes__session_info")
+		added := callTool(t, cs, "notes__add_note", map[string]any{"title": "standup", "body": "ship vmcp"})
+		if added.IsError {
+			t.Fatalf("notes__add_note failed: %v", added.Content)
 		}
-	}
-	for _, rec := range []*recorder{s.notesSeen, s.weatherSee} {
-		for _, h := range rec.all() {
-			for k, vs := range h {
-				if strings.HasPrefix(strings.ToLower(k), "x-vmcp-") {
-					t.Errorf("a connector saw the internal header %s", k)
-				}
-				for _, v := range vs {
-					if strings.Contains(v, clientToken) {
-						t.Errorf("a connector saw the client's token in %s", k)
+		var note struct{ ID string }
+		raw, _ := json.Marshal(added.StructuredContent)
+		if err := json.Unmarshal(raw, &note); err != nil || note.ID == "" {
+			t.Fatalf("add_note returned no id: %s", raw)
+		}
+		forecast := callTool(t, cs, "weather__get_forecast", map[string]any{"city": "Lisbon", "days": 2})
+		if forecast.IsError {
+			t.Fatalf("weather__get_forecast failed: %v", forecast.Content)
+		}
+		text := forecast.Content[0].(*mcp.TextContent).Text
+		if !strings.Contains(text, "Lisbon") {
+			t.Errorf("forecast does not name the city: %s", text)
+		}
+		listed := callTool(t, cs, "notes__list_notes", map[string]any{})
+		if raw, _ := json.Marshal(listed); !strings.Contains(string(raw), "standup") {
+			t.Errorf("list_notes does not show the added note: %s", raw)
+		}
+		// Every call went to the same connector session: it counted all of them.
+		if last := sessionInfo(t, cs, "notes__session_info"); last.Session != first.Session || last.Calls != first.Calls+3 {
+			t.Errorf("notes sessions: %+v, then %+v; want one session serving all four calls", first, last)
+		}
+	})
+	t.Run("each connector saw exactly its own credential, never the client's token", func(t *testing.T) {
+		for _, h := range s.notesSeen.all() {
+			if got := h.Get("Authorization"); got != "Bearer "+notesToken {
+				t.Errorf("notes connector got Authorization %q", redact(got, clientToken))
+			}
+		}
+		for _, h := range s.weatherSee.all() {
+			if got := h.Get("Authorization"); got != "" {
+				t.Errorf("weather connector got Authorization %q", redact(got, clientToken))
+			}
+		}
+		for _, rec := range []*recorder{s.notesSeen, s.weatherSee} {
+			for _, h := range rec.all() {
+				for k, vs := range h {
+					if strings.HasPrefix(strings.ToLower(k), "x-vmcp-") {
+						t.Errorf("a connector saw the internal header %s", k)
+					}
+					for _, v := range vs {
+						if strings.Contains(v, clientToken) {
+							t.Errorf("a connector saw the client's token in %s", k)
+						}
 					}
 				}
 			}
 		}
-	}
-	if len(s.notesSeen.all()) == 0 || len(s.weatherSee.all()) == 0 {
-		t.Fatal("a connector saw no requests at all")
-	}
+		if len(s.notesSeen.all()) == 0 || len(s.weatherSee.all()) == 0 {
+			t.Fatal("a connector saw no requests at all")
+		}
+	})
 }
 
 // redact keeps the client's token out of test output.
