@@ -70,10 +70,17 @@ vet:
 	$(GO) vet ./...
 
 # staticcheck at a pinned version, through go run so that nothing needs installing: its checks
-# include U1000, code nothing uses. A finding that is deliberate carries a //lint:ignore with why.
+# include U1000, code nothing uses; -tags soak takes in the soak tests (a superset: no file is
+# built only without the tag). A finding that is deliberate carries a //lint:ignore with why.
+# deadcode (pinned the same way) finds what U1000 cannot: exported functions and methods that no
+# command, test or benchmark reaches. -test makes the tests roots, so helpers only tests call
+# count as used. It prints findings but exits 0, so any output fails the target.
 STATICCHECK_VERSION := v0.8.2
+DEADCODE_VERSION := v0.52.0
 lint:
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -tags soak ./...
+	@dead=$$($(GO) run golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION) -test -tags soak ./...) || exit 1; \
+	if [ -n "$$dead" ]; then echo "deadcode: unreachable functions (remove them, or use them):"; echo "$$dead"; exit 1; fi
 
 # Every test: unit, fuzz seed corpora, Envoy config validation, end-to-end through real Envoy.
 # Benchmarks are compiled (not timed) so they keep building, and make bench's own run once each,

@@ -115,12 +115,6 @@ func challengeFor(base string, vs *config.VirtualServer) spelling {
 	return spelling{challenge: `Bearer resource_metadata="` + meta + `", scope="mcp"`, metadata: meta}
 }
 
-// ResourceMetadataURL is where RFC 9728 protected resource metadata for vs is served. The
-// well-known segment goes between host and path, so each virtual server gets its own document.
-func ResourceMetadataURL(cfg *config.Config, vs *config.VirtualServer) string {
-	return strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/.well-known/oauth-protected-resource" + vs.Path
-}
-
 // compile builds the request-ready state. remotes carries the previous configuration's key sets
 // over, so that a reload does not forget keys (or refetch them) for unchanged issuers.
 func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, map[string]*remoteKeys, error) {

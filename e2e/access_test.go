@@ -3,7 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,22 +16,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
-
-// post sends one JSON-RPC request through Envoy and returns the status and WWW-Authenticate.
-func post(t *testing.T, url, token string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
-}
 
 func TestProtectedResourceMetadataIsServedWithoutAToken(t *testing.T) {
 	s := startSystem(t)
@@ -66,13 +50,14 @@ func TestGroupAccessAndLivePolicyEdits(t *testing.T) {
 	if err := os.WriteFile(policyFile, defaults, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.writeConfigAuth("  policies: "+policyDir, "  - name: ops\n    connectors: [weather]\n    access: {groups: [sre]}\n")
+	s.config.Auth.Policies = policyDir
+	s.writeConfig(harness.VirtualServer{Name: "ops", Connectors: []string{"weather"}, Extra: "access: {groups: [sre]}"})
 
 	var sre, eng string
 	harness.Eventually(t, 10*time.Second, func() error {
 		sre = s.token("bob", "ops", "--groups", "sre")
 		if code, _ := post(t, s.url("ops"), sre); code != http.StatusOK {
-			return errorf("sre member on ops: HTTP %d", code)
+			return fmt.Errorf("sre member on ops: HTTP %d", code)
 		}
 		return nil
 	})
@@ -83,33 +68,34 @@ func TestGroupAccessAndLivePolicyEdits(t *testing.T) {
 
 	// The security team edits the policy file; vmcp picks it up without a restart.
 	closed := "package vmcp.authz\nimport rego.v1\ndecision := {\"allow\": false, \"reason\": \"closed\", \"scope\": \"mcp:ops\"}\n"
-	if err := writeFile(policyFile, closed); err != nil {
+	if err := harness.WriteFile(policyFile, closed); err != nil {
 		t.Fatal(err)
 	}
 	harness.Eventually(t, 10*time.Second, func() error {
 		code, challenge := post(t, s.url("ops"), sre)
 		if code != http.StatusForbidden || !strings.Contains(challenge, `insufficient_scope`) {
-			return errorf("after the policy edit: HTTP %d %q", code, challenge)
+			return fmt.Errorf("after the policy edit: HTTP %d %q", code, challenge)
 		}
 		return nil
 	})
 }
 
+// curatedServer renames one of notes' tools, hides another, and lets only forecasters call
+// weather's.
+var curatedServer = harness.VirtualServer{Name: "curated", Extra: `connectors:
+  - name: notes
+    tools:
+      add_note: {name: write_note, description: "Write a note for the team."}
+      get_note: {hidden: true}
+  - weather
+access:
+  tools:
+    "weather__*": [forecasters]
+`}
+
 func TestToolRenamesHidingAndToolPolicyThroughEnvoy(t *testing.T) {
 	s := startSystem(t)
-	s.reload(func() {
-		s.writeConfig(`  - name: curated
-    connectors:
-      - name: notes
-        tools:
-          add_note: {name: write_note, description: "Write a note for the team."}
-          get_note: {hidden: true}
-      - weather
-    access:
-      tools:
-        "weather__*": [forecasters]
-`)
-	})
+	s.reload(func() { s.writeConfig(curatedServer) })
 	reader := connect(t, s.url("curated"), s.token("carol", "curated", "--groups", "readers"))
 	names := toolNames(t, reader)
 	for _, want := range []string{"notes__write_note", "notes__list_notes"} {

@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -13,62 +13,6 @@ import (
 
 // These tests are the attacks a security reviewer tries first, each made through the real Envoy
 // edge with a real vmcp behind it. SECURITY.md lists which guarantee each one holds.
-
-// rawRPC posts body to url with token and extra headers, and returns the status, headers and
-// body (the data of the last SSE event when the answer is a stream).
-func rawRPC(t *testing.T, url, token, body string, extra map[string]string) (int, http.Header, []byte) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range extra {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		for _, line := range strings.Split(string(raw), "\n") {
-			if d, ok := strings.CutPrefix(line, "data: "); ok {
-				raw = []byte(d)
-			}
-		}
-	}
-	return resp.StatusCode, resp.Header, raw
-}
-
-// rpcErrorOf is the JSON-RPC error in an answer; code 0 when there is none.
-func rpcErrorOf(body []byte) (code int, message string) {
-	var m struct {
-		Error *struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(body, &m) != nil || m.Error == nil {
-		return 0, ""
-	}
-	return m.Error.Code, m.Error.Message
-}
-
-// callBody is a tools/call of name with arguments that fit the example tool it names (weather's
-// or notes').
-func callBody(name string) string {
-	args := `{"title":"t","body":"b"}`
-	if strings.HasPrefix(name, "weather") {
-		args = `{"city":"Oslo","days":1}`
-	}
-	return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":` + mustQuote(name) + `,"arguments":` + args + `}}`
-}
-
-func mustQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // A client cannot forge vmcp's internal headers: a routing header does not pick the connector, a
 // forged identity is not believed, and no connector ever sees an x-vmcp-* header.
@@ -106,29 +50,18 @@ func TestSpoofedInternalHeadersAreStrippedAtTheEdge(t *testing.T) {
 	}
 }
 
-// initializeSession starts an MCP session the raw way and returns its id.
-func initializeSession(t *testing.T, url, token string) string {
-	t.Helper()
-	status, hdr, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"attacker","version":"1"}}}`, nil)
-	sid := hdr.Get("Mcp-Session-Id")
-	if status != 200 || sid == "" {
-		t.Fatalf("initialize: HTTP %d, session %q: %s", status, sid, body)
-	}
-	return sid
-}
-
 // A session id is bound to the user and the virtual server it was issued for: someone else who
 // learns it (a log, a shared proxy) or the same user on another virtual server gets 404, on the
 // routed path (tools/call) and the aggregator's (tools/list) alike. A token for one virtual
 // server is refused on another.
 func TestSessionsAndTokensDoNotCrossUsersOrVirtualServers(t *testing.T) {
 	s := startSystem(t)
-	s.reload(func() { s.writeConfig("  - name: ops\n    connectors: [notes, weather]\n") })
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "ops", Connectors: []string{"notes", "weather"}}) })
 	var aliceOps string
 	harness.Eventually(t, 10*time.Second, func() error {
 		aliceOps = s.token("alice", "ops")
 		if code, _ := post(t, s.url("ops"), aliceOps); code != 200 {
-			return errorf("ops not served yet: HTTP %d", code)
+			return fmt.Errorf("ops not served yet: HTTP %d", code)
 		}
 		return nil
 	})
@@ -296,7 +229,7 @@ func TestUntrustedBrowserOriginsAreRefusedAtTheEdge(t *testing.T) {
 func TestAUserOverTheVirtualServersRateLimitGets429(t *testing.T) {
 	s := startSystem(t)
 	s.reload(func() {
-		s.writeConfig("  - name: limited\n    connectors: [weather]\n    rate_limit: {requests_per_minute: 6, burst: 2}\n")
+		s.writeConfig(harness.VirtualServer{Name: "limited", Connectors: []string{"weather"}, Extra: "rate_limit: {requests_per_minute: 6, burst: 2}"})
 	})
 	alice, bob := s.token("alice", "limited"), s.token("bob", "limited")
 	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`

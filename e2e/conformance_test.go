@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,16 +31,16 @@ const everythingServer = "github.com/modelcontextprotocol/go-sdk/conformance/eve
 // (server:), and each of those must still fail through vmcp (a stale entry fails the test), so
 // the pass count recorded in docs/mcp.md can only go up.
 func TestConformanceSuiteAgainstAVirtualServer(t *testing.T) {
-	dir := peersDir(t)
+	dir := npmDir(t, "peers")
 	addr := harness.FreeAddr(t)
 	harness.Start(t, "everything-server", nil, harness.Build(t, everythingServer), "-http", addr, "-stateless=false")
 	harness.WaitTCP(t, addr)
 
 	direct, directOut := runConformance(t, dir, "http://"+addr+"/mcp")
 
-	s := startSystemOpts(t, systemOpts{connectors: fmt.Sprintf("  - name: everything\n    url: http://%s/mcp\n    timeout: 10s\n", addr)})
+	s := startSystem(t, withEverything("http://"+addr+"/mcp"))
 	s.reload(func() {
-		s.writeConfig("  - name: conf\n    connectors: [everything, notes]\n    prefix: {mode: on_conflict}\n")
+		s.writeConfig(harness.VirtualServer{Name: "conf", Connectors: []string{"everything", "notes"}, Prefix: "on_conflict"})
 	})
 	target := bearerProxy(t, s.edge, s.token("alice", "conf")) + "/v/conf/mcp"
 	via, viaOut := runConformance(t, dir, target)
@@ -229,11 +228,4 @@ func tallyChecks(t *testing.T, dir string) (passed, failed []string) {
 	}
 	sort.Strings(failed)
 	return passed, failed
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
 }

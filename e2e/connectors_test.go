@@ -2,27 +2,27 @@ package e2e
 
 import (
 	"context"
-	"fmt"
+	"net"
 	"net/http"
+	"strings"
+	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
-// addConnector adds a connector named name to the configuration, after weather, with extra YAML
-// lines (indented four spaces) such as a timeout. h serves it; nil leaves its address unserved
-// (a connector that is down). The next writeConfig applies it.
-func (s *system) addConnector(name string, h http.Handler, extra string) {
+// addConnector adds c to s.config, at an address of its own: h serves it there, or with h nil
+// nothing does (a connector that is down). The next writeConfig applies it.
+func (s *system) addConnector(c harness.Connector, h http.Handler) {
 	s.t.Helper()
 	if h != nil {
-		s.serveConnector(name, h)
+		s.serveConnector(c.Name, h)
 	} else {
-		s.addrs[name] = harness.FreeAddr(s.t) // picked free, and nothing will listen there
+		s.addrs[c.Name] = harness.FreeAddr(s.t) // picked free, and nothing will listen there
 	}
-	// The weather connector's optional credential line is the one place in the template where a
-	// list item may follow; a connector added there is one more entry of the connectors list.
-	s.addrs["weather-credential"] += fmt.Sprintf("  - name: %s\n    url: http://%s/mcp\n%s", name, s.addrs[name], extra)
+	c.URL = "http://" + s.addrs[c.Name] + "/mcp"
+	s.config.Connectors = append(s.config.Connectors, c)
 }
 
 // gate holds a tool call until the test releases it, and says when one has started.
@@ -52,4 +52,49 @@ func gatedConnector(g *gate) http.Handler {
 			}
 		})
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+}
+
+// stalled never answers: it holds each request until the caller gives up.
+func stalled() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+}
+
+// garbage answers every request with a 200 whose JSON body is not JSON.
+func garbage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`}{"jsonrpc":"2.0", this is not JSON`))
+	})
+}
+
+// serveRecordingConnector serves, on l, a go-sdk MCP connector with one tool (whoami) that
+// records every request's headers and answers 401 unless accept(bearer token) holds. extra adds
+// routes (metadata, say).
+func serveRecordingConnector(t *testing.T, l net.Listener, accept func(token string) bool, extra func(*http.ServeMux)) *recorder {
+	t.Helper()
+	seen := &recorder{}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "recording", Version: "1"}, nil)
+	mcp.AddTool(srv, &mcp.Tool{Name: "whoami", Description: "Who the connector thinks is calling."},
+		func(ctx context.Context, req *mcp.CallToolRequest, _ map[string]any) (*mcp.CallToolResult, any, error) {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "octocat"}}}, nil, nil
+		})
+	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	mux := http.NewServeMux()
+	if extra != nil {
+		extra(mux)
+	}
+	mux.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) {
+		seen.observe(r)
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || !accept(tok) {
+			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="http://`+l.Addr().String()+`/.well-known/oauth-protected-resource/mcp"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		mcpHandler.ServeHTTP(w, r)
+	})
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(l)
+	t.Cleanup(func() { hs.Close() })
+	return seen
 }

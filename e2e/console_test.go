@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -68,31 +68,17 @@ type consoleRun struct {
 	} `json:"afterSignOut"`
 }
 
-const curatedServer = `  - name: curated
-    connectors:
-      - name: notes
-        tools:
-          add_note: {name: write_note, description: "Write a note for the team."}
-          get_note: {hidden: true}
-      - weather
-    access:
-      tools:
-        "weather__*": [forecasters]
-`
-
 func TestTheWebConsoleInChromium(t *testing.T) {
 	chromium := requireChromium(t)
-	dir := filepath.Join(harness.ModuleRoot(t), "e2e", "browser")
-	if err := installTSDeps(dir); err != nil {
-		t.Fatalf("%v\n(install the browser test's packages with `make e2e-deps`)", err)
-	}
+	dir := npmDir(t, "browser")
 	hash, err := bcrypt.GenerateFromPassword([]byte("root-pw"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// alice (eng) is an ordinary user; root is in vmcp-admins, the default audit.admin_groups.
-	auth := devUsers + "      - username: root\n        password_hash: " + string(hash) + "\n        groups: [vmcp-admins]\n"
-	s := startSystemOpts(t, systemOpts{auth: auth})
+	s := startSystem(t, func(c *harness.Config) {
+		c.Auth.DevUsers = append(slices.Clone(devUsers), harness.DevUser{Username: "root", PasswordHash: string(hash), Groups: []string{"vmcp-admins"}})
+	})
 	s.reload(func() { s.writeConfig(curatedServer) })
 
 	// carol reads notes and is refused the forecasters' tool: one denied call before the
@@ -104,7 +90,7 @@ func TestTheWebConsoleInChromium(t *testing.T) {
 		defer cancel()
 		_, err := carol.CallTool(ctx, &mcp.CallToolParams{Name: "weather__get_forecast", Arguments: map[string]any{"city": "Oslo", "days": 1}})
 		if err == nil || !strings.Contains(err.Error(), "denied by policy") {
-			return errorf("the forecasters' tool was not denied to carol: %v", err)
+			return fmt.Errorf("the forecasters' tool was not denied to carol: %v", err)
 		}
 		return nil
 	}

@@ -27,8 +27,8 @@ func TestAnAPIKeyInAQueryParameterReachesOnlyItsConnector(t *testing.T) {
 	}
 	s.weatherSee.mu.Unlock()
 	s.reload(func() {
-		s.addrs["weather-credential"] = `    credential: {type: query, param: api_key, token: "${file:weather-key}"}`
-		s.writeConfig("")
+		s.config.Connector("weather").Credential = `{type: query, param: api_key, token: "${file:weather-key}"}`
+		s.writeConfig()
 	})
 
 	cs := connect(t, s.url("demo")+"?api_key=client-chosen", s.token("hana", "demo"))

@@ -1,8 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,115 +12,85 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
-	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
-
-func connect(t *testing.T, url, token string) *mcp.ClientSession {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
-	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
-		Endpoint:   url,
-		HTTPClient: &http.Client{Transport: edgeclient.Bearer{Token: token, Base: http.DefaultTransport}},
-	}, nil)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", url, err)
-	}
-	t.Cleanup(func() { cs.Close() })
-	return cs
-}
-
-func toolNames(t *testing.T, cs *mcp.ClientSession) []string {
-	t.Helper()
-	names, err := listTools(cs)
-	if err != nil {
-		t.Fatalf("tools/list: %v", err)
-	}
-	return names
-}
-
-func callTool(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any) *mcp.CallToolResult {
-	t.Helper()
-	res, err := tryCallTool(cs, name, args)
-	if err != nil {
-		t.Fatalf("tools/call %s: %v", name, err)
-	}
-	return res
-}
 
 func TestGoSDKClientUsesBothConnectorsThroughEnvoy(t *testing.T) {
 	s := startSystem(t)
 	clientToken := s.token("alice", "demo")
 	cs := connect(t, s.url("demo"), clientToken)
 
-	names := toolNames(t, cs)
-	for _, want := range []string{"notes__add_note", "notes__list_notes", "weather__get_forecast", "weather__convert_temperature"} {
-		if !slices.Contains(names, want) {
-			t.Errorf("tools/list lacks %s; got %v", want, names)
+	// Independent checks, each a t.Run; the last one reads what the connectors saw of the calls
+	// the ones before it made.
+	t.Run("the tools of both connectors are listed", func(t *testing.T) {
+		names := toolNames(t, cs)
+		for _, want := range []string{"notes__add_note", "notes__list_notes", "weather__get_forecast", "weather__convert_temperature"} {
+			if !slices.Contains(names, want) {
+				t.Errorf("tools/list lacks %s; got %v", want, names)
+			}
 		}
-	}
-
-	// go-sdk's client speaks 2026-07-28, without a session: its calls to notes, which keeps
-	// sessions, go in the one vmcp keeps for this user.
-	if cs.ID() != "" {
-		t.Fatalf("the client keeps session %q; want none (2026-07-28)", cs.ID())
-	}
-	first := sessionInfo(t, cs, "notes__session_info")
-	added := callTool(t, cs, "notes__add_note", map[string]any{"title": "standup", "body": "ship vmcp"})
-	if added.IsError {
-		t.Fatalf("notes__add_note failed: %v", added.Content)
-	}
-	var note struct{ ID string }
-	raw, _ := json.Marshal(added.StructuredContent)
-	if err := json.Unmarshal(raw, &note); err != nil || note.ID == "" {
-		t.Fatalf("add_note returned no id: %s", raw)
-	}
-	forecast := callTool(t, cs, "weather__get_forecast", map[string]any{"city": "Lisbon", "days": 2})
-	if forecast.IsError {
-		t.Fatalf("weather__get_forecast failed: %v", forecast.Content)
-	}
-	text := forecast.Content[0].(*mcp.TextContent).Text
-	if !strings.Contains(text, "Lisbon") {
-		t.Errorf("forecast does not name the city: %s", text)
-	}
-	listed := callTool(t, cs, "notes__list_notes", map[string]any{})
-	if raw, _ := json.Marshal(listed); !strings.Contains(string(raw), "standup") {
-		t.Errorf("list_notes does not show the added note: %s", raw)
-	}
-	// Every call went to the same connector session: it counted all of them.
-	if last := sessionInfo(t, cs, "notes__session_info"); last.Session != first.Session || last.Calls != first.Calls+3 {
-		t.Errorf("notes sessions: %+v, then %+v; want one session serving all four calls", first, last)
-	}
-
-	// Each connector saw exactly its own credential, and never the client's token.
-	for _, h := range s.notesSeen.all() {
-		if got := h.Get("Authorization"); got != "Bearer "+notesToken {
-			t.Errorf("notes connector got Authorization %q", redact(got, clientToken))
+	})
+	t.Run("calls reach both connectors, those to notes in one connector session", func(t *testing.T) {
+		// go-sdk's client speaks 2026-07-28, without a session: its calls to notes, which keeps
+		// sessions, go in the one vmcp keeps for this user.
+		if cs.ID() != "" {
+			t.Fatalf("the client keeps session %q; want none (2026-07-28)", cs.ID())
 		}
-	}
-	for _, h := range s.weatherSee.all() {
-		if got := h.Get("Authorization"); got != "" {
-			t.Errorf("weather connector got Authorization %q", redact(got, clientToken))
+		first := sessionInfo(t, cs, "notes__session_info")
+		added := callTool(t, cs, "notes__add_note", map[string]any{"title": "standup", "body": "ship vmcp"})
+		if added.IsError {
+			t.Fatalf("notes__add_note failed: %v", added.Content)
 		}
-	}
-	for _, rec := range []*recorder{s.notesSeen, s.weatherSee} {
-		for _, h := range rec.all() {
-			for k, vs := range h {
-				if strings.HasPrefix(strings.ToLower(k), "x-vmcp-") {
-					t.Errorf("a connector saw the internal header %s", k)
-				}
-				for _, v := range vs {
-					if strings.Contains(v, clientToken) {
-						t.Errorf("a connector saw the client's token in %s", k)
+		var note struct{ ID string }
+		raw, _ := json.Marshal(added.StructuredContent)
+		if err := json.Unmarshal(raw, &note); err != nil || note.ID == "" {
+			t.Fatalf("add_note returned no id: %s", raw)
+		}
+		forecast := callTool(t, cs, "weather__get_forecast", map[string]any{"city": "Lisbon", "days": 2})
+		if forecast.IsError {
+			t.Fatalf("weather__get_forecast failed: %v", forecast.Content)
+		}
+		text := forecast.Content[0].(*mcp.TextContent).Text
+		if !strings.Contains(text, "Lisbon") {
+			t.Errorf("forecast does not name the city: %s", text)
+		}
+		listed := callTool(t, cs, "notes__list_notes", map[string]any{})
+		if raw, _ := json.Marshal(listed); !strings.Contains(string(raw), "standup") {
+			t.Errorf("list_notes does not show the added note: %s", raw)
+		}
+		// Every call went to the same connector session: it counted all of them.
+		if last := sessionInfo(t, cs, "notes__session_info"); last.Session != first.Session || last.Calls != first.Calls+3 {
+			t.Errorf("notes sessions: %+v, then %+v; want one session serving all four calls", first, last)
+		}
+	})
+	t.Run("each connector saw exactly its own credential, never the client's token", func(t *testing.T) {
+		for _, h := range s.notesSeen.all() {
+			if got := h.Get("Authorization"); got != "Bearer "+notesToken {
+				t.Errorf("notes connector got Authorization %q", redact(got, clientToken))
+			}
+		}
+		for _, h := range s.weatherSee.all() {
+			if got := h.Get("Authorization"); got != "" {
+				t.Errorf("weather connector got Authorization %q", redact(got, clientToken))
+			}
+		}
+		for _, rec := range []*recorder{s.notesSeen, s.weatherSee} {
+			for _, h := range rec.all() {
+				for k, vs := range h {
+					if strings.HasPrefix(strings.ToLower(k), "x-vmcp-") {
+						t.Errorf("a connector saw the internal header %s", k)
+					}
+					for _, v := range vs {
+						if strings.Contains(v, clientToken) {
+							t.Errorf("a connector saw the client's token in %s", k)
+						}
 					}
 				}
 			}
 		}
-	}
-	if len(s.notesSeen.all()) == 0 || len(s.weatherSee.all()) == 0 {
-		t.Fatal("a connector saw no requests at all")
-	}
+		if len(s.notesSeen.all()) == 0 || len(s.weatherSee.all()) == 0 {
+			t.Fatal("a connector saw no requests at all")
+		}
+	})
 }
 
 // redact keeps the client's token out of test output.
@@ -166,29 +136,27 @@ func TestRequestsWithoutAValidTokenAreChallenged(t *testing.T) {
 
 func TestConfigEditsApplyWithoutRestartAndBadEditsAreRejected(t *testing.T) {
 	s := startSystem(t)
-	s.writeConfig(`  - name: ops
-    connectors: [weather]
-`)
+	s.writeConfig(harness.VirtualServer{Name: "ops", Connectors: []string{"weather"}})
 	// The token command reads the edited file, so the new virtual server is known to it.
-	var cs *mcpSession
+	var cs *mcp.ClientSession
 	harness.Eventually(t, 10*time.Second, func() error {
 		var err error
 		cs, err = tryConnect(s.url("ops"), s.token("bob", "ops"))
 		return err
 	})
 	defer cs.Close()
-	names := toolNames(t, cs.ClientSession)
+	names := toolNames(t, cs)
 	if len(names) != 2 || !slices.Contains(names, "weather__get_forecast") {
 		t.Fatalf("ops tools = %v, want only weather's", names)
 	}
 
 	// A broken edit is reported and the last good configuration keeps serving.
-	if err := writeFile(s.configPath, "virtual_servers:\n  - name: ops\n    connectors: [missing]\n"); err != nil {
+	if err := harness.WriteFile(s.configPath, "virtual_servers:\n  - name: ops\n    connectors: [missing]\n"); err != nil {
 		t.Fatal(err)
 	}
 	harness.Eventually(t, 10*time.Second, func() error {
 		if !strings.Contains(s.vmcp.Output(), "config reload rejected") {
-			return errorf("vmcp has not reported the broken configuration yet")
+			return fmt.Errorf("vmcp has not reported the broken configuration yet")
 		}
 		return nil
 	})
@@ -196,28 +164,9 @@ func TestConfigEditsApplyWithoutRestartAndBadEditsAreRejected(t *testing.T) {
 	if !strings.Contains(s.vmcp.Output(), "vmcp.yaml:3:18:") || !strings.Contains(s.vmcp.Output(), "which is not defined under connectors") {
 		t.Errorf("the rejection does not say where and what is wrong")
 	}
-	if names := toolNames(t, cs.ClientSession); len(names) != 2 {
+	if names := toolNames(t, cs); len(names) != 2 {
 		t.Fatalf("after a broken edit ops tools = %v", names)
 	}
-}
-
-// rpc posts one JSON-RPC request without any session, as a stateless client does, and returns
-// the decoded result (or fails on an error).
-func rpc(t *testing.T, url, token, method string, params any) map[string]any {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	status, _, raw := rawRPC(t, url, token, string(body), nil)
-	if status != http.StatusOK {
-		t.Fatalf("%s: HTTP %d: %s", method, status, raw)
-	}
-	var m struct {
-		Result map[string]any `json:"result"`
-		Error  any            `json:"error"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil || m.Error != nil {
-		t.Fatalf("%s: %s", method, raw)
-	}
-	return m.Result
 }
 
 func TestStatelessClientsWorkWithoutASession(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/tokens"
 )
 
@@ -85,29 +87,28 @@ func TestIdentityAssertionsAndExchangedTokensReachOnlyTheirConnectors(t *testing
 	const stsSecret = "sts-client-secret-4a90"
 	// vmcp (a child process) inherits the environment: the secret by ${env:…} reference.
 	t.Setenv("VMCP_E2E_STS_SECRET", stsSecret)
-	s := startSystemOpts(t, systemOpts{connectors: `  - name: internal
-    url: ` + internalURL + `
-    timeout: 5s
-    credential: {type: identity_assertion}
-  - name: jira
-    url: ` + jiraURL + `
-    timeout: 5s
-    credential: {type: token_exchange, token_url: ` + stsURL + `, client_id: vmcp, client_secret: "${env:VMCP_E2E_STS_SECRET}", audience: jira}
-`})
+	s := startSystem(t, func(c *harness.Config) {
+		c.Connectors = append(c.Connectors,
+			harness.Connector{Name: "internal", URL: internalURL, Timeout: 5 * time.Second, Credential: "{type: identity_assertion}"},
+			harness.Connector{Name: "jira", URL: jiraURL, Timeout: 5 * time.Second,
+				Credential: `{type: token_exchange, token_url: ` + stsURL + `, client_id: vmcp, client_secret: "${env:VMCP_E2E_STS_SECRET}", audience: jira}`})
+	})
 	keys.url, issuerURL = s.edge+"/oauth/jwks", s.edge
-	s.reload(func() { s.writeConfig("  - name: corp\n    connectors: [notes, internal, jira]\n") })
+	s.reload(func() {
+		s.writeConfig(harness.VirtualServer{Name: "corp", Connectors: []string{"notes", "internal", "jira"}})
+	})
 
 	clientToken := s.token("alice", "corp")
 	cs := connect(t, s.url("corp"), clientToken)
 	names := toolNames(t, cs)
 	for _, want := range []string{"internal__whoami", "jira__whoami", "notes__add_note"} {
-		if !contains(names, want) {
+		if !slices.Contains(names, want) {
 			t.Errorf("tools/list = %v, missing %s (the fan-out must carry the per-user credentials too)", names, want)
 		}
 	}
 	for _, tool := range []string{"internal__whoami", "jira__whoami"} {
 		if res := callTool(t, cs, tool, map[string]any{}); res.IsError {
-			t.Fatalf("%s: %v", tool, resultText(res))
+			t.Fatalf("%s: %v", tool, textOf(res.Content))
 		}
 	}
 

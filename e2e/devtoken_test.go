@@ -13,7 +13,7 @@ import (
 // `vmcp token --user alice` and signing in as the dev user alice are one person: the same
 // subject, email and groups, so policies and the audit trail do not see two users.
 func TestADevTokenForADevUserIsTheUserSigningInMakes(t *testing.T) {
-	s := startSystemWith(t, devUsers)
+	s := startSystem(t, withDevUsers)
 	redirect := redirectURI(t)
 	cs, h := oauthClient(t, s.url("demo"), newBrowser("alice", "alice", redirect), redirect)
 	if names := toolNames(t, cs); !slices.Contains(names, "notes__add_note") {

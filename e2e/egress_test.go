@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/store"
@@ -64,7 +65,7 @@ func egressPost(t *testing.T, s *system, connector, signed, requestID string) (i
 // that connector — gets 403, never reaches the connector, and each attempt is audited.
 func TestTheEgressListenerServesOnlyRequestsVMCPSignedForAUser(t *testing.T) {
 	s := startSystem(t)
-	s.reload(func() { s.writeConfig("  - name: ops\n    connectors: [weather]\n") })
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "ops", Connectors: []string{"weather"}}) })
 	signer := s.vmcpSigner(t)
 	hour := time.Now().Add(time.Hour).Unix()
 	sign := func(signer *identity.Signer, id identity.Identity) string {

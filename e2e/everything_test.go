@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -23,6 +22,13 @@ import (
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
+
+// withEverything adds the reference server, server-everything, at url as connector everything.
+func withEverything(url string) func(*harness.Config) {
+	return func(c *harness.Config) {
+		c.Connectors = append(c.Connectors, harness.Connector{Name: "everything", URL: url, Timeout: 10 * time.Second})
+	}
+}
 
 // everythingClient is a go-sdk client that can do everything server-everything asks of a
 // client: elicitation (accepted), sampling (a fixed answer), roots, and progress.
@@ -57,7 +63,7 @@ func everythingClient(t *testing.T, url string, rt http.RoundTripper, progress *
 // directly: content, structured content, images, progress notifications, and the elicitation,
 // sampling and roots requests the server sends the client in the middle of a call.
 func TestServerEverythingWorksThroughVMCPAsItDoesDirectly(t *testing.T) {
-	dir := peersDir(t)
+	dir := npmDir(t, "peers")
 	addr := harness.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	harness.Start(t, "server-everything", []string{"PORT=" + port}, "node",
@@ -65,102 +71,111 @@ func TestServerEverythingWorksThroughVMCPAsItDoesDirectly(t *testing.T) {
 	harness.WaitTCP(t, addr)
 	direct := "http://" + addr + "/mcp"
 
-	s := startSystemOpts(t, systemOpts{connectors: fmt.Sprintf("  - name: everything\n    url: %s\n    timeout: 10s\n", direct)})
+	s := startSystem(t, withEverything(direct))
 	s.reload(func() {
-		s.writeConfig("  - name: ref\n    connectors: [everything, notes]\n    prefix: {mode: on_conflict}\n")
+		s.writeConfig(harness.VirtualServer{Name: "ref", Connectors: []string{"everything", "notes"}, Prefix: "on_conflict"})
 	})
 	var viaProgress, directProgress atomic.Int32
 	via := everythingClient(t, s.url("ref"), edgeclient.Bearer{Token: s.token("alice", "ref"), Base: http.DefaultTransport}, &viaProgress)
 	ref := everythingClient(t, direct, http.DefaultTransport, &directProgress)
 
-	// Every tool of the server is on the virtual server under its own name (no conflicts),
-	// next to the notes connector's.
-	viaTools, refTools := toolNames(t, via), toolNames(t, ref)
-	for _, name := range append(refTools, "add_note") {
-		if !slices.Contains(viaTools, name) {
-			t.Errorf("tool %q missing through vmcp; vmcp lists %v", name, viaTools)
+	// The checks below are independent of one another, each a t.Run of its own.
+	refTools := toolNames(t, ref)
+	t.Run("every tool is listed under its own name, beside those of notes", func(t *testing.T) {
+		viaTools := toolNames(t, via)
+		for _, name := range append(refTools, "add_note") {
+			if !slices.Contains(viaTools, name) {
+				t.Errorf("tool %q missing through vmcp; vmcp lists %v", name, viaTools)
+			}
 		}
-	}
-
-	for _, tc := range []struct {
-		tool string
-		args map[string]any
-	}{
-		{"echo", map[string]any{"message": "through the gateway"}},
-		{"get-sum", map[string]any{"a": 2, "b": 40}},
-		{"get-tiny-image", map[string]any{}},
-		{"get-annotated-message", map[string]any{"messageType": "error", "includeImage": true}},
-		{"get-structured-content", map[string]any{"location": "Chicago"}},
-		{"get-resource-reference", map[string]any{"resourceType": "Text", "resourceId": 3}},
-		// server-everything asks for the roots on the session's GET stream, not in the call's
-		// answer: vmcp relays the connector's GET stream into the client's.
-		{"get-roots-list", map[string]any{}},
-		{"trigger-elicitation-request", map[string]any{}},
-		{"trigger-sampling-request", map[string]any{"prompt": "hello", "maxTokens": 10}},
-	} {
-		if !slices.Contains(refTools, tc.tool) {
-			t.Errorf("server-everything has no tool %q (it has %v)", tc.tool, refTools)
-			continue
+	})
+	t.Run("each tool answers as it does directly", func(t *testing.T) {
+		for _, tc := range []struct {
+			tool string
+			args map[string]any
+		}{
+			{"echo", map[string]any{"message": "through the gateway"}},
+			{"get-sum", map[string]any{"a": 2, "b": 40}},
+			{"get-tiny-image", map[string]any{}},
+			{"get-annotated-message", map[string]any{"messageType": "error", "includeImage": true}},
+			{"get-structured-content", map[string]any{"location": "Chicago"}},
+			{"get-resource-reference", map[string]any{"resourceType": "Text", "resourceId": 3}},
+			// server-everything asks for the roots on the session's GET stream, not in the call's
+			// answer: vmcp relays the connector's GET stream into the client's.
+			{"get-roots-list", map[string]any{}},
+			{"trigger-elicitation-request", map[string]any{}},
+			{"trigger-sampling-request", map[string]any{"prompt": "hello", "maxTokens": 10}},
+		} {
+			t.Run(tc.tool, func(t *testing.T) {
+				if !slices.Contains(refTools, tc.tool) {
+					t.Fatalf("server-everything has no tool %q (it has %v)", tc.tool, refTools)
+				}
+				want, got := mustJSONOf(t, callTool(t, ref, tc.tool, tc.args)), mustJSONOf(t, callTool(t, via, tc.tool, tc.args))
+				if got != want {
+					t.Errorf("%s through vmcp:\n got %s\nwant %s", tc.tool, got, want)
+				}
+			})
 		}
-		want, got := mustJSONOf(t, callTool(t, ref, tc.tool, tc.args)), mustJSONOf(t, callTool(t, via, tc.tool, tc.args))
-		if got != want {
-			t.Errorf("%s through vmcp:\n got %s\nwant %s", tc.tool, got, want)
+	})
+	t.Run("progress notifications stream through while a call runs", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, cs := range []*mcp.ClientSession{via, ref} {
+			params := &mcp.CallToolParams{Name: "trigger-long-running-operation", Arguments: map[string]any{"duration": 1, "steps": 4}}
+			params.SetProgressToken("e2e-progress")
+			if res, err := cs.CallTool(ctx, params); err != nil || res.IsError {
+				t.Fatalf("long-running operation: %v %v", err, res)
+			}
 		}
-	}
-
-	// Progress notifications stream through while the call runs.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, cs := range []*mcp.ClientSession{via, ref} {
-		params := &mcp.CallToolParams{Name: "trigger-long-running-operation", Arguments: map[string]any{"duration": 1, "steps": 4}}
-		params.SetProgressToken("e2e-progress")
-		if res, err := cs.CallTool(ctx, params); err != nil || res.IsError {
-			t.Fatalf("long-running operation: %v %v", err, res)
+		// The client may handle the answer before the last step's notification (directly too),
+		// so one step may be missing either way.
+		if v, d := viaProgress.Load(), directProgress.Load(); v < 3 || d < 3 {
+			t.Errorf("%d progress notifications through vmcp, %d directly; want 3 or 4 each", v, d)
 		}
-	}
-	// The client may handle the answer before the last step's notification (directly too),
-	// so one step may be missing either way.
-	if v, d := viaProgress.Load(), directProgress.Load(); v < 3 || d < 3 {
-		t.Errorf("%d progress notifications through vmcp, %d directly; want 3 or 4 each", v, d)
-	}
-
-	// Resources are listed through vmcp and read from the connector that has them.
-	res, err := via.ListResources(ctx, nil)
-	if err != nil || len(res.Resources) == 0 {
-		t.Fatalf("resources/list through vmcp: %v (%d resources)", err, len(res.Resources))
-	}
-	uri := res.Resources[0].URI
-	gotRead, err := via.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
-	if err != nil {
-		t.Fatalf("resources/read %s through vmcp: %v", uri, err)
-	}
-	wantRead, err := ref.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g, w := mustJSONOf(t, gotRead), mustJSONOf(t, wantRead); g != w {
-		t.Errorf("resources/read %s through vmcp:\n got %s\nwant %s", uri, g, w)
-	}
-
-	// Prompts keep their own names (prefix mode on_conflict) and give what they give directly.
-	prompts, err := ref.ListPrompts(ctx, nil)
-	if err != nil || len(prompts.Prompts) == 0 {
-		t.Fatalf("prompts/list directly: %v", err)
-	}
-	var simple string
-	for _, p := range prompts.Prompts {
-		if len(p.Arguments) == 0 {
-			simple = p.Name
+	})
+	t.Run("resources are listed and read from the connector that has them", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := via.ListResources(ctx, nil)
+		if err != nil || len(res.Resources) == 0 {
+			t.Fatalf("resources/list through vmcp: %v (%d resources)", err, len(res.Resources))
 		}
-	}
-	gotPrompt, err := via.GetPrompt(ctx, &mcp.GetPromptParams{Name: simple})
-	if err != nil {
-		t.Fatalf("prompts/get %s through vmcp: %v", simple, err)
-	}
-	wantPrompt, _ := ref.GetPrompt(ctx, &mcp.GetPromptParams{Name: simple})
-	if g, w := mustJSONOf(t, gotPrompt), mustJSONOf(t, wantPrompt); g != w {
-		t.Errorf("prompts/get %s through vmcp:\n got %s\nwant %s", simple, g, w)
-	}
+		uri := res.Resources[0].URI
+		gotRead, err := via.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+		if err != nil {
+			t.Fatalf("resources/read %s through vmcp: %v", uri, err)
+		}
+		wantRead, err := ref.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := mustJSONOf(t, gotRead), mustJSONOf(t, wantRead); g != w {
+			t.Errorf("resources/read %s through vmcp:\n got %s\nwant %s", uri, g, w)
+		}
+	})
+	t.Run("prompts keep their names and give what they give directly", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// Prefix mode on_conflict: no other connector has prompts.
+		prompts, err := ref.ListPrompts(ctx, nil)
+		if err != nil || len(prompts.Prompts) == 0 {
+			t.Fatalf("prompts/list directly: %v", err)
+		}
+		var simple string
+		for _, p := range prompts.Prompts {
+			if len(p.Arguments) == 0 {
+				simple = p.Name
+			}
+		}
+		gotPrompt, err := via.GetPrompt(ctx, &mcp.GetPromptParams{Name: simple})
+		if err != nil {
+			t.Fatalf("prompts/get %s through vmcp: %v", simple, err)
+		}
+		wantPrompt, _ := ref.GetPrompt(ctx, &mcp.GetPromptParams{Name: simple})
+		if g, w := mustJSONOf(t, gotPrompt), mustJSONOf(t, wantPrompt); g != w {
+			t.Errorf("prompts/get %s through vmcp:\n got %s\nwant %s", simple, g, w)
+		}
+	})
 }
 
 // clockTime matches the wall-clock times server-everything writes into dynamic resources.
@@ -179,16 +194,18 @@ func mustJSONOf(t *testing.T, v any) string {
 // TestTypeScriptClientGetsFromServerEverythingThroughVMCPWhatItGetsDirectly drives the same
 // virtual server with the official TypeScript SDK client (e2e/ts/everything-client.mjs).
 func TestTypeScriptClientGetsFromServerEverythingThroughVMCPWhatItGetsDirectly(t *testing.T) {
-	dir := peersDir(t)
-	tsDir := tsClientDir(t)
+	dir := npmDir(t, "peers")
+	tsDir := npmDir(t, "ts")
 	addr := harness.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	harness.Start(t, "server-everything", []string{"PORT=" + port}, "node",
 		filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js"), "streamableHttp")
 	harness.WaitTCP(t, addr)
 	direct := "http://" + addr + "/mcp"
-	s := startSystemOpts(t, systemOpts{connectors: fmt.Sprintf("  - name: everything\n    url: %s\n    timeout: 10s\n", direct)})
-	s.reload(func() { s.writeConfig("  - name: ref\n    connectors: [everything]\n    prefix: {mode: never}\n") })
+	s := startSystem(t, withEverything(direct))
+	s.reload(func() {
+		s.writeConfig(harness.VirtualServer{Name: "ref", Connectors: []string{"everything"}, Prefix: "never"})
+	})
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte(s.token("alice", "ref")), 0o600); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -87,12 +88,12 @@ func (f *frontEnvoy) hostStats(t *testing.T, stat string) map[string]int {
 // succeeding on the other.
 func TestAFrontEnvoyHidesTheDeathOfAReplica(t *testing.T) {
 	shared := postgresStore(t)
-	a := startSystemOpts(t, systemOpts{top: shared})
-	b := startSystemOpts(t, systemOpts{top: shared, replicaOf: a})
+	a := startSystem(t, func(c *harness.Config) { c.Store = shared })
+	b := startReplica(t, a)
 	front := startFrontEnvoy(t, a, b)
 	harness.Eventually(t, 30*time.Second, func() error {
 		if n := strings.Count(front.clusters(t), "::health_flags::healthy"); n != 2 {
-			return errorf("%d of 2 replicas healthy at the front", n)
+			return fmt.Errorf("%d of 2 replicas healthy at the front", n)
 		}
 		return nil
 	})
@@ -100,7 +101,7 @@ func TestAFrontEnvoyHidesTheDeathOfAReplica(t *testing.T) {
 	cs := connect(t, "http://"+front.addr+"/v/demo/mcp", a.token("mo", "demo"))
 	defer cs.Close()
 	args := func(int64) map[string]any { return map[string]any{"city": "Tromsø", "days": 1} }
-	before := startCaller(t, &mcpSession{cs}, "weather__get_forecast", args)
+	before := startCaller(t, cs, "weather__get_forecast", args)
 	before.waitCalls(t, 10)
 	before.end()
 	if n := before.failed.Load(); n != 0 {
@@ -116,7 +117,7 @@ func TestAFrontEnvoyHidesTheDeathOfAReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-b.vmcp.Done()
-	after := startCaller(t, &mcpSession{cs}, "weather__get_forecast", args)
+	after := startCaller(t, cs, "weather__get_forecast", args)
 	after.waitAttempts(t, 60) // three seconds: the health check has not noticed for the first two
 	after.end()
 	if n := after.failed.Load(); n != 0 {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,8 +41,10 @@ func TestAHangingConnectorIsLeftOutAndComesBack(t *testing.T) {
 	go srv.Serve(lis)
 	t.Cleanup(func() { srv.Close() })
 
-	s := startSystemOpts(t, systemOpts{connectors: fmt.Sprintf("  - name: flaky\n    url: http://%s/mcp\n    timeout: 1s\n", lis.Addr())})
-	s.reload(func() { s.writeConfig("  - name: iso\n    connectors: [notes, flaky]\n") })
+	s := startSystem(t, func(c *harness.Config) {
+		c.Connectors = append(c.Connectors, harness.Connector{Name: "flaky", URL: "http://" + lis.Addr().String() + "/mcp", Timeout: time.Second})
+	})
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "iso", Connectors: []string{"notes", "flaky"}}) })
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-isolation", Version: "1"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -69,7 +72,7 @@ func TestAHangingConnectorIsLeftOutAndComesBack(t *testing.T) {
 		return nil
 	})
 	res := callTool(t, cs, "flaky__get_forecast", map[string]any{"city": "Lisbon", "days": 2})
-	if res.IsError || !containsText(res, "Lisbon") {
+	if res.IsError || !strings.Contains(textOf(res.Content), "Lisbon") {
 		t.Fatalf("calling the connector that was down when the session began: %+v", res)
 	}
 }

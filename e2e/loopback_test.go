@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
@@ -12,24 +11,6 @@ import (
 	"strings"
 	"testing"
 )
-
-// jwtClaims reads an access token's claims without verifying it (vmcp does that).
-func jwtClaims(t *testing.T, token string) map[string]any {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		t.Fatal("access token is not a JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(payload, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // getJSON fetches url and decodes its JSON body into v.
 func getJSON(t *testing.T, u string, v any) {
@@ -53,7 +34,7 @@ func getJSON(t *testing.T, u string, v any) {
 // spelling (RFC 9728 §3.3: the metadata's resource is the URL the client used; RFC 8414 §3.3:
 // the issuer is the URL it fetched the AS metadata from), and sign in, consent and call tools.
 func TestAClientOnLocalhostSignsInAndCallsToolsInDev(t *testing.T) {
-	s := startSystemWith(t, devUsers)
+	s := startSystem(t, withDevUsers)
 	edge, _ := url.Parse(s.edge)
 	localhost := "http://localhost:" + edge.Port()
 	vsURL := localhost + "/v/demo/mcp"
@@ -118,7 +99,7 @@ func TestAClientOnLocalhostSignsInAndCallsToolsInDev(t *testing.T) {
 		t.Fatalf("a `vmcp token` token on localhost: HTTP %d", code)
 	}
 	// Refreshing keeps the issuer and audience the client signed in with.
-	fresh := refreshWith(t, localhost, tok.RefreshToken, clientIDOf(t, s, tok.AccessToken))
+	fresh := refreshWith(t, localhost, tok.RefreshToken, clientIDOf(t, tok.AccessToken))
 	if fresh.code != http.StatusOK {
 		t.Fatalf("refresh on localhost: HTTP %d %s", fresh.code, fresh.body)
 	}
@@ -127,35 +108,17 @@ func TestAClientOnLocalhostSignsInAndCallsToolsInDev(t *testing.T) {
 	}
 }
 
-func anyStrings(v any) []string {
-	switch t := v.(type) {
-	case string:
-		return []string{t}
-	case []any:
-		var out []string
-		for _, e := range t {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
-}
-
 // A deployment reached under a second name (server.public_url_aliases) treats it as another
 // spelling of each virtual server's resource identifier: a client on the alias finds metadata,
 // challenge and issuer in that spelling, and a host that is no alias gets the canonical
 // metadata, never metadata naming that host.
 func TestAPublicURLAliasIsAnotherSpellingOfEveryVirtualServer(t *testing.T) {
-	s := startSystemOpts(t, systemOpts{auth: devUsers})
+	s := startSystem(t, withDevUsers)
 	edge, _ := url.Parse(s.edge)
 	alias := "http://mcp.alias.test:" + edge.Port()
 	s.reload(func() {
-		// The test configuration has one line for server.public_url: the alias list goes on
-		// the line after it, under server: too.
-		s.addrs["public"] = s.edge + "\n  public_url_aliases: [\"" + alias + "\"]"
-		s.writeConfig("")
+		s.config.Server.PublicURLAliases = []string{alias}
+		s.writeConfig()
 	})
 	// The alias resolves to the edge, as DNS would make it.
 	dialer := &net.Dialer{}
@@ -241,8 +204,8 @@ func TestAPublicURLAliasIsAnotherSpellingOfEveryVirtualServer(t *testing.T) {
 // it was given (RFC 9728 §3.3) and refused http://localhost:… while vmcp named 127.0.0.1. On
 // localhost it now signs in with a dev user and calls tools.
 func TestTypeScriptSDKClientSignsInOnLocalhostInDev(t *testing.T) {
-	tsClientDir(t) // before the system starts: a fresh npm ci takes a while
-	s := startSystemWith(t, devUsers)
+	npmDir(t, "ts") // before the system starts: a fresh npm ci takes a while
+	s := startSystem(t, withDevUsers)
 	edge, _ := url.Parse(s.edge)
 	res := runTSClient(t, "http://localhost:"+edge.Port()+"/v/demo/mcp", "alice", "alice")
 	if res.SignIns != 1 || !slices.Contains(res.Tools, "notes__add_note") || !res.ForecastOK {

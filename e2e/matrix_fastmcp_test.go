@@ -3,11 +3,14 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
 // runFastMCPCall runs `fastmcp call` once per capability it has (a tool, a resource URI, a
@@ -16,7 +19,7 @@ import (
 func runFastMCPCall(t *testing.T, m *matrixServer) matrixResult {
 	t.Helper()
 	dir, python := pyClients(t)
-	unlock, err := lockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_SH)
+	unlock, err := harness.LockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_SH)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,12 +41,12 @@ func runFastMCPCall(t *testing.T, m *matrixServer) matrixResult {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			res.set(step, nil, errorf("fastmcp call %s: %v: %s", strings.Join(args, " "), err, tail(strings.TrimSpace(stderr.String()+string(out)), 800)))
+			res.set(step, nil, fmt.Errorf("fastmcp call %s: %v: %s", strings.Join(args, " "), err, tail(strings.TrimSpace(stderr.String()+string(out)), 800)))
 			return
 		}
 		var v any
 		if err := json.Unmarshal(out, &v); err != nil {
-			res.set(step, nil, errorf("fastmcp call %s printed %s: %v", strings.Join(args, " "), tail(string(out), 600), err))
+			res.set(step, nil, fmt.Errorf("fastmcp call %s printed %s: %v", strings.Join(args, " "), tail(string(out), 600), err))
 			return
 		}
 		res.set(step, strings.Join(jsonTexts(v), "\n"), nil)
@@ -83,7 +86,7 @@ func jsonTexts(v any) []string {
 // notes resource and the notes prompt.
 func TestFastMCPWorksThroughVMCP(t *testing.T) {
 	pyClients(t)
-	m := startMatrix(t, "")
+	m := startMatrix(t)
 	t.Run("Client in its default mode", func(t *testing.T) {
 		res := runPython(t, m, "fastmcp_client.py", m.url(matrixVS), m.tokenFile(t, "alice"))
 		assertMatrixRow(t, res, rowWant{client: "fastmcp", revision: revModern})

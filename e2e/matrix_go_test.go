@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -74,7 +75,7 @@ func runGoClient(t *testing.T, m *matrixServer, client string, connect goConnect
 	call := func(step, name string, args map[string]any) {
 		r, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
 		if err == nil && r.IsError {
-			err = errorf("%s returned an error: %s", name, textOf(r.Content))
+			err = fmt.Errorf("%s returned an error: %s", name, textOf(r.Content))
 		}
 		if err != nil {
 			res.set(step, nil, err)
@@ -123,27 +124,16 @@ func runGoClient(t *testing.T, m *matrixServer, client string, connect goConnect
 		names, err := listTools(watcher)
 		res.set(stepListChanged, names, err)
 	case <-time.After(30 * time.Second):
-		res.set(stepListChanged, nil, errorf("no notifications/tools/list_changed within 30s of the configuration edit"))
+		res.set(stepListChanged, nil, fmt.Errorf("no notifications/tools/list_changed within 30s of the configuration edit"))
 	}
 	return res
-}
-
-// textOf joins the text blocks of a result.
-func textOf(content []mcp.Content) string {
-	var parts []string
-	for _, c := range content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			parts = append(parts, tc.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
 }
 
 // The go-sdk (the version in go.mod) through vmcp with a bearer token, in both revisions it
 // speaks: its default, 2026-07-28 (server/discover, no session), and 2025-11-25 (initialize and
 // a session), which a client asks for with ClientSessionOptions.ProtocolVersion.
 func TestGoSDKClientWorksThroughVMCPInBothRevisions(t *testing.T) {
-	m := startMatrix(t, "")
+	m := startMatrix(t)
 	for _, tc := range []struct {
 		name, revision, ask string
 	}{

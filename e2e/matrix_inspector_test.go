@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,7 @@ func inspectorCLI(dir string) string {
 // (the Inspector's mcp.json format), not on the command line.
 func runInspector(t *testing.T, m *matrixServer, era string) matrixResult {
 	t.Helper()
-	dir, peers := ts2Dir(t), peersDir(t)
+	dir, peers := npmDir(t, "ts2"), npmDir(t, "peers")
 	unlock, err := lockTSDeps(dir, syscall.LOCK_SH)
 	if err != nil {
 		t.Fatal(err)
@@ -45,12 +46,12 @@ func runInspector(t *testing.T, m *matrixServer, era string) matrixResult {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			res.set(step, nil, errorf("inspector %s: %v: %s", strings.Join(args, " "), err, tail(strings.TrimSpace(stderr.String()), 600)))
+			res.set(step, nil, fmt.Errorf("inspector %s: %v: %s", strings.Join(args, " "), err, tail(strings.TrimSpace(stderr.String()), 600)))
 			return
 		}
 		v, err := value(out)
 		if err != nil {
-			err = errorf("inspector %s printed %s: %v", strings.Join(args, " "), tail(string(out), 600), err)
+			err = fmt.Errorf("inspector %s printed %s: %v", strings.Join(args, " "), tail(string(out), 600), err)
 		}
 		res.set(step, v, err)
 	}
@@ -121,7 +122,7 @@ func unwrapResult(out []byte, into any) error {
 		return err
 	}
 	if wrapper.Result == nil {
-		return errorf("no result")
+		return fmt.Errorf("no result")
 	}
 	return json.Unmarshal(wrapper.Result, into)
 }
@@ -131,9 +132,9 @@ func unwrapResult(out []byte, into any) error {
 // (2025-11-25) and in auto, which speaks 2026-07-28 with vmcp. Each invocation is one short
 // connection, so there is no list change to observe.
 func TestMCPInspectorCLIWorksThroughVMCP(t *testing.T) {
-	ts2Dir(t)
-	peersDir(t)
-	m := startMatrix(t, "")
+	npmDir(t, "ts2")
+	npmDir(t, "peers")
+	m := startMatrix(t)
 	for _, era := range []string{"legacy", "auto"} {
 		t.Run(era, func(t *testing.T) {
 			assertMatrixRow(t, runInspector(t, m, era), rowWant{client: "inspector"})

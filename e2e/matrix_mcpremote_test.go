@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,7 @@ import (
 // are its extra flags.
 func mcpRemote(t *testing.T, m *matrixServer, env []string, args ...string) goConnect {
 	t.Helper()
-	dir := ts2Dir(t)
+	dir := npmDir(t, "ts2")
 	unlock, err := lockTSDeps(dir, syscall.LOCK_SH)
 	if err != nil {
 		t.Fatal(err)
@@ -52,8 +53,8 @@ func mcpRemote(t *testing.T, m *matrixServer, env []string, args ...string) goCo
 // mcp-remote 0.15.1 as a stdio bridge with a bearer token in its --header flag (the token
 // itself in an environment variable mcp-remote expands, so it is on no command line).
 func TestMCPRemoteBridgesAStdioClientToVMCPWithABearerToken(t *testing.T) {
-	ts2Dir(t)
-	m := startMatrix(t, "")
+	npmDir(t, "ts2")
+	m := startMatrix(t)
 	connect := mcpRemote(t, m, []string{"VMCP_AUTHORIZATION=Bearer " + m.token("alice", matrixVS)}, "--header", "Authorization:${VMCP_AUTHORIZATION}")
 	res := runGoClient(t, m, "mcp-remote", connect)
 	assertMatrixRow(t, res, rowWant{client: "mcp-remote", listChanged: true})
@@ -66,8 +67,8 @@ func TestMCPRemoteBridgesAStdioClientToVMCPWithABearerToken(t *testing.T) {
 // working past their expiry by refreshing (one sign-in, a second token issued), not by sending the
 // user back to the browser.
 func TestMCPRemoteSignsInWithItsOwnOAuthAndRefreshes(t *testing.T) {
-	dir := ts2Dir(t)
-	m := startMatrix(t, "  token_ttl: 8s\n"+devUsers)
+	dir := npmDir(t, "ts2")
+	m := startMatrix(t, withDevUsers, func(c *harness.Config) { c.Auth.TokenTTL = 8 * time.Second })
 	browserLog := filepath.Join(t.TempDir(), "browser.log")
 	t.Cleanup(func() {
 		if b, err := os.ReadFile(browserLog); err == nil && t.Failed() {
@@ -101,10 +102,10 @@ func TestMCPRemoteSignsInWithItsOwnOAuthAndRefreshes(t *testing.T) {
 				return err
 			}
 			if r.IsError || !strings.Contains(textOf(r.Content), "Oslo") {
-				return errorf("weather__get_forecast: %s", textOf(r.Content))
+				return fmt.Errorf("weather__get_forecast: %s", textOf(r.Content))
 			}
 			if n := strings.Count(m.vmcp.Output(), "oauth: tokens issued"); n < 2 {
-				return errorf("%d token issuance so far: no refresh yet", n)
+				return fmt.Errorf("%d token issuance so far: no refresh yet", n)
 			}
 			return nil
 		})

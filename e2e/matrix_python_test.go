@@ -36,7 +36,7 @@ func pyClients(t *testing.T) (dir, python string) {
 }
 
 func installPyDeps(dir string) error {
-	unlock, err := lockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_EX)
+	unlock, err := harness.LockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_EX)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func installPyDeps(dir string) error {
 func runPython(t *testing.T, m *matrixServer, script string, args ...string) matrixResult {
 	t.Helper()
 	dir, python := pyClients(t)
-	unlock, err := lockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_SH)
+	unlock, err := harness.LockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_SH)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestPythonSDKClientWorksThroughVMCP(t *testing.T) {
 	pyClients(t) // before the system starts: a fresh install takes a while
 	// Access tokens live 8 s so that the OAuth run sees one expire (leeway stays 30 s: vmcp
 	// accepting an expired token a little longer does not change when the client refreshes).
-	m := startMatrix(t, "  token_ttl: 8s\n"+devUsers)
+	m := startMatrix(t, withDevUsers, func(c *harness.Config) { c.Auth.TokenTTL = 8 * time.Second })
 
 	t.Run("default client (auto, 2026-07-28) with a bearer token", func(t *testing.T) {
 		res := runPython(t, m, "mcp_client.py", m.url(matrixVS), "auto", "bearer", m.tokenFile(t, "alice"))

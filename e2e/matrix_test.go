@@ -6,16 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
 // The client matrix: every current MCP client, driven by a small script of its own (e2e/py,
@@ -61,20 +61,20 @@ type matrixServer struct {
 }
 
 // startMatrix starts vmcp with the example connectors behind virtual server matrix
-// (prefix mode always), with extra YAML under auth: (dev users, say).
-func startMatrix(t *testing.T, auth string) *matrixServer {
+// (prefix mode always), on the test configuration changed by edits (dev users, say).
+func startMatrix(t *testing.T, edits ...func(*harness.Config)) *matrixServer {
 	t.Helper()
-	m := &matrixServer{system: startSystemWith(t, auth)}
+	m := &matrixServer{system: startSystem(t, edits...)}
 	m.reload(func() { m.writeConfig(m.servers()) })
 	return m
 }
 
-func (m *matrixServer) servers() string {
+func (m *matrixServer) servers() harness.VirtualServer {
 	weather := "weather"
 	if m.hidden {
 		weather = "{name: weather, tools: {convert_temperature: {hidden: true}}}"
 	}
-	return fmt.Sprintf("  - name: %s\n    connectors: [notes, %s]\n    prefix: {mode: always}\n", matrixVS, weather)
+	return harness.VirtualServer{Name: matrixVS, Connectors: []string{"notes", weather}, Prefix: "always"}
 }
 
 // toggleTools hides weather__convert_temperature if it is listed and lists it again if it is
@@ -329,20 +329,6 @@ func assertMatrixRow(t *testing.T, res matrixResult, want rowWant) {
 			}
 		})
 	}
-}
-
-// lockFile takes an flock(2) on path: exclusive to install the dependencies it pins, shared to
-// run what they installed, as lockTSDeps does for npm packages.
-func lockFile(path string, how int) (unlock func(), err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), how); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil // closing the file releases the lock
 }
 
 // matrixCommand is exec.CommandContext with a deadline no client run should need, cancelled

@@ -40,8 +40,8 @@ func enableOIDC(t *testing.T, s *system, issuer string) {
 	if err := os.WriteFile(filepath.Join(s.dir, "op-secret"), []byte("secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.auth = fmt.Sprintf("  login:\n    oidc: {issuer: %q, client_id: web, client_secret: \"${file:op-secret}\"}\n", issuer)
-	s.reload(func() { s.writeConfig("") })
+	s.config.Auth.OIDC = &harness.OIDC{Issuer: issuer, ClientID: "web", ClientSecret: "${file:op-secret}"}
+	s.reload(func() { s.writeConfig() })
 }
 
 func TestGoSDKClientSignsInAtARealOpenIDProvider(t *testing.T) {
@@ -72,7 +72,7 @@ func TestGoSDKClientSignsInAtARealOpenIDProvider(t *testing.T) {
 	if err != nil || tok.RefreshToken == "" {
 		t.Fatalf("no refresh token: %v", err)
 	}
-	fresh := refreshWith(t, s.edge, tok.RefreshToken, clientIDOf(t, s, tok.AccessToken))
+	fresh := refreshWith(t, s.edge, tok.RefreshToken, clientIDOf(t, tok.AccessToken))
 	if fresh.code != http.StatusOK {
 		t.Fatalf("refresh: HTTP %d %s", fresh.code, fresh.body)
 	}
@@ -82,9 +82,9 @@ func TestGoSDKClientSignsInAtARealOpenIDProvider(t *testing.T) {
 
 	// The groups in a refresh family are as old as its sign-in: past auth.sign_in_max_age the
 	// refresh is refused, and the client signs in at the provider again, which reads them anew.
-	s.auth += "  sign_in_max_age: 1s\n"
-	s.reload(func() { s.writeConfig("") })
-	rt, clientID := fresh.refreshToken, clientIDOf(t, s, fresh.accessToken)
+	s.config.Auth.SignInMaxAge = time.Second
+	s.reload(func() { s.writeConfig() })
+	rt, clientID := fresh.refreshToken, clientIDOf(t, fresh.accessToken)
 	harness.Eventually(t, 10*time.Second, func() error {
 		r := refreshWith(t, s.edge, rt, clientID)
 		switch {

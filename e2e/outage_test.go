@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
@@ -60,7 +62,7 @@ type caller struct {
 	done       chan struct{}
 }
 
-func startCaller(t *testing.T, cs *mcpSession, tool string, args func(i int64) map[string]any) *caller {
+func startCaller(t *testing.T, cs *mcp.ClientSession, tool string, args func(i int64) map[string]any) *caller {
 	c := &caller{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
@@ -73,7 +75,7 @@ func startCaller(t *testing.T, cs *mcpSession, tool string, args func(i int64) m
 				return
 			case <-tick.C:
 			}
-			res, err := tryCallTool(cs.ClientSession, tool, args(i))
+			res, err := tryCallTool(cs, tool, args(i))
 			if err == nil && res.IsError {
 				err = fmt.Errorf("tool error: %v", res.Content)
 			}
@@ -140,10 +142,10 @@ func TestAConfigFileWrittenInTwoStepsNeverTakesAVirtualServerOffline(t *testing.
 	s := startSystem(t)
 	cs := connect(t, s.url("demo"), s.token("carol", "demo"))
 	defer cs.Close()
-	c := startCaller(t, &mcpSession{cs}, "weather__get_forecast", func(int64) map[string]any { return map[string]any{"city": "Oslo", "days": 1} })
+	c := startCaller(t, cs, "weather__get_forecast", func(int64) map[string]any { return map[string]any{"city": "Oslo", "days": 1} })
 	c.waitCalls(t, 3)
 
-	whole := configYAML(s.addrs, s.dir+"/data", s.auth, "  - name: extra\n    connectors: [weather]\n", s.top, s.connectors)
+	whole := s.configYAML(harness.VirtualServer{Name: "extra", Connectors: []string{"weather"}})
 	cut := strings.Index(whole, "\nconnectors:") + 1
 	reloads := strings.Count(s.vmcp.Output(), "config reloaded")
 	f, err := os.OpenFile(s.configPath, os.O_WRONLY|os.O_TRUNC, 0o600)
@@ -159,7 +161,7 @@ func TestAConfigFileWrittenInTwoStepsNeverTakesAVirtualServerOffline(t *testing.
 	harness.Eventually(t, 10*time.Second, func() error {
 		out := s.vmcp.Output()
 		if !strings.Contains(out, "holding it back") && strings.Count(out, "config reloaded") == reloads {
-			return errorf("vmcp has not read the first part yet")
+			return fmt.Errorf("vmcp has not read the first part yet")
 		}
 		return nil
 	})
@@ -169,7 +171,7 @@ func TestAConfigFileWrittenInTwoStepsNeverTakesAVirtualServerOffline(t *testing.
 	}
 	harness.Eventually(t, 10*time.Second, func() error {
 		if strings.Count(s.vmcp.Output(), "config reloaded") == reloads {
-			return errorf("the whole file is not applied yet")
+			return fmt.Errorf("the whole file is not applied yet")
 		}
 		return nil
 	})
@@ -233,20 +235,24 @@ func (s *system) waitReplayed() {
 	harness.Eventually(s.t, 30*time.Second, func() error {
 		left, _ := filepath.Glob(filepath.Join(s.dir, "data", "audit-spill", "spill-*.jsonl"))
 		if len(left) > 0 {
-			return errorf("%d spill files not replayed yet", len(left))
+			return fmt.Errorf("%d spill files not replayed yet", len(left))
 		}
 		return nil
 	})
 }
 
+// withFullArguments has the audit trail record tool arguments whole, so that a test can tell
+// each call's event apart by them.
+func withFullArguments(c *harness.Config) { c.Sections = "audit: {arguments: full}\n" }
+
 // vmcp killed with SIGKILL mid-load — no drain, no flush — loses no audit event: after the
 // restart every call the client got an answer for has exactly one event.
 func TestEveryAnsweredCallIsAuditedOnceAfterVMCPIsKilled(t *testing.T) {
-	s := startSystemOpts(t, systemOpts{top: "audit: {arguments: full}\n"})
+	s := startSystem(t, withFullArguments)
 	cs := connect(t, s.url("demo"), s.token("kim", "demo"))
 	defer cs.Close()
 	city := func(i int64) string { return fmt.Sprintf("city-%d", i) }
-	c := startCaller(t, &mcpSession{cs}, "weather__get_forecast", func(i int64) map[string]any { return map[string]any{"city": city(i), "days": 1} })
+	c := startCaller(t, cs, "weather__get_forecast", func(i int64) map[string]any { return map[string]any{"city": city(i), "days": 1} })
 	c.waitCalls(t, 30)
 	if err := syscall.Kill(s.vmcp.Pid(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -294,7 +300,7 @@ func envoyChildPid(t *testing.T, pid int) int {
 				}
 			}
 		}
-		return errorf("no envoy child of vmcp %d", pid)
+		return fmt.Errorf("no envoy child of vmcp %d", pid)
 	})
 	return child
 }
@@ -315,7 +321,7 @@ func TestVMCPDevRestartsAnEnvoyThatDiesAndTheSessionGoesOn(t *testing.T) {
 	}
 	harness.Eventually(t, 30*time.Second, func() error {
 		if !strings.Contains(s.vmcp.Output(), "envoy restarted and ready") {
-			return errorf("Envoy has not been restarted yet")
+			return fmt.Errorf("Envoy has not been restarted yet")
 		}
 		return nil
 	})
@@ -329,7 +335,7 @@ func TestVMCPDevRestartsAnEnvoyThatDiesAndTheSessionGoesOn(t *testing.T) {
 			return err
 		}
 		if res.IsError {
-			return errorf("tool error: %v", res.Content)
+			return fmt.Errorf("tool error: %v", res.Content)
 		}
 		return nil
 	})

@@ -97,45 +97,30 @@ func (c *echoConnector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": result})
 }
 
-// startEchoSystem starts vmcp with the echo connector on virtual server "guarded", configured
-// with vsYAML (the lines after "connectors:"), and returns the system and the connector.
-func startEchoSystem(t *testing.T, auth, vsYAML string) (*system, *echoConnector) {
+// startEchoSystem starts vmcp, on the test configuration changed by edits, with the echo
+// connector and virtual server guarded (named so whatever its Name), and returns the system and
+// the connector.
+func startEchoSystem(t *testing.T, guarded harness.VirtualServer, edits ...func(*harness.Config)) (*system, *echoConnector) {
 	t.Helper()
 	echo := &echoConnector{}
-	s := startSystemWith(t, auth)
-	s.addConnector("echo", echo, "    timeout: 5s\n")
-	s.reload(func() { s.writeConfig("  - name: guarded\n" + vsYAML) })
+	s := startSystem(t, edits...)
+	s.addConnector(harness.Connector{Name: "echo", Timeout: 5 * time.Second}, echo)
+	guarded.Name = "guarded"
+	s.reload(func() { s.writeConfig(guarded) })
 	harness.Eventually(t, 10*time.Second, func() error {
 		if code, _ := post(t, s.url("guarded"), s.token("probe", "guarded", "--groups", "eng")); code != 200 {
-			return errorf("guarded not served yet: HTTP %d", code)
+			return fmt.Errorf("guarded not served yet: HTTP %d", code)
 		}
 		return nil
 	})
 	return s, echo
 }
 
-// listed is the names (or URIs) a list method answers with through the edge.
-func listed(t *testing.T, url, token, method, key, field string) []string {
-	t.Helper()
-	status, _, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"`+method+`"}`, nil)
-	var m struct {
-		Result map[string][]map[string]any `json:"result"`
-	}
-	if status != 200 || json.Unmarshal(body, &m) != nil || m.Result == nil {
-		t.Fatalf("%s: HTTP %d %s", method, status, body)
-	}
-	var out []string
-	for _, item := range m.Result[key] {
-		out = append(out, fmt.Sprint(item[field]))
-	}
-	return out
-}
-
 // A restriction on a connector's prefix ("echo__*") covers every tool of it, including tools whose
 // names hold "." or "/": OPA's glob.match with [] delimiters stops "*" at ".", which left
 // echo__admin.purge listed and callable by everyone.
 func TestAPrefixRestrictionCoversToolNamesWithDotsAndSlashes(t *testing.T) {
-	s, echo := startEchoSystem(t, "", "    connectors: [echo]\n    access:\n      tools:\n        \"echo__*\": [admins]\n")
+	s, echo := startEchoSystem(t, harness.VirtualServer{Connectors: []string{"echo"}, Extra: "access:\n  tools:\n    \"echo__*\": [admins]\n"})
 	outsider := s.token("mallory", "guarded", "--groups", "eng")
 	if names := listed(t, s.url("guarded"), outsider, "tools/list", "tools", "name"); len(names) != 0 {
 		t.Errorf("an outsider sees restricted tools: %v", names)
@@ -177,7 +162,7 @@ decision := {"allow": false, "reason": "this virtual server is read-only"} if {
 	if err := os.WriteFile(filepath.Join(dir, "authz.rego"), []byte(policy), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, echo := startEchoSystem(t, "  policies: "+dir, "    connectors: [echo]\n")
+	s, echo := startEchoSystem(t, harness.VirtualServer{Connectors: []string{"echo"}}, func(c *harness.Config) { c.Auth.Policies = dir })
 	token := s.token("mallory", "guarded", "--groups", "eng")
 	call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo__admin.purge","arguments":{}}}`
 	if status, _, body := rawRPC(t, s.url("guarded"), token, call, map[string]string{"Mcp-Method": "tools/call"}); status != http.StatusForbidden {
@@ -234,15 +219,15 @@ func listedWith(t *testing.T, url, token, method string, hdrs map[string]string)
 // other) are refused too (-32602): a connector decoding with encoding/json would take the last
 // fold match, running arguments no policy or audit record saw.
 func TestCaseVariantsOfCuratedToolsAndParamsKeysReachNoConnector(t *testing.T) {
-	s, echo := startEchoSystem(t, "", `    connectors:
-      - name: echo
-        tools:
-          wipe_all: {hidden: true}
-          echo: {name: say}
-    access:
-      tools:
-        "echo__admin*": [admins]
-`)
+	s, echo := startEchoSystem(t, harness.VirtualServer{Extra: `connectors:
+  - name: echo
+    tools:
+      wipe_all: {hidden: true}
+      echo: {name: say}
+access:
+  tools:
+    "echo__admin*": [admins]
+`})
 	outsider := s.token("mallory", "guarded", "--groups", "eng")
 	call := func(name, params string) (int, int, string) {
 		if params == "" {
@@ -282,7 +267,7 @@ func TestCaseVariantsOfCuratedToolsAndParamsKeysReachNoConnector(t *testing.T) {
 // fit its templates), lists its templates, lists nor gets its prompts, nor completes them; the
 // connector sees none of those requests. A member gets them all; other connectors stay open.
 func TestARestrictedConnectorsResourcesAndPromptsAreNeitherListedNorRead(t *testing.T) {
-	s, echo := startEchoSystem(t, "", "    connectors: [echo, notes]\n    access:\n      connectors:\n        echo: [admins]\n")
+	s, echo := startEchoSystem(t, harness.VirtualServer{Connectors: []string{"echo", "notes"}, Extra: "access:\n  connectors:\n    echo: [admins]\n"})
 	url := s.url("guarded")
 	outsider := s.token("mallory", "guarded", "--groups", "eng")
 	for _, l := range []struct{ method, key, field, hidden, open string }{

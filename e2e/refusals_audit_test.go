@@ -13,25 +13,6 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/audit"
 )
 
-// sessionRequest sends an HTTP request without a body (GET stream or DELETE) in session sid and
-// returns its status; a GET stream that opens is closed at once.
-func sessionRequest(t *testing.T, method, url, token, sid string) int {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
-	if sid != "" {
-		req.Header.Set("Mcp-Session-Id", sid)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 // slowBody sends the headers of a POST and half its body, then nothing: the edge's request
 // timeout ends it. It returns the status Envoy answered with.
 func slowBody(t *testing.T, edgeAddr, path, token string) (int, error) {

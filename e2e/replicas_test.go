@@ -5,11 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
 // alternating sends each request to the next of several edges, as a load balancer in front of
@@ -35,8 +34,8 @@ func (a *alternating) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestTwoReplicasOnOnePostgreSQLServeOneClientInTurns(t *testing.T) {
 	ctx := context.Background()
 	shared := postgresStore(t)
-	a := startSystemOpts(t, systemOpts{auth: devUsers, top: shared})
-	b := startSystemOpts(t, systemOpts{auth: devUsers, top: shared, replicaOf: a})
+	a := startSystem(t, withDevUsers, func(c *harness.Config) { c.Store = shared })
+	b := startReplica(t, a)
 
 	edgeA, _ := url.Parse(a.edge)
 	edgeB, _ := url.Parse(b.edge)
@@ -81,7 +80,7 @@ func TestTwoReplicasOnOnePostgreSQLServeOneClientInTurns(t *testing.T) {
 	if err != nil || tok.RefreshToken == "" {
 		t.Fatalf("no refresh token: %v", err)
 	}
-	client := clientIDOf(t, a, tok.AccessToken)
+	client := clientIDOf(t, tok.AccessToken)
 	first := refreshWith(t, b.edge, tok.RefreshToken, client)
 	if first.code != http.StatusOK {
 		t.Fatalf("refresh on replica B: HTTP %d %s", first.code, first.body)
@@ -92,13 +91,4 @@ func TestTwoReplicasOnOnePostgreSQLServeOneClientInTurns(t *testing.T) {
 	if code, _ := post(t, a.url("demo"), first.accessToken); code != http.StatusOK {
 		t.Fatalf("a token issued by replica B is refused by replica A: HTTP %d", code)
 	}
-}
-
-func containsText(res *mcp.CallToolResult, s string) bool {
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok && len(tc.Text) > 0 && strings.Contains(tc.Text, s) {
-			return true
-		}
-	}
-	return false
 }

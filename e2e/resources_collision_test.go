@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
 // readmeConnector is an MCP server whose resources collide with another's: file:///README.md
@@ -51,13 +53,11 @@ func readText(t *testing.T, cs *mcp.ClientSession, uri string) (string, error) {
 // only one could be read. Resources follow the virtual server's prefix mode as tools do.
 func TestTwoConnectorsWithTheSameResourceURIAreBothReadable(t *testing.T) {
 	s := startSystem(t)
-	s.serveConnector("alpha", readmeConnector("alpha"))
-	s.serveConnector("beta", readmeConnector("beta"))
-	s.connectors = "  - {name: alpha, url: http://" + s.addrs["alpha"] + "/mcp, timeout: 5s}\n" +
-		"  - {name: beta, url: http://" + s.addrs["beta"] + "/mcp, timeout: 5s}\n"
+	s.addConnector(harness.Connector{Name: "alpha", Timeout: 5 * time.Second}, readmeConnector("alpha"))
+	s.addConnector(harness.Connector{Name: "beta", Timeout: 5 * time.Second}, readmeConnector("beta"))
 	s.reload(func() {
-		s.writeConfig("  - {name: shared, connectors: [alpha, beta]}\n" +
-			"  - {name: firstwins, connectors: [alpha, beta], prefix: {mode: never}}\n")
+		s.writeConfig(harness.VirtualServer{Name: "shared", Connectors: []string{"alpha", "beta"}},
+			harness.VirtualServer{Name: "firstwins", Connectors: []string{"alpha", "beta"}, Prefix: "never"})
 	})
 	ctx := context.Background()
 

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -58,10 +56,12 @@ func (r *restartingConnector) restart() {
 	r.start()
 }
 
-// keeperConnector is the configuration entry of "keeper": the notes example (go-sdk, stateful:
-// it keeps sessions, and forgets them all when it restarts) at addr.
-func keeperConnector(addr string) string {
-	return "  - name: keeper\n    url: http://" + addr + "/mcp\n    timeout: 5s\n    credential: {type: bearer, token: \"${file:notes-token}\"}\n"
+// withKeeper adds the configuration entry of "keeper": the notes example (go-sdk, stateful: it
+// keeps sessions, and forgets them all when it restarts) at addr.
+func withKeeper(addr string) func(*harness.Config) {
+	return func(c *harness.Config) {
+		c.Connectors = append(c.Connectors, harness.Connector{Name: "keeper", URL: "http://" + addr + "/mcp", Timeout: 5 * time.Second, Credential: notesCredential})
+	}
 }
 
 // startKeeper serves keeper at a free address until the test ends.
@@ -73,39 +73,7 @@ func startKeeper(t *testing.T) *restartingConnector {
 }
 
 // keepVS is a virtual server with the restarting connector and weather.
-const keepVS = "  - name: keep\n    connectors: [keeper, weather]\n"
-
-// connectorSession is what keeper's session_info tool says: which of its sessions served the call
-// and how many calls that session has served.
-type connectorSession struct {
-	Session string `json:"session"`
-	Calls   int    `json:"calls"`
-}
-
-func sessionInfoOf(cs *mcp.ClientSession, tool string) (connectorSession, error) {
-	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: tool, Arguments: map[string]any{}})
-	if err != nil {
-		return connectorSession{}, err
-	}
-	if res.IsError {
-		return connectorSession{}, fmt.Errorf("%s: tool error %v", tool, res.Content)
-	}
-	var info connectorSession
-	raw, _ := json.Marshal(res.StructuredContent)
-	if err := json.Unmarshal(raw, &info); err != nil || info.Session == "" {
-		return connectorSession{}, fmt.Errorf("%s answered %s", tool, raw)
-	}
-	return info, nil
-}
-
-func sessionInfo(t *testing.T, cs *mcp.ClientSession, tool string) connectorSession {
-	t.Helper()
-	info, err := sessionInfoOf(cs, tool)
-	if err != nil {
-		t.Fatalf("%v", err)
-	}
-	return info
-}
+var keepVS = harness.VirtualServer{Name: "keep", Connectors: []string{"keeper", "weather"}}
 
 // connectRevision is a go-sdk client session in the given revision: 2025-11-25 keeps a session
 // (Mcp-Session-Id), 2026-07-28 keeps none.
@@ -145,7 +113,7 @@ func checkCallsSurviveRestart(t *testing.T, cs *mcp.ClientSession, keeper *resta
 	keeper.restart()
 
 	started := time.Now()
-	after, err := sessionInfoOf(cs, "keeper__session_info")
+	after, err := trySessionInfo(cs, "keeper__session_info")
 	reopened := time.Since(started)
 	if err != nil {
 		t.Fatalf("the first call after the connector restarted: %v", err)
@@ -180,7 +148,7 @@ func checkCallsSurviveRestart(t *testing.T, cs *mcp.ClientSession, keeper *resta
 // caller, whose connector session vmcp keeps.
 func TestARestartedConnectorEndsNoClientSession(t *testing.T) {
 	keeper := startKeeper(t)
-	s := startSystemOpts(t, systemOpts{connectors: keeperConnector(keeper.addr)})
+	s := startSystem(t, withKeeper(keeper.addr))
 	s.reload(func() { s.writeConfig(keepVS) })
 	rt := edgeclient.Bearer{Token: s.token("alice", "keep"), Base: http.DefaultTransport}
 
@@ -198,8 +166,8 @@ func TestARestartedConnectorEndsNoClientSession(t *testing.T) {
 func TestARestartedConnectorEndsNoClientSessionAcrossReplicas(t *testing.T) {
 	keeper := startKeeper(t)
 	shared := postgresStore(t)
-	a := startSystemOpts(t, systemOpts{top: shared, connectors: keeperConnector(keeper.addr)})
-	b := startSystemOpts(t, systemOpts{top: shared, connectors: keeperConnector(keeper.addr), replicaOf: a})
+	a := startSystem(t, withKeeper(keeper.addr), func(c *harness.Config) { c.Store = shared })
+	b := startReplica(t, a)
 	for _, s := range []*system{a, b} {
 		s.reload(func() { s.writeConfig(keepVS) })
 	}
@@ -221,7 +189,7 @@ func TestARestartedConnectorEndsNoClientSessionAcrossReplicas(t *testing.T) {
 		}
 		keeper.restart()
 		for i := range 4 {
-			if _, err := sessionInfoOf(cs, "keeper__session_info"); err != nil {
+			if _, err := trySessionInfo(cs, "keeper__session_info"); err != nil {
 				t.Fatalf("call %d after the restart: %v", i+1, err)
 			}
 		}
@@ -257,8 +225,10 @@ func TestACallSentAgainInANewSessionMayOutlastExtprocsMessageTimeout(t *testing.
 	slow := &restartingConnector{t: t, addr: harness.FreeAddr(t), mk: slowConnector}
 	slow.start()
 	t.Cleanup(slow.stop)
-	s := startSystemOpts(t, systemOpts{connectors: "  - name: slow\n    url: http://" + slow.addr + "/mcp\n    timeout: 5s\n"})
-	s.reload(func() { s.writeConfig("  - name: slowvs\n    connectors: [slow, weather]\n") })
+	s := startSystem(t, func(c *harness.Config) {
+		c.Connectors = append(c.Connectors, harness.Connector{Name: "slow", URL: "http://" + slow.addr + "/mcp", Timeout: 5 * time.Second})
+	})
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "slowvs", Connectors: []string{"slow", "weather"}}) })
 	cs := connectRevision(t, s.url("slowvs"), "2025-11-25", edgeclient.Bearer{Token: s.token("alice", "slowvs"), Base: http.DefaultTransport})
 
 	if res := callTool(t, cs, "slow__slow", map[string]any{}); res.IsError {

@@ -1,40 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 )
-
-// rawPost sends one JSON-RPC body with the given headers and returns the HTTP status and the
-// JSON-RPC message of the answer (the last data line of an SSE answer).
-func rawPost(t *testing.T, url, token string, body []byte, hdr map[string]string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(raw), "\n") {
-		if d, ok := strings.CutPrefix(line, "data: "); ok {
-			raw = []byte(d)
-		}
-	}
-	var m map[string]any
-	json.Unmarshal(raw, &m)
-	return resp.StatusCode, m
-}
 
 func modernRequest(method string, params map[string]any) []byte {
 	if params == nil {

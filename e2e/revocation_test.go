@@ -48,8 +48,8 @@ func refusedEverywhere(t *testing.T, token string, urls ...string) {
 func TestRevokedTokensAreRefusedOnEveryReplicaWithinSeconds(t *testing.T) {
 	ctx := context.Background()
 	shared := postgresStore(t)
-	a := startSystemOpts(t, systemOpts{auth: devUsers, top: shared})
-	b := startSystemOpts(t, systemOpts{auth: devUsers, top: shared, replicaOf: a})
+	a := startSystem(t, withDevUsers, func(c *harness.Config) { c.Store = shared })
+	b := startReplica(t, a)
 
 	redirect := redirectURI(t)
 	_, h := oauthClient(t, a.url("demo"), newBrowser("alice", "alice", redirect), redirect)
@@ -61,7 +61,7 @@ func TestRevokedTokensAreRefusedOnEveryReplicaWithinSeconds(t *testing.T) {
 	if err != nil || tok.RefreshToken == "" {
 		t.Fatalf("no refresh token: %v", err)
 	}
-	client := clientIDOf(t, a, tok.AccessToken)
+	client := clientIDOf(t, tok.AccessToken)
 	for _, u := range []string{a.url("demo"), b.url("demo")} {
 		if code, _ := post(t, u, tok.AccessToken); code != http.StatusOK {
 			t.Fatalf("before revocation, %s: HTTP %d", u, code)

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/toolsearch/toolsearchtest"
 )
 
@@ -28,16 +28,14 @@ func TestToolSearchMeetsTheBarThroughEnvoy(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startSystem(t)
-	var entries []string
 	var names []string
 	for _, c := range connectors {
 		s.serveConnector(c.Name, toolsearchtest.Handler(c))
-		entries = append(entries, fmt.Sprintf("  - {name: %s, url: \"http://%s/mcp\", timeout: 5s}", c.Name, s.addrs[c.Name]))
+		s.config.Connectors = append(s.config.Connectors, harness.Connector{Name: c.Name, URL: "http://" + s.addrs[c.Name] + "/mcp", Timeout: 5 * time.Second})
 		names = append(names, c.Name)
 	}
 	s.reload(func() {
-		s.connectors = strings.Join(entries, "\n")
-		s.writeConfig(fmt.Sprintf("  - name: real\n    connectors: [%s]\n    tools: {discovery: search}\n", strings.Join(names, ", ")))
+		s.writeConfig(harness.VirtualServer{Name: "real", Connectors: names, Extra: "tools: {discovery: search}"})
 	})
 	cs := connect(t, s.url("real"), s.token("alice", "real"))
 	if got := toolNames(t, cs); !slices.Equal(got, []string{"search_tools", "call_tool"}) {

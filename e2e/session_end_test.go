@@ -15,8 +15,8 @@ import (
 // syncs (each second).
 func TestADeletedSessionIsRefusedOnEveryReplica(t *testing.T) {
 	shared := postgresStore(t)
-	a := startSystemOpts(t, systemOpts{top: shared})
-	b := startSystemOpts(t, systemOpts{top: shared, replicaOf: a})
+	a := startSystem(t, func(c *harness.Config) { c.Store = shared })
+	b := startReplica(t, a)
 	token := a.token("dora", "demo")
 	sid := initializeSession(t, a.url("demo"), token)
 	withSession := map[string]string{"Mcp-Session-Id": sid}

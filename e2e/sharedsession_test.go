@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
 // TestSessionlessClientsOfOneUserMayReuseRequestIDs: clients without a session share the
@@ -39,8 +41,10 @@ func TestSessionlessClientsOfOneUserMayReuseRequestIDs(t *testing.T) {
 	go hs.Serve(lis)
 	t.Cleanup(func() { hs.Close() })
 
-	s := startSystemOpts(t, systemOpts{connectors: fmt.Sprintf("  - name: slow\n    url: http://%s/mcp\n", lis.Addr())})
-	s.reload(func() { s.writeConfig("  - name: shared\n    connectors: [slow]\n") })
+	s := startSystem(t, func(c *harness.Config) {
+		c.Connectors = append(c.Connectors, harness.Connector{Name: "slow", URL: "http://" + lis.Addr().String() + "/mcp"})
+	})
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "shared", Connectors: []string{"slow"}}) })
 	token := s.token("alice", "shared")
 
 	var wg sync.WaitGroup

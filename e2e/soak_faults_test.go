@@ -47,13 +47,13 @@ var soakFaults = []soakFault{
 		}
 		harness.Eventually(t, 60*time.Second, func() error {
 			if strings.Count(s.vmcp.Output(), "envoy restarted and ready") == before {
-				return errorf("Envoy has not been restarted yet")
+				return fmt.Errorf("Envoy has not been restarted yet")
 			}
 			return nil
 		})
 	}},
 	{"half-written config", func(t *testing.T, s *system) {
-		whole := configYAML(s.addrs, s.dir+"/data", s.auth, "", s.top, s.connectors)
+		whole := s.configYAML()
 		cut := strings.Index(whole, "\nconnectors:") + 1
 		reloads := strings.Count(s.vmcp.Output(), "config reloaded")
 		held := strings.Count(s.vmcp.Output(), "holding it back")
@@ -68,7 +68,7 @@ var soakFaults = []soakFault{
 		harness.Eventually(t, 10*time.Second, func() error {
 			out := s.vmcp.Output()
 			if strings.Count(out, "holding it back") == held && strings.Count(out, "config reloaded") == reloads {
-				return errorf("vmcp has not read the first part yet")
+				return fmt.Errorf("vmcp has not read the first part yet")
 			}
 			return nil
 		})
@@ -176,7 +176,6 @@ func modernCall(url, token, tool string, args map[string]any) error {
 // its own city, so that its audit event can be found.
 type faultLoad struct {
 	s        *system
-	users    []string
 	sessions []*mcp.ClientSession
 	tokens   map[string]string
 	stop     chan struct{}
@@ -232,7 +231,7 @@ func (l *faultLoad) end() { close(l.stop); l.wg.Wait() }
 // per fault, the requests answered, the errors clients saw (after retrying what clients retry),
 // the sessions lost and the answered requests with no audit event. Each must be zero.
 func TestSoakFaults(t *testing.T) {
-	s := startSystemOpts(t, systemOpts{top: "audit: {arguments: full}\n"})
+	s := startSystem(t, withFullArguments)
 	tokens := map[string]string{}
 	var sessions []*mcp.ClientSession
 	for c := range 4 {
@@ -254,7 +253,7 @@ func TestSoakFaults(t *testing.T) {
 		load := startFaultLoad(t, s, p, &counts, sessions, tokens)
 		harness.Eventually(t, 30*time.Second, func() error {
 			if counts.answered.Load() < 20 {
-				return errorf("warming up")
+				return fmt.Errorf("warming up")
 			}
 			return nil
 		})
@@ -263,7 +262,7 @@ func TestSoakFaults(t *testing.T) {
 		from := counts.answered.Load()
 		harness.Eventually(t, 60*time.Second, func() error {
 			if counts.answered.Load()-from < 60 {
-				return errorf("%d calls answered since the recovery", counts.answered.Load()-from)
+				return fmt.Errorf("%d calls answered since the recovery", counts.answered.Load()-from)
 			}
 			return nil
 		})
@@ -274,7 +273,7 @@ func TestSoakFaults(t *testing.T) {
 				counts.sessionsLost.Add(1)
 				t.Logf("%s: session %d lost: %v", f.name, i, err)
 				var cerr error
-				if sessions[i], cerr = tryConnectSession(s.url("demo"), tokens[fmt.Sprintf("fault%d", i)]); cerr != nil {
+				if sessions[i], cerr = tryConnect(s.url("demo"), tokens[fmt.Sprintf("fault%d", i)]); cerr != nil {
 					t.Fatalf("cannot open a new session: %v", cerr)
 				}
 			}
@@ -316,13 +315,4 @@ func TestSoakFaults(t *testing.T) {
 	for _, r := range rows {
 		t.Logf("soak faults: %-28s %9d %7d %14d %15d", r.name, r.answered, r.errors, r.sessionsLost, r.auditMissing)
 	}
-}
-
-// tryConnectSession opens a new 2025-11-25 session (after one was lost).
-func tryConnectSession(url, token string) (*mcp.ClientSession, error) {
-	cs, err := tryConnect(url, token)
-	if err != nil {
-		return nil, err
-	}
-	return cs.ClientSession, nil
 }

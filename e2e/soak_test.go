@@ -112,19 +112,17 @@ func metrics(t *testing.T, httpAddr string) (goroutines, rss float64) {
 func TestSoak(t *testing.T) {
 	duration := soakDuration(t)
 	s := startSystem(t)
-	s.addConnector("pulse", nil, "    timeout: 2s\n    call_timeout: 5s\n")
+	s.addConnector(harness.Connector{Name: "pulse", Timeout: 2 * time.Second, CallTimeout: 5 * time.Second}, nil)
 	// pulse keeps sessions (go-sdk's stateful mode) and forgets them all at each restart: vmcp
 	// must open new ones and send the calls again, unseen by the clients.
 	pulse := &restartingConnector{t: t, addr: s.addrs["pulse"], mk: func() http.Handler { return weather.New(weather.Options{}) }}
 	pulse.start()
 	defer pulse.stop()
 	s.reload(func() {
-		s.writeConfig(`  - name: soak
-    connectors: [notes, pulse]
-    access:
-      tools:
-        "notes__list_*": [admins]
-`)
+		s.writeConfig(harness.VirtualServer{Name: "soak", Connectors: []string{"notes", "pulse"}, Extra: `access:
+  tools:
+    "notes__list_*": [admins]
+`})
 	})
 	const user = "soaker"
 	token := s.token(user, "soak", "--groups", "eng")

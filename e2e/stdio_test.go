@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,7 +22,7 @@ import (
 // tools; the other is stopped (SIGSTOP: alive, silent) and its call fails with a clear timeout,
 // after which vmcp replaces it.
 func TestStdioServersFromNpmRunBehindOneVirtualServer(t *testing.T) {
-	ts := tsClientDir(t)
+	ts := npmDir(t, "ts")
 	unlock, err := lockTSDeps(ts, syscall.LOCK_SH)
 	if err != nil {
 		t.Fatal(err)
@@ -45,14 +44,12 @@ func TestStdioServersFromNpmRunBehindOneVirtualServer(t *testing.T) {
 		return filepath.Join(ts, "node_modules", "@modelcontextprotocol", pkg, "dist", "index.js")
 	}
 	s.reload(func() {
-		s.connectors = fmt.Sprintf(`  - name: fs
-    command: [node, %q, %q]
-    limits: {memory: 1GiB, open_files: 512, request_timeout: 3s}
-  - name: memory
-    command: [node, %q]
-    env: {MEMORY_FILE_PATH: %q, E2E_SECRET: "${file:stdio-secret}"}
-    limits: {request_timeout: 3s}`, server("server-filesystem"), docs, server("server-memory"), filepath.Join(s.dir, "memory.jsonl"))
-		s.writeConfig("  - name: local\n    connectors: [fs, memory]\n")
+		s.config.Connectors = append(s.config.Connectors,
+			harness.Connector{Name: "fs", Command: []string{"node", server("server-filesystem"), docs},
+				Extra: "limits: {memory: 1GiB, open_files: 512, request_timeout: 3s}"},
+			harness.Connector{Name: "memory", Command: []string{"node", server("server-memory")},
+				Extra: fmt.Sprintf("env: {MEMORY_FILE_PATH: %q, E2E_SECRET: \"${file:stdio-secret}\"}\nlimits: {request_timeout: 3s}", filepath.Join(s.dir, "memory.jsonl"))})
+		s.writeConfig(harness.VirtualServer{Name: "local", Connectors: []string{"fs", "memory"}})
 	})
 
 	cs := connect(t, s.url("local"), s.token("alice", "local"))
@@ -71,13 +68,13 @@ func TestStdioServersFromNpmRunBehindOneVirtualServer(t *testing.T) {
 		return nil
 	})
 
-	if got := text(t, callTool(t, cs, "fs__read_text_file", map[string]any{"path": filepath.Join(docs, "hello.txt")})); got != "hello from a stdio server" {
+	if got := toolText(t, callTool(t, cs, "fs__read_text_file", map[string]any{"path": filepath.Join(docs, "hello.txt")})); got != "hello from a stdio server" {
 		t.Errorf("fs__read_text_file: %q", got)
 	}
 	callTool(t, cs, "memory__create_entities", map[string]any{"entities": []any{
 		map[string]any{"name": "vmcp", "entityType": "project", "observations": []string{"bridges stdio servers"}},
 	}})
-	if got := text(t, callTool(t, cs, "memory__read_graph", map[string]any{})); !strings.Contains(got, "bridges stdio servers") {
+	if got := toolText(t, callTool(t, cs, "memory__read_graph", map[string]any{})); !strings.Contains(got, "bridges stdio servers") {
 		t.Errorf("memory__read_graph after create_entities: %s", got)
 	}
 	out := s.vmcp.Output()
@@ -161,34 +158,6 @@ func TestStdioServersFromNpmRunBehindOneVirtualServer(t *testing.T) {
 			return nil
 		})
 	})
-}
-
-func listTools(cs *mcp.ClientSession) ([]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := cs.ListTools(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, tool := range res.Tools {
-		names = append(names, tool.Name)
-	}
-	return names, nil
-}
-
-func tryCallTool(cs *mcp.ClientSession, name string, args map[string]any) (*mcp.CallToolResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
-}
-
-func text(t *testing.T, res *mcp.CallToolResult) string {
-	t.Helper()
-	if res.IsError || len(res.Content) == 0 {
-		t.Fatalf("tool error: %v", res.Content)
-	}
-	return res.Content[0].(*mcp.TextContent).Text
 }
 
 // childPid finds the one running process below root whose command line contains name.

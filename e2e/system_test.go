@@ -1,5 +1,14 @@
 // Package e2e drives the whole of vmcp — the vmcp binary, a real Envoy 1.40 and real MCP
 // connectors — with real MCP clients, as a user would.
+//
+// A test starts vmcp with startSystem, which serves the notes and weather examples on virtual
+// server demo; edits given to it change the configuration (a harness.Config) before the start.
+// Later changes go to s.config and are written with s.writeConfig, inside s.reload to wait until
+// vmcp has applied them; writeConfig's arguments are virtual servers added for that write only.
+// startReplica starts a second replica of the same deployment. The helpers several tests share
+// (MCP clients, raw JSON-RPC, OAuth sign-in, the npm and Python installs) are in helpers_test.go.
+// A long story is told in named steps: harness.Step for a step the later ones need, t.Run for
+// an independent check.
 package e2e
 
 import (
@@ -11,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,13 +41,15 @@ type system struct {
 	dir        string
 	configPath string
 	edge       string
-	addrs      map[string]string
+	// addrs are the addresses of vmcp's and Envoy's listeners (edge, egress, admin, xds, authz,
+	// extproc, http) and of the connectors this test serves, by name.
+	addrs map[string]string
+	// config is what vmcp runs with, but for the virtual servers the last writeConfig added. A
+	// test changes it, then writes it with writeConfig.
+	config     harness.Config
 	vmcp       *harness.Proc
 	notesSeen  *recorder
 	weatherSee *recorder
-	auth       string // extra YAML under auth:, kept across config rewrites
-	top        string // extra top-level YAML (a store section, say)
-	connectors string // extra entries under connectors:
 	adminToken string // for auditTrail, made on first use
 }
 
@@ -65,73 +77,75 @@ func (r *recorder) all() []http.Header {
 	return append([]http.Header(nil), r.seen...)
 }
 
-// configYAML is the test configuration; auth is extra YAML under auth:, servers extra virtual
-// servers.
-func configYAML(addrs map[string]string, dataDir, auth, servers, top, connectors string) string {
-	publicURL := addrs["public"]
-	if publicURL == "" {
-		publicURL = "http://" + addrs["edge"]
+// notesCredential is how vmcp authenticates to the notes example: the token in the file
+// startSystem writes beside the configuration.
+const notesCredential = `{type: bearer, token: "${file:notes-token}"}`
+
+// testConfig is the configuration every system starts from: the notes and weather examples, both
+// on virtual server demo. The addresses are filled in at start.
+func testConfig(dataDir, notesAddr, weatherAddr string) harness.Config {
+	return harness.Config{
+		Server: harness.Server{DataDir: dataDir, LogLevel: "debug"},
+		Auth:   harness.Auth{Leeway: 30 * time.Second},
+		Connectors: []harness.Connector{
+			{Name: "notes", URL: "http://" + notesAddr + "/mcp", Timeout: 5 * time.Second, Credential: notesCredential},
+			{Name: "weather", URL: "http://" + weatherAddr + "/mcp", Timeout: 5 * time.Second},
+		},
+		VirtualServers: []harness.VirtualServer{{Name: "demo", Connectors: []string{"notes", "weather"}}},
 	}
-	return fmt.Sprintf(top+`
-auth:
-  leeway: 30s
-%[12]s
-server:
-  public_url: %[13]s
-  data_dir: %[2]s
-  log_level: debug
-  listen: {xds: %[3]s, authz: %[4]s, extproc: %[5]s, http: %[6]s}
-  envoy: {edge: %[1]s, egress: %[7]s, admin: %[8]s}
-connectors:
-  - name: notes
-    url: http://%[9]s/mcp
-    timeout: 5s
-    credential: {type: bearer, token: "${file:notes-token}"}
-  - name: weather
-    url: http://%[10]s/mcp
-    timeout: 5s
-%[14]s
-%[15]s
-virtual_servers:
-  - name: demo
-    connectors: [notes, weather]
-%[11]s`, addrs["edge"], dataDir, addrs["xds"], addrs["authz"], addrs["extproc"], addrs["http"],
-		addrs["egress"], addrs["admin"], addrs["notes"], addrs["weather"], servers, auth, publicURL, addrs["weather-credential"], connectors)
 }
 
-func startSystem(t *testing.T) *system { t.Helper(); return startSystemWith(t, "") }
+// devUsers is alice (password "alice", group eng), who signs in at vmcp's dev login.
+var devUsers = []harness.DevUser{
+	{Username: "alice", PasswordHash: "$2a$10$FuRmRGYQVq7NrSJElZbOkuLiDStaaVh.v0x9Tlpgc4MheEax.DjM2", Email: "alice@example.com", Groups: []string{"eng"}},
+}
 
-// startSystemWith starts vmcp with extra YAML under auth: from the first configuration on.
-func startSystemWith(t *testing.T, auth string) *system {
+// withDevUsers is a configuration edit that lets devUsers sign in.
+func withDevUsers(c *harness.Config) { c.Auth.DevUsers = devUsers }
+
+// startSystem starts vmcp on the test configuration, changed first by each of edits, and serves
+// the notes and weather examples for it.
+func startSystem(t *testing.T, edits ...func(*harness.Config)) *system {
 	t.Helper()
-	return startSystemOpts(t, systemOpts{auth: auth})
-}
-
-// systemOpts vary a system: extra configuration, and for a second replica the first one's
-// connectors and public URL.
-type systemOpts struct {
-	auth, top string
-	// connectors are extra entries under connectors:, for connectors the test started.
-	connectors string
-	replicaOf  *system
-}
-
-func startSystemOpts(t *testing.T, o systemOpts) *system {
-	t.Helper()
-	s := &system{t: t, auth: o.auth, top: o.top, connectors: o.connectors, dir: t.TempDir(), addrs: map[string]string{}, notesSeen: &recorder{}, weatherSee: &recorder{}}
-	if r := o.replicaOf; r != nil {
-		// Another replica of the same deployment: the same connectors, and the same public URL
-		// (the audience of its tokens) as clients would reach through one load balancer.
-		s.addrs["notes"], s.addrs["weather"], s.addrs["public"] = r.addrs["notes"], r.addrs["weather"], r.edge
-		s.notesSeen, s.weatherSee = r.notesSeen, r.weatherSee
-	} else {
-		s.serveConnector("notes", notes.New(notes.Options{Token: notesToken, Observe: s.notesSeen.observe}))
-		s.serveConnector("weather", weather.New(weather.Options{Observe: s.weatherSee.observe}))
+	s := newSystem(t)
+	s.serveConnector("notes", notes.New(notes.Options{Token: notesToken, Observe: s.notesSeen.observe}))
+	s.serveConnector("weather", weather.New(weather.Options{Observe: s.weatherSee.observe}))
+	s.config = testConfig(filepath.Join(s.dir, "data"), s.addrs["notes"], s.addrs["weather"])
+	for _, edit := range edits {
+		edit(&s.config)
 	}
-	if err := os.WriteFile(filepath.Join(s.dir, "notes-token"), []byte(notesToken+"\n"), 0o600); err != nil {
+	s.start()
+	return s
+}
+
+// startReplica starts another replica of the deployment first belongs to: its configuration
+// (connectors, virtual servers, store, sign-in) and public URL, since clients reach both through
+// one load balancer, with listeners and a data directory of its own.
+func startReplica(t *testing.T, first *system) *system {
+	t.Helper()
+	s := newSystem(t)
+	s.notesSeen, s.weatherSee = first.notesSeen, first.weatherSee
+	s.config = first.config
+	s.config.Connectors = slices.Clone(first.config.Connectors)
+	s.config.VirtualServers = slices.Clone(first.config.VirtualServers)
+	s.config.Server.DataDir = filepath.Join(s.dir, "data")
+	s.config.Server.PublicURL = first.edge
+	s.start()
+	return s
+}
+
+func newSystem(t *testing.T) *system {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notes-token"), []byte(notesToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.configPath = filepath.Join(s.dir, "vmcp.yaml")
+	return &system{t: t, dir: dir, configPath: filepath.Join(dir, "vmcp.yaml"), addrs: map[string]string{},
+		notesSeen: &recorder{}, weatherSee: &recorder{}}
+}
+
+func (s *system) start() {
+	t := s.t
+	t.Helper()
 	// vmcp and Envoy bind their own ports, picked free just before; another process on this
 	// machine can take one in between. That shows as Envoy's "Address already in use", and only
 	// then is the start retried on fresh ports.
@@ -139,15 +153,17 @@ func startSystemOpts(t *testing.T, o systemOpts) *system {
 		for _, name := range []string{"edge", "egress", "admin", "xds", "authz", "extproc", "http"} {
 			s.addrs[name] = harness.FreeAddr(t)
 		}
+		s.config.Server.Listen = harness.Listen{XDS: s.addrs["xds"], Authz: s.addrs["authz"], ExtProc: s.addrs["extproc"], HTTP: s.addrs["http"]}
+		s.config.Server.Envoy = harness.Envoy{Edge: s.addrs["edge"], Egress: s.addrs["egress"], Admin: s.addrs["admin"]}
 		s.edge = "http://" + s.addrs["edge"]
-		s.writeConfig("")
+		s.writeConfig()
 		s.vmcp = harness.Start(t, "vmcp dev", nil, harness.BuildVMCP(t), "dev", "-c", s.configPath, "--no-example-connectors")
 		err := edgeclient.WaitChallenged(s.url("demo"), 60*time.Second, s.vmcp.Done())
 		if errors.Is(err, edgeclient.ErrExited) {
 			err = fmt.Errorf("vmcp %w: %v", err, s.vmcp.Err())
 		}
 		if err == nil {
-			return s
+			return
 		}
 		if attempt < 3 && strings.Contains(s.vmcp.Output(), "Address already in use") {
 			s.vmcp.Stop()
@@ -157,17 +173,19 @@ func startSystemOpts(t *testing.T, o systemOpts) *system {
 	}
 }
 
-func (s *system) writeConfig(servers string) { s.writeConfigAuth(s.auth, servers) }
+// configYAML is s.config with the virtual servers extra added after its own, as YAML.
+func (s *system) configYAML(extra ...harness.VirtualServer) string {
+	c := s.config
+	c.VirtualServers = slices.Concat(c.VirtualServers, extra)
+	return c.YAML()
+}
 
-func (s *system) writeConfigAuth(auth, servers string) {
+// writeConfig writes s.config, with the virtual servers extra added, to vmcp's configuration file.
+// It does not wait for vmcp to apply it: reload does.
+func (s *system) writeConfig(extra ...harness.VirtualServer) {
 	s.t.Helper()
-	data := configYAML(s.addrs, filepath.Join(s.dir, "data"), auth, servers, s.top, s.connectors)
 	// Write then rename, as editors do, so the watcher never sees half a file.
-	tmp := s.configPath + ".tmp"
-	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
-		s.t.Fatal(err)
-	}
-	if err := os.Rename(tmp, s.configPath); err != nil {
+	if err := harness.WriteFile(s.configPath, s.configYAML(extra...)); err != nil {
 		s.t.Fatal(err)
 	}
 }

@@ -136,7 +136,9 @@ func newTraceparent() (header, traceID, spanID string) {
 // said "sampled", and Envoy and vmcp kept the caller's decision.
 func TestTracesGoThroughEnvoyAndVMCP(t *testing.T) {
 	collector := startTraceCollector(t)
-	s := startSystemOpts(t, systemOpts{top: fmt.Sprintf("observability:\n  tracing:\n    endpoint: %s\n    sampling_ratio: 0\n", collector.addr)})
+	s := startSystem(t, func(c *harness.Config) {
+		c.Sections += fmt.Sprintf("observability:\n  tracing:\n    endpoint: %s\n    sampling_ratio: 0\n", collector.addr)
+	})
 	token := s.token("alice", "demo")
 	tp := &traceparentTransport{base: edgeclient.Bearer{Token: token, Base: http.DefaultTransport}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -68,9 +69,9 @@ func modernAnswer(t *testing.T, url, token, method, name string, params map[stri
 // tool has run) and a read the cache fields, private to the user whatever the connector said.
 func TestA2026ClientGetsResultsOfItsRevisionFromA2025Connector(t *testing.T) {
 	s := startSystem(t)
-	s.addConnector("notes-json", notes.New(notes.Options{Token: notesToken, JSONResponse: true}),
-		"    timeout: 5s\n    credential: {type: bearer, token: \"${file:notes-token}\"}\n")
-	s.reload(func() { s.writeConfig("  - name: json\n    connectors: [notes-json]\n") })
+	s.addConnector(harness.Connector{Name: "notes-json", Timeout: 5 * time.Second, Credential: notesCredential},
+		notes.New(notes.Options{Token: notesToken, JSONResponse: true}))
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "json", Connectors: []string{"notes-json"}}) })
 
 	for _, tc := range []struct{ vs, connector, contentType string }{
 		{"demo", "notes", "text/event-stream"},
@@ -86,7 +87,7 @@ func TestA2026ClientGetsResultsOfItsRevisionFromA2025Connector(t *testing.T) {
 				harness.Eventually(t, 15*time.Second, func() error {
 					ct, m = modernAnswer(t, url, token, method, name, params)
 					if m["error"] != nil {
-						return errorf("%s: %v", method, m["error"])
+						return fmt.Errorf("%s: %v", method, m["error"])
 					}
 					return nil
 				})
@@ -158,7 +159,7 @@ func TestAGoSDKClientIn2026ModeHearsOfListChangesOnSubscriptionsListen(t *testin
 	for len(changed) > 0 {
 		<-changed
 	}
-	s.reload(func() { s.writeConfig("  - name: other\n    connectors: [weather]\n") })
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "other", Connectors: []string{"weather"}}) })
 	select {
 	case <-changed:
 	case <-ctx.Done():
@@ -221,7 +222,7 @@ func TestSubscriptionsListenAcknowledgesAndTagsEveryNotificationWithItsID(t *tes
 	if _, ok := honoured["resourceSubscriptions"]; ok {
 		t.Errorf("acknowledged resourceSubscriptions, which vmcp does not send: %v", honoured)
 	}
-	s.reload(func() { s.writeConfig("  - name: other\n    connectors: [weather]\n") })
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "other", Connectors: []string{"weather"}}) })
 	if method, _ := next(); method != "notifications/tools/list_changed" {
 		t.Errorf("after a configuration edit: %s, want notifications/tools/list_changed", method)
 	}
@@ -255,8 +256,8 @@ func progressConnector() http.Handler {
 // has resultType, and nothing of 2025's stream resumption (event ids, priming) is left.
 func TestA2026ClientGetsAStreamedAnswerOfItsRevisionEventByEvent(t *testing.T) {
 	s := startSystem(t)
-	s.addConnector("progress", progressConnector(), "    timeout: 5s\n")
-	s.reload(func() { s.writeConfig("  - name: work\n    connectors: [progress]\n") })
+	s.addConnector(harness.Connector{Name: "progress", Timeout: 5 * time.Second}, progressConnector())
+	s.reload(func() { s.writeConfig(harness.VirtualServer{Name: "work", Connectors: []string{"progress"}}) })
 	token, url := s.token("alice", "work"), s.url("work")
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 41, "method": "tools/call", "params": map[string]any{
 		"name": "progress__work", "arguments": map[string]any{},
@@ -278,7 +279,7 @@ func TestA2026ClientGetsAStreamedAnswerOfItsRevisionEventByEvent(t *testing.T) {
 		defer resp.Body.Close()
 		raw, _ = io.ReadAll(resp.Body)
 		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-			return errorf("HTTP %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+			return fmt.Errorf("HTTP %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
 		}
 		return nil
 	})

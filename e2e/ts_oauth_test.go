@@ -5,98 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
-
-// minNodeMajor is the oldest Node.js the TypeScript SDK client runs on (fetch, Headers and
-// getSetCookie built in). The machines run Node 20.
-const minNodeMajor = 18
-
-// tsDeps installs e2e/ts's pinned packages once per test binary, as a fresh checkout needs.
-var tsDeps struct {
-	once sync.Once
-	err  error
-}
-
-// tsClientDir returns e2e/ts with its node_modules installed from package-lock.json: `npm ci`
-// runs when node_modules is missing or older than the lock file (`make e2e-deps` does the same).
-func tsClientDir(t *testing.T) string {
-	t.Helper()
-	requireNode(t)
-	dir := filepath.Join(harness.ModuleRoot(t), "e2e", "ts")
-	tsDeps.once.Do(func() { tsDeps.err = installTSDeps(dir) })
-	if tsDeps.err != nil {
-		t.Fatalf("%v\n(install the TypeScript client's packages with `make e2e-deps`)", tsDeps.err)
-	}
-	return dir
-}
-
-func installTSDeps(dir string) error {
-	unlock, err := lockTSDeps(dir, syscall.LOCK_EX)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
-	if err != nil {
-		return fmt.Errorf("e2e/ts: %w", err)
-	}
-	// npm writes node_modules/.package-lock.json last, once an install is complete.
-	if installed, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json")); err == nil && !installed.ModTime().Before(lock.ModTime()) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("npm ci in %s: %v\n%s", dir, err, out)
-	}
-	return nil
-}
-
-// lockTSDeps takes an flock(2) on e2e/ts/package-lock.json: exclusive to install, shared to run
-// the client. Every test binary of this checkout (several people's `go test ./...` at once, say)
-// shares e2e/ts/node_modules, and two `npm ci` in one directory corrupt each other's install —
-// seen here — as does an install under a running client. `make e2e-deps` takes the same lock
-// with flock(1) where it exists.
-func lockTSDeps(dir string, how int) (unlock func(), err error) {
-	f, err := os.Open(filepath.Join(dir, "package-lock.json"))
-	if err != nil {
-		return nil, fmt.Errorf("e2e/ts: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), how); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("e2e/ts: lock package-lock.json: %w", err)
-	}
-	return func() { f.Close() }, nil // closing the file releases the lock
-}
-
-// requireNode fails the test unless a Node.js new enough for the SDK client is on PATH.
-func requireNode(t *testing.T) {
-	t.Helper()
-	out, err := exec.Command("node", "--version").Output()
-	if err != nil {
-		t.Fatalf("the TypeScript SDK client needs Node.js >= %d on PATH: node --version: %v", minNodeMajor, err)
-	}
-	version := strings.TrimSpace(string(out))
-	major, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(version, "v"), ".", 2)[0])
-	if err != nil || major < minNodeMajor {
-		t.Fatalf("the TypeScript SDK client needs Node.js >= %d, node --version says %q", minNodeMajor, version)
-	}
-}
 
 // tsClientResult is the JSON line e2e/ts/oauth-client.mjs prints.
 type tsClientResult struct {
@@ -116,7 +31,7 @@ type tsClientResult struct {
 // reason and a trace of every HTTP exchange, never a token) is shown only if the test fails.
 func runTSClient(t *testing.T, vsURL, username, password string) tsClientResult {
 	t.Helper()
-	dir := tsClientDir(t)
+	dir := npmDir(t, "ts")
 	unlock, err := lockTSDeps(dir, syscall.LOCK_SH)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +74,7 @@ func firstLine(s string) string {
 // vmcp's consent page, redeems the code, calls tools of both connectors, refreshes its token and
 // keeps working on the refreshed one.
 func TestTypeScriptSDKClientSignsInThroughVMCPAndCallsTools(t *testing.T) {
-	tsClientDir(t) // before the system starts: a fresh npm ci takes a while
+	npmDir(t, "ts") // before the system starts: a fresh npm ci takes a while
 	s := startSystem(t)
 	enableOIDC(t, s, startOP(t, s.edge+"/oauth/callback"))
 

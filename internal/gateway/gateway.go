@@ -337,13 +337,6 @@ func KeyRetention(cfg *config.Config) time.Duration {
 	return cfg.Auth.TokenTTL.D() + cfg.Auth.Leeway.D()
 }
 
-// Minter returns a token minter for the current configuration.
-func (g *Gateway) Minter() *tokens.Minter {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return tokens.NewMinter(g.keys, g.cfg.Auth.Issuer, g.cfg.Auth.TokenTTL.D())
-}
-
 // Run serves until ctx is done, reloading configuration from the file it came from whenever it
 // changes (watchFile false disables that, for embedded configurations).
 func (g *Gateway) Run(ctx context.Context, watchFile bool) error {

@@ -41,11 +41,6 @@ func WithSealKey(key []byte) Option {
 	return func(o *options) { o.sealKey = append([]byte(nil), key...) }
 }
 
-// WithHTTPClient sets the client used to reach the identity provider (default: 15 s timeout).
-func WithHTTPClient(c *http.Client) Option {
-	return func(o *options) { o.httpClient = c }
-}
-
 // WithClock replaces time.Now, for tests of expiry and discovery retries.
 func WithClock(now func() time.Time) Option {
 	return func(o *options) { o.now = now }
