@@ -156,26 +156,27 @@ func allowed(signed string, in map[string]string, extra map[string]string, hint 
 	}
 	if hint != "" {
 		resp.DynamicMetadata = &structpb.Struct{Fields: map[string]*structpb.Value{
-			headers.RequestHeadersMetadata: structpb.NewStructValue(plainRequestHeaders(in, signed, hint)),
+			headers.RequestHeadersMetadata: structpb.NewStringValue(plainRequestHeaders(in, signed, hint)),
 		}}
 	}
 	return resp
 }
 
 // plainRequestHeaders are the request headers extproc reads on a plain route, as they will be
-// once this answer applies: what may reach a connector, the pseudo-headers, the request id, and
-// vmcp's own identity and route hint.
-func plainRequestHeaders(in map[string]string, signed, hint string) *structpb.Struct {
-	out := make(map[string]*structpb.Value, len(in))
+// once this answer applies: what may reach a connector, the pseudo-headers, and vmcp's own
+// identity and route hint. One string (headers.EncodeList), not a struct of many fields:
+// Envoy forwards this metadata with every ext_proc message of the request, and a struct's map
+// costs each side far more to encode and decode than the message it saves.
+func plainRequestHeaders(in map[string]string, signed, hint string) string {
+	list := make([]string, 0, 2*len(in)+4)
 	for k, v := range in {
 		k = strings.ToLower(k)
 		if strings.HasPrefix(k, ":") || headers.ForwardedToConnector(k) {
-			out[k] = structpb.NewStringValue(v)
+			list = append(list, k, v)
 		}
 	}
-	out[headers.Identity] = structpb.NewStringValue(signed)
-	out[headers.RouteHint] = structpb.NewStringValue(hint)
-	return &structpb.Struct{Fields: out}
+	list = append(list, headers.Identity, signed, headers.RouteHint, hint)
+	return headers.EncodeList(list)
 }
 
 func header(k, v string) *corev3.HeaderValueOption {

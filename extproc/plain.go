@@ -2,7 +2,6 @@ package extproc
 
 import (
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -30,16 +29,10 @@ func headersFromMetadata(req *extprocv3.ProcessingRequest) *extprocv3.HttpHeader
 	if !ok {
 		return nil
 	}
-	hs := hv.GetStructValue().GetFields()
-	keys := make([]string, 0, len(hs))
-	for k := range hs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // a stable order for the audit record and the header allow-list
-	list := make([]*corev3.HeaderValue, 0, len(keys))
-	for _, k := range keys {
-		list = append(list, &corev3.HeaderValue{Key: k, RawValue: []byte(hs[k].GetStringValue())})
-	}
+	var list []*corev3.HeaderValue
+	headers.DecodeList(hv.GetStringValue(), func(name, value string) {
+		list = append(list, &corev3.HeaderValue{Key: name, RawValue: []byte(value)})
+	})
 	return &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: list}}
 }
 

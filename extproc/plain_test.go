@@ -19,17 +19,13 @@ import (
 // headers authz passed on as its metadata.
 func plainBody(srv *Server, hint string, hs map[string]string, body string) *extprocv3.ProcessingResponse {
 	e := srv.edgeExchange(context.Background(), srv.state.Load())
-	fields := map[string]*structpb.Value{
-		":path":           structpb.NewStringValue("/v/demo/mcp"),
-		":method":         structpb.NewStringValue("POST"),
-		headers.RouteHint: structpb.NewStringValue(hint),
-		headers.Identity:  structpb.NewStringValue(string(signedAs(identity.Identity{Subject: "alice", VirtualServer: "demo"}).GetRawValue())),
-	}
+	list := []string{":path", "/v/demo/mcp", ":method", "POST", headers.RouteHint, hint,
+		headers.Identity, string(signedAs(identity.Identity{Subject: "alice", VirtualServer: "demo"}).GetRawValue())}
 	for k, v := range hs {
-		fields[k] = structpb.NewStringValue(v)
+		list = append(list, k, v)
 	}
 	md := &structpb.Struct{Fields: map[string]*structpb.Value{
-		headers.RequestHeadersMetadata: structpb.NewStructValue(&structpb.Struct{Fields: fields}),
+		headers.RequestHeadersMetadata: structpb.NewStringValue(headers.EncodeList(list)),
 	}}
 	return e.handle(&extprocv3.ProcessingRequest{
 		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{envoynames.FilterExtAuthz: md}},

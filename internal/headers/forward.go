@@ -31,6 +31,20 @@ var forwardedToConnectors = map[string]bool{
 	"tracestate":  true,
 }
 
+// EncodeList joins header names and values (name, value, name, value…) into one string, which
+// DecodeList splits again: NUL never occurs in a header name or value.
+func EncodeList(nameValues []string) string { return strings.Join(nameValues, "\x00") }
+
+// DecodeList calls f for each name and value EncodeList joined.
+func DecodeList(s string, f func(name, value string)) {
+	for s != "" {
+		name, rest, _ := strings.Cut(s, "\x00")
+		value, rest2, _ := strings.Cut(rest, "\x00")
+		f(name, value)
+		s = rest2
+	}
+}
+
 // ForwardedToConnector reports whether a client's request header (lower case) may reach a
 // connector: extproc removes the others on the general route, authz on a connector's plain
 // route (where extproc cannot remove headers).
