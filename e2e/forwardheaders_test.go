@@ -24,9 +24,17 @@ func TestConnectorsSeeOnlyAllowListedClientHeaders(t *testing.T) {
 	mustNotSee := []string{"Cookie", "Proxy-Authorization", "X-Forwarded-For", "X-Client-Secret", "Accept-Encoding"}
 	notesBefore, weatherBefore := len(s.notesSeen.all()), len(s.weatherSee.all())
 
-	// A routed call (to notes) and a fan-out (tools/list reaches both connectors).
-	if status, _, body := rawRPC(t, s.url("demo"), token, callBody("notes__add_note"), sent); status != http.StatusOK || strings.Contains(string(body), `"error"`) {
-		t.Fatalf("routed call: HTTP %d %s", status, body)
+	// A routed call (to notes) on the general route, the same on the connector's plain route
+	// (the mirrored Mcp-Method and Mcp-Name give authz the hint; authz, not extproc, removes the
+	// headers there), and a fan-out (tools/list reaches both connectors).
+	plain := map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": "notes__add_note"}
+	for k, v := range sent {
+		plain[k] = v
+	}
+	for _, hs := range []map[string]string{sent, plain} {
+		if status, _, body := rawRPC(t, s.url("demo"), token, callBody("notes__add_note"), hs); status != http.StatusOK || strings.Contains(string(body), `"error"`) {
+			t.Fatalf("routed call: HTTP %d %s", status, body)
+		}
 	}
 	if status, _, body := rawRPC(t, s.url("demo"), token, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`, sent); status != http.StatusOK || !strings.Contains(string(body), "weather__get_forecast") {
 		t.Fatalf("tools/list: HTTP %d %s", status, body)
