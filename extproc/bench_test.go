@@ -17,9 +17,20 @@ import (
 // edge listener (without gRPC): request headers, the buffered request body (parse, policy,
 // session, rewrite), the connector's response headers and its JSON answer streamed back.
 func BenchmarkToolCall(b *testing.B) {
+	srv, st, call := benchToolCall(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	defer cputime.Start(b)()
+	for b.Loop() {
+		call(b, srv.edgeExchange(ctx, st))
+	}
+}
+
+// benchToolCall is a test server and one routed tools/call on it: call plays Envoy's four
+// messages to e and checks the call was rewritten and audited.
+func benchToolCall(b *testing.B) (*Server, *compiled, func(*testing.B, *edgeExchange)) {
 	srv, codec := newTestServer(b)
 	srv.log = zap.NewNop()
-	st := srv.state.Load()
 	sid, err := codec.Seal(session.State{Subject: "alice", VirtualServer: "demo", ProtocolVersion: "2025-11-25",
 		Upstream: map[string]string{"notes": "up-notes-1", "weather": "up-weather-1"}})
 	if err != nil {
@@ -41,11 +52,7 @@ func BenchmarkToolCall(b *testing.B) {
 	}}}}}
 	respBody := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: &extprocv3.HttpBody{EndOfStream: true,
 		Body: []byte(`{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"note 17 saved"}],"isError":false}}`)}}}
-	ctx := context.Background()
-	b.ReportAllocs()
-	defer cputime.Start(b)()
-	for b.Loop() {
-		e := srv.edgeExchange(ctx, st)
+	return srv, srv.state.Load(), func(b *testing.B, e *edgeExchange) {
 		e.handle(reqHeaders)
 		if resp := e.handle(reqBody); resp.GetRequestBody().GetResponse().GetBodyMutation() == nil {
 			b.Fatalf("tools/call was not rewritten: %v", resp)
