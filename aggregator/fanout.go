@@ -13,7 +13,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/session"
-	"github.com/vmcp-dev/vmcp/internal/toolnames"
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 	"github.com/vmcp-dev/vmcp/internal/tracing"
 )
@@ -137,15 +136,12 @@ func (s *Server) connectorCall(ctx context.Context, req *request, c *connector, 
 	return cl, nil
 }
 
-// list pages through one list method on every connector and merges the items. Names of prompts
-// get their connector's prefix; resource URIs are left as they are.
-func (s *Server) list(ctx context.Context, req *request, method, key string, prefix bool, cursor string) (map[string]any, *jsonrpc.Error) {
-	outcomes := s.listEverywhere(ctx, req, method, key)
-	var idx *toolnames.Index
-	if prefix {
-		idx = s.indexOf(req, outcomes, key)
-	}
-	_, field := primitiveOf(key)
+// listPrompts pages through prompts/list on every connector and merges the prompts, each named
+// as the virtual server shows it (resources keep their URIs: listResources).
+func (s *Server) listPrompts(ctx context.Context, req *request, cursor string) (map[string]any, *jsonrpc.Error) {
+	const key = "prompts"
+	outcomes := s.listEverywhere(ctx, req, "prompts/list", key)
+	idx := s.indexOf(req, outcomes, key)
 	visible := s.listedTo(ctx, req, key)
 	items := []json.RawMessage{}
 	for _, o := range outcomes {
@@ -153,15 +149,6 @@ func (s *Server) list(ctx context.Context, req *request, method, key string, pre
 			continue
 		}
 		for _, cached := range o.value.([]map[string]json.RawMessage) {
-			if !prefix {
-				if !visible(o.connector.name, cached[field]) {
-					continue
-				}
-				if b, err := json.Marshal(cached); err == nil {
-					items = append(items, b)
-				}
-				continue
-			}
 			// Lists are cached and shared between requests: change a copy.
 			item := maps.Clone(cached)
 			var name string

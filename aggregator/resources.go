@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -26,14 +27,6 @@ import (
 // QualifiedResourceSeparator joins a connector's name to a resource URI it shares with another
 // connector.
 const QualifiedResourceSeparator = "+"
-
-// resourceField is the item field that names a resource ("uri") or template ("uriTemplate").
-func resourceField(key string) string {
-	if key == "resourceTemplates" {
-		return "uriTemplate"
-	}
-	return "uri"
-}
 
 // resourceOwners counts, for each URI (or template) in outcomes, the connectors listing it.
 func resourceOwners(outcomes []outcome, field string) map[string][]string {
@@ -59,7 +52,7 @@ func resourceOwners(outcomes []outcome, field string) map[string][]string {
 // "resourceTemplates") under the collision rules above.
 func (s *Server) listResources(ctx context.Context, req *request, method, key, cursor string) (map[string]any, *jsonrpc.Error) {
 	outcomes := s.listEverywhere(ctx, req, method, key)
-	field := resourceField(key)
+	_, field := primitiveOf(key)
 	owners := resourceOwners(outcomes, field)
 	visible := s.listedTo(ctx, req, key)
 	items := []json.RawMessage{}
@@ -116,7 +109,7 @@ func (s *Server) ResourceConnector(ctx context.Context, signedIdentity, subject,
 
 	listed := s.listEverywhere(ctx, req, "resources/list", "resources")
 	owners := resourceOwners(listed, "uri")
-	if qualifiedBy != "" && len(owners[rest]) > 1 && contains(owners[rest], qualifiedBy) {
+	if qualifiedBy != "" && len(owners[rest]) > 1 && slices.Contains(owners[rest], qualifiedBy) {
 		return qualifiedBy, rest, nil
 	}
 	switch l := owners[uri]; {
@@ -159,13 +152,4 @@ func (s *Server) ResourceConnector(ctx context.Context, signedIdentity, subject,
 		}
 	}
 	return best, bestURI, nil
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

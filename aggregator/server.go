@@ -215,7 +215,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 	case msg.Method == "tools/call":
 		result, rpcErr = s.callTool(r.Context(), req, msg)
 	case msg.Method == "prompts/list":
-		result, rpcErr = s.list(r.Context(), req, "prompts/list", "prompts", true, cursor)
+		result, rpcErr = s.listPrompts(r.Context(), req, cursor)
 	case msg.Method == "resources/list":
 		result, rpcErr = s.listResources(r.Context(), req, "resources/list", "resources", cursor)
 	case msg.Method == "resources/templates/list":
