@@ -65,3 +65,34 @@ func benchToolCall(b *testing.B) (*Server, *compiled, func(*testing.B, *edgeExch
 		}
 	}
 }
+
+// BenchmarkToolCallPlain is extproc's share of a routed tools/call on a connector's plain route:
+// the body alone, with the headers authz passed on as metadata, then the answer.
+func BenchmarkToolCallPlain(b *testing.B) {
+	srv, _ := newTestServer(b)
+	srv.log = zap.NewNop()
+	st := srv.state.Load()
+	md := plainMetadata("notes", map[string]string{"mcp-protocol-version": "2025-11-25", "content-type": "application/json", "x-request-id": "bench-1"})
+	reqBody := &extprocv3.ProcessingRequest{MetadataContext: md, Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{EndOfStream: true,
+		Body: []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"notes__add_note","arguments":{"title":"Quarterly report","body":"Numbers are up."}}}`)}}}
+	respHeaders := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+		{Key: ":status", RawValue: []byte("200")}, {Key: "content-type", RawValue: []byte("application/json")},
+	}}}}}
+	respBody := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: &extprocv3.HttpBody{EndOfStream: true,
+		Body: []byte(`{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"note 17 saved"}],"isError":false}}`)}}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	defer cputime.Start(b)()
+	for b.Loop() {
+		e := srv.edgeExchange(ctx, st)
+		if resp := e.handle(reqBody); resp.GetRequestBody().GetResponse().GetBodyMutation() == nil {
+			b.Fatalf("tools/call was not rewritten: %v", resp)
+		}
+		e.handle(respHeaders)
+		e.handle(respBody)
+		e.done()
+		if !e.recorded {
+			b.Fatal("the call was not audited")
+		}
+	}
+}

@@ -51,7 +51,7 @@ type connector struct {
 	perUser bool
 	// plainHeaders are the headers the connector's plain route sets from extproc's metadata
 	// (envoynames.PlainRouteHeaders); nil when it has none.
-	plainHeaders []string
+	plainHeaders map[string]bool
 }
 
 func compile(cfg *config.Config) (*compiled, error) {
@@ -71,7 +71,13 @@ func compile(cfg *config.Config) (*compiled, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connector %q: %w", conn.Name, err)
 		}
-		cn := &connector{name: conn.Name, credential: hs, perUser: conn.Credential.Type.PerUser(), plainHeaders: envoynames.PlainRouteHeaders(&conn)}
+		cn := &connector{name: conn.Name, credential: hs, perUser: conn.Credential.Type.PerUser()}
+		for _, h := range envoynames.PlainRouteHeaders(&conn) {
+			if cn.plainHeaders == nil {
+				cn.plainHeaders = map[string]bool{}
+			}
+			cn.plainHeaders[h] = true
+		}
 		if q, ok, err := credential.QueryParam(conn.Credential); err != nil {
 			return nil, fmt.Errorf("connector %q: %w", conn.Name, err)
 		} else if ok {

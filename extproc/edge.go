@@ -105,11 +105,11 @@ type edgeExchange struct {
 	connVersion string
 	retried     bool
 	// headersSeen is set once the request headers are known, from their own message or from
-	// the attributes sent with the body (plain.go); hinted is the connector whose route authz's
-	// hint picked, which only that connector may be forwarded to.
+	// the metadata authz sent along with the body (plain.go); hinted is the connector whose
+	// route authz's hint picked, which only that connector may be forwarded to.
 	headersSeen bool
 	hinted      string
-	// plain is set when the headers came as attributes: the request is on a connector's plain
+	// plain is set when the headers came with the body: the request is on a connector's plain
 	// route, where only the body and the route's metadata-set headers can change.
 	plain bool
 	// send sends Envoy a message ahead of the answer to the current one.
@@ -132,8 +132,8 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 			// A connector's plain route: authz passed the headers on (plain.go).
 			if h := headersFromMetadata(req); h != nil {
 				e.plain = true
-				if resp := e.requestHeaders(req, h); resp.GetImmediateResponse() != nil {
-					return resp
+				if refused := e.noteHeaders(req, h); refused != nil {
+					return refused
 				}
 			}
 		}
@@ -142,7 +142,7 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 			// The route goes to the hinted connector, and extproc sends this request elsewhere
 			// (the aggregator answers it): fail closed rather than let it reach the connector
 			// as the client sent it.
-			return e.refuse(http.StatusOK, nil, jsonrpc.Errorf(jsonrpc.CodeInternalError, "request routed inconsistently; retry"), audit.OutcomeError)
+			return e.routedInconsistently(nil, "the aggregator would answer it")
 		}
 		return resp
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
@@ -162,11 +162,18 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 // the routing header again costs nothing and keeps routing safe even behind a misconfigured
 // ext_authz.
 //
-// (Skipping this message, with the headers Envoy can send as attributes along with the body,
-// would save a round trip per request; but Envoy 1.40 then routes on the headers as they were,
-// ignoring the connector extproc names in its body answer: tried, every call reached the
-// aggregator.)
+// On a connector's plain route this message is skipped, and the headers come with the body
+// (plain.go).
 func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	if refused := e.noteHeaders(req, h); refused != nil {
+		return refused
+	}
+	return continueRequestHeaders(&extprocv3.HeaderMutation{RemoveHeaders: []string{headers.Connector}})
+}
+
+// noteHeaders reads what the exchange needs from the request headers; it answers only to refuse
+// the request (a body declared too large).
+func (e *edgeExchange) noteHeaders(req *extprocv3.ProcessingRequest, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
 	e.headersSeen = true
 	e.hinted = headerValue(h.GetHeaders(), headers.RouteHint)
 	e.path = headerValue(h.GetHeaders(), ":path")
@@ -198,7 +205,7 @@ func (e *edgeExchange) requestHeaders(req *extprocv3.ProcessingRequest, h *extpr
 			return e.refuse(http.StatusRequestEntityTooLarge, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "request body of %d bytes is over the limit of %d bytes", n, e.state.maxBody), audit.OutcomeError)
 		}
 	}
-	return continueRequestHeaders(&extprocv3.HeaderMutation{RemoveHeaders: []string{headers.Connector}})
+	return nil
 }
 
 // identify reads the caller from the identity authz signed for this request (x-vmcp-identity,
@@ -305,8 +312,7 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 // its own session id and, for a request, the connector's own name for the target.
 func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[string]json.RawMessage, kind routedKind, name, original string) *extprocv3.ProcessingResponse {
 	if e.hinted != "" && c.name != e.hinted {
-		e.log.Error("extproc: authz's route hint names another connector", zap.String("hint", e.hinted), zap.String("connector", c.name))
-		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "request routed inconsistently; retry"), audit.OutcomeError)
+		return e.routedInconsistently(msg.ID, "it goes to connector "+c.name)
 	}
 	set, remove, refused := e.connectorCredential(c, msg)
 	if refused != nil {
@@ -319,6 +325,9 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	remove = append(remove, headers.SessionID)
 	modern := revision.Modern(e.mirror.version)
 	upstream := ""
+	// paramsChanged says the params must be encoded again; unchanged, they go as the client sent
+	// them.
+	paramsChanged := false
 	// The connector speaks the client's revision unless it is reached in a session vmcp keeps.
 	e.revisions = revisionPair{client: e.mirror.version, connector: e.mirror.version, method: msg.Method, logs: modern && translate.AsksForLogs(params)}
 	if e.sessionID != "" && !modern {
@@ -370,6 +379,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 			// keeps: without the modern _meta fields and headers, which would make it a
 			// 2026-07-28 request again.
 			translate.RequestParams(params, e.mirror.version, version)
+			paramsChanged = true
 			remove = append(remove, headers.Method, headers.Name)
 			e.mirror.hasName = false
 		}
@@ -380,12 +390,13 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		if err := renameTarget(params, kind, original); err != nil {
 			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"), audit.OutcomeError)
 		}
+		paramsChanged = true
 		if e.mirror.hasName {
 			// The connector checks its own name against the body (2026-07-28).
 			set = append(set, setHeader(headers.Name, original))
 		}
 	}
-	if params != nil {
+	if paramsChanged {
 		newParams, err := json.Marshal(params)
 		if err != nil {
 			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"), audit.OutcomeError)

@@ -2,12 +2,12 @@ package extproc
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/audit"
@@ -122,14 +122,7 @@ func (e *egressExchange) refuse(reason string) *extprocv3.ProcessingResponse {
 	e.log.Warn("extproc: egress request refused", zap.String("connector", e.event.Connector), zap.String("reason", reason))
 	body := jsonrpc.ErrorResponse(nil, jsonrpc.Errorf(jsonrpc.CodeForbidden,
 		"refused: vmcp's egress listener serves only requests vmcp signed for a user of a virtual server with this connector"))
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{
-		ImmediateResponse: &extprocv3.ImmediateResponse{
-			Status:  &typev3.HttpStatus{Code: typev3.StatusCode_Forbidden},
-			Headers: &extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{setHeader("content-type", "application/json")}},
-			Body:    body,
-			Details: "vmcp_egress_refused",
-		},
-	}}
+	return jsonReply(http.StatusForbidden, body, "vmcp_egress_refused")
 }
 
 // answered records an admitted request with the connector's (or Envoy's) HTTP answer.

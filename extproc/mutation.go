@@ -69,12 +69,18 @@ func rewriteRequestBody(body []byte, set []*corev3.HeaderValueOption, remove []s
 // rpcError answers the client directly with a JSON-RPC error. MCP carries JSON-RPC errors in an
 // HTTP 200 unless the transport spec names a status (400/404 for session problems).
 func rpcError(httpStatus int, id json.RawMessage, e *jsonrpc.Error) *extprocv3.ProcessingResponse {
+	return jsonReply(httpStatus, jsonrpc.ErrorResponse(id, e), "vmcp_jsonrpc_error")
+}
+
+// jsonReply answers the client directly with a JSON body; details names the answer in Envoy's
+// response code details (access logs, stats).
+func jsonReply(httpStatus int, body []byte, details string) *extprocv3.ProcessingResponse {
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{
 		ImmediateResponse: &extprocv3.ImmediateResponse{
 			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(httpStatus)},
 			Headers: &extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{setHeader("content-type", "application/json")}},
-			Body:    jsonrpc.ErrorResponse(id, e),
-			Details: "vmcp_jsonrpc_error",
+			Body:    body,
+			Details: details,
 		},
 	}}
 }

@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,41 +43,33 @@ func headersFromMetadata(req *extprocv3.ProcessingRequest) *extprocv3.HttpHeader
 // where it removes the header (remove). Any other change to the headers cannot be made here, so
 // a request that needs one is refused rather than sent without it.
 func (e *edgeExchange) plainRewrite(msg *jsonrpc.Message, c *connector, body []byte, set []*corev3.HeaderValueOption, remove []string) *extprocv3.ProcessingResponse {
-	values := make(map[string]string, len(c.plainHeaders))
-	managed := make(map[string]bool, len(c.plainHeaders))
-	for _, n := range c.plainHeaders {
-		managed[n] = true
-	}
+	fields := make(map[string]*structpb.Value, len(c.plainHeaders))
 	for _, h := range e.clientHeaders {
-		if k := h.GetKey(); managed[k] && headers.ForwardedToConnector(k) {
-			values[k] = string(h.GetRawValue())
+		if k := h.GetKey(); c.plainHeaders[k] && headers.ForwardedToConnector(k) {
+			fields[k] = structpb.NewStringValue(string(h.GetRawValue()))
 		}
 	}
 	for _, r := range remove {
 		r = strings.ToLower(r)
-		if !managed[r] {
-			if headerValue(&corev3.HeaderMap{Headers: e.clientHeaders}, r) == "" {
-				continue // not sent (authz removed what must not reach a connector)
+		if !c.plainHeaders[r] {
+			if e.clientSent(r) {
+				return e.routedInconsistently(msg.ID, "a plain route cannot remove "+r)
 			}
-			return e.inconsistent(msg, "remove "+r)
+			continue // not sent (authz removed what must not reach a connector)
 		}
-		delete(values, r)
+		delete(fields, r)
 	}
 	for _, h := range set {
 		k := strings.ToLower(h.GetHeader().GetKey())
 		if k == headers.Connector {
 			continue // the route tag: authz's hint already chose this route
 		}
-		if !managed[k] {
-			return e.inconsistent(msg, "set "+k)
+		if !c.plainHeaders[k] {
+			return e.routedInconsistently(msg.ID, "a plain route cannot set "+k)
 		}
-		values[k] = string(h.GetHeader().GetRawValue())
+		fields[k] = structpb.NewStringValue(string(h.GetHeader().GetRawValue()))
 	}
-	values["content-length"] = strconv.Itoa(len(body))
-	fields := make(map[string]*structpb.Value, len(values))
-	for k, v := range values {
-		fields[k] = structpb.NewStringValue(v)
-	}
+	fields["content-length"] = structpb.NewStringValue(strconv.Itoa(len(body)))
 	return &extprocv3.ProcessingResponse{
 		Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
 			Status:       extprocv3.CommonResponse_CONTINUE_AND_REPLACE,
@@ -88,9 +81,21 @@ func (e *edgeExchange) plainRewrite(msg *jsonrpc.Message, c *connector, body []b
 	}
 }
 
-// inconsistent refuses a call on a plain route that would need a change the route cannot make.
-func (e *edgeExchange) inconsistent(msg *jsonrpc.Message, what string) *extprocv3.ProcessingResponse {
-	e.log.Error("extproc: a plain route cannot make a change the call needs; refused", zap.String("change", what), zap.String("connector", e.hinted))
+// clientSent says whether the request carried header name (lower case).
+func (e *edgeExchange) clientSent(name string) bool {
+	for _, h := range e.clientHeaders {
+		if h.GetKey() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// routedInconsistently refuses a request that authz's hint put on a connector's plain route when
+// extproc's own decision cannot go there: another connector, the aggregator, or a header change
+// the route cannot make. It fails closed; why says which, for the log.
+func (e *edgeExchange) routedInconsistently(id json.RawMessage, why string) *extprocv3.ProcessingResponse {
+	e.log.Error("extproc: refused a request authz's route hint sent to the wrong route", zap.String("hint", e.hinted), zap.String("why", why))
 	e.routed = nil
-	return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "request routed inconsistently; retry"), audit.OutcomeError)
+	return e.refuse(http.StatusOK, id, jsonrpc.Errorf(jsonrpc.CodeInternalError, "request routed inconsistently; retry"), audit.OutcomeError)
 }

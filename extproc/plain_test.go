@@ -19,6 +19,15 @@ import (
 // headers authz passed on as its metadata.
 func plainBody(srv *Server, hint string, hs map[string]string, body string) *extprocv3.ProcessingResponse {
 	e := srv.edgeExchange(context.Background(), srv.state.Load())
+	return e.handle(&extprocv3.ProcessingRequest{
+		MetadataContext: plainMetadata(hint, hs),
+		Request:         &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: []byte(body), EndOfStream: true}},
+	})
+}
+
+// plainMetadata is what authz gives a request it hints to connector hint, as Envoy forwards it:
+// the headers hs of a request to /v/demo/mcp from alice.
+func plainMetadata(hint string, hs map[string]string) *corev3.Metadata {
 	list := []string{":path", "/v/demo/mcp", ":method", "POST", headers.RouteHint, hint,
 		headers.Identity, string(signedAs(identity.Identity{Subject: "alice", VirtualServer: "demo"}).GetRawValue())}
 	for k, v := range hs {
@@ -27,10 +36,7 @@ func plainBody(srv *Server, hint string, hs map[string]string, body string) *ext
 	md := &structpb.Struct{Fields: map[string]*structpb.Value{
 		headers.RequestHeadersMetadata: structpb.NewStringValue(headers.EncodeList(list)),
 	}}
-	return e.handle(&extprocv3.ProcessingRequest{
-		MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{envoynames.FilterExtAuthz: md}},
-		Request:         &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: []byte(body), EndOfStream: true}},
-	})
+	return &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{envoynames.FilterExtAuthz: md}}
 }
 
 func routeMetadata(resp *extprocv3.ProcessingResponse) map[string]string {

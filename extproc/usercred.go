@@ -10,7 +10,6 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/audit"
@@ -90,14 +89,7 @@ func (e *edgeExchange) notConnected(msg *jsonrpc.Message, nc *credential.NotConn
 		"content": []map[string]string{{"type": "text", "text": text}},
 		"isError": true,
 	})
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{
-		ImmediateResponse: &extprocv3.ImmediateResponse{
-			Status:  &typev3.HttpStatus{Code: typev3.StatusCode_OK},
-			Headers: &extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{setHeader("content-type", "application/json")}},
-			Body:    body,
-			Details: "vmcp_not_connected",
-		},
-	}}
+	return jsonReply(http.StatusOK, body, "vmcp_not_connected")
 }
 
 // declaresURLElicitation reads the client's URL elicitation capability: from the request's _meta
