@@ -211,7 +211,15 @@ func leadingIntent(raw []string) (intent, int) {
 // the positions of the words they stand for.
 func (q *parsedQuery) matchPhrases(ws []string) []bool {
 	consumed := make([]bool, len(ws))
-	for _, p := range phrases {
+	// Only a phrase whose first word the query says can match: those, in lexicon order (a word
+	// said twice lists its phrases twice).
+	var candidates []int
+	for _, w := range ws {
+		candidates = append(candidates, phrasesFrom[w]...)
+	}
+	slices.Sort(candidates)
+	for _, c := range slices.Compact(candidates) {
+		p := phrases[c]
 		for i := 0; i+len(p.words) <= len(ws); i++ {
 			if !runAt(ws, consumed, i, p.words) {
 				continue
