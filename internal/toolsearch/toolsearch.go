@@ -122,25 +122,30 @@ type posting struct {
 // Build indexes tools. Results refer to tools by their position in this slice.
 func Build(tools []Tool) *Index {
 	ix := &Index{toolNames: make([]string, len(tools)), postings: map[string][]posting{}}
-	ix.findSystems(tools)
+	// Names and descriptions are read for the systems and then for the words: split them once.
+	names, descs := make([][]string, len(tools)), make([][]string, len(tools))
+	for i, t := range tools {
+		ix.toolNames[i] = t.Name
+		names[i], descs[i] = Terms(t.Name), Terms(t.Description)
+	}
+	ix.findSystems(names, descs)
 	ix.findFamilies()
 	tfs := make([]map[string]float64, len(tools))
 	lengths := make([]float64, len(tools))
 	var total float64
 	for i, t := range tools {
-		ix.toolNames[i] = t.Name
 		tf := map[string]float64{}
-		add := func(text string, w float64) {
-			for _, term := range Terms(text) {
+		add := func(terms []string, w float64) {
+			for _, term := range terms {
 				tf[term] += w
 				lengths[i] += w
 			}
 		}
-		add(t.Name, weightName)
-		add(t.Description, weightDesc)
+		add(names[i], weightName)
+		add(descs[i], weightDesc)
 		for _, p := range schemaParams(t.InputSchema) {
-			add(p.name, weightParam)
-			add(p.description, weightParamDesc)
+			add(Terms(p.name), weightParam)
+			add(Terms(p.description), weightParamDesc)
 		}
 		tfs[i] = tf
 		total += lengths[i]
@@ -375,21 +380,18 @@ const (
 	maxForeign  = 3
 )
 
-// findSystems reads each tool's name: its first word names its connector; a second word shared
-// by at least systemShare of that connector's tools (and by three or more), that is not a verb,
-// names a system within it. Either kind names a system only while few tools outside it use
-// the word.
-func (ix *Index) findSystems(tools []Tool) {
+// findSystems reads each tool's name (names and descs are the tools' terms): its first word
+// names its connector; a second word shared by at least systemShare of that connector's tools
+// (and by three or more), that is not a verb, names a system within it. Either kind names a
+// system only while few tools outside it use the word.
+func (ix *Index) findSystems(names, descs [][]string) {
 	ix.systems = map[string]bool{}
-	ix.toolSystems = make([][]string, len(tools))
-	ix.nameTerms = make([][]string, len(tools))
-	ix.class = make([]intent, len(tools))
-	nameWords := make([][]string, len(tools))
+	ix.toolSystems = make([][]string, len(names))
+	ix.nameTerms = make([][]string, len(names))
+	ix.class = make([]intent, len(names))
 	perConnector := map[string]int{}
 	second := map[[2]string]int{}
-	for i, t := range tools {
-		ws := Terms(t.Name)
-		nameWords[i] = ws
+	for _, ws := range names {
 		if len(ws) == 0 {
 			continue
 		}
@@ -408,14 +410,14 @@ func (ix *Index) findSystems(tools []Tool) {
 		}
 	}
 	foreign := map[string]int{}
-	for i, t := range tools {
+	for i, name := range names {
 		owner := ""
-		if len(nameWords[i]) > 0 {
-			owner = nameWords[i][0]
+		if len(name) > 0 {
+			owner = name[0]
 		}
 		seen := map[string]bool{}
-		for _, text := range []string{t.Name, t.Description} {
-			for _, w := range Terms(text) {
+		for _, ws := range [][]string{name, descs[i]} {
+			for _, w := range ws {
 				if c, ok := candidates[w]; ok && c != owner && !seen[w] {
 					seen[w] = true
 					foreign[w]++
@@ -428,7 +430,7 @@ func (ix *Index) findSystems(tools []Tool) {
 			ix.systems[w] = true
 		}
 	}
-	for i, ws := range nameWords {
+	for i, ws := range names {
 		for j, w := range ws {
 			if j == 0 || j == 1 && ix.systems[w] && candidates[w] == ws[0] {
 				ix.toolSystems[i] = append(ix.toolSystems[i], w)
