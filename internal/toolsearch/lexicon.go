@@ -245,6 +245,16 @@ type phrase struct {
 // that "stop following" wins over "following".
 var wordMeans, phrases = parseLexicon(lexicon)
 
+// phrasesFrom indexes phrases by their first word: a query is compared only with the phrases
+// that can start in it, not with all of them.
+var phrasesFrom = func() map[string][]int {
+	m := map[string][]int{}
+	for i, p := range phrases {
+		m[p.words[0]] = append(m[p.words[0]], i)
+	}
+	return m
+}()
+
 func parseLexicon(text string) (map[string][][]string, []phrase) {
 	words := map[string][][]string{}
 	var phrases []phrase

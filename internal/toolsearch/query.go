@@ -140,19 +140,19 @@ func parseQuery(query string, ix *Index) parsedQuery {
 			rest = e.re.ReplaceAllString(rest, " ")
 		}
 	}
-	raw := words(rest)
-	ws := make([]string, len(raw)) // lower-case and stemmed, as lexicon sources are
-	for i, w := range raw {
-		ws[i] = stem(strings.ToLower(w))
+	lower := words(rest)
+	ws := make([]string, len(lower)) // stemmed too, as lexicon sources are
+	for i, w := range lower {
+		lower[i] = strings.ToLower(w)
+		ws[i] = stem(lower[i])
 	}
 	var lead int
-	q.intent, lead = leadingIntent(raw)
+	q.intent, lead = leadingIntent(lower, ws)
 	consumed := q.matchPhrases(ws)
-	for i, w := range raw {
-		lower, t := strings.ToLower(w), ws[i]
+	for i, t := range ws {
 		switch {
 		case consumed[i]:
-		case stopwords[lower] || isNumber(lower):
+		case notTerm(lower[i]):
 			// Not a term, but it may still mean one ("which" asks for a list).
 			if means := wordMeans[t]; len(means) > 0 {
 				q.addGroup(means, synonymWeight)
@@ -162,9 +162,9 @@ func parseQuery(query string, ix *Index) parsedQuery {
 			q.systems = append(q.systems, t)
 		default:
 			q.rawTerms = append(q.rawTerms, t)
-			g := wordGroup(t, i == lead, lower)
+			g := wordGroup(t, i == lead, lower[i])
 			// Compounds a query splits and a tool writes as one word ("work log" → worklog).
-			if next := nextTerm(ws, raw, consumed, i); next != "" && ix.postings[t+next] != nil {
+			if next := nextTerm(ws, lower, consumed, i); next != "" && ix.postings[t+next] != nil {
 				g = g.with([]string{t + next}, 1)
 			}
 			q.groups = append(q.groups, g)
@@ -190,16 +190,15 @@ func wordGroup(term string, leads bool, lower string) group {
 
 // leadingIntent reads the request's first word after the filler, a verb or a question word,
 // and returns what it asks for and its position (-1 for none).
-func leadingIntent(raw []string) (intent, int) {
-	for i, w := range raw {
-		lower := strings.ToLower(w)
-		if fillerWords[lower] {
+func leadingIntent(lower, ws []string) (intent, int) {
+	for i, w := range lower {
+		if fillerWords[w] {
 			continue
 		}
-		switch s := stem(lower); {
-		case readVerbs[s]:
+		switch {
+		case readVerbs[ws[i]]:
 			return intentRead, i
-		case writeVerbs[s]:
+		case writeVerbs[ws[i]]:
 			return intentWrite, i
 		}
 		return intentUnknown, i
@@ -211,7 +210,15 @@ func leadingIntent(raw []string) (intent, int) {
 // the positions of the words they stand for.
 func (q *parsedQuery) matchPhrases(ws []string) []bool {
 	consumed := make([]bool, len(ws))
-	for _, p := range phrases {
+	// Only a phrase whose first word the query says can match: those, in lexicon order (a word
+	// said twice lists its phrases twice).
+	var candidates []int
+	for _, w := range ws {
+		candidates = append(candidates, phrasesFrom[w]...)
+	}
+	slices.Sort(candidates)
+	for _, c := range slices.Compact(candidates) {
+		p := phrases[c]
 		for i := 0; i+len(p.words) <= len(ws); i++ {
 			if !runAt(ws, consumed, i, p.words) {
 				continue
@@ -236,12 +243,8 @@ func runAt(words []string, consumed []bool, i int, run []string) bool {
 }
 
 // nextTerm is the term after position i, if the word there is one.
-func nextTerm(ws, raw []string, consumed []bool, i int) string {
-	if i+1 >= len(ws) || consumed[i+1] {
-		return ""
-	}
-	lower := strings.ToLower(raw[i+1])
-	if stopwords[lower] || isNumber(lower) {
+func nextTerm(ws, lower []string, consumed []bool, i int) string {
+	if i+1 >= len(ws) || consumed[i+1] || notTerm(lower[i+1]) {
 		return ""
 	}
 	return ws[i+1]

@@ -16,13 +16,17 @@ func Terms(text string) []string {
 	var out []string
 	for _, w := range words(text) {
 		w = strings.ToLower(w)
-		if stopwords[w] || isNumber(w) {
+		if notTerm(w) {
 			continue
 		}
 		out = append(out, stem(w))
 	}
 	return out
 }
+
+// notTerm says whether Terms drops the lower-case word w: the index and a query's reading
+// must agree on it.
+func notTerm(w string) bool { return stopwords[w] || isNumber(w) }
 
 // isNumber reports a word of digits only: ids and counts in a query ("PROJ-123", "5 replicas")
 // say nothing of which tool to use, yet match examples in parameter descriptions.

@@ -48,6 +48,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Tool is one searchable tool, as the client sees it.
@@ -108,6 +109,9 @@ type Index struct {
 	postings map[string][]posting
 	// vocab is every indexed word, sorted, for prefix matches.
 	vocab []string
+	// scratches holds *scratch for reuse: a search needs several arrays the size of the index,
+	// and allocating them anew for every search_tools call was most of a search's garbage.
+	scratches sync.Pool
 }
 
 type posting struct {
@@ -118,25 +122,30 @@ type posting struct {
 // Build indexes tools. Results refer to tools by their position in this slice.
 func Build(tools []Tool) *Index {
 	ix := &Index{toolNames: make([]string, len(tools)), postings: map[string][]posting{}}
-	ix.findSystems(tools)
+	// Names and descriptions are read for the systems and then for the words: split them once.
+	names, descs := make([][]string, len(tools)), make([][]string, len(tools))
+	for i, t := range tools {
+		ix.toolNames[i] = t.Name
+		names[i], descs[i] = Terms(t.Name), Terms(t.Description)
+	}
+	ix.findSystems(names, descs)
 	ix.findFamilies()
 	tfs := make([]map[string]float64, len(tools))
 	lengths := make([]float64, len(tools))
 	var total float64
 	for i, t := range tools {
-		ix.toolNames[i] = t.Name
 		tf := map[string]float64{}
-		add := func(text string, w float64) {
-			for _, term := range Terms(text) {
+		add := func(terms []string, w float64) {
+			for _, term := range terms {
 				tf[term] += w
 				lengths[i] += w
 			}
 		}
-		add(t.Name, weightName)
-		add(t.Description, weightDesc)
+		add(names[i], weightName)
+		add(descs[i], weightDesc)
 		for _, p := range schemaParams(t.InputSchema) {
-			add(p.name, weightParam)
-			add(p.description, weightParamDesc)
+			add(Terms(p.name), weightParam)
+			add(Terms(p.description), weightParamDesc)
 		}
 		tfs[i] = tf
 		total += lengths[i]
@@ -187,7 +196,13 @@ func (ix *Index) Search(query string, limit int) []Result {
 	if len(q.groups) == 0 {
 		return nil
 	}
-	return ix.best(ix.rank(q), limit)
+	s, _ := ix.scratches.Get().(*scratch)
+	if s == nil {
+		s = ix.newScratch()
+	}
+	top := ix.best(ix.rank(s, q), limit)
+	ix.scratches.Put(s)
+	return top
 }
 
 // best returns the limit highest-scoring results, best first, equal scores by name. Most tools
@@ -222,57 +237,74 @@ func (ix *Index) best(results []Result, limit int) []Result {
 //     query's groups in any of its tools: a query that talks of tickets, sprints and
 //     worklogs is about an issue tracker even where it names none;
 //   - less for a tool that reads where the query changes, or the other way round.
-func (ix *Index) rank(q parsedQuery) []Result {
-	n := len(ix.toolNames)
-	scores := make([]float64, n)
-	groupsHit := make([]int, n)
-	famHits := make([]int, ix.nFamilies)
-	famStamp := make([]int, ix.nFamilies)
-	stamp := 0
-	s := scratch{best: make([]float64, n), sum: make([]float64, n), matched: make(map[string]float64, len(q.groups))}
+func (ix *Index) rank(s *scratch, q parsedQuery) []Result {
+	clear(s.famHits)
 	for _, g := range q.groups {
-		ix.scoreGroup(&s, g)
-		stamp++
+		ix.scoreGroup(s, g)
+		s.stamp++
 		for _, d := range s.touched {
-			scores[d] += s.best[d]
+			s.scores[d] += s.best[d]
 			s.best[d] = 0
-			groupsHit[d]++
-			if f := ix.family[d]; famStamp[f] != stamp {
-				famStamp[f] = stamp
-				famHits[f]++
+			s.groupsHit[d]++
+			if f := ix.family[d]; s.famStamp[f] != s.stamp {
+				s.famStamp[f] = s.stamp
+				s.famHits[f]++
 			}
 		}
 		s.touched = s.touched[:0]
 	}
-	matched := s.matched
 	ng := float64(len(q.groups))
-	var results []Result
-	for i, s := range scores {
+	results := s.results[:0]
+	for i := range s.scores {
+		// Read, and leave zero for the next search.
+		score, hit := s.scores[i], s.groupsHit[i]
+		s.scores[i], s.groupsHit[i] = 0, 0
 		if len(q.systems) > 0 && !ix.inSystems(i, q.systems) {
 			continue
 		}
-		if s <= 0 {
+		if score <= 0 {
 			continue
 		}
-		s *= 1 + coverageWeight*ix.coverage(i, matched)
-		s *= math.Sqrt(float64(groupsHit[i]) / ng)
-		s *= math.Sqrt(float64(famHits[ix.family[i]]) / ng)
+		score *= 1 + coverageWeight*ix.coverage(i, s.matched)
+		score *= math.Sqrt(float64(hit) / ng)
+		score *= math.Sqrt(float64(s.famHits[ix.family[i]]) / ng)
 		if q.intent != intentUnknown && ix.class[i] != intentUnknown && ix.class[i] != q.intent {
-			s *= otherIntentWeight
+			score *= otherIntentWeight
 		}
-		results = append(results, Result{Index: i, Score: s})
+		results = append(results, Result{Index: i, Score: score})
 	}
+	clear(s.matched)
+	s.results = results
 	return results
 }
 
-// scratch is what scoring one group needs per tool, reused from group to group.
+// scratch is one search's working memory, per tool and per family, reused from group to group
+// and from search to search. Between searches every per-tool array is zero, matched is empty
+// and famStamp is below stamp.
 type scratch struct {
-	best    []float64 // the group's score per tool: its best meaning's
-	sum     []float64 // one meaning's score per tool
-	touched []int32   // tools with a score in best
-	inSum   []int32   // tools with a score in sum
+	scores    []float64 // the query's score per tool: the sum of its groups'
+	groupsHit []int32   // how many of the query's groups each tool matched
+	best      []float64 // the group's score per tool: its best meaning's
+	sum       []float64 // one meaning's score per tool
+	touched   []int32   // tools with a score in best
+	inSum     []int32   // tools with a score in sum
+	// famHits counts per family the groups any of its tools matched; famStamp is the group
+	// (numbered by stamp, never reset) a family was last counted for, so it counts each once.
+	famHits  []int32
+	famStamp []int
+	stamp    int
 	// matched is how strongly the query matched each indexed word, for coverage.
 	matched map[string]float64
+	// results is rank's answer, which best reads before the scratch is reused.
+	results []Result
+}
+
+func (ix *Index) newScratch() *scratch {
+	n := len(ix.toolNames)
+	return &scratch{
+		scores: make([]float64, n), groupsHit: make([]int32, n), best: make([]float64, n), sum: make([]float64, n),
+		famHits: make([]int32, ix.nFamilies), famStamp: make([]int, ix.nFamilies), matched: map[string]float64{},
+	}
 }
 
 // scoreGroup scores each tool by the group's best meaning for it: the sum of that meaning's
@@ -348,21 +380,18 @@ const (
 	maxForeign  = 3
 )
 
-// findSystems reads each tool's name: its first word names its connector; a second word shared
-// by at least systemShare of that connector's tools (and by three or more), that is not a verb,
-// names a system within it. Either kind names a system only while few tools outside it use
-// the word.
-func (ix *Index) findSystems(tools []Tool) {
+// findSystems reads each tool's name (names and descs are the tools' terms): its first word
+// names its connector; a second word shared by at least systemShare of that connector's tools
+// (and by three or more), that is not a verb, names a system within it. Either kind names a
+// system only while few tools outside it use the word.
+func (ix *Index) findSystems(names, descs [][]string) {
 	ix.systems = map[string]bool{}
-	ix.toolSystems = make([][]string, len(tools))
-	ix.nameTerms = make([][]string, len(tools))
-	ix.class = make([]intent, len(tools))
-	nameWords := make([][]string, len(tools))
+	ix.toolSystems = make([][]string, len(names))
+	ix.nameTerms = make([][]string, len(names))
+	ix.class = make([]intent, len(names))
 	perConnector := map[string]int{}
 	second := map[[2]string]int{}
-	for i, t := range tools {
-		ws := Terms(t.Name)
-		nameWords[i] = ws
+	for _, ws := range names {
 		if len(ws) == 0 {
 			continue
 		}
@@ -381,14 +410,14 @@ func (ix *Index) findSystems(tools []Tool) {
 		}
 	}
 	foreign := map[string]int{}
-	for i, t := range tools {
+	for i, name := range names {
 		owner := ""
-		if len(nameWords[i]) > 0 {
-			owner = nameWords[i][0]
+		if len(name) > 0 {
+			owner = name[0]
 		}
 		seen := map[string]bool{}
-		for _, text := range []string{t.Name, t.Description} {
-			for _, w := range Terms(text) {
+		for _, ws := range [][]string{name, descs[i]} {
+			for _, w := range ws {
 				if c, ok := candidates[w]; ok && c != owner && !seen[w] {
 					seen[w] = true
 					foreign[w]++
@@ -401,7 +430,7 @@ func (ix *Index) findSystems(tools []Tool) {
 			ix.systems[w] = true
 		}
 	}
-	for i, ws := range nameWords {
+	for i, ws := range names {
 		for j, w := range ws {
 			if j == 0 || j == 1 && ix.systems[w] && candidates[w] == ws[0] {
 				ix.toolSystems[i] = append(ix.toolSystems[i], w)

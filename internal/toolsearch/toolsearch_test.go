@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vmcp-dev/vmcp/internal/cputime"
@@ -121,6 +122,30 @@ func TestRankingFavoursNameOverDescriptionAndIsDeterministic(t *testing.T) {
 	if got := toolsearch.Build(nil).Search("note", 5); got != nil {
 		t.Errorf("an empty index gave %v", got)
 	}
+}
+
+// Searches reuse their working memory: an answer must not depend on the searches made before it
+// on the same index, nor on those running at the same time.
+func TestASearchIsIndependentOfTheSearchesBeforeAndBesideIt(t *testing.T) {
+	tools := catalogTools()
+	queries := loadQueries(t)
+	want := make([][]toolsearch.Result, len(queries))
+	fresh := toolsearch.Build(tools)
+	for i := len(queries) - 1; i >= 0; i-- {
+		want[i] = fresh.Search(queries[i].Query, 10)
+	}
+	ix := toolsearch.Build(tools)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i, q := range queries {
+				if got := ix.Search(q.Query, 10); !slices.Equal(got, want[i]) {
+					t.Errorf("Search(%q) = %v after other searches, %v in reverse order", q.Query, got, want[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestTermsSplitNamesAndFoldInflections(t *testing.T) {
