@@ -34,21 +34,23 @@ func (s Span) Audited(ev *audit.Event) {
 		str("mcp.method.name", ev.Method)
 		switch ev.Method {
 		case "tools/call":
-			str("gen_ai.tool.name", ev.Target)
 			if ev.Target != "" {
-				kv = append(kv, attribute.String("gen_ai.operation.name", "execute_tool"))
+				kv = append(kv, attribute.String("gen_ai.tool.name", audit.SafeText(ev.Target)),
+					attribute.String("gen_ai.operation.name", "execute_tool"))
 			}
 		case "prompts/get":
-			str("gen_ai.prompt.name", ev.Target)
+			str("gen_ai.prompt.name", audit.SafeText(ev.Target))
 		case "resources/read", "resources/subscribe", "resources/unsubscribe":
-			str("mcp.resource.uri", ev.Target)
+			str("mcp.resource.uri", audit.SafeText(ev.Target))
 		}
 	}
 	str("vmcp.virtual_server", ev.VirtualServer)
 	str("vmcp.connector", ev.Connector)
+	// The event is recorded, and so redacted, only after this: the span gets what the trail gets.
+	reason := audit.SafeText(ev.Reason)
 	if ev.Kind == audit.KindAuthz {
 		str("vmcp.authz.decision", ev.Decision)
-		str("vmcp.authz.reason", ev.Reason)
+		str("vmcp.authz.reason", reason)
 		str("vmcp.authz.policy", ev.Policy)
 		str("vmcp.authz.decision_id", ev.DecisionID)
 	} else {
@@ -69,7 +71,7 @@ func (s Span) Audited(ev *audit.Event) {
 			// The MCP conventions: a JSON-RPC error's code is its error.type.
 			errType = strconv.Itoa(ev.ErrorCode)
 		}
-		s.Fail(errType, ev.Reason)
+		s.Fail(errType, reason)
 	}
 }
 
@@ -82,12 +84,12 @@ func Audited(ctx context.Context, ev *audit.Event) {
 }
 
 // MCPName is the span name the MCP conventions give a request: the method, then the tool,
-// prompt or resource it is about.
+// prompt or resource it is about, redacted as the audit trail redacts it.
 func MCPName(method, target string) string {
 	if target == "" {
 		return method
 	}
-	return method + " " + target
+	return method + " " + audit.SafeText(target)
 }
 
 // isMCPMethod tells a JSON-RPC method from the HTTP method the aggregator records for a GET

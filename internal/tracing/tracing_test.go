@@ -198,3 +198,30 @@ func TestHandler(t *testing.T) {
 		t.Errorf("aggregator span %q parent %v", spans[1].Name(), spans[1].Parent())
 	}
 }
+
+// A span shows what the audit record stores, never more: credentials in a resource URI or a
+// reason are redacted on the span as they are in the trail, span names included.
+func TestAuditedRedactsWhatTheAuditTrailRedacts(t *testing.T) {
+	rec := recording(t, false)
+	const password, token = "hunter2hunter2", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlc2lnbmF0dXJl"
+	ctx, s := Start(context.Background(), "x")
+	FromContext(ctx).SetName(MCPName("resources/read", "https://alice:"+password+"@files.example.com/q3"))
+	Audited(ctx, &audit.Event{Kind: audit.KindMCP, Method: "resources/read", Target: "https://alice:" + password + "@files.example.com/q3",
+		Outcome: audit.OutcomeUpstream, Reason: "upstream said: Authorization: Bearer " + token})
+	s.End()
+	_, s = Start(context.Background(), "check")
+	s.Audited(&audit.Event{Kind: audit.KindAuthz, Decision: "deny", Reason: "refused token " + token, Outcome: audit.OutcomeDenied})
+	s.End()
+	for _, span := range rec.Ended() {
+		shown := span.Name() + " " + span.Status().Description
+		for k, v := range attrs(span) {
+			shown += " " + string(k) + "=" + v.Emit()
+		}
+		if strings.Contains(shown, password) || strings.Contains(shown, token) {
+			t.Errorf("span %q shows a credential: %s", span.Name(), shown)
+		}
+		if !strings.Contains(shown, audit.Redacted) {
+			t.Errorf("span %q: nothing redacted in %s", span.Name(), shown)
+		}
+	}
+}
