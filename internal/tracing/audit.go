@@ -17,7 +17,8 @@ func (s Span) Audited(ev *audit.Event) {
 	if s.s == nil {
 		return
 	}
-	ev.TraceID, ev.SpanID = s.IDs()
+	sc := s.s.SpanContext()
+	ev.TraceID, ev.SpanID = sc.TraceID(), sc.SpanID()
 	if !s.s.IsRecording() {
 		return
 	}

@@ -68,7 +68,7 @@ func TestOffAllocatesNothing(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%v allocations per request with tracing off", allocs)
 	}
-	if len(h) != 0 || ev.TraceID != "" {
+	if len(h) != 0 || ev.TraceID.IsValid() {
 		t.Errorf("tracing off wrote %v, trace id %q", h, ev.TraceID)
 	}
 }
@@ -110,7 +110,7 @@ func TestUnsampledParentIsNotRecorded(t *testing.T) {
 	if n := len(rec.Ended()); n != 0 {
 		t.Errorf("%d spans recorded under an unsampled parent", n)
 	}
-	if ev.TraceID != parentTrace {
+	if ev.TraceID.String() != parentTrace {
 		t.Errorf("trace id %q", ev.TraceID)
 	}
 }
@@ -144,7 +144,7 @@ func TestAuditedPutsTheMCPConventionsOnTheSpan(t *testing.T) {
 	if strings.Contains(a["mcp.session.id"].AsString(), "sealed") {
 		t.Error("the session id is on the span in clear")
 	}
-	if tid, sid := span.SpanContext().TraceID().String(), span.SpanContext().SpanID().String(); ev.TraceID != tid || ev.SpanID != sid {
+	if tid, sid := span.SpanContext().TraceID().String(), span.SpanContext().SpanID().String(); ev.TraceID.String() != tid || ev.SpanID.String() != sid {
 		t.Errorf("event ids %s/%s, span %s/%s", ev.TraceID, ev.SpanID, tid, sid)
 	}
 }
