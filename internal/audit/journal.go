@@ -30,12 +30,13 @@ const (
 	journalRotateBytes = 4 << 20
 )
 
-// journal owns the active journal file. Appends hold mu's read lock (O_APPEND writes are atomic
-// with respect to each other, so they need no lock among themselves), rotation its write lock.
+// journal owns the active journal file. It has no lock of its own: the Recorder's mu orders it.
+// Appends run under mu's read lock (O_APPEND writes are atomic with respect to each other, so
+// they need no lock among themselves); rotate runs under its write lock, and close once stopped
+// is set under it (no append comes after).
 type journal struct {
 	dir string
 
-	mu    sync.RWMutex
 	f     *os.File
 	name  string
 	bytes atomic.Int64 // appended to f since it was opened
@@ -93,13 +94,11 @@ func (j *journal) add(ev *Event) error {
 		}
 	}
 	if err == nil {
-		j.mu.RLock()
 		if j.f == nil {
 			err = errSpillClosed
 		} else {
 			_, err = j.f.Write(b)
 		}
-		j.mu.RUnlock()
 	}
 	j.bytes.Add(int64(len(b)))
 	if cap(b) <= 64<<10 {
@@ -125,10 +124,8 @@ func (j *journal) rotate() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	j.mu.Lock()
 	old, oldName := j.f, j.name
 	j.f, j.name, j.opens = f, name, time.Now()
-	j.mu.Unlock()
 	j.bytes.Store(0)
 	old.Close()
 	return oldName, nil
@@ -142,12 +139,11 @@ func (j *journal) retire(path string) error {
 	return nil
 }
 
-// close closes the active file and, when every event in it is safe elsewhere, removes it.
+// close closes the active file and, when every event in it is safe elsewhere, removes it. Nothing
+// is appended any more (the Recorder is stopped).
 func (j *journal) close(remove bool) error {
-	j.mu.Lock()
 	f, name := j.f, j.name
 	j.f = nil
-	j.mu.Unlock()
 	if f == nil {
 		return nil
 	}
