@@ -24,8 +24,8 @@ func StartGRPC(ctx context.Context, service, method string, headers map[string]s
 		return ctx, Span{}
 	}
 	var parent context.Context
-	if len(metadata.ValueFromIncomingContext(ctx, traceparent)) > 0 {
-		parent = p.propagator.Extract(ctx, metadataCarrier{ctx})
+	if tp := metadata.ValueFromIncomingContext(ctx, traceparent); len(tp) > 0 {
+		parent = p.propagator.Extract(ctx, metadataCarrier{ctx: ctx, traceparent: tp[0]})
 	} else {
 		parent = p.propagator.Extract(ctx, mapCarrier(headers))
 	}
@@ -49,10 +49,16 @@ func Inject(ctx context.Context, h http.Header) {
 }
 
 // metadataCarrier reads W3C trace context from a gRPC call's incoming metadata, key by key
-// (without copying the whole metadata).
-type metadataCarrier struct{ ctx context.Context }
+// (without copying the whole metadata). traceparent is the value StartGRPC already read.
+type metadataCarrier struct {
+	ctx         context.Context
+	traceparent string
+}
 
 func (c metadataCarrier) Get(key string) string {
+	if key == traceparent {
+		return c.traceparent
+	}
 	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) > 0 {
 		return v[0]
 	}
