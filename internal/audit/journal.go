@@ -54,10 +54,10 @@ func openJournal(dir string) (*journal, error) {
 		return nil, fmt.Errorf("audit: journal: %w", err)
 	}
 	for _, e := range entries {
-		n := e.Name()
-		if !e.Type().IsRegular() || !strings.HasPrefix(n, journalPrefix) || !strings.HasSuffix(n, segmentSuffix) {
+		if !isFileOf(e, journalPrefix) {
 			continue
 		}
+		n := e.Name()
 		seg := segmentPrefix + strings.TrimPrefix(n, journalPrefix)
 		if err := os.Rename(filepath.Join(dir, n), filepath.Join(dir, seg)); err != nil {
 			return nil, fmt.Errorf("audit: journal of an earlier run: %w", err)
@@ -72,8 +72,7 @@ func openJournal(dir string) (*journal, error) {
 }
 
 func (j *journal) create() (*os.File, string, error) {
-	name := filepath.Join(j.dir, journalPrefix+NewID(time.Now())+segmentSuffix)
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, name, err := createFile(j.dir, journalPrefix)
 	if err != nil {
 		return nil, "", fmt.Errorf("audit: journal file: %w", err)
 	}
