@@ -12,7 +12,9 @@ import (
 // Audited links an audit event and the span of the request it records: the event (and so its
 // log line) gets the trace and span id, and a recording span gets the event's MCP attributes,
 // the x-request-id and, for an authorization decision, the decision and its reason. One call,
-// just before the event is recorded; with tracing off it does nothing.
+// just before the event is recorded; with tracing off it does nothing. The event is redacted
+// when it is recorded, after this: its target and reason go through audit.SafeText here, so
+// that the span shows no more than the audit trail.
 func (s Span) Audited(ev *audit.Event) {
 	if s.s == nil {
 		return
@@ -47,11 +49,9 @@ func (s Span) Audited(ev *audit.Event) {
 	}
 	str("vmcp.virtual_server", ev.VirtualServer)
 	str("vmcp.connector", ev.Connector)
-	// The event is recorded, and so redacted, only after this: the span gets what the trail gets.
-	reason := audit.SafeText(ev.Reason)
 	if ev.Kind == audit.KindAuthz {
 		str("vmcp.authz.decision", ev.Decision)
-		str("vmcp.authz.reason", reason)
+		str("vmcp.authz.reason", audit.SafeText(ev.Reason))
 		str("vmcp.authz.policy", ev.Policy)
 		str("vmcp.authz.decision_id", ev.DecisionID)
 	} else {
@@ -72,7 +72,7 @@ func (s Span) Audited(ev *audit.Event) {
 			// The MCP conventions: a JSON-RPC error's code is its error.type.
 			errType = strconv.Itoa(ev.ErrorCode)
 		}
-		s.Fail(errType, reason)
+		s.Fail(errType, audit.SafeText(ev.Reason))
 	}
 }
 
