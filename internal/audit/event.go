@@ -7,6 +7,8 @@ package audit
 import (
 	"context"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Kind says what an event records.
@@ -70,9 +72,11 @@ type Event struct {
 	BytesOut      int64 `json:"bytes_out,omitempty"`
 
 	// TraceID and SpanID name the span of the request (tracing on): the event's log line
-	// carries them, so that logs, traces and the audit trail join. They are not stored.
-	TraceID string `json:"-"`
-	SpanID  string `json:"-"`
+	// carries them, so that logs, traces and the audit trail join, and the store write links to
+	// it. They are not stored. Kept as the span context holds them: hex is written off the
+	// request path, for the log line only.
+	TraceID trace.TraceID `json:"-"`
+	SpanID  trace.SpanID  `json:"-"`
 
 	// Arguments as recorded per the argument mode (off: nil; keys: {"key": null}; full: values
 	// with secret-looking ones replaced by "[redacted]").

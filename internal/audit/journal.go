@@ -30,12 +30,13 @@ const (
 	journalRotateBytes = 4 << 20
 )
 
-// journal owns the active journal file. Appends hold mu's read lock (O_APPEND writes are atomic
-// with respect to each other, so they need no lock among themselves), rotation its write lock.
+// journal owns the active journal file. It has no lock of its own: the Recorder's mu orders it.
+// Appends run under mu's read lock (O_APPEND writes are atomic with respect to each other, so
+// they need no lock among themselves); rotate runs under its write lock, and close once stopped
+// is set under it (no append comes after).
 type journal struct {
 	dir string
 
-	mu    sync.RWMutex
 	f     *os.File
 	name  string
 	bytes atomic.Int64 // appended to f since it was opened
@@ -53,10 +54,10 @@ func openJournal(dir string) (*journal, error) {
 		return nil, fmt.Errorf("audit: journal: %w", err)
 	}
 	for _, e := range entries {
-		n := e.Name()
-		if !e.Type().IsRegular() || !strings.HasPrefix(n, journalPrefix) || !strings.HasSuffix(n, segmentSuffix) {
+		if !isFileOf(e, journalPrefix) {
 			continue
 		}
+		n := e.Name()
 		seg := segmentPrefix + strings.TrimPrefix(n, journalPrefix)
 		if err := os.Rename(filepath.Join(dir, n), filepath.Join(dir, seg)); err != nil {
 			return nil, fmt.Errorf("audit: journal of an earlier run: %w", err)
@@ -71,8 +72,7 @@ func openJournal(dir string) (*journal, error) {
 }
 
 func (j *journal) create() (*os.File, string, error) {
-	name := filepath.Join(j.dir, journalPrefix+NewID(time.Now())+segmentSuffix)
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, name, err := createFile(j.dir, journalPrefix)
 	if err != nil {
 		return nil, "", fmt.Errorf("audit: journal file: %w", err)
 	}
@@ -93,13 +93,11 @@ func (j *journal) add(ev *Event) error {
 		}
 	}
 	if err == nil {
-		j.mu.RLock()
 		if j.f == nil {
 			err = errSpillClosed
 		} else {
 			_, err = j.f.Write(b)
 		}
-		j.mu.RUnlock()
 	}
 	j.bytes.Add(int64(len(b)))
 	if cap(b) <= 64<<10 {
@@ -125,10 +123,8 @@ func (j *journal) rotate() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	j.mu.Lock()
 	old, oldName := j.f, j.name
 	j.f, j.name, j.opens = f, name, time.Now()
-	j.mu.Unlock()
 	j.bytes.Store(0)
 	old.Close()
 	return oldName, nil
@@ -142,12 +138,11 @@ func (j *journal) retire(path string) error {
 	return nil
 }
 
-// close closes the active file and, when every event in it is safe elsewhere, removes it.
+// close closes the active file and, when every event in it is safe elsewhere, removes it. Nothing
+// is appended any more (the Recorder is stopped).
 func (j *journal) close(remove bool) error {
-	j.mu.Lock()
 	f, name := j.f, j.name
 	j.f = nil
-	j.mu.Unlock()
 	if f == nil {
 		return nil
 	}

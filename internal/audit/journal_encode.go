@@ -22,9 +22,7 @@ func appendEvent(b []byte, ev *Event) ([]byte, bool) {
 		b = append(b, ',', '"')
 		b = append(b, key...)
 		b = append(b, '"', ':')
-		if b, ok = appendJSONString(b, v, ok); !ok {
-			return
-		}
+		b, ok = appendJSONString(b, v, ok)
 	}
 	num := func(key string, v int64) {
 		if v == 0 {

@@ -30,8 +30,9 @@ func logEvent(l *zap.Logger, ev *Event) {
 		}
 	}
 	str("request_id", ev.RequestID)
-	str("trace_id", ev.TraceID)
-	str("span_id", ev.SpanID)
+	if ev.TraceID.IsValid() {
+		f = append(f, zap.String("trace_id", ev.TraceID.String()), zap.String("span_id", ev.SpanID.String()))
+	}
 	str("sub", ev.Subject)
 	str("email", ev.Email)
 	str("client_id", ev.ClientID)

@@ -7,12 +7,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the Recorder's Prometheus series. Counters for the two known kinds are resolved
-// once, so that counting an event on the request path is one atomic add.
+// metrics are the Recorder's Prometheus series. Counters for the known kinds are resolved once,
+// so that counting an event on the request path is one atomic add.
 type metrics struct {
 	events   *prometheus.CounterVec
 	authz    prometheus.Counter
 	mcp      prometheus.Counter
+	egress   prometheus.Counter
 	dropped  prometheus.Counter
 	spilled  prometheus.Counter
 	replayed prometheus.Counter
@@ -24,7 +25,7 @@ func newMetrics(reg prometheus.Registerer, bufferLen, spillBytes func() float64)
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vmcp_audit_events_total",
-			Help: "Audit events recorded, by kind (authz, mcp).",
+			Help: "Audit events recorded, by kind (authz, mcp, egress).",
 		}, []string{"kind"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vmcp_audit_dropped_total",
@@ -49,6 +50,7 @@ func newMetrics(reg prometheus.Registerer, bufferLen, spillBytes func() float64)
 	}
 	m.authz = m.events.WithLabelValues(string(KindAuthz))
 	m.mcp = m.events.WithLabelValues(string(KindMCP))
+	m.egress = m.events.WithLabelValues(string(KindEgress))
 	if reg == nil {
 		return m, nil
 	}
@@ -78,6 +80,8 @@ func (m *metrics) counted(k Kind) {
 		m.authz.Inc()
 	case KindMCP:
 		m.mcp.Inc()
+	case KindEgress:
+		m.egress.Inc()
 	default:
 		m.events.WithLabelValues(string(k)).Inc()
 	}

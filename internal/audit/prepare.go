@@ -26,11 +26,17 @@ func prepare(ev *Event, mode ArgumentMode, now func() time.Time) {
 	} {
 		*f = clean(prefix(*f, maxField))
 	}
-	// A resource URI can carry credentials (https://user:pass@host/…) and a reason can quote
-	// an upstream error; both get the detectors that do not misread prose.
-	ev.Target = redactString(clean(prefix(ev.Target, maxField)), false)
-	ev.Reason = redactString(clean(prefix(ev.Reason, maxField)), false)
+	ev.Target = SafeText(ev.Target)
+	ev.Reason = SafeText(ev.Reason)
 	ev.Arguments = applyArguments(mode, ev.Arguments)
+}
+
+// SafeText is what an event's Target or Reason becomes when recorded: bounded, storable, with
+// secret-looking parts redacted. A resource URI can carry credentials (https://user:pass@host/…)
+// and a reason can quote an upstream error; both get the detectors that do not misread prose.
+// Whatever else shows these fields (a trace span) shows them as this returns them.
+func SafeText(s string) string {
+	return redactString(clean(prefix(s, maxField)), false)
 }
 
 // clean makes s storable everywhere: PostgreSQL refuses NUL in text (and \u0000 in JSON), and

@@ -153,6 +153,20 @@ func TestSlowStoreNeverHoldsUpRecord(t *testing.T) {
 	}
 }
 
+// Each kind is counted under its own label, egress included (its counter is resolved up
+// front like the others').
+func TestEveryKindIsCounted(t *testing.T) {
+	h := newHarness(t, audittest.NewMemStore(), audit.Options{Mode: audit.Lossy, Buffer: 10})
+	for _, k := range []audit.Kind{audit.KindAuthz, audit.KindMCP, audit.KindEgress, audit.KindEgress} {
+		h.rec.Record(audit.Event{Kind: k})
+	}
+	for k, want := range map[audit.Kind]float64{audit.KindAuthz: 1, audit.KindMCP: 1, audit.KindEgress: 2} {
+		if got := h.metric(t, "vmcp_audit_events_total", "kind", string(k)); got != want {
+			t.Errorf("events_total{%s} = %v, want %v", k, got, want)
+		}
+	}
+}
+
 func TestLossyModeDropsAndCounts(t *testing.T) {
 	st := audittest.NewMemStore()
 	h := newHarness(t, st, audit.Options{Mode: audit.Lossy, Buffer: 10})

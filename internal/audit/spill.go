@@ -95,8 +95,7 @@ func (s *spill) append(evs ...Event) error {
 }
 
 func (s *spill) openSegment() error {
-	name := filepath.Join(s.dir, segmentPrefix+NewID(time.Now())+segmentSuffix)
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, name, err := createFile(s.dir, segmentPrefix)
 	if err != nil {
 		return fmt.Errorf("audit: spill file: %w", err)
 	}
@@ -165,6 +164,21 @@ func (s *spill) rotate() (string, error) {
 	return name, nil
 }
 
+// createFile creates a new file of the spill directory for appending: prefix, a new id,
+// segmentSuffix. Ids sort by time, so names of one prefix do too, and a journal file becomes a
+// segment by swapping its prefix.
+func createFile(dir, prefix string) (*os.File, string, error) {
+	name := filepath.Join(dir, prefix+NewID(time.Now())+segmentSuffix)
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	return f, name, err
+}
+
+// isFileOf reports whether e is a regular file createFile made with prefix.
+func isFileOf(e os.DirEntry, prefix string) bool {
+	n := e.Name()
+	return e.Type().IsRegular() && strings.HasPrefix(n, prefix) && strings.HasSuffix(n, segmentSuffix)
+}
+
 // segments lists the closed segments, oldest first (ids sort by time).
 func (s *spill) segments() ([]string, error) {
 	entries, err := os.ReadDir(s.dir)
@@ -176,9 +190,7 @@ func (s *spill) segments() ([]string, error) {
 	s.mu.Unlock()
 	var out []string
 	for _, e := range entries {
-		n := e.Name()
-		p := filepath.Join(s.dir, n)
-		if e.Type().IsRegular() && strings.HasPrefix(n, segmentPrefix) && strings.HasSuffix(n, segmentSuffix) && p != active {
+		if p := filepath.Join(s.dir, e.Name()); isFileOf(e, segmentPrefix) && p != active {
 			out = append(out, p)
 		}
 	}
@@ -198,8 +210,7 @@ func (s *spill) size() int64 {
 	}
 	var n int64
 	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasPrefix(name, segmentPrefix) || !strings.HasSuffix(name, segmentSuffix) {
+		if !isFileOf(e, segmentPrefix) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {

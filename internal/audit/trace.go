@@ -21,15 +21,11 @@ func startWriteSpan(ctx context.Context, batch []Event) (context.Context, trace.
 		if len(links) == maxLinks {
 			break
 		}
-		if batch[i].TraceID == "" {
+		ev := &batch[i]
+		if !ev.TraceID.IsValid() || !ev.SpanID.IsValid() {
 			continue
 		}
-		tid, err1 := trace.TraceIDFromHex(batch[i].TraceID)
-		sid, err2 := trace.SpanIDFromHex(batch[i].SpanID)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		links = append(links, trace.Link{SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, Remote: true})})
+		links = append(links, trace.Link{SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: ev.TraceID, SpanID: ev.SpanID, Remote: true})})
 	}
 	if links == nil {
 		return ctx, nil

@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // A batch written to the store is a span of its own, linked to the requests whose events it
@@ -22,9 +23,9 @@ func TestStoreWritesAreLinkedToTheRequestsSpans(t *testing.T) {
 		t.Fatal("a span for a batch without trace ids")
 	}
 	batch := []Event{
-		{ID: "a", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7"},
+		{ID: "a", TraceID: trace.TraceID{0x4b, 0xf9, 15: 0x36}, SpanID: trace.SpanID{0x00, 0xf0, 7: 0xb7}},
 		{ID: "b"},
-		{ID: "c", TraceID: "11111111111111111111111111111111", SpanID: "2222222222222222"},
+		{ID: "c", TraceID: trace.TraceID{1, 15: 1}, SpanID: trace.SpanID{2, 7: 2}},
 	}
 	_, span = startWriteSpan(context.Background(), batch)
 	endWriteSpan(span, nil)
@@ -33,7 +34,7 @@ func TestStoreWritesAreLinkedToTheRequestsSpans(t *testing.T) {
 		t.Fatalf("%d spans", len(ended))
 	}
 	links := ended[0].Links()
-	if len(links) != 2 || links[0].SpanContext.TraceID().String() != batch[0].TraceID || links[1].SpanContext.SpanID().String() != batch[2].SpanID {
+	if len(links) != 2 || links[0].SpanContext.TraceID() != batch[0].TraceID || links[1].SpanContext.SpanID() != batch[2].SpanID {
 		t.Errorf("links %v", links)
 	}
 }

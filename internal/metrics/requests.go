@@ -8,6 +8,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -174,6 +175,10 @@ func (r *Requests) observe(ev *audit.Event) {
 	}
 	s, ok := r.edge.get(k)
 	if !ok {
+		// The key outlives the request, and the tool name is the only value taken from it
+		// (the others are the configuration's strings or constants): keep none of its
+		// buffers alive.
+		k.tool = strings.Clone(k.tool)
 		s = r.edge.add(k, r.newEdgeSeries)
 	}
 	s.count.Inc()
@@ -277,42 +282,19 @@ func (c *children[K, V]) get(k K) (V, bool) {
 func (c *children[K, V]) add(k K, resolve func(K) V) V {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil {
-		if v, ok := (*old)[k]; ok {
-			return v
-		}
+	var old map[K]V
+	if p := c.m.Load(); p != nil {
+		old = *p
 	}
-	// The key outlives the request: keep no part of the request's buffers alive through it.
-	k = cloneKey(k)
-	m := make(map[K]V, 1+lenOf(old))
-	if old != nil {
-		for key, v := range *old {
-			m[key] = v
-		}
+	if v, ok := old[k]; ok {
+		return v
 	}
+	m := make(map[K]V, 1+len(old))
+	maps.Copy(m, old)
 	v := resolve(k)
 	m[k] = v
 	c.m.Store(&m)
 	return v
-}
-
-func lenOf[K comparable, V any](m *map[K]V) int {
-	if m == nil {
-		return 0
-	}
-	return len(*m)
-}
-
-func cloneKey[K comparable](k K) K {
-	switch k := any(k).(type) {
-	case edgeKey:
-		k.tool = strings.Clone(k.tool)
-		return any(k).(K)
-	case string:
-		return any(strings.Clone(k)).(K)
-	}
-	return k
 }
 
 // register adds every collector to reg.

@@ -12,12 +12,15 @@ import (
 // Audited links an audit event and the span of the request it records: the event (and so its
 // log line) gets the trace and span id, and a recording span gets the event's MCP attributes,
 // the x-request-id and, for an authorization decision, the decision and its reason. One call,
-// just before the event is recorded; with tracing off it does nothing.
+// just before the event is recorded; with tracing off it does nothing. The event is redacted
+// when it is recorded, after this: its target and reason go through audit.SafeText here, so
+// that the span shows no more than the audit trail.
 func (s Span) Audited(ev *audit.Event) {
 	if s.s == nil {
 		return
 	}
-	ev.TraceID, ev.SpanID = s.IDs()
+	sc := s.s.SpanContext()
+	ev.TraceID, ev.SpanID = sc.TraceID(), sc.SpanID()
 	if !s.s.IsRecording() {
 		return
 	}
@@ -34,21 +37,21 @@ func (s Span) Audited(ev *audit.Event) {
 		str("mcp.method.name", ev.Method)
 		switch ev.Method {
 		case "tools/call":
-			str("gen_ai.tool.name", ev.Target)
 			if ev.Target != "" {
-				kv = append(kv, attribute.String("gen_ai.operation.name", "execute_tool"))
+				kv = append(kv, attribute.String("gen_ai.tool.name", audit.SafeText(ev.Target)),
+					attribute.String("gen_ai.operation.name", "execute_tool"))
 			}
 		case "prompts/get":
-			str("gen_ai.prompt.name", ev.Target)
+			str("gen_ai.prompt.name", audit.SafeText(ev.Target))
 		case "resources/read", "resources/subscribe", "resources/unsubscribe":
-			str("mcp.resource.uri", ev.Target)
+			str("mcp.resource.uri", audit.SafeText(ev.Target))
 		}
 	}
 	str("vmcp.virtual_server", ev.VirtualServer)
 	str("vmcp.connector", ev.Connector)
 	if ev.Kind == audit.KindAuthz {
 		str("vmcp.authz.decision", ev.Decision)
-		str("vmcp.authz.reason", ev.Reason)
+		str("vmcp.authz.reason", audit.SafeText(ev.Reason))
 		str("vmcp.authz.policy", ev.Policy)
 		str("vmcp.authz.decision_id", ev.DecisionID)
 	} else {
@@ -69,7 +72,7 @@ func (s Span) Audited(ev *audit.Event) {
 			// The MCP conventions: a JSON-RPC error's code is its error.type.
 			errType = strconv.Itoa(ev.ErrorCode)
 		}
-		s.Fail(errType, ev.Reason)
+		s.Fail(errType, audit.SafeText(ev.Reason))
 	}
 }
 
@@ -82,12 +85,12 @@ func Audited(ctx context.Context, ev *audit.Event) {
 }
 
 // MCPName is the span name the MCP conventions give a request: the method, then the tool,
-// prompt or resource it is about.
+// prompt or resource it is about, redacted as the audit trail redacts it.
 func MCPName(method, target string) string {
 	if target == "" {
 		return method
 	}
-	return method + " " + target
+	return method + " " + audit.SafeText(target)
 }
 
 // isMCPMethod tells a JSON-RPC method from the HTTP method the aggregator records for a GET

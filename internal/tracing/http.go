@@ -26,7 +26,7 @@ func Handler(next http.Handler, skip func(path string) bool) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ctx := p.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, s := p.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(
 				attribute.String("http.request.method", r.Method),

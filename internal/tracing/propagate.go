@@ -24,10 +24,10 @@ func StartGRPC(ctx context.Context, service, method string, headers map[string]s
 		return ctx, Span{}
 	}
 	var parent context.Context
-	if len(metadata.ValueFromIncomingContext(ctx, traceparent)) > 0 {
-		parent = p.propagator.Extract(ctx, metadataCarrier{ctx})
+	if tp := metadata.ValueFromIncomingContext(ctx, traceparent); len(tp) > 0 {
+		parent = propagator.Extract(ctx, metadataCarrier{ctx: ctx, traceparent: tp[0]})
 	} else {
-		parent = p.propagator.Extract(ctx, mapCarrier(headers))
+		parent = propagator.Extract(ctx, mapCarrier(headers))
 	}
 	ctx, s := p.tracer.Start(parent, service+"/"+method, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(
@@ -41,18 +41,23 @@ func StartGRPC(ctx context.Context, service, method string, headers map[string]s
 // Inject writes ctx's trace context into h (traceparent), for a request vmcp sends: Envoy's
 // egress listener continues the trace from it and passes it on to the connector.
 func Inject(ctx context.Context, h http.Header) {
-	p := active.Load()
-	if p == nil {
+	if active.Load() == nil {
 		return
 	}
-	p.propagator.Inject(ctx, propagation.HeaderCarrier(h))
+	propagator.Inject(ctx, propagation.HeaderCarrier(h))
 }
 
 // metadataCarrier reads W3C trace context from a gRPC call's incoming metadata, key by key
-// (without copying the whole metadata).
-type metadataCarrier struct{ ctx context.Context }
+// (without copying the whole metadata). traceparent is the value StartGRPC already read.
+type metadataCarrier struct {
+	ctx         context.Context
+	traceparent string
+}
 
 func (c metadataCarrier) Get(key string) string {
+	if key == traceparent {
+		return c.traceparent
+	}
 	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) > 0 {
 		return v[0]
 	}

@@ -51,7 +51,6 @@ type Options struct {
 // provider is what the instrumented code needs while tracing is on.
 type provider struct {
 	tracer      trace.Tracer
-	propagator  propagation.TextMapPropagator
 	includeUser bool
 }
 
@@ -96,7 +95,7 @@ func Setup(ctx context.Context, o Options) (shutdown func(context.Context) error
 	// Code that uses the global API (the audit pipeline's store writes) exports through it too.
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagator)
-	active.Store(&provider{tracer: tp.Tracer(InstrumentationName), propagator: propagator, includeUser: o.IncludeUser})
+	active.Store(&provider{tracer: tp.Tracer(InstrumentationName), includeUser: o.IncludeUser})
 	return func(ctx context.Context) error {
 		active.Store(nil)
 		return tp.Shutdown(ctx)
@@ -260,6 +259,6 @@ func (s Span) Cached(hit bool) {
 // Use turns tracing on with tp instead of an OTLP exporter, for tests and benchmarks, and
 // returns the function that turns it off again.
 func Use(tp trace.TracerProvider, includeUser bool) (restore func()) {
-	prev := active.Swap(&provider{tracer: tp.Tracer(InstrumentationName), propagator: propagator, includeUser: includeUser})
+	prev := active.Swap(&provider{tracer: tp.Tracer(InstrumentationName), includeUser: includeUser})
 	return func() { active.Store(prev) }
 }

@@ -68,7 +68,7 @@ func TestOffAllocatesNothing(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%v allocations per request with tracing off", allocs)
 	}
-	if len(h) != 0 || ev.TraceID != "" {
+	if len(h) != 0 || ev.TraceID.IsValid() {
 		t.Errorf("tracing off wrote %v, trace id %q", h, ev.TraceID)
 	}
 }
@@ -110,7 +110,7 @@ func TestUnsampledParentIsNotRecorded(t *testing.T) {
 	if n := len(rec.Ended()); n != 0 {
 		t.Errorf("%d spans recorded under an unsampled parent", n)
 	}
-	if ev.TraceID != parentTrace {
+	if ev.TraceID.String() != parentTrace {
 		t.Errorf("trace id %q", ev.TraceID)
 	}
 }
@@ -144,7 +144,7 @@ func TestAuditedPutsTheMCPConventionsOnTheSpan(t *testing.T) {
 	if strings.Contains(a["mcp.session.id"].AsString(), "sealed") {
 		t.Error("the session id is on the span in clear")
 	}
-	if tid, sid := span.SpanContext().TraceID().String(), span.SpanContext().SpanID().String(); ev.TraceID != tid || ev.SpanID != sid {
+	if tid, sid := span.SpanContext().TraceID().String(), span.SpanContext().SpanID().String(); ev.TraceID.String() != tid || ev.SpanID.String() != sid {
 		t.Errorf("event ids %s/%s, span %s/%s", ev.TraceID, ev.SpanID, tid, sid)
 	}
 }
@@ -196,5 +196,32 @@ func TestHandler(t *testing.T) {
 	}
 	if spans[1].Name() != "tools/call notes__add" || spans[1].Parent().TraceID().String() != parentTrace {
 		t.Errorf("aggregator span %q parent %v", spans[1].Name(), spans[1].Parent())
+	}
+}
+
+// A span shows what the audit record stores, never more: credentials in a resource URI or a
+// reason are redacted on the span as they are in the trail, span names included.
+func TestAuditedRedactsWhatTheAuditTrailRedacts(t *testing.T) {
+	rec := recording(t, false)
+	const password, token = "hunter2hunter2", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlc2lnbmF0dXJl"
+	ctx, s := Start(context.Background(), "x")
+	FromContext(ctx).SetName(MCPName("resources/read", "https://alice:"+password+"@files.example.com/q3"))
+	Audited(ctx, &audit.Event{Kind: audit.KindMCP, Method: "resources/read", Target: "https://alice:" + password + "@files.example.com/q3",
+		Outcome: audit.OutcomeUpstream, Reason: "upstream said: Authorization: Bearer " + token})
+	s.End()
+	_, s = Start(context.Background(), "check")
+	s.Audited(&audit.Event{Kind: audit.KindAuthz, Decision: "deny", Reason: "refused token " + token, Outcome: audit.OutcomeDenied})
+	s.End()
+	for _, span := range rec.Ended() {
+		shown := span.Name() + " " + span.Status().Description
+		for k, v := range attrs(span) {
+			shown += " " + string(k) + "=" + v.String()
+		}
+		if strings.Contains(shown, password) || strings.Contains(shown, token) {
+			t.Errorf("span %q shows a credential: %s", span.Name(), shown)
+		}
+		if !strings.Contains(shown, audit.Redacted) {
+			t.Errorf("span %q: nothing redacted in %s", span.Name(), shown)
+		}
 	}
 }
