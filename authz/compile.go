@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/origin"
@@ -51,6 +52,10 @@ type virtualServer struct {
 	// names maps tool names to connectors when that follows from the configuration alone (the
 	// connector prefix is always there), for the route hint (hint.go); nil otherwise.
 	names *toolnames.Map
+	// decisions are vmcp_authz_decisions_total's series of this virtual server, by decision,
+	// resolved once: counting a Check is then an atomic add, not a label hash under the
+	// vector's lock.
+	decisions map[string]prometheus.Counter
 }
 
 // issuer is one trusted token issuer.
@@ -177,6 +182,10 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 			}
 		}
 		v.input = virtualServerInput(v)
+		v.decisions = map[string]prometheus.Counter{}
+		for _, d := range []string{"allow", "deny", "unauthenticated", "error"} {
+			v.decisions[d] = s.decisions.WithLabelValues(vs.Name, d)
+		}
 		if names := toolnames.New(vs); names.Static() {
 			v.names = names
 		}

@@ -108,7 +108,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		return denied(http.StatusNotFound, "not_found", "", "no virtual MCP server at this path"), nil
 	}
 	hdrs := httpReq.GetHeaders()
-	ev := auditEvent{vs: vs.name, requestID: hdrs["x-request-id"], mcpMethod: mcpMethod(httpReq.GetMethod(), hdrs), span: span}
+	ev := auditEvent{vs: vs.name, counted: vs.decisions, requestID: hdrs["x-request-id"], mcpMethod: mcpMethod(httpReq.GetMethod(), hdrs), span: span}
 	if !st.origins.Allow(hdrs["origin"]) {
 		// Before the token: a page on a rebound or foreign origin learns nothing, not even
 		// whether the browser's token is good.
@@ -123,7 +123,8 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		s.record(ev)
 		return unauthorized(vs.spelledFor(httpReq.GetHost()), ""), nil
 	}
-	v, key, err := st.verify(ctx, vs, token, s.clock())
+	now := s.clock()
+	v, key, err := st.verify(ctx, vs, token, now)
 	if err != nil {
 		reason := "token is invalid"
 		if ie := (*tokens.InvalidError)(nil); errors.As(err, &ie) {
@@ -141,7 +142,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		s.record(ev)
 		return unauthorized(vs.spelledFor(httpReq.GetHost()), "token revoked"), nil
 	}
-	if ok, wait := vs.limits.allow(v.issuer.account, v.claims.Subject, s.clock()); !ok {
+	if ok, wait := vs.limits.allow(v.issuer.account, v.claims.Subject, now); !ok {
 		ev.decision, ev.reason = "deny", "rate limited"
 		s.record(ev)
 		return rateLimited(wait), nil
@@ -288,10 +289,16 @@ type auditEvent struct {
 	revision, decisionID             string
 	// span is Check's trace span, which gets the decision too.
 	span tracing.Span
+	// counted are the virtual server's decision counters (virtualServer.decisions).
+	counted map[string]prometheus.Counter
 }
 
 func (s *Server) record(ev auditEvent) {
-	s.decisions.WithLabelValues(ev.vs, ev.decision).Inc()
+	if c := ev.counted[ev.decision]; c != nil {
+		c.Inc()
+	} else {
+		s.decisions.WithLabelValues(ev.vs, ev.decision).Inc()
+	}
 	outcome := audit.OutcomeOK
 	if ev.decision != "allow" {
 		outcome = audit.OutcomeDenied
