@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -113,20 +112,9 @@ func TestSlowClientsAreCutOffAtTheEdge(t *testing.T) {
 // with Retry-After and a JSON-RPC error, not Envoy's empty body.
 func checkUnavailable(t *testing.T, url, body string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	resp, raw := postJSON(t, url, body)
 	var msg struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
+		JSONRPC string `json:"jsonrpc"`
 		Error   *struct {
 			Code    int    `json:"code"`
 			Message string `json:"message"`

@@ -231,6 +231,13 @@ func writeBootstrap(t *testing.T, p BootstrapParams) string {
 
 func post(t *testing.T, url, body string) (int, string) {
 	t.Helper()
+	resp, b := postJSON(t, url, body)
+	return resp.StatusCode, string(b)
+}
+
+// postJSON posts a JSON body to url and returns the response, its body read.
+func postJSON(t *testing.T, url, body string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -242,5 +249,5 @@ func post(t *testing.T, url, body string) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, b
 }
