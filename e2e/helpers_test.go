@@ -33,6 +33,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+	"golang.org/x/oauth2"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
@@ -379,6 +380,20 @@ func oauthClientIn(t *testing.T, vsURL string, b *browser, redirect string, http
 	}
 	t.Cleanup(func() { cs.Close() })
 	return cs, h
+}
+
+// signedInTokens is the tokens an OAuth client signed in with; a refresh token must be among them.
+func signedInTokens(t *testing.T, h *auth.AuthorizationCodeHandler) *oauth2.Token {
+	t.Helper()
+	ts, err := h.TokenSource(context.Background())
+	if err != nil || ts == nil {
+		t.Fatalf("token source: %v", err)
+	}
+	tok, err := ts.Token()
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("no refresh token was issued: %v", err)
+	}
+	return tok
 }
 
 // redirectURI returns a loopback redirect URI nobody listens on: the browser stops there.
