@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
-	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/toolsearch/toolsearchtest"
 )
 
@@ -124,13 +122,10 @@ access:
 		}
 	})
 	t.Run("the audit trail names the real tools", func(t *testing.T) {
-		db, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := s.openStore(t)
 		defer db.Close()
 		harness.Eventually(t, 10*time.Second, func() error {
-			events, _, err := db.QueryAuditEvents(context.Background(), audit.Filter{Subject: "alice", Limit: 1000})
+			events, err := auditEvents(db, audit.Filter{Subject: "alice"})
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,31 +52,11 @@ var soakFaults = []soakFault{
 		})
 	}},
 	{"half-written config", func(t *testing.T, s *system) {
-		whole := s.configYAML()
-		cut := strings.Index(whole, "\nconnectors:") + 1
-		reloads := strings.Count(s.vmcp.Output(), "config reloaded")
-		held := strings.Count(s.vmcp.Output(), "holding it back")
-		f, err := os.OpenFile(s.configPath, os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if _, err := f.WriteString(whole[:cut]); err != nil {
-			t.Fatal(err)
-		}
-		harness.Eventually(t, 10*time.Second, func() error {
-			out := s.vmcp.Output()
-			if strings.Count(out, "holding it back") == held && strings.Count(out, "config reloaded") == reloads {
-				return fmt.Errorf("vmcp has not read the first part yet")
-			}
-			return nil
-		})
 		// The pause of a tool that writes in two steps: a second of traffic on the first part.
-		pause := time.NewTimer(time.Second)
-		<-pause.C
-		if _, err := f.WriteString(whole[cut:]); err != nil {
-			t.Fatal(err)
-		}
+		s.writeConfigInTwoSteps(t, s.configYAML(), func() {
+			pause := time.NewTimer(time.Second)
+			<-pause.C
+		})
 	}},
 }
 
