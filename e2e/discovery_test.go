@@ -155,13 +155,9 @@ access:
 // MCP-Protocol-Version, the method and name mirrored in Mcp-Method and Mcp-Name.
 func modernRPC(t *testing.T, url, token, method, name string, params map[string]any) map[string]any {
 	t.Helper()
-	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	hdr := map[string]string{"Authorization": "Bearer " + token, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method}
-	if name != "" {
-		hdr["Mcp-Name"] = name
-	}
-	status, _, raw := postMCP(t, url, body, hdr)
+	hdr := modernHeaders(method, name)
+	hdr["Authorization"] = "Bearer " + token
+	status, _, raw := postMCP(t, url, modernRequest(method, params), hdr)
 	var m struct {
 		Result map[string]any `json:"result"`
 		Error  any            `json:"error"`

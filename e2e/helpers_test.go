@@ -242,6 +242,40 @@ func postRaw(t *testing.T, url, authorization string) (int, http.Header, []byte)
 	return postMCP(t, url, []byte(pingBody), hdr)
 }
 
+// modernRequest is the body of a 2026-07-28 request: params (none if nil) with the revision in
+// _meta.
+func modernRequest(method string, params map[string]any) []byte {
+	if params == nil {
+		params = map[string]any{}
+	}
+	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	return b
+}
+
+// modernHeaders are the headers of a 2026-07-28 request: the revision, and the method and the
+// name (none if empty) mirrored from the body.
+func modernHeaders(method, name string) map[string]string {
+	h := map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method}
+	if name != "" {
+		h["Mcp-Name"] = name
+	}
+	return h
+}
+
+// newModernRequest is a 2026-07-28 client's POST of body to url with token: the headers of
+// modernHeaders and those of MCP's Streamable HTTP transport.
+func newModernRequest(ctx context.Context, url, token, method, name string, body []byte) *http.Request {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range modernHeaders(method, name) {
+		req.Header.Set(k, v)
+	}
+	return req
+}
+
 // rpc posts one JSON-RPC request without any session, as a stateless client does, and returns
 // the decoded result (or fails on an error).
 func rpc(t *testing.T, url, token, method string, params any) map[string]any {

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -115,16 +116,8 @@ func withRetry(call func() error) error {
 
 // modernCall is one 2026-07-28 tools/call: no session, method and name in headers too.
 func modernCall(url, token, tool string, args map[string]any) error {
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": map[string]any{
-		"name": tool, "arguments": args, "_meta": map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}})
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("MCP-Protocol-Version", "2026-07-28")
-	req.Header.Set("Mcp-Method", "tools/call")
-	req.Header.Set("Mcp-Name", tool)
-	resp, err := http.DefaultClient.Do(req)
+	body := modernRequest("tools/call", map[string]any{"name": tool, "arguments": args})
+	resp, err := http.DefaultClient.Do(newModernRequest(context.Background(), url, token, "tools/call", tool, body))
 	if err != nil {
 		return err
 	}
