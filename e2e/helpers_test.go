@@ -441,9 +441,12 @@ func redirectURI(t *testing.T) string {
 	return "http://" + addr + "/callback"
 }
 
-// tokenResponse is the token endpoint's answer: its status and body, and the tokens in it.
+// tokenResponse is the token endpoint's answer: its status, the tokens in it, and body for
+// failure messages.
 type tokenResponse struct {
-	code         int
+	code int
+	// body is the answer of a refused request (an OAuth error, which holds no token); of a
+	// token response, only which tokens it holds: the tokens must not reach a test log.
 	body         string
 	accessToken  string
 	refreshToken string
@@ -465,7 +468,11 @@ func refreshWith(t *testing.T, edge, refreshToken, clientID string) tokenRespons
 		RefreshToken string `json:"refresh_token"`
 	}
 	json.Unmarshal(body, &tr)
-	return tokenResponse{code: resp.StatusCode, body: string(body), accessToken: tr.AccessToken, refreshToken: tr.RefreshToken}
+	shown := string(body)
+	if resp.StatusCode == http.StatusOK {
+		shown = fmt.Sprintf("(a token response: access token %t, refresh token %t)", tr.AccessToken != "", tr.RefreshToken != "")
+	}
+	return tokenResponse{code: resp.StatusCode, body: shown, accessToken: tr.AccessToken, refreshToken: tr.RefreshToken}
 }
 
 // clientIDOf is the client_id claim of an access token.
