@@ -355,7 +355,13 @@ func sessionRequest(t *testing.T, method, url, token, sid string) int {
 // listed is the names (or URIs) a list method answers with through the edge.
 func listed(t *testing.T, url, token, method, key, field string) []string {
 	t.Helper()
-	status, _, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"`+method+`"}`, nil)
+	return listedWith(t, url, token, method, key, field, nil)
+}
+
+// listedWith is listed for a request with the extra headers hdrs.
+func listedWith(t *testing.T, url, token, method, key, field string, hdrs map[string]string) []string {
+	t.Helper()
+	status, _, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"`+method+`"}`, hdrs)
 	var m struct {
 		Result map[string][]map[string]any `json:"result"`
 	}
