@@ -282,27 +282,6 @@ func TestEveryAnsweredCallIsAuditedOnceAfterVMCPIsKilled(t *testing.T) {
 	t.Logf("%d calls answered before the kill, %d failed; %d events", len(answered), c.failed.Load(), len(seen))
 }
 
-// envoyChildPid is the pid of the Envoy that vmcp dev (pid) runs.
-func envoyChildPid(t *testing.T, pid int) int {
-	t.Helper()
-	var child int
-	harness.Eventually(t, 10*time.Second, func() error {
-		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-		for _, f := range tasks {
-			b, _ := os.ReadFile(f)
-			for _, field := range strings.Fields(string(b)) {
-				comm, _ := os.ReadFile("/proc/" + field + "/comm")
-				if strings.TrimSpace(string(comm)) == "envoy" {
-					fmt.Sscan(field, &child)
-					return nil
-				}
-			}
-		}
-		return fmt.Errorf("no envoy child of vmcp %d", pid)
-	})
-	return child
-}
-
 // Envoy dying under vmcp dev (a crash, a stray kill) does not end the developer's session: vmcp
 // says so, starts Envoy again, and the client's MCP session goes on where it was; calls answered
 // before are audited.
@@ -313,7 +292,7 @@ func TestVMCPDevRestartsAnEnvoyThatDiesAndTheSessionGoesOn(t *testing.T) {
 	if res := callTool(t, cs, "weather__get_forecast", map[string]any{"city": "Turku", "days": 1}); res.IsError {
 		t.Fatalf("before: %v", res.Content)
 	}
-	old := envoyChildPid(t, s.vmcp.Pid())
+	old := childPid(t, s.vmcp.Pid(), "envoy")
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +302,7 @@ func TestVMCPDevRestartsAnEnvoyThatDiesAndTheSessionGoesOn(t *testing.T) {
 		}
 		return nil
 	})
-	if got := envoyChildPid(t, s.vmcp.Pid()); got == old {
+	if got := childPid(t, s.vmcp.Pid(), "envoy"); got == old {
 		t.Fatalf("the Envoy child is still pid %d", old)
 	}
 	// The same session, no new initialize.

@@ -42,7 +42,7 @@ var soakFaults = []soakFault{
 	}},
 	{"Envoy death", func(t *testing.T, s *system) {
 		before := strings.Count(s.vmcp.Output(), "envoy restarted and ready")
-		if err := syscall.Kill(envoyChildPid(t, s.vmcp.Pid()), syscall.SIGKILL); err != nil {
+		if err := syscall.Kill(childPid(t, s.vmcp.Pid(), "envoy"), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		harness.Eventually(t, 60*time.Second, func() error {
