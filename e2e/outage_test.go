@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
-	"github.com/vmcp-dev/vmcp/internal/edgeclient"
 )
 
 // checkRetryable posts a ping and checks that the refusal is one MCP clients retry on: 503 with
@@ -196,12 +194,7 @@ func (s *system) writeConfigInTwoSteps(t *testing.T, whole string, pause func())
 // it serves.
 func (s *system) restartVMCP() {
 	s.t.Helper()
-	s.vmcp = harness.Start(s.t, "vmcp dev (restarted)", nil, harness.BuildVMCP(s.t), "dev", "-c", s.configPath, "--no-example-connectors")
-	err := edgeclient.WaitChallenged(s.url("demo"), 60*time.Second, s.vmcp.Done())
-	if errors.Is(err, edgeclient.ErrExited) {
-		err = fmt.Errorf("vmcp %w: %v", err, s.vmcp.Err())
-	}
-	if err != nil {
+	if err := s.run("vmcp dev (restarted)"); err != nil {
 		s.t.Fatalf("vmcp did not serve again after a restart: %v", err)
 	}
 }
