@@ -2,7 +2,6 @@ package envoy
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -22,16 +21,10 @@ import (
 // through once they are gone, it lets through on its own.
 func startEnvoyWithSideServices(t *testing.T) (edge string, authz, proc *grpc.Server) {
 	t.Helper()
-	params := BootstrapParams{NodeID: NodeID, Edge: freeAddr(t), Egress: freeAddr(t), Admin: freeAddr(t),
-		XDS: serveADS(t), HTTP: freeAddr(t)}
+	params := BootstrapParams{NodeID: NodeID, XDS: serveADS(t), HTTP: freeAddr(t)}
 	params.Authz, authz = startGRPC(t, func(g *grpc.Server) { authv3.RegisterAuthorizationServer(g, allowAuthz{}) })
 	params.ExtProc, proc = startGRPC(t, func(g *grpc.Server) { extprocsvc.RegisterExternalProcessorServer(g, &passExtProc{}) })
-	p := startEnvoy(t, t.Context(), writeBootstrap(t, params), params.Admin)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	if err := p.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	params = startReadyEnvoy(t, params)
 	return params.Edge, authz, proc
 }
 

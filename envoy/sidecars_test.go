@@ -148,20 +148,14 @@ func TestEnvoyWithTheSideServices(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			proc := &passExtProc{}
-			params := BootstrapParams{NodeID: NodeID, Edge: freeAddr(t), Egress: freeAddr(t), Admin: freeAddr(t),
-				XDS: serveADS(t), Authz: freeAddr(t), ExtProc: freeAddr(t), HTTP: freeAddr(t)}
+			params := BootstrapParams{NodeID: NodeID, XDS: serveADS(t), Authz: freeAddr(t), ExtProc: freeAddr(t), HTTP: freeAddr(t)}
 			if tt.authzUp {
 				params.Authz = serveGRPC(t, func(g *grpc.Server) { authv3.RegisterAuthorizationServer(g, allowAuthz{}) })
 			}
 			if tt.procUp {
 				params.ExtProc = serveGRPC(t, func(g *grpc.Server) { extprocsvc.RegisterExternalProcessorServer(g, proc) })
 			}
-			p := startEnvoy(t, t.Context(), writeBootstrap(t, params), params.Admin)
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-			defer cancel()
-			if err := p.WaitReady(ctx); err != nil {
-				t.Fatal(err)
-			}
+			params = startReadyEnvoy(t, params)
 
 			const body = `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
 			if got, text := post(t, "http://"+params.Edge+"/v/demo/mcp", body); got != tt.want.edge {
