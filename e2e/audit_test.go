@@ -1,18 +1,15 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
-	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
 // Every MCP request and every authz decision through Envoy becomes exactly one audit event in
@@ -34,14 +31,12 @@ func TestEveryRequestIsAuditedByItsUser(t *testing.T) {
 		t.Fatalf("converting below absolute zero did not fail: %v", res.Content)
 	}
 
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := s.openStore(t)
 	defer st.Close()
 	var events []audit.Event
 	harness.Eventually(t, 10*time.Second, func() error {
-		events, _, err = st.QueryAuditEvents(context.Background(), audit.Filter{Subject: "frank", Limit: 1000})
+		var err error
+		events, err = auditEvents(st, audit.Filter{Subject: "frank"})
 		if err != nil {
 			return err
 		}

@@ -1,15 +1,18 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
+	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
 // auditTrail reads the audit trail as an admin does, with `vmcp audit --json` and its filter
@@ -60,4 +63,32 @@ func (s *system) awaitAudit(t *testing.T, want int, match func(audit.Event) bool
 		t.Errorf("%d matching audit events, want exactly %d: %+v", len(got), want, got)
 	}
 	return got
+}
+
+// openStore opens the system's SQLite store, where vmcp, running or stopped, keeps its audit
+// trail and its keys, for a test to read directly; the caller closes it.
+func (s *system) openStore(t testing.TB) store.Store {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// auditEvents is every audit event in st that f matches, read page by page.
+func auditEvents(st store.Store, f audit.Filter) ([]audit.Event, error) {
+	f.Limit = 1000
+	var all []audit.Event
+	for {
+		evs, next, err := st.QueryAuditEvents(context.Background(), f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, evs...)
+		if next == "" {
+			return all, nil
+		}
+		f.Cursor = next
+	}
 }

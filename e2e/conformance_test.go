@@ -3,9 +3,11 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -46,7 +48,7 @@ func TestConformanceSuiteAgainstAVirtualServer(t *testing.T) {
 	via, viaOut := runConformance(t, dir, target)
 
 	t.Logf("conformance checks directly: %d passed, %d failed; through vmcp: %d passed, %d failed\nfailed through vmcp:\n  %s",
-		len(direct.passed), len(direct.failed), len(via.passed), len(via.failed), strings.Join(sortedKeys(via.failed), "\n  "))
+		len(direct.passed), len(direct.failed), len(via.passed), len(via.failed), strings.Join(slices.Sorted(maps.Keys(via.failed)), "\n  "))
 	if len(direct.passed) == 0 {
 		t.Fatalf("no conformance check passed directly; the suite said:\n%s", tail(directOut, 6000))
 	}
@@ -98,7 +100,7 @@ type conformanceRun struct {
 // scenario lists the checks of one scenario with their statuses.
 func (r conformanceRun) scenario(name string) []string {
 	var out []string
-	for _, id := range sortedKeys(r.status) {
+	for _, id := range slices.Sorted(maps.Keys(r.status)) {
 		if strings.HasPrefix(id, name+"/") {
 			out = append(out, id+" "+r.status[id])
 		}
@@ -124,79 +126,13 @@ func runConformance(t *testing.T, dir, url string) (conformanceRun, string) {
 	if ctx.Err() != nil {
 		t.Fatalf("the conformance suite against %s did not finish within 8 minutes:\n%s", url, tail(string(output), 4000))
 	}
-	passed, failed := tallyChecks(t, out)
-	run := conformanceRun{passed: map[string]bool{}, failed: map[string]string{}, status: checkStatuses(t, out)}
-	for _, id := range passed {
-		run.passed[id] = true
-	}
-	for _, f := range failed {
-		id, why, _ := strings.Cut(f, " (")
-		run.failed[id] = strings.TrimSuffix(why, ")")
-	}
-	return run, string(output)
+	return readChecks(t, out), string(output)
 }
 
-// checkStatuses reads every checks.json the suite wrote into status by scenario/check id.
-func checkStatuses(t *testing.T, dir string) map[string]string {
+// readChecks reads every checks.json the suite wrote into dir.
+func readChecks(t *testing.T, dir string) conformanceRun {
 	t.Helper()
-	status := map[string]string{}
-	files, _ := filepath.Glob(filepath.Join(dir, "*", "checks.json"))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var checks []struct {
-			ID     string `json:"id"`
-			Status string `json:"status"`
-		}
-		if err := json.Unmarshal(data, &checks); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		scenario := strings.TrimPrefix(filepath.Base(filepath.Dir(f)), "server-")
-		if i := strings.Index(scenario, "-20"); i > 0 {
-			scenario = scenario[:i]
-		}
-		for _, c := range checks {
-			status[scenario+"/"+c.ID] = c.Status
-		}
-	}
-	return status
-}
-
-// conformanceBaseline reads the scenarios conformance-baseline.yml lists under server:.
-func conformanceBaseline(t *testing.T, path string) map[string]bool {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b struct {
-		Server []string `yaml:"server"`
-	}
-	if err := yaml.Unmarshal(data, &b); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	out := map[string]bool{}
-	for _, s := range b.Server {
-		out[s] = true
-	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// tallyChecks reads every checks.json the suite wrote and returns the scenario/check ids that
-// passed and failed (warnings and info count as neither).
-func tallyChecks(t *testing.T, dir string) (passed, failed []string) {
-	t.Helper()
+	run := conformanceRun{passed: map[string]bool{}, failed: map[string]string{}, status: map[string]string{}}
 	files, _ := filepath.Glob(filepath.Join(dir, "*", "checks.json"))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -218,14 +154,34 @@ func tallyChecks(t *testing.T, dir string) (passed, failed []string) {
 		}
 		for _, c := range checks {
 			id := scenario + "/" + c.ID
+			run.status[id] = c.Status
 			switch c.Status {
 			case "SUCCESS":
-				passed = append(passed, id)
+				run.passed[id] = true
 			case "FAILURE":
-				failed = append(failed, id+" ("+c.ErrorMessage+")")
+				run.failed[id] = c.ErrorMessage
 			}
 		}
 	}
-	sort.Strings(failed)
-	return passed, failed
+	return run
+}
+
+// conformanceBaseline reads the scenarios conformance-baseline.yml lists under server:.
+func conformanceBaseline(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		Server []string `yaml:"server"`
+	}
+	if err := yaml.Unmarshal(data, &b); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out := map[string]bool{}
+	for _, s := range b.Server {
+		out[s] = true
+	}
+	return out
 }

@@ -28,7 +28,6 @@ import (
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
-	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
 // upstreamAS is a small OAuth 2.1 authorization server, the connector's own (a GitHub, say):
@@ -545,14 +544,12 @@ func TestPerUserOAuthConnectionsEndToEnd(t *testing.T) {
 
 	t.Run("no secret in vmcp's log, audit records, answers or database", func(t *testing.T) {
 		secrets := append(as.secrets(), aliceToken, notesToken, adminToken)
-		db, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := s.openStore(t)
 		defer db.Close()
 		var events []audit.Event
 		harness.Eventually(t, 10*time.Second, func() error {
-			events, _, err = db.QueryAuditEvents(context.Background(), audit.Filter{Subject: "dev:alice", Limit: 1000})
+			var err error
+			events, err = auditEvents(db, audit.Filter{Subject: "dev:alice"})
 			if err != nil {
 				return err
 			}

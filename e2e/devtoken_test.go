@@ -19,14 +19,7 @@ func TestADevTokenForADevUserIsTheUserSigningInMakes(t *testing.T) {
 	if names := toolNames(t, cs); !slices.Contains(names, "notes__add_note") {
 		t.Fatalf("tools after signing in: %v", names)
 	}
-	ts, err := h.TokenSource(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	signedIn, err := ts.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signedIn := signedInTokens(t, h)
 	fromSignIn := jwtClaims(t, signedIn.AccessToken)
 
 	dev := s.token("alice", "demo")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
-	"github.com/vmcp-dev/vmcp/internal/store"
 	"github.com/vmcp-dev/vmcp/internal/toolsearch/toolsearchtest"
 )
 
@@ -124,13 +122,10 @@ access:
 		}
 	})
 	t.Run("the audit trail names the real tools", func(t *testing.T) {
-		db, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := s.openStore(t)
 		defer db.Close()
 		harness.Eventually(t, 10*time.Second, func() error {
-			events, _, err := db.QueryAuditEvents(context.Background(), audit.Filter{Subject: "alice", Limit: 1000})
+			events, err := auditEvents(db, audit.Filter{Subject: "alice"})
 			if err != nil {
 				return err
 			}
@@ -160,13 +155,9 @@ access:
 // MCP-Protocol-Version, the method and name mirrored in Mcp-Method and Mcp-Name.
 func modernRPC(t *testing.T, url, token, method, name string, params map[string]any) map[string]any {
 	t.Helper()
-	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	hdr := map[string]string{"Authorization": "Bearer " + token, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method}
-	if name != "" {
-		hdr["Mcp-Name"] = name
-	}
-	status, _, raw := postMCP(t, url, body, hdr)
+	hdr := modernHeaders(method, name)
+	hdr["Authorization"] = "Bearer " + token
+	status, _, raw := postMCP(t, url, modernRequest(method, params), hdr)
 	var m struct {
 		Result map[string]any `json:"result"`
 		Error  any            `json:"error"`

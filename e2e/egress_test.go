@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/identity"
-	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
 // vmcpSigner is the identity signer of a running system, with the key vmcp keeps in its store:
@@ -21,10 +19,7 @@ import (
 // virtual server included.
 func (s *system) vmcpSigner(t *testing.T) *identity.Signer {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := s.openStore(t)
 	defer st.Close()
 	key, err := st.Secret(context.Background(), "identity-hmac-1", func() ([]byte, error) { return nil, errors.New("vmcp made no identity key") })
 	if err != nil {

@@ -33,6 +33,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+	"golang.org/x/oauth2"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
@@ -241,6 +242,40 @@ func postRaw(t *testing.T, url, authorization string) (int, http.Header, []byte)
 	return postMCP(t, url, []byte(pingBody), hdr)
 }
 
+// modernRequest is the body of a 2026-07-28 request: params (none if nil) with the revision in
+// _meta.
+func modernRequest(method string, params map[string]any) []byte {
+	if params == nil {
+		params = map[string]any{}
+	}
+	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	return b
+}
+
+// modernHeaders are the headers of a 2026-07-28 request: the revision, and the method and the
+// name (none if empty) mirrored from the body.
+func modernHeaders(method, name string) map[string]string {
+	h := map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method}
+	if name != "" {
+		h["Mcp-Name"] = name
+	}
+	return h
+}
+
+// newModernRequest is a 2026-07-28 client's POST of body to url with token: the headers of
+// modernHeaders and those of MCP's Streamable HTTP transport.
+func newModernRequest(ctx context.Context, url, token, method, name string, body []byte) *http.Request {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range modernHeaders(method, name) {
+		req.Header.Set(k, v)
+	}
+	return req
+}
+
 // rpc posts one JSON-RPC request without any session, as a stateless client does, and returns
 // the decoded result (or fails on an error).
 func rpc(t *testing.T, url, token, method string, params any) map[string]any {
@@ -320,7 +355,13 @@ func sessionRequest(t *testing.T, method, url, token, sid string) int {
 // listed is the names (or URIs) a list method answers with through the edge.
 func listed(t *testing.T, url, token, method, key, field string) []string {
 	t.Helper()
-	status, _, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"`+method+`"}`, nil)
+	return listedWith(t, url, token, method, key, field, nil)
+}
+
+// listedWith is listed for a request with the extra headers hdrs.
+func listedWith(t *testing.T, url, token, method, key, field string, hdrs map[string]string) []string {
+	t.Helper()
+	status, _, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"`+method+`"}`, hdrs)
 	var m struct {
 		Result map[string][]map[string]any `json:"result"`
 	}
@@ -381,6 +422,20 @@ func oauthClientIn(t *testing.T, vsURL string, b *browser, redirect string, http
 	return cs, h
 }
 
+// signedInTokens is the tokens an OAuth client signed in with; a refresh token must be among them.
+func signedInTokens(t *testing.T, h *auth.AuthorizationCodeHandler) *oauth2.Token {
+	t.Helper()
+	ts, err := h.TokenSource(context.Background())
+	if err != nil || ts == nil {
+		t.Fatalf("token source: %v", err)
+	}
+	tok, err := ts.Token()
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("no refresh token was issued: %v", err)
+	}
+	return tok
+}
+
 // redirectURI returns a loopback redirect URI nobody listens on: the browser stops there.
 func redirectURI(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -392,9 +447,12 @@ func redirectURI(t *testing.T) string {
 	return "http://" + addr + "/callback"
 }
 
-// tokenResponse is the token endpoint's answer: its status and body, and the tokens in it.
+// tokenResponse is the token endpoint's answer: its status, the tokens in it, and body for
+// failure messages.
 type tokenResponse struct {
-	code         int
+	code int
+	// body is the answer of a refused request (an OAuth error, which holds no token); of a
+	// token response, only which tokens it holds: the tokens must not reach a test log.
 	body         string
 	accessToken  string
 	refreshToken string
@@ -416,7 +474,11 @@ func refreshWith(t *testing.T, edge, refreshToken, clientID string) tokenRespons
 		RefreshToken string `json:"refresh_token"`
 	}
 	json.Unmarshal(body, &tr)
-	return tokenResponse{code: resp.StatusCode, body: string(body), accessToken: tr.AccessToken, refreshToken: tr.RefreshToken}
+	shown := string(body)
+	if resp.StatusCode == http.StatusOK {
+		shown = fmt.Sprintf("(a token response: access token %t, refresh token %t)", tr.AccessToken != "", tr.RefreshToken != "")
+	}
+	return tokenResponse{code: resp.StatusCode, body: shown, accessToken: tr.AccessToken, refreshToken: tr.RefreshToken}
 }
 
 // clientIDOf is the client_id claim of an access token.

@@ -79,14 +79,7 @@ func TestAClientOnLocalhostSignsInAndCallsToolsInDev(t *testing.T) {
 	if res := callTool(t, cs, "weather__convert_temperature", map[string]any{"value": 100, "from": "C", "to": "F"}); res.IsError {
 		t.Fatalf("tool call on localhost: %v", res.Content)
 	}
-	ts, err := h.TokenSource(t.Context())
-	if err != nil || ts == nil {
-		t.Fatalf("token source: %v", err)
-	}
-	tok, err := ts.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := signedInTokens(t, h)
 	claims := jwtClaims(t, tok.AccessToken)
 	if claims["iss"] != localhost || !slices.Contains(anyStrings(claims["aud"]), vsURL) {
 		t.Fatalf("token from a sign-in on localhost: iss %v aud %v", claims["iss"], claims["aud"])

@@ -7,10 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-
-	"github.com/vmcp-dev/vmcp/e2e/harness"
 )
 
 // runFastMCPCall runs `fastmcp call` once per capability it has (a tool, a resource URI, a
@@ -18,12 +15,7 @@ import (
 // is on no command line.
 func runFastMCPCall(t *testing.T, m *matrixServer) matrixResult {
 	t.Helper()
-	dir, python := pyClients(t)
-	unlock, err := harness.LockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_SH)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	_, python := usePyClients(t)
 	home := t.TempDir()
 	config := filepath.Join(home, "mcp.json")
 	cfg, _ := json.Marshal(map[string]any{"mcpServers": map[string]any{"vmcp": map[string]any{

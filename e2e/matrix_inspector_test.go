@@ -55,14 +55,20 @@ func runInspector(t *testing.T, m *matrixServer, era string) matrixResult {
 		}
 		res.set(step, v, err)
 	}
+	// listOf is the list under key in the result the Inspector printed.
+	listOf := func(out []byte, key string) ([]map[string]any, error) {
+		var r map[string]json.RawMessage
+		var items []map[string]any
+		if err := unwrapResult(out, &r); err != nil {
+			return nil, err
+		}
+		err := json.Unmarshal(r[key], &items)
+		return items, err
+	}
 	names := func(key, field string) func([]byte) (any, error) {
 		return func(out []byte) (any, error) {
-			var r map[string]json.RawMessage
-			var items []map[string]any
-			if err := unwrapResult(out, &r); err != nil {
-				return nil, err
-			}
-			if err := json.Unmarshal(r[key], &items); err != nil {
+			items, err := listOf(out, key)
+			if err != nil {
 				return nil, err
 			}
 			var names []string
@@ -75,12 +81,8 @@ func runInspector(t *testing.T, m *matrixServer, era string) matrixResult {
 	}
 	texts := func(key string, inner bool) func([]byte) (any, error) {
 		return func(out []byte) (any, error) {
-			var r map[string]json.RawMessage
-			var items []map[string]any
-			if err := unwrapResult(out, &r); err != nil {
-				return nil, err
-			}
-			if err := json.Unmarshal(r[key], &items); err != nil {
+			items, err := listOf(out, key)
+			if err != nil {
 				return nil, err
 			}
 			var parts []string

@@ -35,6 +35,19 @@ func pyClients(t *testing.T) (dir, python string) {
 	return dir, python
 }
 
+// usePyClients is pyClients for a test that runs one of them: it also holds e2e/py's lock shared
+// until the test ends, so that no install replaces the virtualenv under a running client.
+func usePyClients(t *testing.T) (dir, python string) {
+	t.Helper()
+	dir, python = pyClients(t)
+	unlock, err := harness.LockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_SH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unlock)
+	return dir, python
+}
+
 func installPyDeps(dir string) error {
 	unlock, err := harness.LockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_EX)
 	if err != nil {
@@ -67,12 +80,7 @@ func installPyDeps(dir string) error {
 // runPython runs one of e2e/py's client scripts with the virtualenv's Python.
 func runPython(t *testing.T, m *matrixServer, script string, args ...string) matrixResult {
 	t.Helper()
-	dir, python := pyClients(t)
-	unlock, err := harness.LockFile(filepath.Join(dir, "requirements.txt"), syscall.LOCK_SH)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	dir, python := usePyClients(t)
 	cmd := matrixCommand(t, dir, python, append([]string{script}, args...)...)
 	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1")
 	return runMatrixClient(t, m, script, cmd)

@@ -38,7 +38,7 @@ func TestMcpMethodAndNameHeadersThatDisagreeWithTheBodyAreRefused(t *testing.T) 
 	}
 	// Headers that agree with the body are served.
 	status, _, body := rawRPC(t, s.url("demo"), token, callBody("weather__get_forecast"),
-		map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "weather__get_forecast"})
+		modernHeaders("tools/call", "weather__get_forecast"))
 	if code, _ := rpcErrorOf(body); status != 200 || code != 0 {
 		t.Errorf("matching headers: HTTP %d %s", status, body)
 	}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"testing"
@@ -30,14 +29,7 @@ func TestGoSDKClientSignsInThroughVMCPAndCallsTools(t *testing.T) {
 	}
 
 	// The client refreshes its token: the old refresh token is rotated out.
-	ts, err := h.TokenSource(context.Background())
-	if err != nil || ts == nil {
-		t.Fatalf("token source: %v", err)
-	}
-	tok, err := ts.Token()
-	if err != nil || tok.RefreshToken == "" {
-		t.Fatalf("no refresh token was issued: %v", err)
-	}
+	tok := signedInTokens(t, h)
 	fresh := refreshWith(t, s.edge, tok.RefreshToken, clientIDOf(t, tok.AccessToken))
 	if fresh.code != http.StatusOK || fresh.accessToken == "" {
 		t.Fatalf("refresh: HTTP %d %s", fresh.code, fresh.body)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -64,14 +63,7 @@ func TestGoSDKClientSignsInAtARealOpenIDProvider(t *testing.T) {
 	}
 
 	// The token is refreshed without the IdP, and the refreshed one works.
-	ts, err := h.TokenSource(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := ts.Token()
-	if err != nil || tok.RefreshToken == "" {
-		t.Fatalf("no refresh token: %v", err)
-	}
+	tok := signedInTokens(t, h)
 	fresh := refreshWith(t, s.edge, tok.RefreshToken, clientIDOf(t, tok.AccessToken))
 	if fresh.code != http.StatusOK {
 		t.Fatalf("refresh: HTTP %d %s", fresh.code, fresh.body)

@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,8 +18,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
-	"github.com/vmcp-dev/vmcp/internal/edgeclient"
-	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
 // checkRetryable posts a ping and checks that the refusal is one MCP clients retry on: 503 with
@@ -145,30 +141,9 @@ func TestAConfigFileWrittenInTwoStepsNeverTakesAVirtualServerOffline(t *testing.
 	c := startCaller(t, cs, "weather__get_forecast", func(int64) map[string]any { return map[string]any{"city": "Oslo", "days": 1} })
 	c.waitCalls(t, 3)
 
-	whole := s.configYAML(harness.VirtualServer{Name: "extra", Connectors: []string{"weather"}})
-	cut := strings.Index(whole, "\nconnectors:") + 1
 	reloads := strings.Count(s.vmcp.Output(), "config reloaded")
-	f, err := os.OpenFile(s.configPath, os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(whole[:cut]); err != nil {
-		t.Fatal(err)
-	}
-	// The pause: until vmcp has read the first part (held back, or applied) and the client has
-	// made several calls since.
-	harness.Eventually(t, 10*time.Second, func() error {
-		out := s.vmcp.Output()
-		if !strings.Contains(out, "holding it back") && strings.Count(out, "config reloaded") == reloads {
-			return fmt.Errorf("vmcp has not read the first part yet")
-		}
-		return nil
-	})
-	c.waitAttempts(t, 5)
-	if _, err := f.WriteString(whole[cut:]); err != nil {
-		t.Fatal(err)
-	}
+	// The pause: until the client has made several calls on the first part.
+	s.writeConfigInTwoSteps(t, s.configYAML(harness.VirtualServer{Name: "extra", Connectors: []string{"weather"}}), func() { c.waitAttempts(t, 5) })
 	harness.Eventually(t, 10*time.Second, func() error {
 		if strings.Count(s.vmcp.Output(), "config reloaded") == reloads {
 			return fmt.Errorf("the whole file is not applied yet")
@@ -185,16 +160,41 @@ func TestAConfigFileWrittenInTwoStepsNeverTakesAVirtualServerOffline(t *testing.
 	}
 }
 
+// writeConfigInTwoSteps writes whole over the configuration file in two writes, as a tool that
+// writes in two steps does: the first ends where the connectors begin, alone a valid
+// configuration with no connectors and no virtual servers. pause runs between the two, once vmcp
+// has read the first part (held it back, or applied it).
+func (s *system) writeConfigInTwoSteps(t *testing.T, whole string, pause func()) {
+	t.Helper()
+	cut := strings.Index(whole, "\nconnectors:") + 1
+	reloads := strings.Count(s.vmcp.Output(), "config reloaded")
+	held := strings.Count(s.vmcp.Output(), "holding it back")
+	f, err := os.OpenFile(s.configPath, os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(whole[:cut]); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, 10*time.Second, func() error {
+		out := s.vmcp.Output()
+		if strings.Count(out, "holding it back") == held && strings.Count(out, "config reloaded") == reloads {
+			return fmt.Errorf("vmcp has not read the first part yet")
+		}
+		return nil
+	})
+	pause()
+	if _, err := f.WriteString(whole[cut:]); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // restartVMCP starts vmcp again on the same configuration (after it was killed) and waits until
 // it serves.
 func (s *system) restartVMCP() {
 	s.t.Helper()
-	s.vmcp = harness.Start(s.t, "vmcp dev (restarted)", nil, harness.BuildVMCP(s.t), "dev", "-c", s.configPath, "--no-example-connectors")
-	err := edgeclient.WaitChallenged(s.url("demo"), 60*time.Second, s.vmcp.Done())
-	if errors.Is(err, edgeclient.ErrExited) {
-		err = fmt.Errorf("vmcp %w: %v", err, s.vmcp.Err())
-	}
-	if err != nil {
+	if err := s.run("vmcp dev (restarted)"); err != nil {
 		s.t.Fatalf("vmcp did not serve again after a restart: %v", err)
 	}
 }
@@ -203,29 +203,20 @@ func (s *system) restartVMCP() {
 // tools/call events for tool.
 func (s *system) auditedCities(user, tool string) map[string]int {
 	s.t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
+	st := s.openStore(s.t)
+	defer st.Close()
+	evs, err := auditEvents(st, audit.Filter{Subject: user, Target: tool})
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	defer st.Close()
 	seen := map[string]int{}
-	cursor := ""
-	for {
-		evs, next, err := st.QueryAuditEvents(context.Background(), audit.Filter{Subject: user, Target: tool, Limit: 1000, Cursor: cursor})
-		if err != nil {
-			s.t.Fatal(err)
+	for _, e := range evs {
+		if e.Kind == audit.KindMCP && e.Method == "tools/call" {
+			city, _ := e.Arguments["city"].(string)
+			seen[city]++
 		}
-		for _, e := range evs {
-			if e.Kind == audit.KindMCP && e.Method == "tools/call" {
-				city, _ := e.Arguments["city"].(string)
-				seen[city]++
-			}
-		}
-		if next == "" {
-			return seen
-		}
-		cursor = next
 	}
+	return seen
 }
 
 // waitReplayed waits until the audit spill directory holds no spill segment: whatever the last
@@ -284,27 +275,6 @@ func TestEveryAnsweredCallIsAuditedOnceAfterVMCPIsKilled(t *testing.T) {
 	t.Logf("%d calls answered before the kill, %d failed; %d events", len(answered), c.failed.Load(), len(seen))
 }
 
-// envoyChildPid is the pid of the Envoy that vmcp dev (pid) runs.
-func envoyChildPid(t *testing.T, pid int) int {
-	t.Helper()
-	var child int
-	harness.Eventually(t, 10*time.Second, func() error {
-		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-		for _, f := range tasks {
-			b, _ := os.ReadFile(f)
-			for _, field := range strings.Fields(string(b)) {
-				comm, _ := os.ReadFile("/proc/" + field + "/comm")
-				if strings.TrimSpace(string(comm)) == "envoy" {
-					fmt.Sscan(field, &child)
-					return nil
-				}
-			}
-		}
-		return fmt.Errorf("no envoy child of vmcp %d", pid)
-	})
-	return child
-}
-
 // Envoy dying under vmcp dev (a crash, a stray kill) does not end the developer's session: vmcp
 // says so, starts Envoy again, and the client's MCP session goes on where it was; calls answered
 // before are audited.
@@ -315,7 +285,7 @@ func TestVMCPDevRestartsAnEnvoyThatDiesAndTheSessionGoesOn(t *testing.T) {
 	if res := callTool(t, cs, "weather__get_forecast", map[string]any{"city": "Turku", "days": 1}); res.IsError {
 		t.Fatalf("before: %v", res.Content)
 	}
-	old := envoyChildPid(t, s.vmcp.Pid())
+	old := childPid(t, s.vmcp.Pid(), "envoy")
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +295,7 @@ func TestVMCPDevRestartsAnEnvoyThatDiesAndTheSessionGoesOn(t *testing.T) {
 		}
 		return nil
 	})
-	if got := envoyChildPid(t, s.vmcp.Pid()); got == old {
+	if got := childPid(t, s.vmcp.Pid(), "envoy"); got == old {
 		t.Fatalf("the Envoy child is still pid %d", old)
 	}
 	// The same session, no new initialize.

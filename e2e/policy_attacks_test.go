@@ -186,30 +186,9 @@ decision := {"allow": false, "reason": "this virtual server is read-only"} if {
 		}
 	}
 	// A matching header on a method the policy allows is served.
-	if names := listedWith(t, s.url("guarded"), token, "tools/list", map[string]string{"Mcp-Method": "tools/list"}); len(names) == 0 {
+	if names := listedWith(t, s.url("guarded"), token, "tools/list", "tools", "name", map[string]string{"Mcp-Method": "tools/list"}); len(names) == 0 {
 		t.Error("tools/list with an honest header listed nothing")
 	}
-}
-
-// listedWith is the tool names of a tools/list sent with extra headers.
-func listedWith(t *testing.T, url, token, method string, hdrs map[string]string) []string {
-	t.Helper()
-	status, _, body := rawRPC(t, url, token, `{"jsonrpc":"2.0","id":1,"method":"`+method+`"}`, hdrs)
-	var m struct {
-		Result struct {
-			Tools []struct {
-				Name string `json:"name"`
-			} `json:"tools"`
-		} `json:"result"`
-	}
-	if status != 200 || json.Unmarshal(body, &m) != nil {
-		t.Fatalf("%s: HTTP %d %s", method, status, body)
-	}
-	var out []string
-	for _, tl := range m.Result.Tools {
-		out = append(out, tl.Name)
-	}
-	return out
 }
 
 // Case tricks reach no connector. Tool names are case-sensitive (MCP 2025-11-25), but the echo

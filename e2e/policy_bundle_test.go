@@ -21,7 +21,6 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/policysource/opatest"
 	"github.com/vmcp-dev/vmcp/internal/policytool"
-	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
 // The security team's bundle: who gets in comes from data (group → role), and a tool policy
@@ -147,13 +146,10 @@ func TestPolicyBundlesDecisionLogsAndDryRunThroughEnvoy(t *testing.T) {
 
 	harness.Step(t, "the audit events name the revision and the decision id", func(t *testing.T) {
 		// Each decision has a decision id of its own.
-		db, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := s.openStore(t)
 		defer db.Close()
 		harness.Eventually(t, 10*time.Second, func() error {
-			events, _, err := db.QueryAuditEvents(context.Background(), audit.Filter{Subject: "alice", Limit: 1000})
+			events, err := auditEvents(db, audit.Filter{Subject: "alice"})
 			if err != nil {
 				return err
 			}

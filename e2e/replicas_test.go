@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -32,7 +31,6 @@ func (a *alternating) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestTwoReplicasOnOnePostgreSQLServeOneClientInTurns(t *testing.T) {
-	ctx := context.Background()
 	shared := postgresStore(t)
 	a := startSystem(t, withDevUsers, func(c *harness.Config) { c.Store = shared })
 	b := startReplica(t, a)
@@ -72,14 +70,7 @@ func TestTwoReplicasOnOnePostgreSQLServeOneClientInTurns(t *testing.T) {
 
 	// A refresh token issued through one replica rotates through the other, and the replayed
 	// old one is caught there too.
-	ts, err := handler.TokenSource(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := ts.Token()
-	if err != nil || tok.RefreshToken == "" {
-		t.Fatalf("no refresh token: %v", err)
-	}
+	tok := signedInTokens(t, handler)
 	client := clientIDOf(t, tok.AccessToken)
 	first := refreshWith(t, b.edge, tok.RefreshToken, client)
 	if first.code != http.StatusOK {

@@ -7,15 +7,6 @@ import (
 	"testing"
 )
 
-func modernRequest(method string, params map[string]any) []byte {
-	if params == nil {
-		params = map[string]any{}
-	}
-	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
-	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	return b
-}
-
 func errorCode(m map[string]any) int {
 	e, _ := m["error"].(map[string]any)
 	c, _ := e["code"].(float64)
@@ -30,16 +21,9 @@ func TestTheRevisionsRulesAreEnforcedAtTheEdge(t *testing.T) {
 	s := startSystem(t)
 	token := s.token("alice", "demo")
 	url := s.url("demo")
-	modern := func(method, name string) map[string]string {
-		h := map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method}
-		if name != "" {
-			h["Mcp-Name"] = name
-		}
-		return h
-	}
 	call := modernRequest("tools/call", map[string]any{"name": "weather__get_forecast", "arguments": map[string]any{"city": "Oslo"}})
 
-	status, m := rawPost(t, url, token, call, modern("tools/call", "weather__get_forecast"))
+	status, m := rawPost(t, url, token, call, modernHeaders("tools/call", "weather__get_forecast"))
 	if status != http.StatusOK || m["result"] == nil {
 		t.Fatalf("a consistent 2026-07-28 tools/call: HTTP %d %v", status, m)
 	}
@@ -47,9 +31,9 @@ func TestTheRevisionsRulesAreEnforcedAtTheEdge(t *testing.T) {
 		name string
 		hdr  map[string]string
 	}{
-		{"Mcp-Name names another tool", modern("tools/call", "notes__add_note")},
-		{"Mcp-Method names another method", modern("tools/list", "weather__get_forecast")},
-		{"Mcp-Name missing", modern("tools/call", "")},
+		{"Mcp-Name names another tool", modernHeaders("tools/call", "notes__add_note")},
+		{"Mcp-Method names another method", modernHeaders("tools/list", "weather__get_forecast")},
+		{"Mcp-Name missing", modernHeaders("tools/call", "")},
 		{"Mcp-Method missing", map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Name": "weather__get_forecast"}},
 		{"MCP-Protocol-Version disagrees with _meta", map[string]string{"MCP-Protocol-Version": "2026-08-01", "Mcp-Method": "tools/call", "Mcp-Name": "weather__get_forecast"}},
 	} {
@@ -60,12 +44,12 @@ func TestTheRevisionsRulesAreEnforcedAtTheEdge(t *testing.T) {
 	}
 
 	// server/discover lists every revision, and lists carry private cache hints.
-	_, m = rawPost(t, url, token, modernRequest("server/discover", nil), modern("server/discover", ""))
+	_, m = rawPost(t, url, token, modernRequest("server/discover", nil), modernHeaders("server/discover", ""))
 	res, _ := m["result"].(map[string]any)
 	if vs, _ := res["supportedVersions"].([]any); len(vs) < 4 || vs[0] != "2026-07-28" {
 		t.Errorf("server/discover: %v", m)
 	}
-	_, m = rawPost(t, url, token, modernRequest("tools/list", nil), modern("tools/list", ""))
+	_, m = rawPost(t, url, token, modernRequest("tools/list", nil), modernHeaders("tools/list", ""))
 	if res, _ := m["result"].(map[string]any); res["cacheScope"] != "private" || res["ttlMs"] == nil {
 		t.Errorf("2026-07-28 tools/list without private cache hints: %v", m)
 	}
@@ -85,7 +69,7 @@ func TestTheRevisionsRulesAreEnforcedAtTheEdge(t *testing.T) {
 	// A body over server.max_request_bytes (4 MiB by default) is refused by Envoy before
 	// anything parses it.
 	huge := modernRequest("tools/call", map[string]any{"name": "weather__get_forecast", "arguments": map[string]any{"city": strings.Repeat("x", 5<<20)}})
-	if status, _ := rawPost(t, url, token, huge, modern("tools/call", "weather__get_forecast")); status != http.StatusRequestEntityTooLarge {
+	if status, _ := rawPost(t, url, token, huge, modernHeaders("tools/call", "weather__get_forecast")); status != http.StatusRequestEntityTooLarge {
 		t.Errorf("a 5 MiB body: HTTP %d, want 413", status)
 	}
 }

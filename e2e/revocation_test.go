@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,21 +45,13 @@ func refusedEverywhere(t *testing.T, token string, urls ...string) {
 // A revoked access token, and every access token of a revoked refresh family, is refused on
 // every replica within seconds — not only after it expires an hour later.
 func TestRevokedTokensAreRefusedOnEveryReplicaWithinSeconds(t *testing.T) {
-	ctx := context.Background()
 	shared := postgresStore(t)
 	a := startSystem(t, withDevUsers, func(c *harness.Config) { c.Store = shared })
 	b := startReplica(t, a)
 
 	redirect := redirectURI(t)
 	_, h := oauthClient(t, a.url("demo"), newBrowser("alice", "alice", redirect), redirect)
-	ts, err := h.TokenSource(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := ts.Token()
-	if err != nil || tok.RefreshToken == "" {
-		t.Fatalf("no refresh token: %v", err)
-	}
+	tok := signedInTokens(t, h)
 	client := clientIDOf(t, tok.AccessToken)
 	for _, u := range []string{a.url("demo"), b.url("demo")} {
 		if code, _ := post(t, u, tok.AccessToken); code != http.StatusOK {

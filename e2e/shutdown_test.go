@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"github.com/vmcp-dev/vmcp/internal/audit"
-	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
 // SIGTERM (a deploy, Ctrl-C) drains vmcp: a tool call in flight when the signal arrives gets its
@@ -110,12 +108,9 @@ func TestSIGTERMLetsInFlightCallsFinishAndFlushesTheAudit(t *testing.T) {
 	})
 	harness.Step(t, "the drained call is in the audit trail", func(t *testing.T) {
 		// vmcp has exited: whatever it recorded is in the store now, or never will be.
-		db, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := s.openStore(t)
 		defer db.Close()
-		events, _, err := db.QueryAuditEvents(context.Background(), audit.Filter{Subject: "grace", Limit: 1000})
+		events, err := auditEvents(db, audit.Filter{Subject: "grace"})
 		if err != nil {
 			t.Fatal(err)
 		}

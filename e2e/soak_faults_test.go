@@ -4,11 +4,11 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,7 +42,7 @@ var soakFaults = []soakFault{
 	}},
 	{"Envoy death", func(t *testing.T, s *system) {
 		before := strings.Count(s.vmcp.Output(), "envoy restarted and ready")
-		if err := syscall.Kill(envoyChildPid(t, s.vmcp.Pid()), syscall.SIGKILL); err != nil {
+		if err := syscall.Kill(childPid(t, s.vmcp.Pid(), "envoy"), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		harness.Eventually(t, 60*time.Second, func() error {
@@ -53,31 +53,11 @@ var soakFaults = []soakFault{
 		})
 	}},
 	{"half-written config", func(t *testing.T, s *system) {
-		whole := s.configYAML()
-		cut := strings.Index(whole, "\nconnectors:") + 1
-		reloads := strings.Count(s.vmcp.Output(), "config reloaded")
-		held := strings.Count(s.vmcp.Output(), "holding it back")
-		f, err := os.OpenFile(s.configPath, os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if _, err := f.WriteString(whole[:cut]); err != nil {
-			t.Fatal(err)
-		}
-		harness.Eventually(t, 10*time.Second, func() error {
-			out := s.vmcp.Output()
-			if strings.Count(out, "holding it back") == held && strings.Count(out, "config reloaded") == reloads {
-				return fmt.Errorf("vmcp has not read the first part yet")
-			}
-			return nil
-		})
 		// The pause of a tool that writes in two steps: a second of traffic on the first part.
-		pause := time.NewTimer(time.Second)
-		<-pause.C
-		if _, err := f.WriteString(whole[cut:]); err != nil {
-			t.Fatal(err)
-		}
+		s.writeConfigInTwoSteps(t, s.configYAML(), func() {
+			pause := time.NewTimer(time.Second)
+			<-pause.C
+		})
 	}},
 }
 
@@ -136,16 +116,8 @@ func withRetry(call func() error) error {
 
 // modernCall is one 2026-07-28 tools/call: no session, method and name in headers too.
 func modernCall(url, token, tool string, args map[string]any) error {
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": map[string]any{
-		"name": tool, "arguments": args, "_meta": map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}})
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("MCP-Protocol-Version", "2026-07-28")
-	req.Header.Set("Mcp-Method", "tools/call")
-	req.Header.Set("Mcp-Name", tool)
-	resp, err := http.DefaultClient.Do(req)
+	body := modernRequest("tools/call", map[string]any{"name": tool, "arguments": args})
+	resp, err := http.DefaultClient.Do(newModernRequest(context.Background(), url, token, "tools/call", tool, body))
 	if err != nil {
 		return err
 	}

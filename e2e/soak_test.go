@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +22,6 @@ import (
 	"github.com/vmcp-dev/vmcp/examples/connectors/weather"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/edgeclient"
-	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
 // Soak bounds, stated here and printed with what was measured. Growth is measured from a baseline
@@ -204,30 +202,15 @@ func TestSoak(t *testing.T) {
 	}
 
 	// One authz audit event per request sent, no more, no fewer.
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := s.openStore(t)
 	defer st.Close()
 	var authzEvents int
 	harness.Eventually(t, 30*time.Second, func() error {
-		authzEvents = 0
-		cursor := ""
-		for {
-			evs, next, err := st.QueryAuditEvents(context.Background(), audit.Filter{Subject: user, Limit: 1000, Cursor: cursor})
-			if err != nil {
-				return err
-			}
-			for _, e := range evs {
-				if e.Kind == audit.KindAuthz {
-					authzEvents++
-				}
-			}
-			if next == "" {
-				break
-			}
-			cursor = next
+		evs, err := auditEvents(st, audit.Filter{Subject: user, Kind: audit.KindAuthz})
+		if err != nil {
+			return err
 		}
+		authzEvents = len(evs)
 		if int64(authzEvents) != sent {
 			return fmt.Errorf("%d authz audit events, %d requests sent", authzEvents, sent)
 		}

@@ -157,11 +157,7 @@ func (s *system) start() {
 		s.config.Server.Envoy = harness.Envoy{Edge: s.addrs["edge"], Egress: s.addrs["egress"], Admin: s.addrs["admin"]}
 		s.edge = "http://" + s.addrs["edge"]
 		s.writeConfig()
-		s.vmcp = harness.Start(t, "vmcp dev", nil, harness.BuildVMCP(t), "dev", "-c", s.configPath, "--no-example-connectors")
-		err := edgeclient.WaitChallenged(s.url("demo"), 60*time.Second, s.vmcp.Done())
-		if errors.Is(err, edgeclient.ErrExited) {
-			err = fmt.Errorf("vmcp %w: %v", err, s.vmcp.Err())
-		}
+		err := s.run("vmcp dev")
 		if err == nil {
 			return
 		}
@@ -171,6 +167,18 @@ func (s *system) start() {
 		}
 		t.Fatalf("vmcp did not become ready: %v", err)
 	}
+}
+
+// run starts vmcp dev, under name in the test's log, on the configuration file and waits until
+// it serves.
+func (s *system) run(name string) error {
+	s.t.Helper()
+	s.vmcp = harness.Start(s.t, name, nil, harness.BuildVMCP(s.t), "dev", "-c", s.configPath, "--no-example-connectors")
+	err := edgeclient.WaitChallenged(s.url("demo"), 60*time.Second, s.vmcp.Done())
+	if errors.Is(err, edgeclient.ErrExited) {
+		err = fmt.Errorf("vmcp %w: %v", err, s.vmcp.Err())
+	}
+	return err
 }
 
 // configYAML is s.config with the virtual servers extra added after its own, as YAML.

@@ -26,16 +26,7 @@ func modernAnswer(t *testing.T, url, token, method, name string, params map[stri
 	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28",
 		"io.modelcontextprotocol/clientCapabilities": map[string]any{}}
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 41, "method": method, "params": params})
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("MCP-Protocol-Version", "2026-07-28")
-	req.Header.Set("Mcp-Method", method)
-	if name != "" {
-		req.Header.Set("Mcp-Name", name)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(newModernRequest(context.Background(), url, token, method, name, body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,13 +170,7 @@ func TestSubscriptionsListenAcknowledgesAndTagsEveryNotificationWithItsID(t *tes
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url("demo"), bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+s.token("alice", "demo"))
-	req.Header.Set("MCP-Protocol-Version", "2026-07-28")
-	req.Header.Set("Mcp-Method", "subscriptions/listen")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(newModernRequest(ctx, s.url("demo"), s.token("alice", "demo"), "subscriptions/listen", "", body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,14 +250,7 @@ func TestA2026ClientGetsAStreamedAnswerOfItsRevisionEventByEvent(t *testing.T) {
 	}})
 	var raw []byte
 	harness.Eventually(t, 15*time.Second, func() error {
-		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("MCP-Protocol-Version", "2026-07-28")
-		req.Header.Set("Mcp-Method", "tools/call")
-		req.Header.Set("Mcp-Name", "progress__work")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(newModernRequest(context.Background(), url, token, "tools/call", "progress__work", body))
 		if err != nil {
 			return err
 		}

@@ -21,9 +21,16 @@ import (
 // The bootstrap is one half of a contract whose other half is vmcp's xDS routes and its gRPC
 // servers. These tests pin the half that lives here.
 
+// renderedBootstrap is the default bootstrap, rendered and decoded.
 func renderedBootstrap(t *testing.T) *bootstrapv3.Bootstrap {
 	t.Helper()
-	out, err := Render(defaultParams())
+	return renderBootstrap(t, defaultParams())
+}
+
+// renderBootstrap is the bootstrap of p, rendered and decoded strictly.
+func renderBootstrap(t *testing.T, p BootstrapParams) *bootstrapv3.Bootstrap {
+	t.Helper()
+	out, err := Render(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,8 @@ package envoy
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -23,16 +21,10 @@ import (
 // through once they are gone, it lets through on its own.
 func startEnvoyWithSideServices(t *testing.T) (edge string, authz, proc *grpc.Server) {
 	t.Helper()
-	params := BootstrapParams{NodeID: NodeID, Edge: freeAddr(t), Egress: freeAddr(t), Admin: freeAddr(t),
-		XDS: serveADS(t), HTTP: freeAddr(t)}
+	params := BootstrapParams{NodeID: NodeID, XDS: serveADS(t), HTTP: freeAddr(t)}
 	params.Authz, authz = startGRPC(t, func(g *grpc.Server) { authv3.RegisterAuthorizationServer(g, allowAuthz{}) })
 	params.ExtProc, proc = startGRPC(t, func(g *grpc.Server) { extprocsvc.RegisterExternalProcessorServer(g, &passExtProc{}) })
-	p := startEnvoy(t, t.Context(), writeBootstrap(t, params), params.Admin)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	if err := p.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	params = startReadyEnvoy(t, params)
 	return params.Edge, authz, proc
 }
 
@@ -113,20 +105,9 @@ func TestSlowClientsAreCutOffAtTheEdge(t *testing.T) {
 // with Retry-After and a JSON-RPC error, not Envoy's empty body.
 func checkUnavailable(t *testing.T, url, body string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	resp, raw := postJSON(t, url, body)
 	var msg struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
+		JSONRPC string `json:"jsonrpc"`
 		Error   *struct {
 			Code    int    `json:"code"`
 			Message string `json:"message"`

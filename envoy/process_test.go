@@ -59,6 +59,33 @@ func startEnvoy(t *testing.T, ctx context.Context, bootstrap, admin string) *Pro
 	return p
 }
 
+// startReadyEnvoy starts the real Envoy on the bootstrap of p, with fresh ports for the
+// listeners it binds (edge, egress, admin), and waits until it is ready; it returns the
+// parameters it runs with. Another process can take a port between freeAddr and Envoy's bind, and
+// Envoy then exits at once: an Envoy that exits before it is ready is started again on fresh
+// ports, twice at most, so that a bootstrap Envoy refuses still fails the test.
+func startReadyEnvoy(t *testing.T, p BootstrapParams) BootstrapParams {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		p.Edge, p.Egress, p.Admin = freeAddr(t), freeAddr(t), freeAddr(t)
+		proc := startEnvoy(t, t.Context(), writeBootstrap(t, p), p.Admin)
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		err := proc.WaitReady(ctx)
+		cancel()
+		if err == nil {
+			return p
+		}
+		select {
+		case <-proc.Done():
+			if attempt < 3 {
+				continue
+			}
+		default:
+		}
+		t.Fatal(err)
+	}
+}
+
 // eventually polls check until it returns true, failing the test after timeout.
 func eventually(t *testing.T, timeout time.Duration, what string, check func() bool) {
 	t.Helper()

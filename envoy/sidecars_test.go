@@ -148,20 +148,14 @@ func TestEnvoyWithTheSideServices(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			proc := &passExtProc{}
-			params := BootstrapParams{NodeID: NodeID, Edge: freeAddr(t), Egress: freeAddr(t), Admin: freeAddr(t),
-				XDS: serveADS(t), Authz: freeAddr(t), ExtProc: freeAddr(t), HTTP: freeAddr(t)}
+			params := BootstrapParams{NodeID: NodeID, XDS: serveADS(t), Authz: freeAddr(t), ExtProc: freeAddr(t), HTTP: freeAddr(t)}
 			if tt.authzUp {
 				params.Authz = serveGRPC(t, func(g *grpc.Server) { authv3.RegisterAuthorizationServer(g, allowAuthz{}) })
 			}
 			if tt.procUp {
 				params.ExtProc = serveGRPC(t, func(g *grpc.Server) { extprocsvc.RegisterExternalProcessorServer(g, proc) })
 			}
-			p := startEnvoy(t, t.Context(), writeBootstrap(t, params), params.Admin)
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-			defer cancel()
-			if err := p.WaitReady(ctx); err != nil {
-				t.Fatal(err)
-			}
+			params = startReadyEnvoy(t, params)
 
 			const body = `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
 			if got, text := post(t, "http://"+params.Edge+"/v/demo/mcp", body); got != tt.want.edge {
@@ -231,6 +225,13 @@ func writeBootstrap(t *testing.T, p BootstrapParams) string {
 
 func post(t *testing.T, url, body string) (int, string) {
 	t.Helper()
+	resp, b := postJSON(t, url, body)
+	return resp.StatusCode, string(b)
+}
+
+// postJSON posts a JSON body to url and returns the response, its body read.
+func postJSON(t *testing.T, url, body string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -242,5 +243,5 @@ func post(t *testing.T, url, body string) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, b
 }

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	tracev3 "github.com/envoyproxy/go-control-plane/envoy/config/trace/v3"
 	samplersv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/tracers/opentelemetry/samplers/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
@@ -39,16 +38,9 @@ func TestTracingIsOffUnlessConfigured(t *testing.T) {
 // aggregator's fan-out through the egress listener is in the trace too, and the collector is
 // reached over HTTP/2 (OTLP/gRPC).
 func TestTracingBothListenersToTheCollector(t *testing.T) {
-	out, err := Render(tracingParams())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bootstrapv3.Bootstrap
-	if err := decodeStrict(out, &b); err != nil {
-		t.Fatal(err)
-	}
+	b := renderBootstrap(t, tracingParams())
 	for _, l := range []string{"edge", "egress"} {
-		tr := hcmOf(t, &b, l).GetTracing()
+		tr := hcmOf(t, b, l).GetTracing()
 		if tr == nil {
 			t.Fatalf("%s: no tracing", l)
 		}
@@ -89,7 +81,7 @@ func TestTracingBothListenersToTheCollector(t *testing.T) {
 		if sa.GetAddress() != "127.0.0.1" || sa.GetPortValue() != 4317 {
 			t.Errorf("collector at %s:%d", sa.GetAddress(), sa.GetPortValue())
 		}
-		if !strings.Contains(string(out), "http2_protocol_options") {
+		if protocolOptions(t, c).GetExplicitHttpConfig().GetHttp2ProtocolOptions() == nil {
 			t.Error("collector cluster is not HTTP/2")
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	"github.com/vmcp-dev/vmcp/internal/envoynames"
 )
@@ -12,27 +12,15 @@ import (
 // Without explicit lifetimes Envoy keeps an idle upstream connection for an hour and a busy one
 // forever; every static cluster (vmcp's own servers) must bound both.
 func TestEveryStaticClusterBoundsItsConnectionsLifetime(t *testing.T) {
-	out, err := Render(defaultParams())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bootstrapv3.Bootstrap
-	if err := decodeStrict(out, &b); err != nil {
-		t.Fatal(err)
-	}
-	clusters := b.GetStaticResources().GetClusters()
+	clusters := renderedBootstrap(t).GetStaticResources().GetClusters()
 	if len(clusters) == 0 {
 		t.Fatal("no static clusters")
 	}
 	for _, c := range clusters {
-		a := c.GetTypedExtensionProtocolOptions()["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
-		if a == nil {
+		po := protocolOptions(t, c)
+		if po == nil {
 			t.Errorf("%s: no HttpProtocolOptions", c.GetName())
 			continue
-		}
-		var po upstreamhttpv3.HttpProtocolOptions
-		if err := a.UnmarshalTo(&po); err != nil {
-			t.Fatal(err)
 		}
 		common := po.GetCommonHttpProtocolOptions()
 		if got := common.GetIdleTimeout().AsDuration(); got <= 0 || got > 5*time.Minute {
@@ -46,4 +34,18 @@ func TestEveryStaticClusterBoundsItsConnectionsLifetime(t *testing.T) {
 			t.Errorf("%s: HTTP/2 %v, want %v (gRPC needs HTTP/2, vmcp's HTTP server speaks HTTP/1.1)", c.GetName(), http2, wantHTTP2)
 		}
 	}
+}
+
+// protocolOptions is a cluster's HttpProtocolOptions; nil when it has none.
+func protocolOptions(t *testing.T, c *clusterv3.Cluster) *upstreamhttpv3.HttpProtocolOptions {
+	t.Helper()
+	a := c.GetTypedExtensionProtocolOptions()["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+	if a == nil {
+		return nil
+	}
+	var po upstreamhttpv3.HttpProtocolOptions
+	if err := a.UnmarshalTo(&po); err != nil {
+		t.Fatalf("%s: %v", c.GetName(), err)
+	}
+	return &po
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmcp-dev/vmcp/e2e/harness"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -52,17 +54,6 @@ func (p *proc) WaitReady(ctx context.Context) error {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestAnEnvoyThatIsKilledIsRestartedWithAWarning(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	var started atomic.Int32
@@ -77,7 +68,12 @@ func TestAnEnvoyThatIsKilledIsRestartedWithAWarning(t *testing.T) {
 	sup := supervise(first, start, restartPolicy{Max: 3, Window: time.Minute, Backoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}, zap.New(core))
 	for i := 2; i <= 3; i++ {
 		latest.Load().cmd.Process.Kill()
-		waitFor(t, "a restart", func() bool { return started.Load() == int32(i) })
+		harness.Eventually(t, 10*time.Second, func() error {
+			if n := started.Load(); n != int32(i) {
+				return fmt.Errorf("%d children started, want %d", n, i)
+			}
+			return nil
+		})
 	}
 	select {
 	case err := <-sup.GaveUp():
@@ -120,10 +116,17 @@ func TestAnEnvoyThatKeepsExitingIsGivenUpOn(t *testing.T) {
 }
 
 func TestStopEndsARestartBackoffAtOnce(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
 	start := func() (child, error) { return startProc(t, "exit 1"), nil }
 	first, _ := start()
-	sup := supervise(first, start, restartPolicy{Max: 5, Window: time.Minute, Backoff: time.Hour, MaxBackoff: time.Hour}, zap.NewNop())
-	<-first.Done()
+	sup := supervise(first, start, restartPolicy{Max: 5, Window: time.Minute, Backoff: time.Hour, MaxBackoff: time.Hour}, zap.New(core))
+	// Stop before the supervisor has seen the exit would not reach the backoff at all.
+	harness.Eventually(t, 10*time.Second, func() error {
+		if logs.FilterMessage("envoy exited; restarting it").Len() == 0 {
+			return errors.New("the supervisor has not begun its backoff")
+		}
+		return nil
+	})
 	begun := time.Now()
 	sup.Stop()
 	if took := time.Since(begun); took > 5*time.Second {

@@ -10,13 +10,12 @@ list change; this script does not try. See matrix.py for the output.
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import Any
 
 import anyio
 from fastmcp import Client
 
-from matrix import Steps, describe, note_title, read_token, text_of
+from matrix import Steps, note_title, read_token, text_of
 
 CLIENT = "fastmcp"
 
@@ -28,11 +27,7 @@ async def main() -> int:
         async with Client(url, auth=read_token(token_file)) as client:
             await run_steps(client, steps)
     except BaseException as e:  # noqa: BLE001 - reported as the connect step, or on stderr
-        if isinstance(e, KeyboardInterrupt):
-            raise
-        if "connect" not in steps.steps:
-            steps.fail("connect", describe(e))
-        traceback.print_exception(e, file=sys.stderr)
+        steps.crashed(e)
     return steps.print()
 
 

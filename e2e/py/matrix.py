@@ -45,6 +45,15 @@ class Steps:
     def fail(self, name: str, message: str) -> None:
         self.steps[name] = {"ok": False, "error": message}
 
+    def crashed(self, e: BaseException) -> None:
+        """Records an error that ended the run outside any step: the connect step's failure when
+        the client never connected, and a traceback on stderr either way."""
+        if isinstance(e, KeyboardInterrupt):
+            raise e
+        if "connect" not in self.steps:
+            self.fail("connect", describe(e))
+        traceback.print_exception(e, file=sys.stderr)
+
     def print(self) -> int:
         print(json.dumps({"steps": self.steps}), flush=True)
         return 0 if all(s["ok"] for s in self.steps.values()) else 1

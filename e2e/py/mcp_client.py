@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import socket
 import sys
-import traceback
 from typing import Any
 
 import anyio
@@ -126,11 +125,7 @@ async def main() -> int:
             async with Client(streamable_http_client(url, http_client=http), mode=mode, message_handler=on_message) as client:
                 await run_steps(client, steps, changed, storage, seen, how == "oauth")
         except BaseException as e:  # noqa: BLE001 - reported as the connect step, or on stderr
-            if isinstance(e, KeyboardInterrupt):
-                raise
-            if "connect" not in steps.steps:
-                steps.fail("connect", describe(e))
-            traceback.print_exception(e, file=sys.stderr)
+            steps.crashed(e)
     return steps.print()
 
 

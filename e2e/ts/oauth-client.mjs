@@ -21,19 +21,15 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auth, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 
+import { Browser, where } from './useragent.mjs';
+
 // The Go test kills us at 90 s; give up a little earlier with a message of our own.
 const DEADLINE_MS = 80_000;
-const MAX_PAGES = 20;
 
 // trace is every HTTP exchange of this run, printed on failure only. It holds methods, URLs
 // without their query (authorization requests carry state and code challenges, redirects carry
 // codes), statuses and, for failed OAuth calls, the error body, which never holds a token.
 const trace = [];
-
-function where(url) {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
-}
 
 // recordingFetch is the fetch the SDK uses for MCP and OAuth requests. It also remembers which
 // access token the latest MCP request carried, so the run can prove the refreshed one was used.
@@ -69,170 +65,7 @@ async function unusedLoopbackRedirect() {
     return `http://127.0.0.1:${port}/callback`;
 }
 
-// ---- the user agent -------------------------------------------------------------------------
-
-// CookieJar keeps cookies per host, as much of RFC 6265 as a sign-in needs: name=value, replaced
-// by name, deleted by Max-Age<=0 or a past Expires. Paths are not matched: every page of one
-// sign-in is on the same small set of paths.
-class CookieJar {
-    constructor() {
-        this.byHost = new Map();
-    }
-
-    store(url, res) {
-        const host = new URL(url).host;
-        const lines = typeof res.headers.getSetCookie === 'function'
-            ? res.headers.getSetCookie()
-            : (res.headers.get('set-cookie') ?? '').split(/,(?=\s*[^;=\s]+=)/).filter(Boolean);
-        for (const line of lines) {
-            const [pair, ...attrs] = line.split(';');
-            const eq = pair.indexOf('=');
-            if (eq <= 0) continue;
-            const name = pair.slice(0, eq).trim();
-            const value = pair.slice(eq + 1).trim();
-            let expired = false;
-            for (const attr of attrs) {
-                const [k, v = ''] = attr.split('=');
-                const key = k.trim().toLowerCase();
-                if (key === 'max-age' && Number(v) <= 0) expired = true;
-                if (key === 'expires' && Date.parse(v) < Date.now()) expired = true;
-            }
-            const jar = this.byHost.get(host) ?? new Map();
-            if (expired) jar.delete(name);
-            else jar.set(name, value);
-            this.byHost.set(host, jar);
-        }
-    }
-
-    header(url) {
-        const jar = this.byHost.get(new URL(url).host);
-        if (!jar || jar.size === 0) return undefined;
-        return [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    }
-}
-
-function decodeEntities(s) {
-    return s.replace(/&(#x[0-9a-f]+|#[0-9]+|amp|lt|gt|quot|apos);/gi, (_, e) => {
-        const lower = e.toLowerCase();
-        if (lower.startsWith('#x')) return String.fromCodePoint(parseInt(lower.slice(2), 16));
-        if (lower.startsWith('#')) return String.fromCodePoint(parseInt(lower.slice(1), 10));
-        return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[lower];
-    });
-}
-
-function attributes(tag) {
-    const out = {};
-    const re = /([^\s=\/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g;
-    for (const m of tag.matchAll(re)) {
-        out[m[1].toLowerCase()] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '');
-    }
-    return out;
-}
-
-// parseForm reads the first <form> of a page: its action and method, the values its inputs
-// would submit, and the values of its decision buttons (vmcp's consent page).
-function parseForm(html) {
-    const m = /<form\b([^>]*)>([\s\S]*?)<\/form>/i.exec(html);
-    if (!m) return undefined;
-    const form = attributes(m[1]);
-    const fields = new URLSearchParams();
-    for (const [, tag] of m[2].matchAll(/<input\b([^>]*)>/gi)) {
-        const a = attributes(tag);
-        const type = (a.type ?? 'text').toLowerCase();
-        if (!a.name || ['submit', 'button', 'image', 'reset'].includes(type)) continue;
-        if ((type === 'checkbox' || type === 'radio') && !('checked' in a)) continue;
-        fields.set(a.name, a.value ?? '');
-    }
-    const decisions = [];
-    for (const [, tag] of m[2].matchAll(/<button\b([^>]*)>/gi)) {
-        const a = attributes(tag);
-        if (a.name === 'decision') decisions.push(a.value);
-    }
-    return { action: form.action ?? '', method: (form.method ?? 'get').toUpperCase(), fields, decisions };
-}
-
-// alertText is the message a page shows in its alert, or else its whole text, shortened.
-function alertText(html) {
-    const m = /<[^>]*role=["']?alert["']?[^>]*>([\s\S]*?)<\//i.exec(html);
-    return decodeEntities((m ? m[1] : html).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim()).slice(0, 300);
-}
-
-// Browser plays the user: it signs in with username/password wherever a login form asks for them
-// and allows on the consent page. run returns the query the authorization server sent to the
-// client's redirect URI.
-class Browser {
-    constructor(username, password, stopAt) {
-        this.username = username;
-        this.password = password;
-        this.stopAt = stopAt;
-        this.jar = new CookieJar();
-        this.pagesSeen = [];
-        this.formsFilled = []; // "login" or "consent", in order
-    }
-
-    async request(method, url, body) {
-        const headers = {};
-        const cookie = this.jar.header(url);
-        if (cookie) headers.cookie = cookie;
-        if (body) headers['content-type'] = 'application/x-www-form-urlencoded';
-        const res = await fetch(url, { method, headers, body, redirect: 'manual' });
-        this.jar.store(url, res);
-        trace.push({ by: 'browser', method, url: where(url), status: res.status });
-        return res;
-    }
-
-    async run(start) {
-        let res = await this.request('GET', start);
-        let url = start;
-        for (let page = 0; page < MAX_PAGES; page++) {
-            if (res.status >= 300 && res.status < 400) {
-                const location = res.headers.get('location');
-                if (!location) throw new Error(`HTTP ${res.status} without Location at ${where(url)}`);
-                await res.body?.cancel();
-                const next = new URL(location, url).href;
-                if (next.startsWith(this.stopAt)) return new URL(next).searchParams;
-                // 307/308 would repeat a POST; no sign-in page here answers a POST with them.
-                url = next;
-                res = await this.request('GET', url);
-                continue;
-            }
-            const html = await res.text();
-            if (res.status !== 200) {
-                throw new Error(`HTTP ${res.status} at ${where(url)}: ${alertText(html)}`);
-            }
-            const form = parseForm(html);
-            if (!form) throw new Error(`the page at ${where(url)} has no form to act on`);
-            this.pagesSeen.push(new URL(url).pathname);
-            if (form.fields.has('username') || form.fields.has('password')) {
-                if (this.formsFilled.includes('login')) {
-                    throw new Error(`the login form came back at ${where(url)}: ${alertText(html)}`);
-                }
-                form.fields.set('username', this.username);
-                form.fields.set('password', this.password);
-                this.formsFilled.push('login');
-            }
-            if (form.decisions.length > 0) {
-                if (!form.decisions.includes('allow')) {
-                    throw new Error(`the consent page at ${where(url)} offers no "allow" (decisions: ${form.decisions})`);
-                }
-                form.fields.set('decision', 'allow');
-                this.formsFilled.push('consent');
-            }
-            const action = new URL(form.action || url, url);
-            if (form.method === 'POST') {
-                url = action.href;
-                res = await this.request('POST', url, form.fields.toString());
-            } else {
-                action.search = form.fields.toString();
-                url = action.href;
-                res = await this.request('GET', url);
-            }
-        }
-        throw new Error(`sign-in did not reach the client's redirect URI within ${MAX_PAGES} pages (pages seen: ${this.pagesSeen})`);
-    }
-}
-
-// ---- the SDK's OAuthClientProvider, in memory -------------------------------------------------
+// ---- the user agent ---------------------------------------------------------------------------
 
 class InMemoryOAuthProvider {
     constructor(redirectUrl, browser) {
@@ -325,7 +158,7 @@ class InMemoryOAuthProvider {
             if (q.get(name) !== want) throw new Error(`the SDK's authorization request has ${name}=${q.get(name)}, want ${want}`);
         }
         if (!q.get('resource')) throw new Error("the SDK's authorization request has no resource indicator");
-        const back = await this.browser.run(authorizationUrl.href);
+        const back = new URL(await this.browser.run(authorizationUrl.href)).searchParams;
         if (back.get('error')) {
             throw new Error(`authorization failed: ${back.get('error')}: ${back.get('error_description') ?? ''}`);
         }
@@ -359,7 +192,10 @@ async function main() {
         throw new Error('usage: node oauth-client.mjs <virtual-server-url> <username> <password>');
     }
     const redirect = await unusedLoopbackRedirect();
-    const browser = new Browser(username, password, redirect);
+    const browser = new Browser(username, password, {
+        leaves: next => next.startsWith(redirect),
+        record: (method, url, status) => trace.push({ by: 'browser', method, url: where(url), status }),
+    });
     const provider = new InMemoryOAuthProvider(redirect, browser);
     const seen = {};
     const fetchFn = recordingFetch(serverUrl, seen);
