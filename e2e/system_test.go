@@ -15,11 +15,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -242,4 +244,38 @@ func (s *system) reload(edit func()) {
 		}
 		return nil
 	})
+	// vmcp has published the configuration's routes and clusters; Envoy applies them a moment
+	// later. Until it has, a new virtual server's path is still a 404 at the edge.
+	version := lastSnapshotVersion(s.vmcp.Output())
+	harness.Eventually(s.t, 10*time.Second, func() error {
+		for _, stat := range []string{"cluster_manager.cds.version_text", "http.edge.rds.vmcp_edge.version_text"} {
+			if got := envoyText(s.addrs["admin"], stat); got != version {
+				return fmt.Errorf("Envoy's %s is %q, want vmcp's latest snapshot %q", stat, got, version)
+			}
+		}
+		return nil
+	})
+}
+
+// lastSnapshotVersion is the version of the last xDS snapshot vmcp logged publishing.
+func lastSnapshotVersion(out string) string {
+	const marker = `snapshot published	{"version": "`
+	i := strings.LastIndex(out, marker)
+	if i < 0 {
+		return ""
+	}
+	v, _, _ := strings.Cut(out[i+len(marker):], `"`)
+	return v
+}
+
+// envoyText reads one text stat (a version_text, say) from Envoy's admin /stats, or "".
+func envoyText(admin, stat string) string {
+	resp, err := http.Get("http://" + admin + "/stats?filter=^" + regexp.QuoteMeta(stat) + "$")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	_, v, _ := strings.Cut(strings.TrimSpace(string(body)), ": ")
+	return strings.Trim(v, `"`)
 }
