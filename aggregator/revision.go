@@ -85,3 +85,23 @@ func (s *Server) speaksModern(ctx context.Context, c *connector, signedIdentity 
 	}
 	return modern
 }
+
+// SpeaksModern says whether connector, on virtual server vs, is known to serve 2026-07-28
+// requests, from what speaksModern learned; it never asks the connector (authz calls it on every
+// hinted Check).
+func (s *Server) SpeaksModern(vs, connector string) bool {
+	st := s.state.Load()
+	if st == nil {
+		return false
+	}
+	v := st.byName[vs]
+	if v == nil {
+		return false
+	}
+	for _, c := range v.connectors {
+		if c.name == connector {
+			return c.revision.Load() == revisionModern
+		}
+	}
+	return false
+}

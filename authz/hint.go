@@ -6,7 +6,28 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 
 	"github.com/vmcp-dev/vmcp/internal/headers"
+	"github.com/vmcp-dev/vmcp/internal/revision"
 )
+
+// ConnectorRevisions says what vmcp has learned of a connector's MCP revisions; the aggregator
+// implements it (it asks each connector once).
+type ConnectorRevisions interface {
+	// SpeaksModern says whether connector, on virtual server vs, is known to serve 2026-07-28
+	// requests; false when that is not known yet. It is called on every hinted Check, so it
+	// must be cheap and must not ask the connector.
+	SpeaksModern(vs, connector string) bool
+}
+
+// SetConnectorRevisions tells authz which connectors speak 2026-07-28, for direct answers
+// (routeHint). Without it every hinted call takes its connector's plain route.
+func (s *Server) SetConnectorRevisions(r ConnectorRevisions) { s.revisions = r }
+
+// hint is the route authz picks for a request: a connector's plain route (connector set), its
+// direct route (direct too), or the virtual server's general route (zero).
+type hint struct {
+	connector string
+	direct    bool
+}
 
 // routeHint names the connector a tools/call goes to, read from the Mcp-Method and Mcp-Name
 // headers that mirror the body (MCP 2026-07-28 clients send them on every request), so that the
@@ -22,14 +43,19 @@ import (
 // The headers, not the body: reading the body would make Envoy hold every request until its
 // body arrived before asking authz, and a body that never finishes would then time out before
 // vmcp knew who sent it.
-func (vs *virtualServer) routeHint(r *authv3.AttributeContext_HttpRequest) string {
+//
+// A 2026-07-28 call to a connector known to speak 2026-07-28 takes the connector's direct route
+// instead: the answer needs no translation, no session id and no reply ids, so Envoy hands it to
+// the client itself and extproc sees nothing after the body (envoynames.DirectRouteSuffix).
+func (s *Server) routeHint(vs *virtualServer, r *authv3.AttributeContext_HttpRequest) hint {
 	hs := r.GetHeaders()
 	if vs.names == nil || r.GetMethod() != http.MethodPost || hs[headers.Method] != "tools/call" {
-		return ""
+		return hint{}
 	}
 	connector, _, ok := vs.names.Resolve(hs[headers.Name], nil)
 	if !ok {
-		return ""
+		return hint{}
 	}
-	return connector
+	direct := hs[headers.ProtocolVersion] == revision.Modern20260728 && s.revisions != nil && s.revisions.SpeaksModern(vs.name, connector)
+	return hint{connector: connector, direct: direct}
 }

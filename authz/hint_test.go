@@ -57,3 +57,47 @@ func TestAToolCallNamingAConnectorGetsItsRouteHint(t *testing.T) {
 		}
 	}
 }
+
+// modernConnectors speak 2026-07-28 as far as authz is told.
+type modernConnectors map[string]bool
+
+func (m modernConnectors) SpeaksModern(_, connector string) bool { return m[connector] }
+
+// A 2026-07-28 tools/call to a connector known to speak 2026-07-28 is sent to its direct route
+// (the direct-answer header beside the hint). A call from an older client, or to a connector not
+// known to be modern, is not; nor can a client ask for a direct route itself.
+func TestAModernCallToAModernConnectorIsSentToItsDirectRoute(t *testing.T) {
+	f := newFixture(t)
+	f.srv.SetConnectorRevisions(modernConnectors{"notes": true})
+	token := "Bearer " + f.token(t, "https://mcp.example.com/v/eng/mcp")
+	direct := func(hs map[string]string) (bool, string) {
+		hs["authorization"] = token
+		ok := check(t, f.srv, "/v/eng/mcp", hs).GetOkResponse()
+		if ok == nil {
+			t.Fatalf("denied: %v", hs)
+		}
+		got, hint := false, ""
+		for _, h := range ok.Headers {
+			switch h.Header.Key {
+			case headers.DirectAnswer:
+				got = true
+			case headers.RouteHint:
+				hint = h.Header.Value
+			}
+		}
+		return got, hint
+	}
+	modern := map[string]string{"mcp-method": "tools/call", "mcp-name": "notes__add_note", "mcp-protocol-version": "2026-07-28"}
+	if got, hint := direct(modern); !got || hint != "notes" {
+		t.Errorf("a modern call to a modern connector: direct %v, hint %q; want direct to notes", got, hint)
+	}
+	for name, hs := range map[string]map[string]string{
+		"a 2025 client":                   {"mcp-method": "tools/call", "mcp-name": "notes__add_note", "mcp-protocol-version": "2025-11-25"},
+		"a connector not known as modern": {"mcp-method": "tools/call", "mcp-name": "weather__forecast", "mcp-protocol-version": "2026-07-28"},
+		"a client asking for it":          {"mcp-method": "tools/list", headers.DirectAnswer: "1"},
+	} {
+		if got, _ := direct(hs); got {
+			t.Errorf("%s: sent to a direct route", name)
+		}
+	}
+}

@@ -117,10 +117,10 @@ func quoteSafe(s string) string {
 // verified identity on as a signed header, which extproc and the aggregator verify. Not as
 // dynamic metadata: Envoy would copy it into every ext_proc message of the request, and decoding
 // it there four times cost more than verifying one signature.
-func allowed(signed string, in map[string]string, extra map[string]string, hint string) *authv3.CheckResponse {
+func allowed(signed string, in map[string]string, extra map[string]string, h hint) *authv3.CheckResponse {
 	remove := []string{headers.Authorization}
 	for name := range in {
-		if hint != "" && strings.EqualFold(name, headers.RouteHint) {
+		if h.connector != "" && (strings.EqualFold(name, headers.RouteHint) || h.direct && strings.EqualFold(name, headers.DirectAnswer)) {
 			// Overwritten below, for the same reason as the identity.
 			continue
 		}
@@ -130,15 +130,18 @@ func allowed(signed string, in map[string]string, extra map[string]string, hint 
 		// TestSpoofedInternalHeadersAreStrippedAtTheEdge: the aggregator answered 401).
 		if headers.IsInternal(name) && !strings.EqualFold(name, headers.Identity) {
 			remove = append(remove, name)
-		} else if hint != "" && headers.Unforwarded(strings.ToLower(name)) {
+		} else if h.connector != "" && headers.Unforwarded(strings.ToLower(name)) {
 			// The hinted connector's plain route: extproc cannot remove headers there, so
 			// what must not reach a connector goes here.
 			remove = append(remove, name)
 		}
 	}
 	set := []*corev3.HeaderValueOption{header(headers.Identity, signed)}
-	if hint != "" {
-		set = append(set, header(headers.RouteHint, hint))
+	if h.connector != "" {
+		set = append(set, header(headers.RouteHint, h.connector))
+	}
+	if h.direct {
+		set = append(set, header(headers.DirectAnswer, "1"))
 	}
 	for k, v := range extra {
 		// A policy may add headers for the upstream, but never an internal one or a credential.
@@ -154,9 +157,9 @@ func allowed(signed string, in map[string]string, extra map[string]string, hint 
 			HeadersToRemove: remove,
 		}},
 	}
-	if hint != "" {
+	if h.connector != "" {
 		resp.DynamicMetadata = &structpb.Struct{Fields: map[string]*structpb.Value{
-			headers.RequestHeadersMetadata: structpb.NewStringValue(plainRequestHeaders(in, signed, hint)),
+			headers.RequestHeadersMetadata: structpb.NewStringValue(plainRequestHeaders(in, signed, h)),
 		}}
 	}
 	return resp
@@ -167,7 +170,7 @@ func allowed(signed string, in map[string]string, extra map[string]string, hint 
 // identity and route hint. One string (headers.EncodeList), not a struct of many fields:
 // Envoy forwards this metadata with every ext_proc message of the request, and a struct's map
 // costs each side far more to encode and decode than the message it saves.
-func plainRequestHeaders(in map[string]string, signed, hint string) string {
+func plainRequestHeaders(in map[string]string, signed string, h hint) string {
 	list := make([]string, 0, 2*len(in)+4)
 	for k, v := range in {
 		k = strings.ToLower(k)
@@ -175,7 +178,10 @@ func plainRequestHeaders(in map[string]string, signed, hint string) string {
 			list = append(list, k, v)
 		}
 	}
-	list = append(list, headers.Identity, signed, headers.RouteHint, hint)
+	list = append(list, headers.Identity, signed, headers.RouteHint, h.connector)
+	if h.direct {
+		list = append(list, headers.DirectAnswer, "1")
+	}
 	return headers.EncodeList(list)
 }
 

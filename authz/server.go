@@ -42,6 +42,9 @@ type Server struct {
 
 	// revocations are vmcp's own tokens revoked before they expire (WatchRevocations).
 	revocations revocations
+	// revisions says which connectors speak 2026-07-28 (SetConnectorRevisions); set before
+	// serving.
+	revisions ConnectorRevisions
 }
 
 // KeySource is vmcp's own signing key ring as authz needs it.
@@ -150,8 +153,10 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	if g := v.grant; g != nil && st.policy.perCaller {
 		// The policy's answer depends on nothing this request could change.
 		ev.decision, ev.reason, ev.policy, ev.revision = "allow", g.d.reason, st.policy.source, g.d.revision
+		h := s.routeHint(vs, httpReq)
+		ev.folded = h.direct
 		s.record(ev)
-		resp := allowed(g.signed, hdrs, g.d.headers, vs.routeHint(httpReq))
+		resp := allowed(g.signed, hdrs, g.d.headers, h)
 		st.passSubjectTokenOn(resp, v, token)
 		return resp, nil
 	}
@@ -200,8 +205,10 @@ func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision,
 		st.cache.setGrant(key, &grant{d: d, signed: signed})
 	}
 	ev.decision, ev.reason, ev.policy = "allow", d.reason, st.policy.source
+	h := s.routeHint(vs, httpReq)
+	ev.folded = h.direct
 	s.record(ev)
-	return allowed(signed, hdrs, d.headers, vs.routeHint(httpReq)), nil
+	return allowed(signed, hdrs, d.headers, h), nil
 }
 
 // verify checks token for vs, from the cache when it was verified before. A token signed by a
@@ -291,6 +298,9 @@ type auditEvent struct {
 	span tracing.Span
 	// counted are the virtual server's decision counters (virtualServer.decisions).
 	counted map[string]prometheus.Counter
+	// folded is set for a call allowed onto a connector's direct route: its one audit event is
+	// extproc's, which the call's outcome completes, so authz writes none of its own.
+	folded bool
 }
 
 func (s *Server) record(ev auditEvent) {
@@ -319,5 +329,7 @@ func (s *Server) record(ev auditEvent) {
 		Outcome:        outcome,
 	}
 	ev.span.Audited(&e)
-	s.audit.Record(e)
+	if !ev.folded {
+		s.audit.Record(e)
+	}
 }

@@ -2,10 +2,16 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vmcp-dev/vmcp/e2e/harness"
+	"github.com/vmcp-dev/vmcp/examples/connectors/weather"
+	"github.com/vmcp-dev/vmcp/internal/audit"
 )
 
 // envoyCounters reads the counters under prefix from Envoy's admin /stats.
@@ -56,5 +62,77 @@ func TestARoutedCallCostsOneCheckAndNoHeadersMessage(t *testing.T) {
 				t.Errorf("ext_proc messages: %d, want 1 to 3 (the body, the answer's headers and its one chunk)", n)
 			}
 		})
+	}
+}
+
+// A 2026-07-28 client calling a connector that speaks 2026-07-28 (weather, stateless) takes the
+// connector's direct route once vmcp knows the connector's revision: one ext_authz check and one
+// ext_proc message (the body); the answer goes back through Envoy alone. Its audit trail is one
+// event per call, with the outcome Envoy's access log brought: ok, or a tool error.
+func TestADirectCallCostsOneCheckAndOneMessageAndIsAuditedOnce(t *testing.T) {
+	s := startSystem(t, withFullArguments)
+	s.addConnector(harness.Connector{Name: "forecast", Timeout: 5 * time.Second}, weather.New(weather.Options{Stateless: true}))
+	s.reload(func() {
+		s.writeConfig(harness.VirtualServer{Name: "modern", Connectors: []string{"forecast"}, Prefix: "always"})
+	})
+	token, url := s.token("alice", "modern"), s.url("modern")
+	const tool = "forecast__get_forecast"
+	call := func(city string) map[string]any {
+		t.Helper()
+		// What a 2026-07-28 client sends; a 2026-07-28 server requires all of _meta.
+		body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": map[string]any{
+			"name": tool, "arguments": map[string]any{"city": city, "days": 1},
+			"_meta": map[string]any{
+				"io.modelcontextprotocol/protocolVersion":    "2026-07-28",
+				"io.modelcontextprotocol/clientInfo":         map[string]any{"name": "e2e", "version": "1"},
+				"io.modelcontextprotocol/clientCapabilities": map[string]any{},
+			},
+		}})
+		status, m := rawPost(t, url, token, body, modernHeaders("tools/call", tool))
+		if status != http.StatusOK || m["result"] == nil {
+			t.Fatalf("direct call for %q: HTTP %d %v", city, status, m)
+		}
+		return m["result"].(map[string]any)
+	}
+	// The first call teaches vmcp the connector's revision (server/discover).
+	call("Oslo")
+
+	const prefix = `http\.edge\.ext_(authz|proc)\.`
+	before := envoyCounters(t, s.addrs["admin"], prefix)
+	if res := call("Lisbon"); res["isError"] == true {
+		t.Fatalf("a forecast for Lisbon failed: %v", res)
+	}
+	after := envoyCounters(t, s.addrs["admin"], prefix)
+	delta := func(k string) int { return after["http.edge.ext_"+k] - before["http.edge.ext_"+k] }
+	if n := delta("authz.ok"); n != 1 {
+		t.Errorf("ext_authz checks: %d, want 1", n)
+	}
+	if n := delta("proc.stream_msgs_sent"); n != 1 {
+		t.Errorf("ext_proc messages: %d, want 1 (the body only)", n)
+	}
+	if res := call(""); res["isError"] != true {
+		t.Fatalf("a forecast for no city succeeded: %v", res)
+	}
+
+	// One event per call, each with its outcome; authz wrote none for the direct calls.
+	byCity := map[string]string{}
+	for _, ev := range s.awaitAudit(t, 3, func(ev audit.Event) bool { return ev.Target == tool && ev.Outcome != "" }, "--user", "alice", "--kind", "mcp") {
+		city, _ := ev.Arguments["city"].(string)
+		byCity[city] = ev.Outcome
+		if ev.Connector != "forecast" || ev.LatencyMicros <= 0 {
+			t.Errorf("direct call event: %+v", ev)
+		}
+	}
+	if byCity["Lisbon"] != audit.OutcomeOK || byCity[""] != audit.OutcomeToolError {
+		t.Errorf("outcomes by city: %v, want Lisbon ok and the empty city a tool error", byCity)
+	}
+	authzCalls := 0
+	for _, ev := range s.auditTrail(t, "--user", "alice", "--kind", "authz") {
+		if ev.Method == "tools/call" {
+			authzCalls++
+		}
+	}
+	if authzCalls != 1 {
+		t.Errorf("authz events for tools/call: %d, want 1 (the first call's, on the plain route)", authzCalls)
 	}
 }

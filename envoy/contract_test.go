@@ -84,8 +84,9 @@ func extProcOf(t *testing.T, hcm *hcmv3.HttpConnectionManager) *extprocv3.Extern
 
 func TestEdgeListenerRunsAuthzThenExtProcThenRouter(t *testing.T) {
 	hcm := hcmOf(t, renderedBootstrap(t), "edge")
-	// The buffer is off on every route but connectors' plain routes (xds).
-	want := []string{envoynames.FilterExtAuthz, envoynames.FilterExtProc, envoynames.FilterBuffer, envoynames.FilterRouter}
+	// The buffer is off on every route but connectors' plain routes, and the answer readers
+	// on every route but their direct ones (xds).
+	want := []string{envoynames.FilterExtAuthz, envoynames.FilterExtProc, envoynames.FilterBuffer, envoynames.FilterJSONAnswer, envoynames.FilterSSEAnswer, envoynames.FilterRouter}
 	if got := filterNames(hcm); !slices.Equal(got, want) {
 		t.Errorf("edge filters = %v, want %v", got, want)
 	}

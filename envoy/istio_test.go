@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -337,8 +338,13 @@ func TestIstioEnvoyFilterPatchesAreValidEnvoyConfig(t *testing.T) {
 					if err := hcm.GetLocalReplyConfig().ValidateAll(); err != nil {
 						t.Fatal(err)
 					}
-					edge := hcmOf(t, renderedBootstrap(t), "edge")
-					if !proto.Equal(hcm.GetLocalReplyConfig(), edge.GetLocalReplyConfig()) {
+					// Istio's routes are its own, with no connector direct routes: their
+					// mappers are left out.
+					edge := proto.Clone(hcmOf(t, renderedBootstrap(t), "edge").GetLocalReplyConfig()).(*hcmv3.LocalReplyConfig)
+					edge.Mappers = slices.DeleteFunc(edge.Mappers, func(m *hcmv3.ResponseMapper) bool {
+						return strings.Contains(protojson.Format(m.GetFilter()), envoynames.DirectRouteSuffix)
+					})
+					if len(edge.Mappers) == 0 || !proto.Equal(hcm.GetLocalReplyConfig(), edge) {
 						t.Errorf("the Istio local reply mapping differs from envoy/bootstrap.yaml's edge")
 					}
 				case "HTTP_ROUTE":

@@ -9,6 +9,7 @@ package extproc
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/credential"
@@ -49,6 +50,8 @@ type connector struct {
 	// perUser: the credential is the calling user's own (oauth, token_exchange,
 	// identity_assertion), resolved per call.
 	perUser bool
+	// callTimeout is the connector's call timeout, its routes' timeout.
+	callTimeout time.Duration
 	// plainHeaders are the headers the connector's plain route sets from extproc's metadata
 	// (envoynames.PlainRouteHeaders); nil when it has none.
 	plainHeaders map[string]bool
@@ -71,7 +74,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connector %q: %w", conn.Name, err)
 		}
-		cn := &connector{name: conn.Name, credential: hs, perUser: conn.Credential.Type.PerUser()}
+		cn := &connector{name: conn.Name, credential: hs, perUser: conn.Credential.Type.PerUser(), callTimeout: conn.CallTimeout.D()}
 		for _, h := range envoynames.PlainRouteHeaders(&conn) {
 			if cn.plainHeaders == nil {
 				cn.plainHeaders = map[string]bool{}

@@ -112,6 +112,10 @@ type edgeExchange struct {
 	// plain is set when the headers came with the body: the request is on a connector's plain
 	// route, where only the body and the route's metadata-set headers can change.
 	plain bool
+	// direct is set on a connector's direct route, where the answer goes to the client without
+	// extproc and the outcome comes from Envoy's access log (direct.go).
+	direct   bool
+	outcomes *pendingOutcomes
 	// send sends Envoy a message ahead of the answer to the current one.
 	send func(*extprocv3.ProcessingResponse) error
 }
@@ -132,6 +136,7 @@ func (e *edgeExchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Proce
 			// A connector's plain route: authz passed the headers on (plain.go).
 			if h := headersFromMetadata(req); h != nil {
 				e.plain = true
+				e.direct = headerValue(h.GetHeaders(), headers.DirectAnswer) != ""
 				if refused := e.noteHeaders(req, h); refused != nil {
 					return refused
 				}
@@ -429,6 +434,10 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		e.rename = relay.Rename{Original: original, Name: name}
 	}
 	e.log.Debug("extproc: routed", zap.String("vs", e.vs.name), zap.String("connector", c.name), zap.String("method", msg.Method), zap.String("name", original))
+	if e.direct && (e.inSession || e.kept || e.clientID != nil || translate.For(e.revisions.client, e.revisions.connector, e.revisions.method) != nil) {
+		// authz saw a connector of the client's revision; extproc's answer says otherwise.
+		return e.routedInconsistently(msg.ID, "its answer needs rewriting, which a direct route cannot do")
+	}
 	if e.plain {
 		return e.plainRewrite(msg, c, body, set, remove)
 	}

@@ -70,6 +70,10 @@ func (e *edgeExchange) plainRewrite(msg *jsonrpc.Message, c *connector, body []b
 		fields[k] = structpb.NewStringValue(string(h.GetHeader().GetRawValue()))
 	}
 	fields["content-length"] = structpb.NewStringValue(strconv.Itoa(len(body)))
+	if e.direct {
+		directFields(fields, e.rpcID, c.name)
+		e.parkForOutcome(c)
+	}
 	return &extprocv3.ProcessingResponse{
 		Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
 			Status:       extprocv3.CommonResponse_CONTINUE_AND_REPLACE,

@@ -35,6 +35,9 @@ type Server struct {
 	// signer verifies the identity authz signed for each request (and the aggregator for each
 	// fan-out request).
 	signer *identity.Signer
+	// outcomes hold the audit events of direct calls until Envoy's access log brings their
+	// outcome (direct.go).
+	outcomes pendingOutcomes
 }
 
 // KeptSessions gives a client that keeps no MCP session (stateless clients, MCP 2026-07-28)
@@ -107,7 +110,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 // edgeExchange starts following one client request on the edge listener under configuration st.
 func (s *Server) edgeExchange(ctx context.Context, st *compiled) *edgeExchange {
 	return &edgeExchange{state: st, sessions: s.sessions, keptSessions: s.connector, catalog: s.catalog,
-		audit: s.audit, log: s.log, ctx: ctx, users: s.users, signer: s.signer, recovery: s.recovery}
+		audit: s.audit, log: s.log, ctx: ctx, users: s.users, signer: s.signer, recovery: s.recovery, outcomes: &s.outcomes}
 }
 
 // listenerOf reads the listener name the bootstrap puts in the gRPC initial metadata.

@@ -212,7 +212,7 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 			c := connectors[ref.Name]
 			u := ups[ref.Name]
 			if names := envoynames.PlainRouteHeaders(c); names != nil {
-				routes = append(routes, plainRoute(&vs, c, u, names))
+				routes = append(routes, directRoute(&vs, c, u, names), plainRoute(&vs, c, u, names))
 			}
 			routes = append(routes, &routev3.Route{
 				Name: "vs_" + vs.Name + "_" + c.Name,
@@ -385,7 +385,7 @@ func plainRoute(vs *config.VirtualServer, c *config.Connector, u *upstream, name
 			Headers:       []*routev3.HeaderMatcher{exactHeader(headers.RouteHint, c.Name)},
 		},
 		Action:                 &routev3.Route_Route{Route: connectorAction(c, u, true)},
-		RequestHeadersToRemove: []string{headers.RouteHint, headers.Connector, headers.Identity},
+		RequestHeadersToRemove: []string{headers.RouteHint, headers.DirectAnswer, headers.Connector, headers.Identity},
 		TypedPerFilterConfig:   plainFilterOverrides(),
 	}
 	r.RequestHeadersToRemove = append(r.RequestHeadersToRemove, names...)
@@ -396,6 +396,34 @@ func plainRoute(vs *config.VirtualServer, c *config.Connector, u *upstream, name
 			// Absent from the metadata: not sent at all.
 			KeepEmptyValue: false,
 		})
+	}
+	return r
+}
+
+// DirectProcessingMode is ext_proc's mode on a connector's direct route: the body only, as on
+// its plain route, and nothing of the answer, which needs no rewriting there.
+func DirectProcessingMode() *extprocv3.ProcessingMode {
+	m := PlainProcessingMode()
+	m.ResponseHeaderMode = extprocv3.ProcessingMode_SKIP
+	m.ResponseBodyMode = extprocv3.ProcessingMode_NONE
+	return m
+}
+
+// directRoute is connector c's direct route on vs, which a tools/call takes when authz hinted c
+// and knows it speaks the client's revision (authz/hint.go): its plain route, with the answer
+// left to Envoy. The connector's session id (it should send none) is kept from the client,
+// Envoy's filters read the answer's outcome into metadata for the access log (envoynames
+// direct.go), and a JSON answer may be as large as the route's buffer limit allows.
+func directRoute(vs *config.VirtualServer, c *config.Connector, u *upstream, names []string) *routev3.Route {
+	r := plainRoute(vs, c, u, names)
+	r.Name = "vs_" + vs.Name + "_" + c.Name + envoynames.DirectRouteSuffix
+	r.Match.Headers = append(r.Match.Headers, exactHeader(headers.DirectAnswer, "1"))
+	r.ResponseHeadersToRemove = []string{headers.SessionID}
+	r.RequestBodyBufferLimit = wrapperspb.UInt64(envoynames.MaxDirectAnswer)
+	r.TypedPerFilterConfig = map[string]*anypb.Any{
+		envoynames.FilterExtProc: mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Overrides{
+			Overrides: &extprocv3.ExtProcOverrides{ProcessingMode: DirectProcessingMode()},
+		}}),
 	}
 	return r
 }

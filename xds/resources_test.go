@@ -93,12 +93,16 @@ func TestVirtualServerRoutesProcessResponseHeaders(t *testing.T) {
 			t.Errorf("%s: %v", r.Name, err)
 		}
 		m := pr.GetOverrides().GetProcessingMode()
-		// A connector's own route is plain: authz passes the headers on, extproc gets the body.
-		wantHeaders := extprocv3.ProcessingMode_SEND
-		if strings.HasSuffix(r.Name, "_plain") {
+		// A connector's own routes are plain: authz passes the headers on, extproc gets the
+		// body; on its direct route extproc gets nothing of the answer either.
+		wantHeaders, wantAnswer := extprocv3.ProcessingMode_SEND, extprocv3.ProcessingMode_SEND
+		switch {
+		case strings.HasSuffix(r.Name, "_plain"):
 			wantHeaders = extprocv3.ProcessingMode_SKIP
+		case strings.HasSuffix(r.Name, envoynames.DirectRouteSuffix):
+			wantHeaders, wantAnswer = extprocv3.ProcessingMode_SKIP, extprocv3.ProcessingMode_SKIP
 		}
-		if m.GetResponseHeaderMode() != extprocv3.ProcessingMode_SEND || m.GetRequestBodyMode() != extprocv3.ProcessingMode_BUFFERED || m.GetRequestHeaderMode() != wantHeaders {
+		if m.GetResponseHeaderMode() != wantAnswer || m.GetRequestBodyMode() != extprocv3.ProcessingMode_BUFFERED || m.GetRequestHeaderMode() != wantHeaders {
 			t.Errorf("%s: processing mode %v", r.Name, m)
 		}
 	}

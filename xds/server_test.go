@@ -159,7 +159,7 @@ func TestADSPushesClustersAndRoutesAndThenTheEditedConfig(t *testing.T) {
 	for _, r := range edge.VirtualHosts[0].Routes {
 		names = append(names, r.Name)
 	}
-	want := []string{"vmcp/.well-known/", "vmcp/oauth/", "vmcp/console/", "vmcp/connect/", "vs_demo_notes_plain", "vs_demo_notes", "vs_demo_search_plain", "vs_demo_search", "vs_demo", "not_found"}
+	want := []string{"vmcp/.well-known/", "vmcp/oauth/", "vmcp/console/", "vmcp/connect/", "vs_demo_notes_direct", "vs_demo_notes_plain", "vs_demo_notes", "vs_demo_search_direct", "vs_demo_search_plain", "vs_demo_search", "vs_demo", "not_found"}
 	if len(names) != len(want) {
 		t.Fatalf("edge routes = %v, want %v", names, want)
 	}

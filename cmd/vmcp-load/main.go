@@ -79,7 +79,9 @@ func perCall(d time.Duration, n int) string { return ms(d / time.Duration(max(n,
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
 
 func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, seqCalls, lists, sessions int, profile string, traced bool) error {
-	weatherAddr, err := serve(weather.New(weather.Options{}))
+	// A 2026-07-28 connector, as the go-sdk clients are: its calls take the connector's direct
+	// route (docs/design.md, "The filter chain").
+	weatherAddr, err := serve(weather.New(weather.Options{Stateless: true}))
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,8 @@ connectors:
 	for _, n := range wideNames {
 		fmt.Fprintf(&b, "  - {name: %s, url: \"http://%s/mcp\", timeout: 10s}\n", n, wide[n])
 	}
-	fmt.Fprintf(&b, "virtual_servers:\n  - {name: load, connectors: [weather]}\n  - {name: wide, connectors: [%s]}\n", strings.Join(wideNames, ", "))
+	// Prefixes always on: authz places a tools/call from its name alone (the route hint).
+	fmt.Fprintf(&b, "virtual_servers:\n  - {name: load, connectors: [weather], prefix: {mode: always}}\n  - {name: wide, connectors: [%s]}\n", strings.Join(wideNames, ", "))
 	s := &system{dir: dir, config: filepath.Join(dir, "vmcp.yaml"), edge: "http://" + addrs["edge"], http: addrs["http"], logPath: filepath.Join(dir, "vmcp.log"), exited: make(chan struct{})}
 	if err := os.WriteFile(s.config, []byte(b.String()), 0o600); err != nil {
 		return nil, err

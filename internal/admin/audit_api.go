@@ -20,7 +20,7 @@ const (
 	maxLimit     = 1000
 )
 
-var outcomes = []string{audit.OutcomeOK, audit.OutcomeError, audit.OutcomeToolError, audit.OutcomeDenied, audit.OutcomeUpstream, audit.OutcomeAbandoned}
+var outcomes = []string{audit.OutcomeOK, audit.OutcomeError, audit.OutcomeToolError, audit.OutcomeDenied, audit.OutcomeUpstream, audit.OutcomeAbandoned, audit.OutcomeUnknown}
 
 // serveAudit: GET /admin/api/audit?user=&virtual_server=&connector=&tool=&outcome=&kind=
 // &since=&until=&cursor=&limit= → events newest first and the cursor of the next page.

@@ -36,6 +36,10 @@ const (
 	// OutcomeAbandoned: the client (or, on egress, the aggregator) went away before the answer
 	// came, so what the connector did is unknown.
 	OutcomeAbandoned = "abandoned"
+	// OutcomeUnknown: the call reached its connector on a direct route, and its outcome, which
+	// Envoy's access log brings separately, never arrived (Reason says why). Counted as such
+	// in vmcp_requests_total, so a lost outcome shows.
+	OutcomeUnknown = "unknown"
 )
 
 // Event is one audit record. It never holds a token or a credential; Arguments holds only what

@@ -46,6 +46,16 @@ func recordUntilKilled(dir string) {
 		os.Exit(2)
 	}
 	go rec.Run(ctx)
+	// Two calls whose outcome comes later (a direct route's): one never gets it, the other
+	// does.
+	never := mcpEvent("crash", 0)
+	never.RequestID = "pending-never"
+	rec.Pending(never)
+	done := mcpEvent("crash", 0)
+	done.RequestID = "pending-done"
+	done.ID = rec.Pending(done).ID
+	done.Outcome = audit.OutcomeToolError
+	rec.Record(done)
 	out := bufio.NewWriter(os.Stdout)
 	for i := 0; ; i++ {
 		rec.Record(mcpEvent("crash", i))
@@ -59,7 +69,8 @@ func recordUntilKilled(dir string) {
 
 // An event whose Record returned (the request was answered) survives the process being killed
 // with SIGKILL: the next Recorder on the same directory replays it, and every event is in the
-// store exactly once.
+// store exactly once. So does one given to Pending whose outcome never came, without it; one
+// whose outcome came is stored with it.
 func TestAnEventRecordedBeforeSIGKILLIsStoredExactlyOnceAfterTheRestart(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -98,6 +109,7 @@ func TestAnEventRecordedBeforeSIGKILLIsStoredExactlyOnceAfterTheRestart(t *testi
 		t.Fatal(err)
 	}
 	defer st.Close()
+	outcomes := map[string]string{}
 	stored := func() map[string]int {
 		seen := map[string]int{}
 		cursor := ""
@@ -108,6 +120,7 @@ func TestAnEventRecordedBeforeSIGKILLIsStoredExactlyOnceAfterTheRestart(t *testi
 			}
 			for _, e := range evs {
 				seen[e.RequestID]++
+				outcomes[e.RequestID] = e.Outcome
 			}
 			if next == "" {
 				return seen
@@ -137,6 +150,9 @@ func TestAnEventRecordedBeforeSIGKILLIsStoredExactlyOnceAfterTheRestart(t *testi
 		if n != 1 {
 			t.Errorf("event %s stored %d times", id, n)
 		}
+	}
+	if outcomes["pending-never"] != audit.OutcomeUnknown || outcomes["pending-done"] != audit.OutcomeToolError {
+		t.Errorf("calls whose outcome came later: %q (never came), %q (came); want unknown and tool_error", outcomes["pending-never"], outcomes["pending-done"])
 	}
 	t.Logf("%d of %d answered events were in the store at the kill; the rest came from the journal", before, last+1)
 	left, _ := filepath.Glob(filepath.Join(dir, "spill", "*.jsonl"))

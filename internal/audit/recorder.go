@@ -54,6 +54,12 @@ type Recorder struct {
 	journalErrs       atomic.Int64
 	warnedJournalErrs int64
 
+	// pending are the events given to Pending and not recorded yet, by id: each rotation
+	// journals them again, so they stay in the journal until recorded.
+	pendingMu sync.Mutex
+	pending   map[string]Event
+	nPending  atomic.Int64
+
 	// Owned by the Run goroutine.
 	backoff  time.Duration
 	retryAt  time.Time
@@ -101,10 +107,42 @@ func NewRecorder(store Store, opts Options, log *zap.Logger, reg prometheus.Regi
 	return r, nil
 }
 
+// Pending journals ev, an event whose outcome is still to come, and returns it as it was
+// journaled (id and time set): the caller records it later, complete, under that id. Until then
+// it stays in the journal, across rotations, so a vmcp killed meanwhile still has it and the
+// next start stores it as it was given, with outcome OutcomeUnknown; the store keeps a later,
+// complete event of the same id over it. It is not stored otherwise.
+func (r *Recorder) Pending(ev Event) Event {
+	ev.Outcome = OutcomeUnknown
+	prepare(&ev, r.opts.Arguments, r.now)
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.stopped || r.journal == nil {
+		return ev
+	}
+	if err := r.journal.add(&ev); err != nil {
+		r.journalErrs.Add(1)
+	}
+	r.pendingMu.Lock()
+	if r.pending == nil {
+		r.pending = map[string]Event{}
+	}
+	r.pending[ev.ID] = ev
+	r.nPending.Store(int64(len(r.pending)))
+	r.pendingMu.Unlock()
+	return ev
+}
+
 // Record takes one event. It never waits for the store; see Options.Mode for what happens when
 // the buffer is full. The caller keeps ownership of ev.Arguments (Record copies what it keeps).
 func (r *Recorder) Record(ev Event) {
 	prepare(&ev, r.opts.Arguments, r.now)
+	if r.nPending.Load() > 0 {
+		r.pendingMu.Lock()
+		delete(r.pending, ev.ID)
+		r.nPending.Store(int64(len(r.pending)))
+		r.pendingMu.Unlock()
+	}
 	r.m.counted(ev.Kind)
 	r.mu.RLock()
 	if !r.stopped {
@@ -296,6 +334,16 @@ func (r *Recorder) retireJournal(ctx context.Context, batch *[]Event) {
 	}
 	r.mu.Lock()
 	old, err := r.journal.rotate()
+	if err == nil {
+		// The old file goes once its recorded events are safe; pending ones must stay.
+		r.pendingMu.Lock()
+		for _, ev := range r.pending {
+			if err := r.journal.add(&ev); err != nil {
+				r.journalErrs.Add(1)
+			}
+		}
+		r.pendingMu.Unlock()
+	}
 	r.mu.Unlock()
 	if err != nil {
 		r.log.Error("audit: journal rotation failed; the current file grows until it works", zap.Error(err))

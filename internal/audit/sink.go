@@ -6,6 +6,13 @@ type Sink interface {
 	Record(Event)
 }
 
+// PendingSink is a Sink that can also hold an event whose outcome is still to come (see
+// Recorder.Pending).
+type PendingSink interface {
+	Sink
+	Pending(Event) Event
+}
+
 // Discard is a Sink that keeps nothing.
 type Discard struct{}
 

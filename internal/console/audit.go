@@ -23,7 +23,7 @@ type auditData struct {
 
 type auditFilter struct{ User, VirtualServer, Connector, Tool, Outcome, Kind string }
 
-var outcomes = []string{audit.OutcomeOK, audit.OutcomeError, audit.OutcomeToolError, audit.OutcomeDenied, audit.OutcomeUpstream, audit.OutcomeAbandoned}
+var outcomes = []string{audit.OutcomeOK, audit.OutcomeError, audit.OutcomeToolError, audit.OutcomeDenied, audit.OutcomeUpstream, audit.OutcomeAbandoned, audit.OutcomeUnknown}
 
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v *view) {
 	d, ok := h.auditQuery(w, r, v)

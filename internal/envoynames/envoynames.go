@@ -14,6 +14,10 @@ const (
 	// FilterBuffer holds a request on a plain route until its body is complete, so the route
 	// sets its headers from what extproc decided about the body (plain.go).
 	FilterBuffer = "envoy.filters.http.buffer"
+	// FilterJSONAnswer and FilterSSEAnswer read a direct route's answer (JSON or SSE) into
+	// AnswerMetadata; every other request skips them (direct.go).
+	FilterJSONAnswer = "envoy.filters.http.json_to_metadata"
+	FilterSSEAnswer  = "envoy.filters.http.sse_to_metadata"
 )
 
 // Route configurations of the two listeners, served over ADS (RDS).

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"github.com/prometheus/client_golang/prometheus"
@@ -195,6 +196,9 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 	// Connector sessions that replace ones their connector forgot are found by every replica.
 	g.aggregator.SetRemapStore(st)
 	g.extproc = extproc.NewServer(sessions, signer, g.aggregator, requests, log.Named("extproc"))
+	// authz sends a call to its connector's direct route once the aggregator knows the
+	// connector speaks the client's revision.
+	g.authz.SetConnectorRevisions(g.aggregator)
 	if err := g.initUserCredentials(ctx, st, opts); err != nil {
 		return nil, err
 	}
@@ -391,6 +395,8 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 	// fail a body of exactly 4 MiB with a 500 instead of Envoy's 413 for one above it.
 	extprocGRPC := grpc.NewServer(grpc.MaxRecvMsgSize(config.MaxRequestBytesLimit + 1<<20))
 	extprocv3.RegisterExternalProcessorServer(extprocGRPC, g.extproc)
+	// Envoy's access log brings the outcomes of direct calls, which extproc records.
+	accesslogv3.RegisterAccessLogServiceServer(extprocGRPC, g.extproc.AccessLogs())
 	run("extproc", func() error { return extprocGRPC.Serve(lis["extproc"]) })
 	httpSrv := &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
 	run("http", func() error { return httpSrv.Serve(lis["http"]) })
@@ -415,6 +421,8 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 		}
 	}()
 	defer func() {
+		// Direct calls still waiting for their outcome are recorded without it.
+		g.extproc.FlushOutcomes()
 		stopAudit()
 		<-auditDone
 		// Close spills (and syncs) anything recorded after Run ended, before the store closes.

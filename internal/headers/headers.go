@@ -18,6 +18,10 @@ const (
 	// RouteHint names the connector authz expects a tools/call to go to, from its body; the
 	// connector's plain route matches on it (authz/hint.go). extproc still decides.
 	RouteHint = "x-vmcp-route-hint"
+	// DirectAnswer, set by authz beside RouteHint, picks the connector's direct route instead of
+	// its plain one: the connector speaks the client's revision (2026-07-28), so its answer needs
+	// no rewriting and goes back to the client without extproc (envoynames.DirectRouteSuffix).
+	DirectAnswer = "x-vmcp-direct-answer"
 	// Identity carries the caller's verified identity, signed by authz, to the aggregator and
 	// through the egress listener back to extproc.
 	Identity = "x-vmcp-identity"
@@ -33,7 +37,7 @@ const (
 	SubjectTokenMetadata = "subject_token"
 	// RequestHeadersMetadata is the ext_authz dynamic metadata field that carries, on a
 	// connector's plain route, the request headers extproc reads (it gets no headers message
-	// there): a struct of header name to value.
+	// there): a list of names and values (EncodeList).
 	RequestHeadersMetadata = "request_headers"
 
 	// MCP headers (Streamable HTTP transport).

@@ -21,6 +21,7 @@ const (
 	OutcomeUnauthenticated = "unauthenticated"
 	OutcomeConnectorDown   = "connector_down"
 	OutcomeAbandoned       = "abandoned"
+	OutcomeUnknown         = "unknown"
 )
 
 // mcpMethods are the method label's values besides Other: MCP's client-to-server requests and
@@ -77,6 +78,8 @@ func Outcome(ev *audit.Event) string {
 		return OutcomeConnectorDown
 	case audit.OutcomeAbandoned:
 		return OutcomeAbandoned
+	case audit.OutcomeUnknown:
+		return OutcomeUnknown
 	}
 	return Other
 }

@@ -152,6 +152,15 @@ func (r *Requests) Record(ev audit.Event) {
 	r.observe(&ev)
 }
 
+// Pending hands ev to the next sink to hold until its outcome comes (audit.PendingSink); it is
+// counted when recorded.
+func (r *Requests) Pending(ev audit.Event) audit.Event {
+	if p, ok := r.next.(audit.PendingSink); ok {
+		return p.Pending(ev)
+	}
+	return ev
+}
+
 func (r *Requests) observe(ev *audit.Event) {
 	names := r.names.Load()
 	switch ev.Kind {

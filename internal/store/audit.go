@@ -241,9 +241,25 @@ func readEvents(rows rows, limit int) ([]audit.Event, string, error) {
 }
 
 // insertAudit inserts one event; an id already stored is skipped, so a replayed batch stores
-// nothing twice.
+// nothing twice. The one exception: a stored event whose outcome is unknown (audit.Recorder's
+// Pending, replayed after vmcp died) gives way to the complete event of its id.
 var insertAudit = "INSERT INTO audit_events (" + auditColumns + ") VALUES (" +
-	strings.TrimSuffix(strings.Repeat("?, ", auditColumnCount), ", ") + ") ON CONFLICT (id) DO NOTHING"
+	strings.TrimSuffix(strings.Repeat("?, ", auditColumnCount), ", ") + ") ON CONFLICT (id) DO UPDATE SET " +
+	updateAuditColumns() + " WHERE audit_events.outcome = '" + audit.OutcomeUnknown + "' AND excluded.outcome <> '" + audit.OutcomeUnknown + "'"
+
+// updateAuditColumns sets every column but the id from the row that was not inserted.
+func updateAuditColumns() string {
+	var b strings.Builder
+	for _, c := range strings.Split(auditColumns, ",") {
+		if c = strings.TrimSpace(c); c != "id" {
+			if b.Len() > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(c + " = excluded." + c)
+		}
+	}
+	return b.String()
+}
 
 func (s *sqlStore) InsertAuditEvents(ctx context.Context, events []audit.Event) error {
 	rows, err := auditRows(events)

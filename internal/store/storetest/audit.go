@@ -106,6 +106,31 @@ var auditInsertTests = []test{
 			t.Fatalf("got %v with e1 by %q; want [e3 e2 e1] with e1 by alice", ids(got), got[2].Subject)
 		}
 	}},
+	{"an event stored without its outcome gives way to the complete event of its id, and only it", func(t *testing.T, e *env) {
+		st := e.store()
+		// A vmcp that died while a call's outcome was on its way stored the call as it was
+		// journaled; the complete event, replayed after it, replaces it. A complete event is
+		// never replaced, by an unknown one or another.
+		unknown := func(e *audit.Event) { e.Outcome, e.Reason = audit.OutcomeUnknown, "vmcp stopped" }
+		insert(t, st, ev("pending", base, unknown), ev("done", base.Add(time.Second), nil))
+		insert(t, st, ev("pending", base, func(e *audit.Event) { e.Outcome, e.LatencyMicros = audit.OutcomeToolError, 42 }),
+			ev("done", base.Add(time.Second), unknown))
+		insert(t, st, ev("pending", base, func(e *audit.Event) { e.Outcome = audit.OutcomeOK }))
+		got, _, err := st.QueryAuditEvents(t.Context(), audit.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := map[string]audit.Event{}
+		for _, e := range got {
+			byID[e.ID] = e
+		}
+		if p := byID["pending"]; len(got) != 2 || p.Outcome != audit.OutcomeToolError || p.LatencyMicros != 42 || p.Reason != "" {
+			t.Errorf("pending: %+v (of %d events); want the complete tool error, once", p, len(got))
+		}
+		if d := byID["done"]; d.Outcome != audit.OutcomeOK {
+			t.Errorf("done: outcome %q; want ok, unreplaced", d.Outcome)
+		}
+	}},
 	{"a batch with one bad event stores none of its events", func(t *testing.T, e *env) {
 		st := e.store()
 		for _, bad := range []audit.Event{
