@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ type system struct {
 	config  string
 	http    string // vmcp's own HTTP listener (metrics)
 	edge    string // http://host:port of Envoy's edge listener
+	admin   string // host:port of Envoy's admin API
 	cmd     *exec.Cmd
 	logPath string
 	exited  chan struct{}
@@ -92,7 +94,7 @@ connectors:
 	}
 	// Prefixes always on: authz places a tools/call from its name alone (the route hint).
 	fmt.Fprintf(&b, "virtual_servers:\n  - {name: load, connectors: [weather], prefix: {mode: always}}\n  - {name: wide, connectors: [%s]}\n", strings.Join(wideNames, ", "))
-	s := &system{dir: dir, config: filepath.Join(dir, "vmcp.yaml"), edge: "http://" + addrs["edge"], http: addrs["http"], logPath: filepath.Join(dir, "vmcp.log"), exited: make(chan struct{})}
+	s := &system{dir: dir, config: filepath.Join(dir, "vmcp.yaml"), edge: "http://" + addrs["edge"], http: addrs["http"], admin: addrs["admin"], logPath: filepath.Join(dir, "vmcp.log"), exited: make(chan struct{})}
 	if err := os.WriteFile(s.config, []byte(b.String()), 0o600); err != nil {
 		return nil, err
 	}
@@ -332,4 +334,26 @@ func fetchProfile(s *system, name, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// roundTrips reads Envoy's counters of the edge listener's ext_authz checks and ext_proc
+// messages: what each call costs in round trips to vmcp.
+func (s *system) roundTrips() (checks, messages int, err error) {
+	resp, err := http.Get("http://" + s.admin + "/stats?filter=^http\\.edge\\.ext_")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, _ := strings.Cut(sc.Text(), ": ")
+		n, _ := strconv.Atoi(value)
+		switch name {
+		case "http.edge.ext_authz.ok", "http.edge.ext_authz.denied", "http.edge.ext_authz.error":
+			checks += n
+		case "http.edge.ext_proc.stream_msgs_sent":
+			messages += n
+		}
+	}
+	return checks, messages, sc.Err()
 }
