@@ -195,6 +195,8 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 	// Connector sessions that replace ones their connector forgot are found by every replica.
 	g.aggregator.SetRemapStore(st)
 	g.extproc = extproc.NewServer(sessions, signer, g.aggregator, requests, log.Named("extproc"))
+	// Routing asks the aggregator's lists what a name or URI is.
+	g.extproc.SetCatalog(g.aggregator)
 	if err := g.initUserCredentials(ctx, st, opts); err != nil {
 		return nil, err
 	}
@@ -239,7 +241,7 @@ func (g *Gateway) applyLocked(cfg *config.Config, set *policyset.Set) error {
 		return err
 	}
 	commits := []func(){commitStdio}
-	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth, g.console, g.users, g.requests} {
+	for _, c := range []component{g.xds, g.authz, sharedRoutes{g.extproc, g.aggregator}, g.metadata, g.oauth, g.console, g.users, g.requests} {
 		commit, err := c.Prepare(cfg)
 		if err != nil {
 			rollbackStdio()
