@@ -111,9 +111,10 @@ func (t *Table) Decide(ctx context.Context, req Request, catalog Catalog) Decisi
 			d.Arguments = m
 		}
 	}
-	p := placement{t: t, vs: vs, req: &req, catalog: catalog, ctx: ctx, d: &d, name: name}
+	// req and d are copied in, not pointed to: pointers would move both to the heap.
+	p := placement{t: t, vs: vs, req: req, catalog: catalog, ctx: ctx, d: d, name: name}
 	p.place(args)
-	return d
+	return p.d
 }
 
 // refusal is a Decision that answers err.
@@ -125,10 +126,10 @@ func refusal(err *jsonrpc.Error, outcome string) Decision {
 type placement struct {
 	t       *Table
 	vs      *VirtualServer
-	req     *Request
+	req     Request
 	catalog Catalog
 	ctx     context.Context
-	d       *Decision
+	d       Decision
 	// name is the target as the client named it (call_tool's tool, once unwrapped).
 	name string
 }

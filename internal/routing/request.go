@@ -71,9 +71,12 @@ func ReadRequest(method string, params json.RawMessage) (Request, *jsonrpc.Error
 	if r.Kind == NotRouted {
 		return r, nil
 	}
-	if err := json.Unmarshal(params, &r.Params); err != nil || r.Params == nil {
+	// Into a variable of its own: &r.Params would move the whole Request to the heap.
+	var decoded map[string]json.RawMessage
+	if err := json.Unmarshal(params, &decoded); err != nil || decoded == nil {
 		return r, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs params", method)
 	}
+	r.Params = decoded
 	r.Target, r.RefKind, r.Named = target(r.Kind, r.Params)
 	return r, nil
 }
