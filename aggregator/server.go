@@ -67,7 +67,7 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 }
 
 // PrepareRoutes compiles cfg with routes, its routing Table, which extproc shares; the returned
-// commit swaps them in, together.
+// commit swaps it in.
 func (s *Server) PrepareRoutes(cfg *config.Config, routes *routing.Table) (func(), error) {
 	c, err := compile(cfg, routes)
 	if err != nil {

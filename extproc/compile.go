@@ -1,9 +1,9 @@
 // Package extproc is vmcp's Envoy ext_proc service. On the edge listener it reads each MCP
-// JSON-RPC request, has internal/routing decide which connector a tools/call, prompts/get,
-// resources/read or completion is for (or refuse it), rewrites the request for that connector
-// (original name, the connector's own session id and credential, the routing header) and lets
-// Envoy route it; everything else goes on to the aggregator untouched. On the egress listener it attaches the connector's credential to the
-// aggregator's fan-out requests.
+// JSON-RPC request, has internal/routing decide which connector a tool call, prompt, resource or
+// completion is for (or refuse it), rewrites the request for that connector (original name, the
+// connector's own session id and credential, the routing header) and lets Envoy route it;
+// everything else goes on to the aggregator untouched. On the egress listener it attaches the
+// connector's credential to the aggregator's fan-out requests.
 package extproc
 
 import (

@@ -61,9 +61,9 @@ func NewServer(sessions *session.Codec, signer *identity.Signer, connector KeptS
 	return &Server{sessions: sessions, signer: signer, connector: connector, recovery: recovery, audit: sink, log: log}
 }
 
-// SetCatalog gives routing what the connectors' lists say (the aggregator's list cache): without
-// one, tool and prompt names resolve by the configuration alone and no resource URI is routed.
-// Call it before serving.
+// SetCatalog gives routing what the connectors' lists say (the aggregator's list cache). Without
+// one, only names the configuration alone places (prefix mode always) are routed, unchecked
+// against the connector's list, and no resource URI is. Call it before serving.
 func (s *Server) SetCatalog(c routing.Catalog) { s.catalog = c }
 
 // Prepare compiles cfg, routing included; the returned commit swaps it in.
@@ -76,7 +76,7 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 }
 
 // PrepareRoutes compiles cfg with routes, its routing Table, which the aggregator shares; the
-// returned commit swaps them in, together.
+// returned commit swaps it in.
 func (s *Server) PrepareRoutes(cfg *config.Config, routes *routing.Table) (func(), error) {
 	c, err := compile(cfg, routes)
 	if err != nil {
