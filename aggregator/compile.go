@@ -5,12 +5,13 @@
 package aggregator
 
 import (
-	"context"
+	"fmt"
 	"net/url"
 	"sync/atomic"
 	"time"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
+	"github.com/vmcp-dev/vmcp/internal/routing"
 	"github.com/vmcp-dev/vmcp/internal/toolnames"
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
@@ -54,11 +55,9 @@ type connector struct {
 	health   health
 }
 
-func compile(cfg *config.Config) (*compiled, error) {
-	tools, err := toolpolicy.Compile(context.Background(), cfg)
-	if err != nil {
-		return nil, err
-	}
+// compile compiles cfg with routes, the routing Table compiled from the same cfg: the tool
+// names and policy the lists are made with are the ones extproc routes calls by.
+func compile(cfg *config.Config, routes *routing.Table) (*compiled, error) {
 	conns := map[string]*connector{}
 	for _, c := range cfg.Connectors {
 		u, _ := url.Parse(c.URL) // validated at load
@@ -68,10 +67,14 @@ func compile(cfg *config.Config) (*compiled, error) {
 		}
 		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout.D()}
 	}
-	out := &compiled{maxBody: cfg.Server.MaxRequestBytes, byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: tools, lists: &listCache{}, indexes: &indexCache{}}
+	out := &compiled{maxBody: cfg.Server.MaxRequestBytes, byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: routes.Policy(), lists: &listCache{}, indexes: &indexCache{}}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
-		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, names: toolnames.New(vs), prompts: toolnames.ForPrompts(vs), policy: toolpolicy.NewVirtualServer(vs.Name, vs.Access)}
+		route := routes.ByName(vs.Name)
+		if route == nil {
+			return nil, fmt.Errorf("virtual server %q is not in the routing table", vs.Name)
+		}
+		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, names: route.Names(), prompts: route.Prompts(), policy: route.Policy()}
 		for _, ref := range vs.Connectors {
 			v.connectors = append(v.connectors, conns[ref.Name])
 		}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vmcp-dev/vmcp/internal/identity"
+	"github.com/vmcp-dev/vmcp/internal/routing"
 	"github.com/vmcp-dev/vmcp/internal/toolnames"
 )
 
@@ -63,6 +64,9 @@ func (s *Server) indexOf(req *request, outcomes []outcome, kind string) *toolnam
 	holder.p.Store(&indexEntry{gen: gen, built: time.Now(), idx: idx, partial: partial})
 	return idx
 }
+
+// The aggregator's lists are what routing asks of connectors (extproc's catalog).
+var _ routing.Catalog = (*Server)(nil)
 
 // Index returns the current name index of a virtual server's tools or prompts (kind) when its
 // prefix mode is not always, listing the connectors on the caller's behalf when nothing is

@@ -20,6 +20,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/identity"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/revision"
+	"github.com/vmcp-dev/vmcp/internal/routing"
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/tracing"
 )
@@ -56,9 +57,19 @@ func NewServer(egressAddr string, signer *identity.Signer, sessions *session.Cod
 	return &Server{up: newUpstreamClient(egressAddr), signer: signer, sessions: sessions, log: log, version: version, audit: sink, done: make(chan struct{})}
 }
 
-// Prepare compiles cfg; the returned commit swaps it in.
+// Prepare compiles cfg, routing included; the returned commit swaps it in.
 func (s *Server) Prepare(cfg *config.Config) (func(), error) {
-	c, err := compile(cfg)
+	routes, err := routing.Compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s.PrepareRoutes(cfg, routes)
+}
+
+// PrepareRoutes compiles cfg with routes, its routing Table, which extproc shares; the returned
+// commit swaps it in.
+func (s *Server) PrepareRoutes(cfg *config.Config, routes *routing.Table) (func(), error) {
+	c, err := compile(cfg, routes)
 	if err != nil {
 		return nil, err
 	}

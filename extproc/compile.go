@@ -1,21 +1,20 @@
 // Package extproc is vmcp's Envoy ext_proc service. On the edge listener it reads each MCP
-// JSON-RPC request, picks the connector a tools/call or prompts/get is for from the prefixed
-// name, rewrites the request for that connector (original name, the connector's own session id
-// and credential, the routing header) and lets Envoy route it; everything else goes on to the
-// aggregator untouched. On the egress listener it attaches the connector's credential to the
-// aggregator's fan-out requests.
+// JSON-RPC request, has internal/routing decide which connector a tool call, prompt, resource or
+// completion is for (or refuse it), rewrites the request for that connector (original name, the
+// connector's own session id and credential, the routing header) and lets Envoy route it;
+// everything else goes on to the aggregator untouched. On the egress listener it attaches the
+// connector's credential to the aggregator's fan-out requests.
 package extproc
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/credential"
 	"github.com/vmcp-dev/vmcp/internal/envoynames"
+	"github.com/vmcp-dev/vmcp/internal/routing"
 	"github.com/vmcp-dev/vmcp/internal/toolnames"
-	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
 
 // compiled is the request-ready configuration, swapped atomically on reload.
@@ -24,22 +23,20 @@ type compiled struct {
 	// byName finds the virtual server an egress request's signed identity names.
 	byName     map[string]*virtualServer
 	connectors map[string]*connector
-	tools      *toolpolicy.Policy
+	// routes decides what an edge request is for; the aggregator was handed the same Table.
+	routes *routing.Table
 	// maxBody is server.max_request_bytes. Envoy's buffer limit lets the chunk that crosses it
 	// through, so a body a little over it can still arrive here whole.
 	maxBody int
 }
 
 type virtualServer struct {
-	name       string
-	separator  string
+	name string
+	// route is the virtual server in the routing Table, which decides its requests.
+	route      *routing.VirtualServer
 	connectors map[string]*connector
-	names      *toolnames.Map
-	// prompts names prompts: like tools, without per-tool customization.
-	prompts *toolnames.Map
-	policy  toolpolicy.VirtualServer
-	// discovery says whether search_tools and call_tool are answered here (metatool.go).
-	discovery bool
+	// names are route's tool names, at hand for building a catalog of this virtual server.
+	names *toolnames.Map
 }
 
 type connector struct {
@@ -57,16 +54,13 @@ type connector struct {
 	plainHeaders map[string]bool
 }
 
-func compile(cfg *config.Config) (*compiled, error) {
-	tools, err := toolpolicy.Compile(context.Background(), cfg)
-	if err != nil {
-		return nil, err
-	}
+// compile compiles cfg with routes, the routing Table compiled from the same cfg.
+func compile(cfg *config.Config, routes *routing.Table) (*compiled, error) {
 	c := &compiled{
 		byPath:     make(map[string]*virtualServer, len(cfg.VirtualServers)),
 		byName:     make(map[string]*virtualServer, len(cfg.VirtualServers)),
 		connectors: make(map[string]*connector, len(cfg.Connectors)),
-		tools:      tools,
+		routes:     routes,
 		maxBody:    cfg.Server.MaxRequestBytes,
 	}
 	for _, conn := range cfg.Connectors {
@@ -90,11 +84,14 @@ func compile(cfg *config.Config) (*compiled, error) {
 	}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
-		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, connectors: map[string]*connector{}, names: toolnames.New(vs), prompts: toolnames.ForPrompts(vs), policy: toolpolicy.NewVirtualServer(vs.Name, vs.Access)}
+		route := routes.ByName(vs.Name)
+		if route == nil {
+			return nil, fmt.Errorf("virtual server %q is not in the routing table", vs.Name)
+		}
+		v := &virtualServer{name: vs.Name, route: route, connectors: map[string]*connector{}, names: route.Names()}
 		for _, ref := range vs.Connectors {
 			v.connectors[ref.Name] = c.connectors[ref.Name]
 		}
-		v.discovery = vs.Tools.Enabled()
 		c.byPath[vs.Path] = v
 		c.byName[vs.Name] = v
 	}

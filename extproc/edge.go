@@ -23,6 +23,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/relay"
 	"github.com/vmcp-dev/vmcp/internal/revision"
+	"github.com/vmcp-dev/vmcp/internal/routing"
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 	"github.com/vmcp-dev/vmcp/internal/tracing"
@@ -39,7 +40,7 @@ type edgeExchange struct {
 	state        *compiled
 	sessions     *session.Codec
 	keptSessions KeptSessions
-	catalog      Catalog
+	catalog      routing.Catalog
 	audit        audit.Sink
 	log          *zap.Logger
 	ctx          context.Context
@@ -251,66 +252,29 @@ func (e *edgeExchange) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingR
 		errors.As(err, &rpcErr)
 		return e.refuse(http.StatusBadRequest, nil, rpcErr, audit.OutcomeError)
 	}
-	kind := kindOf(msg.Method)
-	var params map[string]json.RawMessage
-	if kind != notRouted {
-		if err := json.Unmarshal(msg.Params, &params); err != nil || params == nil {
-			e.event.Method = msg.Method
-			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs params", msg.Method), audit.OutcomeError)
-		}
+	req, rpcErr := routing.ReadRequest(msg.Method, msg.Params)
+	if rpcErr != nil {
+		e.event.Method = msg.Method
+		return e.refuse(http.StatusOK, msg.ID, rpcErr, audit.OutcomeError)
 	}
-	name, refKind, named := target(kind, params)
-	if rpcErr := e.mirror.check(msg, name, kind != notRouted && kind != byCompletionRef); rpcErr != nil {
+	if rpcErr := e.mirror.check(msg, req.Target, req.NamesTarget()); rpcErr != nil {
 		e.event.Method = msg.Method
 		return e.refuse(http.StatusBadRequest, msg.ID, rpcErr, audit.OutcomeError)
 	}
-	if kind == notRouted {
+	if req.Kind == routing.NotRouted {
 		if c, id, ok := e.replyTarget(msg); ok {
 			// The client's answer to a request a connector sent it (elicitation, sampling):
 			// back to that connector, with the connector's own id.
 			e.event.Method, e.event.Connector = "response", c.name
 			msg.ID = id
-			return e.forward(msg, c, nil, kind, "", "")
+			return e.forward(msg, c, nil, req.Kind, "", "")
 		}
 		// initialize, discover, lists, ping, notifications: the aggregator.
 		return continueRequestBody()
 	}
 	e.event.Method = msg.Method
-	if !named {
-		if kind == byCompletionRef {
-			// A completion for something vmcp cannot place: the aggregator answers it.
-			return continueRequestBody()
-		}
-		field := "name"
-		if kind == byResourceURI {
-			field = "uri"
-		}
-		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "%s needs a string %q", msg.Method, field), audit.OutcomeError)
-	}
-	if kind == byToolName {
-		var done *extprocv3.ProcessingResponse
-		if name, done = e.metaTool(msg.ID, params, name); done != nil {
-			return done
-		}
-	}
-	e.event.Target = name
-	// Decoded once, for the tool policy and the audit record alike.
-	var args any
-	if raw := params["arguments"]; len(raw) > 0 && json.Unmarshal(raw, &args) == nil {
-		if m, ok := args.(map[string]any); ok {
-			e.event.Arguments = m
-		}
-	}
-	c, original, refused := e.place(msg, kind, refKind, name, args)
-	if refused != nil {
-		return refused
-	}
-	if c == nil {
-		// Only a completion gets here: the aggregator answers it.
-		return continueRequestBody()
-	}
-	e.event.Connector = c.name
-	return e.forward(msg, c, params, kind, name, original)
+	req.VirtualServer, req.Caller, req.SignedIdentity = e.vs.route, e.caller, e.signed
+	return e.decided(msg, &req, e.decide(req))
 }
 
 // forward rewrites a request (or a reply) for connector c: its credential, the routing header,

@@ -1,11 +1,9 @@
 package extproc
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -14,22 +12,8 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/jsonrpc"
 	"github.com/vmcp-dev/vmcp/internal/revision"
-	"github.com/vmcp-dev/vmcp/internal/toolnames"
-	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
+	"github.com/vmcp-dev/vmcp/internal/routing"
 )
-
-// Catalog answers what routing needs from the connectors' lists: the tool-name index of a
-// virtual server whose prefix mode is not always (and of its prompts), and which connector serves a resource URI.
-// The aggregator implements it from its list cache.
-type Catalog interface {
-	// Index names the tools ("tools") or prompts ("prompts") of a virtual server.
-	Index(ctx context.Context, signedIdentity, subject, vs, kind string) (*toolnames.Index, error)
-	// ResourceConnector names the connector serving a resource URI and the URI it knows it by
-	// (they differ for a URI two connectors share, listed as <connector>+<uri>).
-	ResourceConnector(ctx context.Context, signedIdentity, subject, vs, uri string) (connector, original string, err error)
-	// HasTool says whether connector lists a tool named exactly original on virtual server vs.
-	HasTool(ctx context.Context, signedIdentity, subject, vs, connector, original string) (bool, error)
-}
 
 // codeHeaderMismatch is 2026-07-28's error for Mcp-Method, Mcp-Name or MCP-Protocol-Version
 // headers that disagree with the body.
@@ -77,62 +61,8 @@ func (m mirrored) check(msg *jsonrpc.Message, target string, hasTarget bool) *js
 	return nil
 }
 
-// routedKind says how a method's request names its connector.
-type routedKind int
-
-const (
-	notRouted routedKind = iota
-	byToolName
-	byPromptName
-	byResourceURI
-	byCompletionRef
-)
-
-func kindOf(method string) routedKind {
-	switch method {
-	case "tools/call":
-		return byToolName
-	case "prompts/get":
-		return byPromptName
-	case "resources/read", "resources/subscribe", "resources/unsubscribe":
-		return byResourceURI
-	case "completion/complete":
-		return byCompletionRef
-	}
-	return notRouted
-}
-
-// target reads what a routed request names: the tool or prompt name, or the resource URI. For a
-// completion, the prompt name or resource URI of its ref, and which of the two it is.
-func target(kind routedKind, params map[string]json.RawMessage) (name string, refKind routedKind, ok bool) {
-	field := "name"
-	raw := params
-	refKind = kind
-	switch kind {
-	case byResourceURI:
-		field = "uri"
-	case byCompletionRef:
-		var ref map[string]json.RawMessage
-		if json.Unmarshal(params["ref"], &ref) != nil || ref == nil {
-			return "", kind, false
-		}
-		var typ string
-		json.Unmarshal(ref["type"], &typ)
-		switch typ {
-		case "ref/prompt":
-			refKind, field = byPromptName, "name"
-		case "ref/resource":
-			refKind, field = byResourceURI, "uri"
-		default:
-			return "", kind, false
-		}
-		raw = ref
-	}
-	if err := json.Unmarshal(raw[field], &name); err != nil || name == "" {
-		return "", refKind, false
-	}
-	return name, refKind, true
-}
+// routedKind is how a routed request names its connector, for renameTarget.
+type routedKind = routing.Kind
 
 // headerLookup is headerValue that also says whether the header was there at all.
 func headerLookup(m *corev3.HeaderMap, name string) (string, bool) {
@@ -154,10 +84,10 @@ func renameTarget(params map[string]json.RawMessage, kind routedKind, original s
 		return err
 	}
 	switch kind {
-	case byResourceURI:
+	case routing.ByResourceURI:
 		params["uri"] = b
 		return nil
-	case byCompletionRef:
+	case routing.ByCompletionRef:
 	default:
 		params["name"] = b
 		return nil
@@ -176,162 +106,51 @@ func renameTarget(params map[string]json.RawMessage, kind routedKind, original s
 	return err
 }
 
-// place picks the connector a routed request is for and the connector's own name for its
-// target, and decides tool calls with the vmcp.tools policy. A nil connector without a refusal
-// means the aggregator should answer (a completion vmcp cannot place).
-func (e *edgeExchange) place(msg *jsonrpc.Message, kind, refKind routedKind, name string, args any) (*connector, string, *extprocv3.ProcessingResponse) {
-	unknown := func(what string) (*connector, string, *extprocv3.ProcessingResponse) {
-		if kind == byCompletionRef {
-			return nil, "", nil
-		}
-		return nil, "", e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown %s %q on virtual server %q", what, jsonrpc.Excerpt(name), e.vs.name), audit.OutcomeError)
-	}
-	switch refKind {
-	case byToolName:
-		if !wellFormedToolName(name) {
-			return nil, "", e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool %q on virtual server %q: not a valid MCP tool name", jsonrpc.Excerpt(name), e.vs.name), audit.OutcomeError)
-		}
-		idx, err := e.index("tools")
-		if err != nil {
-			return nil, "", e.unavailable(msg, err)
-		}
-		conn, original, ok := e.vs.names.Resolve(name, idx)
-		c := e.vs.connectors[conn]
-		if !ok || c == nil {
-			return unknown("tool")
-		}
-		// With prefixes always on, the name alone picks the connector: whether that connector
-		// has such a tool is asked of its list (cached), so that a made-up name after a real
-		// prefix gets "unknown tool" here, as in every other prefix mode, instead of reaching the
-		// connector. A name differing only in case from a curated one must be a connector's own
-		// tool of exactly that name (it may not be a way to a hidden or restricted tool); when the
-		// list cannot be read, that one is refused and any other call goes on, to fail at the
-		// connector as a call to a connector that is down does.
-		if caseVariant := e.vs.names.CaseVariant(name, conn, original); caseVariant || e.vs.names.Static() && e.catalog != nil {
-			known, err := e.hasTool(conn, original)
-			switch {
-			case err != nil && caseVariant:
-				return nil, "", e.unavailable(msg, err)
-			case err == nil && !known:
-				return unknown("tool")
-			}
-		}
-		e.event.Connector = c.name
-		if refused := e.decideCall(msg, c, original, name, args); refused != nil {
-			return nil, "", refused
-		}
-		return c, original, nil
-	case byPromptName:
-		if e.vs.names.Static() {
-			prefix, original, ok := strings.Cut(name, e.vs.separator)
-			if c := e.vs.connectors[prefix]; ok && c != nil && original != "" {
-				return e.decidePrimitive(msg, c, original, toolpolicy.PrimitivePrompt, name)
-			}
-			return unknown("prompt")
-		}
-		idx, err := e.index("prompts")
-		if err != nil {
-			return nil, "", e.unavailable(msg, err)
-		}
-		conn, original, ok := e.vs.prompts.Resolve(name, idx)
-		if c := e.vs.connectors[conn]; ok && c != nil {
-			return e.decidePrimitive(msg, c, original, toolpolicy.PrimitivePrompt, name)
-		}
-		return unknown("prompt")
-	default: // byResourceURI
-		if e.catalog == nil {
-			return unknown("resource")
-		}
-		ctx, cancel := e.placing()
-		conn, original, err := e.catalog.ResourceConnector(ctx, e.signed, e.subject, e.vs.name, name)
-		cancel()
-		if err != nil {
-			return nil, "", e.unavailable(msg, err)
-		}
-		if c := e.vs.connectors[conn]; c != nil && original != "" {
-			return e.decidePrimitive(msg, c, original, toolpolicy.PrimitiveResource, name)
-		}
-		return unknown("resource")
-	}
-}
-
-// decidePrimitive asks vmcp.connectors whether the caller may read a resource or get a prompt
-// (or subscribe, or complete one) of connector c; a refusal names the policy, as a tool's does.
-func (e *edgeExchange) decidePrimitive(msg *jsonrpc.Message, c *connector, original, primitive, exposed string) (*connector, string, *extprocv3.ProcessingResponse) {
-	d, err := e.state.tools.DecidePrimitive(context.Background(), toolpolicy.PrimitiveInput{
-		Action: toolpolicy.ActionRead, Primitive: primitive, Scope: toolpolicy.NewScope(e.caller, e.vs.policy),
-		Connector: c.name, Name: exposed,
-	})
-	e.event.PolicyRevision, e.event.DecisionID = e.state.tools.Revision(), d.ID
-	if err == nil && d.Allow {
-		e.event.Decision, e.event.Policy, e.event.Reason = "allow", toolpolicy.ConnectorsQuery, d.Reason
-		return c, original, nil
-	}
-	reason := d.Reason
-	if err != nil {
-		// Fail closed: a policy that cannot decide denies.
-		e.log.Error("extproc: connectors policy failed; denying", zap.String("vs", e.vs.name), zap.Error(err))
-		reason = "the connectors policy could not decide"
-	}
-	e.event.Connector = c.name
-	e.event.Decision, e.event.Policy, e.event.Reason = "deny", toolpolicy.ConnectorsQuery+" ("+e.state.tools.Source+")", reason
-	what := strings.ReplaceAll(primitive, "_", " ")
-	return nil, "", e.refuse(http.StatusOK, msg.ID, &jsonrpc.Error{
-		Code:    jsonrpc.CodeForbidden,
-		Message: fmt.Sprintf("%s %q denied by policy %s: %s", what, jsonrpc.Excerpt(exposed), toolpolicy.ConnectorsQuery, reason),
-		Data:    mustJSON(map[string]string{"policy": toolpolicy.ConnectorsQuery, "source": e.state.tools.Source, "reason": reason}),
-	}, audit.OutcomeDenied)
-}
-
-// index is the virtual server's current name index of tools or prompts; nil (and no error) when
-// names are static.
-func (e *edgeExchange) index(kind string) (*toolnames.Index, error) {
-	if e.vs.names.Static() || e.catalog == nil {
-		return nil, nil
-	}
-	ctx, cancel := e.placing()
-	defer cancel()
-	return e.catalog.Index(ctx, e.signed, e.subject, e.vs.name, kind)
-}
-
-// hasTool says whether the connector lists a tool of exactly this name; false without a catalog.
-func (e *edgeExchange) hasTool(conn, original string) (bool, error) {
+// decide asks the routing Table about req. Waits on the catalog end at the placing deadline,
+// which the connector session placed next shares.
+func (e *edgeExchange) decide(req routing.Request) routing.Decision {
 	if e.catalog == nil {
-		return false, nil
+		return e.state.routes.Decide(e.ctx, req, nil)
 	}
 	ctx, cancel := e.placing()
 	defer cancel()
-	return e.catalog.HasTool(ctx, e.signed, e.subject, e.vs.name, conn, original)
+	return e.state.routes.Decide(ctx, req, e.catalog)
 }
 
-// unavailable refuses a request vmcp could not place because the connectors' lists could not be
-// read.
-func (e *edgeExchange) unavailable(msg *jsonrpc.Message, err error) *extprocv3.ProcessingResponse {
-	e.log.Warn("extproc: cannot place the request", zap.String("vs", e.vs.name), zap.Error(err))
-	return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "the connectors of virtual server %q could not be listed", e.vs.name), audit.OutcomeUpstream)
-}
-
-// decideCall asks the vmcp.tools policy about one tool call; a refusal names the policy.
-func (e *edgeExchange) decideCall(msg *jsonrpc.Message, c *connector, original, exposed string, args any) *extprocv3.ProcessingResponse {
-	d, err := e.state.tools.Decide(context.Background(), toolpolicy.Input{
-		Action: toolpolicy.ActionCall, Scope: toolpolicy.NewScope(e.caller, e.vs.policy),
-		Connector: c.name, Tool: original, Exposed: exposed, Arguments: args,
-	})
-	e.event.PolicyRevision, e.event.DecisionID = e.state.tools.Revision(), d.ID
-	if err == nil && d.Allow {
-		e.event.Decision, e.event.Policy, e.event.Reason = "allow", toolpolicy.Query, d.Reason
-		return nil
+// decided turns a routing Decision into extproc's answer: the request on to the aggregator,
+// rewritten for its connector, or refused; the decision goes into the audit record.
+func (e *edgeExchange) decided(msg *jsonrpc.Message, req *routing.Request, d routing.Decision) *extprocv3.ProcessingResponse {
+	if d.Target != "" {
+		e.event.Target = d.Target
 	}
-	reason := d.Reason
-	if err != nil {
-		// Fail closed: a policy that cannot decide denies.
-		e.log.Error("extproc: tool policy failed; denying", zap.String("vs", e.vs.name), zap.Error(err))
-		reason = "the tool policy could not decide"
+	if d.Arguments != nil {
+		e.event.Arguments = d.Arguments
 	}
-	e.event.Decision, e.event.Policy, e.event.Reason = "deny", toolpolicy.Query+" ("+e.state.tools.Source+")", reason
-	return e.refuse(http.StatusOK, msg.ID, &jsonrpc.Error{
-		Code:    jsonrpc.CodeForbidden,
-		Message: fmt.Sprintf("tool %q denied by policy %s: %s", exposed, toolpolicy.Query, reason),
-		Data:    mustJSON(map[string]string{"policy": toolpolicy.Query, "source": e.state.tools.Source, "reason": reason}),
-	}, audit.OutcomeDenied)
+	if d.Connector != "" {
+		e.event.Connector = d.Connector
+	}
+	a := d.Audit
+	e.event.Decision, e.event.Policy, e.event.Reason = a.Decision, a.Policy, a.Reason
+	e.event.PolicyRevision, e.event.DecisionID = a.PolicyRevision, a.DecisionID
+	e.unwrapped = d.Unwrapped
+	switch d.Action {
+	case routing.Aggregate:
+		return continueRequestBody()
+	case routing.Refuse:
+		if d.Cause != nil {
+			if a.Outcome == audit.OutcomeUpstream {
+				e.log.Warn("extproc: cannot place the request", zap.String("vs", e.vs.name), zap.Error(d.Cause))
+			} else {
+				e.log.Error("extproc: denying", zap.String("vs", e.vs.name), zap.Error(d.Cause))
+			}
+		}
+		return e.refuse(http.StatusOK, msg.ID, d.Error, a.Outcome)
+	}
+	c := e.vs.connectors[d.Connector]
+	if c == nil {
+		// The routing Table and this state were compiled from one configuration: never.
+		e.log.Error("extproc: routed to a connector extproc does not know", zap.String("vs", e.vs.name), zap.String("connector", d.Connector))
+		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "connector %q is unavailable", d.Connector), audit.OutcomeError)
+	}
+	return e.forward(msg, c, req.Params, req.Kind, d.Target, d.Original)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/internal/identity"
+	"github.com/vmcp-dev/vmcp/internal/routing"
 	"github.com/vmcp-dev/vmcp/internal/session"
 	"github.com/vmcp-dev/vmcp/internal/tracing"
 )
@@ -26,7 +27,7 @@ type Server struct {
 	state     atomic.Pointer[compiled]
 	sessions  *session.Codec
 	connector KeptSessions
-	catalog   Catalog
+	catalog   routing.Catalog
 	recovery  SessionRecovery
 	audit     audit.Sink
 	log       *zap.Logger
@@ -57,16 +58,30 @@ func NewServer(sessions *session.Codec, signer *identity.Signer, connector KeptS
 	if sink == nil {
 		sink = audit.Discard{}
 	}
-	// The aggregator, which keeps connector sessions, also keeps the lists routing may need.
-	catalog, _ := connector.(Catalog)
-	// It also replaces the connector sessions it keeps, and those of client sessions.
+	// The aggregator, which keeps connector sessions, also replaces the connector sessions it
+	// keeps, and those of client sessions.
 	recovery, _ := connector.(SessionRecovery)
-	return &Server{sessions: sessions, signer: signer, connector: connector, catalog: catalog, recovery: recovery, audit: sink, log: log}
+	return &Server{sessions: sessions, signer: signer, connector: connector, recovery: recovery, audit: sink, log: log}
 }
 
-// Prepare compiles cfg; the returned commit swaps it in.
+// SetCatalog gives routing what the connectors' lists say (the aggregator's list cache). Without
+// one, only names the configuration alone places (prefix mode always) are routed, unchecked
+// against the connector's list, and no resource URI is. Call it before serving.
+func (s *Server) SetCatalog(c routing.Catalog) { s.catalog = c }
+
+// Prepare compiles cfg, routing included; the returned commit swaps it in.
 func (s *Server) Prepare(cfg *config.Config) (func(), error) {
-	c, err := compile(cfg)
+	routes, err := routing.Compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s.PrepareRoutes(cfg, routes)
+}
+
+// PrepareRoutes compiles cfg with routes, its routing Table, which the aggregator shares; the
+// returned commit swaps it in.
+func (s *Server) PrepareRoutes(cfg *config.Config, routes *routing.Table) (func(), error) {
+	c, err := compile(cfg, routes)
 	if err != nil {
 		return nil, err
 	}

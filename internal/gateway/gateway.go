@@ -196,6 +196,8 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 	// Connector sessions that replace ones their connector forgot are found by every replica.
 	g.aggregator.SetRemapStore(st)
 	g.extproc = extproc.NewServer(sessions, signer, g.aggregator, requests, log.Named("extproc"))
+	// Routing asks the aggregator's lists what a name or URI is.
+	g.extproc.SetCatalog(g.aggregator)
 	// authz sends a call to its connector's direct route once the aggregator knows the
 	// connector speaks the client's revision.
 	g.authz.SetConnectorRevisions(g.aggregator)
@@ -243,7 +245,7 @@ func (g *Gateway) applyLocked(cfg *config.Config, set *policyset.Set) error {
 		return err
 	}
 	commits := []func(){commitStdio}
-	for _, c := range []component{g.xds, g.authz, g.extproc, g.aggregator, g.metadata, g.oauth, g.console, g.users, g.requests} {
+	for _, c := range []component{g.xds, g.authz, sharedRoutes{g.extproc, g.aggregator}, g.metadata, g.oauth, g.console, g.users, g.requests} {
 		commit, err := c.Prepare(cfg)
 		if err != nil {
 			rollbackStdio()

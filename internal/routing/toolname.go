@@ -1,4 +1,4 @@
-package extproc
+package routing
 
 // maxToolName is the longest tool name vmcp routes: MCP 2025-11-25 (server/tools, "Tool names")
 // says 1 to 128 characters.
