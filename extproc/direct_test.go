@@ -1,6 +1,8 @@
 package extproc
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/audit"
 	"github.com/vmcp-dev/vmcp/internal/envoynames"
+	"github.com/vmcp-dev/vmcp/internal/headers"
 )
 
 // logEntry is the access log entry Envoy sends for a direct call: its request id, status,
@@ -141,4 +144,53 @@ func (s *countingEvents) recorded(n int) <-chan struct{} {
 	}
 	s.waiting[n] = ch
 	return ch
+}
+
+// modernConnector answers as the aggregator does for a connector that speaks 2026-07-28: no
+// session, that revision.
+type modernConnector struct{}
+
+func (modernConnector) ConnectorSession(context.Context, string, string, string, string, bool) (string, string, error) {
+	return "", "2026-07-28", nil
+}
+func (modernConnector) ForgetConnectorSession(string, string, string) {}
+
+// On a connector's direct route extproc answers the body with the route's metadata — the call's
+// JSON-RPC id and connector, for Envoy's replies for the connector, and the mark that its audit
+// event waits for the access log — and holds the event until its outcome comes instead of
+// recording it. A call whose answer would need rewriting (to a connector of the 2025 revisions,
+// in a session vmcp keeps) is refused rather than sent where nothing can rewrite it.
+func TestADirectRouteHoldsTheCallsEventUntilItsOutcome(t *testing.T) {
+	srv, _ := newTestServer(t)
+	sink := &events{}
+	srv.audit = sink
+	srv.connector = modernConnector{}
+	hs := map[string]string{"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "notes__add_note",
+		headers.DirectAnswer: "1", "x-request-id": "req-1"}
+	body := `{"jsonrpc":"2.0","id":"abc","method":"tools/call","params":{"name":"notes__add_note","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`
+
+	resp := plainBody(srv, "notes", hs, body)
+	md := routeMetadata(resp)
+	if md[envoynames.RouteRPCID] != `"abc"` || md[envoynames.RouteConnector] != "notes" || md[envoynames.RouteAwaitsOutcome] == "" {
+		t.Fatalf("route metadata %v: want the raw id, the connector and the outcome mark (answer %v)", md, resp)
+	}
+	if md["authorization"] != "Bearer "+testToken {
+		t.Errorf("the connector's credential is not among the route's headers: %v", md)
+	}
+	if len(sink.all) != 0 {
+		t.Fatalf("recorded before its outcome: %+v", sink.all)
+	}
+	if !srv.outcomes.complete(logEntry("req-1", 200, "via_upstream", "application/json", map[string]any{"answered": true})) {
+		t.Fatal("the call's outcome found no call waiting")
+	}
+	if ev := sink.last(t); ev.Outcome != audit.OutcomeOK || ev.Connector != "notes" || ev.Target != "notes__add_note" || ev.Subject != "alice" {
+		t.Errorf("recorded %+v", ev)
+	}
+
+	srv.connector = keptSessions{version: "2025-11-25"}
+	hs["x-request-id"] = "req-2"
+	resp = plainBody(srv, "notes", hs, body)
+	if !strings.Contains(string(resp.GetImmediateResponse().GetBody()), "routed inconsistently") {
+		t.Errorf("a direct call to a 2025 connector: %v, want a refusal", resp)
+	}
 }
