@@ -15,8 +15,10 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
 
-// compiled is the request-ready configuration, swapped atomically on reload.
-type compiled struct {
+// catalog is what the aggregator serves from one configuration, swapped atomically on reload:
+// the virtual servers with their connectors, the tool policy, and the caches of connectors'
+// lists and search indexes that a reload starts afresh.
+type catalog struct {
 	byPath map[string]*virtualServer
 	byName map[string]*virtualServer
 	tools  *toolpolicy.Policy
@@ -54,7 +56,7 @@ type connector struct {
 	health   health
 }
 
-func compile(cfg *config.Config) (*compiled, error) {
+func compile(cfg *config.Config) (*catalog, error) {
 	tools, err := toolpolicy.Compile(context.Background(), cfg)
 	if err != nil {
 		return nil, err
@@ -68,7 +70,7 @@ func compile(cfg *config.Config) (*compiled, error) {
 		}
 		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout.D()}
 	}
-	out := &compiled{maxBody: cfg.Server.MaxRequestBytes, byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: tools, lists: &listCache{}, indexes: &indexCache{}}
+	catalog := &catalog{maxBody: cfg.Server.MaxRequestBytes, byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: tools, lists: &listCache{}, indexes: &indexCache{}}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		v := &virtualServer{name: vs.Name, separator: vs.Prefix.Separator, names: toolnames.New(vs), prompts: toolnames.ForPrompts(vs), policy: toolpolicy.NewVirtualServer(vs.Name, vs.Access)}
@@ -79,8 +81,8 @@ func compile(cfg *config.Config) (*compiled, error) {
 		for _, name := range vs.Tools.Pinned {
 			v.pinned[name] = true
 		}
-		out.byPath[vs.Path] = v
-		out.byName[vs.Name] = v
+		catalog.byPath[vs.Path] = v
+		catalog.byName[vs.Name] = v
 	}
-	return out, nil
+	return catalog, nil
 }

@@ -273,11 +273,11 @@ func (s *Server) RetryInNewSession(ctx context.Context, ref connsession.Ref, pro
 }
 
 func (s *Server) connectorNamed(vs, name string) *connector {
-	st := s.state.Load()
-	if st == nil || st.byName[vs] == nil {
+	catalog := s.state.Load()
+	if catalog == nil || catalog.byName[vs] == nil {
 		return nil
 	}
-	for _, c := range st.byName[vs].connectors {
+	for _, c := range catalog.byName[vs].connectors {
 		if c.name == name {
 			return c
 		}

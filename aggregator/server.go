@@ -26,7 +26,7 @@ import (
 
 // Server is the aggregator's HTTP handler for every virtual server path.
 type Server struct {
-	state    atomic.Pointer[compiled]
+	state    atomic.Pointer[catalog]
 	up       *upstreamClient
 	signer   *identity.Signer
 	sessions *session.Codec
@@ -58,12 +58,12 @@ func NewServer(egressAddr string, signer *identity.Signer, sessions *session.Cod
 
 // Prepare compiles cfg; the returned commit swaps it in.
 func (s *Server) Prepare(cfg *config.Config) (func(), error) {
-	c, err := compile(cfg)
+	catalog, err := compile(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return func() {
-		if old := s.state.Swap(c); old != nil {
+		if old := s.state.Swap(catalog); old != nil {
 			// A reload can change any list a client sees (connectors, renames, policy).
 			for kind := range listChanged {
 				s.hub.publish("", kind)
@@ -75,7 +75,7 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 // request is one client request with everything decided about it so far.
 type request struct {
 	vs       *virtualServer
-	state    *compiled
+	catalog  *catalog
 	caller   identity.Identity
 	signed   string
 	session  *session.State
@@ -92,12 +92,12 @@ type request struct {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := s.state.Load()
-	if st == nil {
+	catalog := s.state.Load()
+	if catalog == nil {
 		writeError(w, http.StatusServiceUnavailable, nil, jsonrpc.Errorf(jsonrpc.CodeInternalError, "vmcp is not configured yet"))
 		return
 	}
-	vs := st.byPath[r.URL.Path]
+	vs := catalog.byPath[r.URL.Path]
 	if vs == nil {
 		http.NotFound(w, r)
 		return
@@ -110,7 +110,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "unauthenticated: the request did not come through vmcp's edge"))
 		return
 	}
-	req := &request{vs: vs, state: st, caller: caller, signed: signed, rawID: r.Header.Get(headers.SessionID), protocol: r.Header.Get(headers.ProtocolVersion)}
+	req := &request{vs: vs, catalog: catalog, caller: caller, signed: signed, rawID: r.Header.Get(headers.SessionID), protocol: r.Header.Get(headers.ProtocolVersion)}
 	// Every request that passed authz is one audit event, refusals included. A GET stream or a
 	// DELETE carries no JSON-RPC method: its HTTP method stands for it.
 	started := time.Now()
@@ -140,7 +140,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
-	maxRequestBody := req.state.maxBody
+	maxRequestBody := req.catalog.maxBody
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(maxRequestBody)+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, nil, jsonrpc.Errorf(jsonrpc.CodeParseError, "cannot read body"))

@@ -99,8 +99,8 @@ type pendingAuth struct {
 
 func (f *Flow) start(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("connector")
-	c := f.m.state.Load()
-	if c == nil || c.connectors[name] == nil {
+	settings := f.m.state.Load()
+	if settings == nil || settings.connectors[name] == nil {
 		page(w, http.StatusNotFound, "Unknown connector", "There is no connector called “"+name+"” that you connect your own account to.")
 		return
 	}
@@ -223,15 +223,15 @@ func (f *Flow) authorize(w http.ResponseWriter, r *http.Request, user claims, na
 			return
 		}
 	}
-	c := f.m.state.Load()
-	conn := c.connectors[name]
+	settings := f.m.state.Load()
+	conn := settings.connectors[name]
 	if conn == nil {
 		page(w, http.StatusNotFound, "Unknown connector", "There is no connector called “"+name+"” that you connect your own account to.")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	conf, err := f.m.oauthConfig(ctx, c, conn)
+	conf, err := f.m.oauthConfig(ctx, settings, conn)
 	if err != nil {
 		f.log.Warn("connections: authorization server unknown", zap.String("connector", name), zap.Error(err))
 		page(w, http.StatusBadGateway, "Connector unavailable", "vmcp could not find the sign-in page of “"+name+"”. Try again later, or ask your administrator.")
@@ -270,21 +270,21 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusOK, "Not connected", "“"+p.Connector+"” did not grant access ("+truncate(code, 64)+"). Nothing was connected.")
 		return
 	}
-	c := f.m.state.Load()
-	conn := c.connectors[p.Connector]
+	settings := f.m.state.Load()
+	conn := settings.connectors[p.Connector]
 	if conn == nil {
 		page(w, http.StatusNotFound, "Unknown connector", "The connector was removed from vmcp's configuration.")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	conf, err := f.m.oauthConfig(ctx, c, conn)
+	conf, err := f.m.oauthConfig(ctx, settings, conn)
 	if err == nil {
 		var tok *oauth2.Token
 		tok, err = conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, f.m.http), q.Get("code"),
 			oauth2.VerifierOption(p.Verifier), oauth2.SetAuthURLParam("resource", conn.resource))
 		if err == nil {
-			err = f.m.save(r.Context(), c, p.Subject, p.Connector, tok)
+			err = f.m.save(r.Context(), settings, p.Subject, p.Connector, tok)
 		}
 	}
 	if err != nil {
@@ -297,7 +297,7 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Flow) disconnect(w http.ResponseWriter, r *http.Request, user claims, name string) {
-	if c := f.m.state.Load(); c == nil || c.connectors[name] == nil {
+	if settings := f.m.state.Load(); settings == nil || settings.connectors[name] == nil {
 		page(w, http.StatusNotFound, "Unknown connector", "There is no connector called “"+name+"” that you connect your own account to.")
 		return
 	}
