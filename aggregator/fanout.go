@@ -76,7 +76,7 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 		c.health.observe(err, time.Now())
 		return a, err
 	})
-	st := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{},
+	sess := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{},
 		URLElicitation: session.DeclaresURLElicitation(params.Capabilities)}
 	var caps []map[string]json.RawMessage
 	for _, o := range outcomes {
@@ -85,11 +85,11 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 		}
 		a := o.value.(*initAnswer)
 		if a.sessionID != "" {
-			st.Upstream[o.connector.name] = a.sessionID
+			sess.Upstream[o.connector.name] = a.sessionID
 		}
 		caps = append(caps, a.caps)
 	}
-	sid, err := s.sessions.Seal(st)
+	sid, err := s.sessions.Seal(sess)
 	if err != nil {
 		writeError(w, 200, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "cannot create session"))
 		return

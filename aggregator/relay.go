@@ -25,10 +25,10 @@ var relayRetry = time.Second
 // list_changed is not passed on as it is: it empties vmcp's cache of that list and every client
 // of a virtual server with the connector hears of it from vmcp. A Last-Event-ID that vmcp minted
 // resumes only the connector that sent that event.
-func (s *Server) relayStreams(ctx context.Context, req *request, st *session.State, lastEventID string, out chan<- []byte) {
+func (s *Server) relayStreams(ctx context.Context, req *request, sess *session.State, lastEventID string, out chan<- []byte) {
 	resume, resumeID, resuming := relay.ParseEventID(lastEventID)
 	for _, c := range req.vs.connectors {
-		sid := st.Upstream[c.name]
+		sid := sess.Upstream[c.name]
 		if sid == "" || (resuming && c.name != resume) {
 			continue
 		}
@@ -37,7 +37,7 @@ func (s *Server) relayStreams(ctx context.Context, req *request, st *session.Sta
 			last = resumeID
 		}
 		ref := s.sessionRef(req, c, sid)
-		cl := call{connector: c, sessionID: s.remaps.current(ref.Subject, ref.VirtualServer, c.name, sid), protocolVersion: st.ProtocolVersion, identity: req.signed}
+		cl := call{connector: c, sessionID: s.remaps.current(ref.Subject, ref.VirtualServer, c.name, sid), protocolVersion: sess.ProtocolVersion, identity: req.signed}
 		go s.relayOne(ctx, req.catalog, cl, ref, last, out)
 	}
 }

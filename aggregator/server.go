@@ -186,16 +186,16 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 		return
 	}
 	if req.rawID != "" {
-		st, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
+		sess, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
 		if err != nil {
 			// MCP transports: an unknown or expired session is 404 so the client starts over.
 			req.errCode = jsonrpc.CodeInvalidRequest
 			writeError(w, http.StatusNotFound, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found: %v", err))
 			return
 		}
-		req.session = &st
+		req.session = &sess
 		if req.protocol == "" {
-			req.protocol = st.ProtocolVersion
+			req.protocol = sess.ProtocolVersion
 		}
 	}
 	if msg.Method == "subscriptions/listen" && req.modern {
@@ -317,32 +317,32 @@ func (s *Server) openSession(w http.ResponseWriter, req *request) (session.State
 		writeError(w, http.StatusBadRequest, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "missing Mcp-Session-Id"))
 		return session.State{}, false
 	}
-	st, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
+	sess, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
 	if err != nil {
 		writeError(w, http.StatusNotFound, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found"))
 		return session.State{}, false
 	}
-	return st, true
+	return sess, true
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request) {
-	st, ok := s.openSession(w, req)
+	sess, ok := s.openSession(w, req)
 	if !ok {
 		return
 	}
 	// MCP transports: after a DELETE the session id is refused (404) on every later request,
 	// on every replica; the record is shared through the store.
-	if err := s.sessions.End(r.Context(), req.rawID, st); err != nil {
+	if err := s.sessions.End(r.Context(), req.rawID, sess); err != nil {
 		s.log.Error("aggregator: session not ended", zap.String("vs", req.vs.name), zap.Error(err))
 		http.Error(w, "the session could not be ended; try again", http.StatusServiceUnavailable)
 		return
 	}
 	s.fanOut(r.Context(), req.vs, func(ctx context.Context, c *connector) (any, error) {
-		sid := s.currentEverywhere(ctx, req.caller.Subject, req.vs.name, c.name, st.Upstream[c.name])
+		sid := s.currentEverywhere(ctx, req.caller.Subject, req.vs.name, c.name, sess.Upstream[c.name])
 		if sid == "" {
 			return nil, nil
 		}
-		return nil, s.up.terminate(ctx, call{connector: c, sessionID: sid, protocolVersion: st.ProtocolVersion, identity: req.signed})
+		return nil, s.up.terminate(ctx, call{connector: c, sessionID: sid, protocolVersion: sess.ProtocolVersion, identity: req.signed})
 	})
 	w.WriteHeader(http.StatusNoContent)
 }

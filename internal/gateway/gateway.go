@@ -112,20 +112,20 @@ type Options struct {
 
 // New builds a gateway for cfg. Nothing listens until Run.
 func New(ctx context.Context, cfg *config.Config, log *zap.Logger, opts Options) (*Gateway, error) {
-	st, err := store.Open(ctx, cfg)
+	db, err := store.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	g, err := newWithStore(ctx, cfg, st, log, opts)
+	g, err := newWithStore(ctx, cfg, db, log, opts)
 	if err != nil {
-		st.Close()
+		db.Close()
 		return nil, err
 	}
 	return g, nil
 }
 
-func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *zap.Logger, opts Options) (*Gateway, error) {
-	keys, err := tokens.LoadKeys(ctx, st, cfg.Auth.KeyRotation.D(), KeyRetention(cfg))
+func newWithStore(ctx context.Context, cfg *config.Config, db store.Store, log *zap.Logger, opts Options) (*Gateway, error) {
+	keys, err := tokens.LoadKeys(ctx, db, cfg.Auth.KeyRotation.D(), KeyRetention(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -134,15 +134,15 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		_, err := rand.Read(b)
 		return b, err
 	}
-	idKey, err := st.Secret(ctx, "identity-hmac-1", random32)
+	idKey, err := db.Secret(ctx, "identity-hmac-1", random32)
 	if err != nil {
 		return nil, err
 	}
-	sessKey, err := st.Secret(ctx, "session-aes-1", random32)
+	sessKey, err := db.Secret(ctx, "session-aes-1", random32)
 	if err != nil {
 		return nil, err
 	}
-	sealKey, err := st.Secret(ctx, "login-seal-1", random32)
+	sealKey, err := db.Secret(ctx, "login-seal-1", random32)
 	if err != nil {
 		return nil, err
 	}
@@ -154,12 +154,12 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 	if err != nil {
 		return nil, err
 	}
-	ended := session.NewEnded(st, log.Named("session"))
+	ended := session.NewEnded(db, log.Named("session"))
 	sessions.TrackEnded(ended)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The recorder names its own "audit" logger.
-	recorder, err := audit.NewRecorder(st, audit.OptionsFromConfig(cfg.Audit), log, reg)
+	recorder, err := audit.NewRecorder(db, audit.OptionsFromConfig(cfg.Audit), log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 	}
 	g := &Gateway{
 		log:        log,
-		store:      st,
+		store:      db,
 		keys:       keys,
 		metrics:    reg,
 		requests:   requests,
@@ -181,7 +181,7 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		xds:        xds.NewServer(log.Named("xds")),
 		authz:      authz.NewServer(keys, signer, log.Named("authz"), reg, requests),
 		metadata:   &oauth.Metadata{},
-		oauth:      oauth.NewServer(oauth.Options{Store: st, Keys: keys, SealKey: sealKey, Dev: opts.Dev, Log: log.Named("oauth")}),
+		oauth:      oauth.NewServer(oauth.Options{Store: db, Keys: keys, SealKey: sealKey, Dev: opts.Dev, Log: log.Named("oauth")}),
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, requests, log.Named("aggregator")),
 		stdio:      newStdioConnectors(log.Named("stdio"), Version),
 		ended:      ended,
@@ -193,9 +193,9 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		return nil, err
 	}
 	// Connector sessions that replace ones their connector forgot are found by every replica.
-	g.aggregator.SetRemapStore(st)
+	g.aggregator.SetRemapStore(db)
 	g.extproc = extproc.NewServer(sessions, signer, g.aggregator, requests, log.Named("extproc"))
-	if err := g.initUserCredentials(ctx, st, opts); err != nil {
+	if err := g.initUserCredentials(ctx, db, opts); err != nil {
 		return nil, err
 	}
 	if err := g.initConsole(ctx, random32); err != nil {
