@@ -68,7 +68,7 @@ func compile(cfg *config.Config) (*catalog, error) {
 		if path == "" {
 			path = "/"
 		}
-		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout.D()}
+		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout}
 	}
 	catalog := &catalog{maxBody: cfg.Server.MaxRequestBytes, byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: tools, lists: &listCache{}, indexes: &indexCache{}}
 	for i := range cfg.VirtualServers {

@@ -139,7 +139,7 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*gate, map[st
 
 		passSubjectToken: exchangesTokens(cfg),
 	}
-	leeway := cfg.Auth.Leeway.D()
+	leeway := cfg.Auth.Leeway
 	for _, name := range append([]string{cfg.Auth.Issuer}, cfg.Issuers()...) {
 		gate.issuers[name] = &issuer{
 			name: name, account: cfg.Auth.Issuer, groupsClaim: "groups", rolesClaim: "roles",
@@ -148,10 +148,10 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*gate, map[st
 	}
 	remotes := map[string]*remoteKeys{}
 	for _, ti := range cfg.Auth.TrustedIssuers {
-		key := ti.JWKSURL + " " + ti.MinRefreshInterval.D().String() + " " + ti.RefreshInterval.D().String()
+		key := ti.JWKSURL + " " + ti.MinRefreshInterval.String() + " " + ti.RefreshInterval.String()
 		rk := s.remotes[key]
 		if rk == nil {
-			rk = newRemoteKeys(ti.JWKSURL, ti.RefreshInterval.D(), ti.MinRefreshInterval.D(), &http.Client{Timeout: 10 * time.Second}, s.log, s.clock)
+			rk = newRemoteKeys(ti.JWKSURL, ti.RefreshInterval, ti.MinRefreshInterval, &http.Client{Timeout: 10 * time.Second}, s.log, s.clock)
 			fetchCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			rk.refresh(fetchCtx) // a failure is logged; tokens from this issuer fail until it answers
 			cancel()

@@ -71,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	commit()
-	return &fixture{srv: srv, minter: tokens.NewMinter(keys, cfg.Auth.Issuer, cfg.Auth.TokenTTL.D()), signer: signer, cfg: cfg}
+	return &fixture{srv: srv, minter: tokens.NewMinter(keys, cfg.Auth.Issuer, cfg.Auth.TokenTTL), signer: signer, cfg: cfg}
 }
 
 func (f *fixture) token(t *testing.T, aud string) string {

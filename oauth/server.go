@@ -149,10 +149,10 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 	setup := &setup{
 		issuer:       strings.TrimSuffix(cfg.Auth.Issuer, "/"),
 		views:        map[string]*view{},
-		accessTTL:    cfg.Auth.TokenTTL.D(),
-		refreshTTL:   cfg.Auth.RefreshTokenTTL.D(),
-		signInMaxAge: cfg.Auth.SignInMaxAge.D(),
-		codeTTL:      cfg.Auth.CodeTTL.D(),
+		accessTTL:    cfg.Auth.TokenTTL,
+		refreshTTL:   cfg.Auth.RefreshTokenTTL,
+		signInMaxAge: cfg.Auth.SignInMaxAge,
+		codeTTL:      cfg.Auth.CodeTTL,
 		resources:    map[string]string{},
 		clients:      map[string]*client{},
 		dynamic:      *cfg.Auth.DynamicRegistration,
@@ -188,7 +188,7 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 		if slices.Contains(issuers, base) {
 			v.issuer = base
 		}
-		v.minter = tokens.NewMinter(s.keys, v.issuer, cfg.Auth.TokenTTL.D())
+		v.minter = tokens.NewMinter(s.keys, v.issuer, cfg.Auth.TokenTTL)
 		if v.metadata, v.openIDMetadata, err = buildMetadata(setup, v.issuer); err != nil {
 			return nil, err
 		}

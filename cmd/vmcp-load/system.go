@@ -263,7 +263,7 @@ func (s *system) minter(ctx context.Context) (*minter, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := tokens.LoadKeys(ctx, db, cfg.Auth.KeyRotation.D(), gateway.KeyRetention(cfg))
+	keys, err := tokens.LoadKeys(ctx, db, cfg.Auth.KeyRotation, gateway.KeyRetention(cfg))
 	if err != nil {
 		db.Close()
 		return nil, err

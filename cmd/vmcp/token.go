@@ -54,11 +54,11 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	keys, err := tokens.LoadKeys(ctx, db, cfg.Auth.KeyRotation.D(), gateway.KeyRetention(cfg))
+	keys, err := tokens.LoadKeys(ctx, db, cfg.Auth.KeyRotation, gateway.KeyRetention(cfg))
 	if err != nil {
 		return err
 	}
-	lifetime := cfg.Auth.TokenTTL.D()
+	lifetime := cfg.Auth.TokenTTL
 	if *ttl > 0 {
 		lifetime = *ttl
 	}

@@ -111,7 +111,7 @@ const KeyFile = "connections.key"
 
 // Prepare compiles cfg. dev allows a key generated into data_dir when auth.connections has none.
 func (m *Manager) Prepare(cfg *config.Config, dev bool) (func(), error) {
-	settings := &settings{connectors: map[string]*connector{}, publicURL: strings.TrimSuffix(cfg.Server.PublicURL, "/"), ticketTTL: cfg.Auth.Connections.TicketTTL.D()}
+	settings := &settings{connectors: map[string]*connector{}, publicURL: strings.TrimSuffix(cfg.Server.PublicURL, "/"), ticketTTL: cfg.Auth.Connections.TicketTTL}
 	for _, conn := range cfg.Connectors {
 		cr := conn.Credential
 		if cr.Type != config.CredentialOAuth {

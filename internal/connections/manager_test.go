@@ -124,7 +124,7 @@ func newManagerOn(t *testing.T, db store.Store, resource, clientID string) *Mana
 	cfg := &config.Config{Connectors: []config.Connector{{Name: "github", URL: resource, Credential: config.Credential{Type: config.CredentialOAuth, ClientID: clientID}}}}
 	cfg.Server.PublicURL = "https://vmcp.example"
 	cfg.Server.DataDir = t.TempDir()
-	cfg.Auth.Connections.TicketTTL = config.Duration(time.Minute)
+	cfg.Auth.Connections.TicketTTL = time.Minute
 	cfg.Auth.Connections.EncryptionKeys = []config.Secret{config.NewSecret("${env:K}", strings.Repeat("ab", 32))}
 	commit, err := m.Prepare(cfg, false)
 	if err != nil {

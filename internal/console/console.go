@@ -156,7 +156,7 @@ func (h *Handler) Prepare(cfg *config.Config) (func(), error) {
 		adminGroups: append([]string(nil), cfg.Audit.AdminGroups...),
 		sessionTTL:  sessionTTL,
 	}
-	if m := cfg.Auth.SignInMaxAge.D(); m > 0 && m < site.sessionTTL {
+	if m := cfg.Auth.SignInMaxAge; m > 0 && m < site.sessionTTL {
 		site.sessionTTL = m
 	}
 	return func() { h.state.Store(site) }, nil

@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, log *zap.Logger, opts Options)
 }
 
 func newWithStore(ctx context.Context, cfg *config.Config, db store.Store, log *zap.Logger, opts Options) (*Gateway, error) {
-	keys, err := tokens.LoadKeys(ctx, db, cfg.Auth.KeyRotation.D(), KeyRetention(cfg))
+	keys, err := tokens.LoadKeys(ctx, db, cfg.Auth.KeyRotation, KeyRetention(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func AdminAudience(cfg *config.Config) string {
 // newAdmin builds the admin API for cfg: callers present a vmcp token for AdminAudience whose
 // groups include one of audit.admin_groups.
 func (g *Gateway) newAdmin(cfg *config.Config) (*admin.Handler, error) {
-	aud, issuer, leeway := AdminAudience(cfg), cfg.Auth.Issuer, cfg.Auth.Leeway.D()
+	aud, issuer, leeway := AdminAudience(cfg), cfg.Auth.Issuer, cfg.Auth.Leeway
 	return admin.New(admin.Config{
 		Store:          g.store,
 		Recorder:       g.recorder,
@@ -334,7 +334,7 @@ func restartRequired(old, cur *config.Config) error {
 // KeyRetention is how long a retired signing key stays published: long enough for every token it
 // signed to expire.
 func KeyRetention(cfg *config.Config) time.Duration {
-	return cfg.Auth.TokenTTL.D() + cfg.Auth.Leeway.D()
+	return cfg.Auth.TokenTTL + cfg.Auth.Leeway
 }
 
 // Run serves until ctx is done, reloading configuration from the file it came from whenever it
@@ -401,7 +401,7 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 		}
 		run("config watch", func() error { return config.Watch(ctx, cfg.Path, data, g.log.Named("config"), g.Apply) })
 	}
-	run("maintenance", func() error { g.maintain(ctx, cfg.Auth.KeyRotation.D()); return nil })
+	run("maintenance", func() error { g.maintain(ctx, cfg.Auth.KeyRotation); return nil })
 	run("ended sessions", func() error { g.ended.Run(ctx, EndedSessionsSync); return nil })
 	run("revocations", func() error { g.authz.WatchRevocations(ctx, g.store, RevocationPoll); return nil })
 	// The audit pipeline runs on its own context: on shutdown it must outlive the servers so
@@ -423,7 +423,7 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 		}
 	}()
 	run("audit retention", func() error {
-		return audit.RunRetention(ctx, g.store, cfg.Audit.Retention.D(), 1000, time.Hour, g.log.Named("audit"))
+		return audit.RunRetention(ctx, g.store, cfg.Audit.Retention, 1000, time.Hour, g.log.Named("audit"))
 	})
 	g.mu.Lock()
 	g.runCtx = ctx

@@ -101,7 +101,7 @@ func bundleConfig(t *testing.T, url string, key *opatest.Key) *config.Config {
 	cfg := &config.Config{Path: filepath.Join(dir, "vmcp.yaml")}
 	cfg.Policy.Bundle = &config.PolicyBundle{
 		URL: url, Resource: "bundles/vmcp.tar.gz",
-		MinDelay: config.Duration(time.Second), MaxDelay: config.Duration(time.Second),
+		MinDelay: time.Second, MaxDelay: time.Second,
 		Signing: &config.BundleSigning{PublicKeyFile: keyFile},
 	}
 	return cfg

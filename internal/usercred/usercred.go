@@ -102,7 +102,7 @@ func (r *Resolver) Prepare(cfg *config.Config) (func(), error) {
 		if !cr.Type.PerUser() {
 			continue
 		}
-		s := &strategy{name: conn.Name, kind: cr.Type, url: conn.URL, header: strings.ToLower(cr.Header), ttl: cr.TTL.D(),
+		s := &strategy{name: conn.Name, kind: cr.Type, url: conn.URL, header: strings.ToLower(cr.Header), ttl: cr.TTL,
 			tokenURL: cr.TokenURL, clientID: cr.ClientID, clientSecret: cr.ClientSecret.Value(), audience: cr.Audience, scope: strings.Join(cr.Scopes, " ")}
 		if s.ttl == 0 {
 			s.ttl = config.DefaultAssertionTTL

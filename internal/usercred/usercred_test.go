@@ -54,7 +54,7 @@ func TestAnIdentityAssertionNamesTheUserForThatConnectorAndVerifiesWithVMCPsKeys
 	r := NewResolver(nil, keys, nil)
 	cfg := &config.Config{Connectors: []config.Connector{
 		{Name: "internal", URL: "https://internal.example/mcp", Credential: config.Credential{Type: config.CredentialIdentityAssertion}},
-		{Name: "legacy", URL: "https://legacy.example/mcp", Credential: config.Credential{Type: config.CredentialIdentityAssertion, Header: "X-User-Assertion", TTL: config.Duration(time.Minute)}},
+		{Name: "legacy", URL: "https://legacy.example/mcp", Credential: config.Credential{Type: config.CredentialIdentityAssertion, Header: "X-User-Assertion", TTL: time.Minute}},
 	}}
 	cfg.Auth.Issuer = issuer
 	commit, _ := r.Prepare(cfg)
