@@ -239,7 +239,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostForm.Get("decision") != "allow" {
-		s.log.Info("oauth: consent denied", zap.String("client_id", p.ClientID), zap.String("sub", p.User.Subject), zap.String("virtual_server", p.VirtualServer))
+		s.log.Info("oauth: consent denied", zap.String("client_id", p.ClientID), zap.String("subject", p.User.Subject), zap.String("vs", p.VirtualServer))
 		redirectError(w, r, p.RedirectURI, p.State, setup.viewOfIssuer(p.Issuer).issuer, "access_denied", "the user denied access")
 		return
 	}
@@ -268,6 +268,6 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, setup *setup,
 	}
 	q.Set("iss", v.issuer) // RFC 9207: lets the client detect mix-up attacks
 	u.RawQuery = q.Encode()
-	s.log.Info("oauth: authorization code issued", zap.String("client_id", p.ClientID), zap.String("sub", p.User.Subject), zap.String("virtual_server", p.VirtualServer))
+	s.log.Info("oauth: authorization code issued", zap.String("client_id", p.ClientID), zap.String("subject", p.User.Subject), zap.String("vs", p.VirtualServer))
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }

@@ -157,7 +157,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, setup *setup, c
 		if err := s.store.RevokeRefreshFamily(r.Context(), family); err != nil {
 			s.log.Error("oauth: revoke refresh family", zap.Error(err))
 		}
-		s.log.Info("oauth: sign-in too old to refresh; the client must sign in again", zap.String("client_id", cl.id), zap.String("sub", g.User.Subject))
+		s.log.Info("oauth: sign-in too old to refresh; the client must sign in again", zap.String("client_id", cl.id), zap.String("subject", g.User.Subject))
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "the sign-in behind this refresh token is too old; sign in again")
 		return
 	}
@@ -185,7 +185,7 @@ func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, setup *setu
 		oauthError(w, http.StatusInternalServerError, "server_error", "could not issue a token")
 		return
 	}
-	s.log.Info("oauth: tokens issued", zap.String("client_id", g.ClientID), zap.String("sub", g.User.Subject), zap.String("resource", g.Resource))
+	s.log.Info("oauth: tokens issued", zap.String("client_id", g.ClientID), zap.String("subject", g.User.Subject), zap.String("resource", g.Resource))
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(map[string]any{

@@ -161,7 +161,7 @@ func (f *Flow) confirmed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil || !csrf.Valid(f.m.sign.key, user.Nonce, r.PostForm.Get("csrf")) {
-		f.log.Info("connections: form refused (bad CSRF token)", zap.String("sub", user.Subject), zap.String("connector", name))
+		f.log.Info("connections: form refused (bad CSRF token)", zap.String("subject", user.Subject), zap.String("connector", name))
 		page(w, http.StatusForbidden, "Form expired", "This form is not valid any more (or did not come from vmcp). Open /connect/"+name+" again. Nothing was changed.")
 		return
 	}
@@ -193,7 +193,7 @@ func (f *Flow) FinishLogin(w http.ResponseWriter, r *http.Request, u login.User,
 	})
 	if p.Ticket != "" {
 		if t, err := f.m.sign.verify(purposeTicket, p.Ticket); err != nil || t.Subject != user.Subject {
-			f.log.Warn("connections: connect link used by another user; refused", zap.String("sub", user.Subject), zap.String("connector", p.Connector))
+			f.log.Warn("connections: connect link used by another user; refused", zap.String("subject", user.Subject), zap.String("connector", p.Connector))
 			page(w, http.StatusForbidden, "Wrong account", "This connect link was made for another vmcp account than the one you signed in with. Nothing was connected.")
 			return
 		}
@@ -218,7 +218,7 @@ func (f *Flow) authorize(w http.ResponseWriter, r *http.Request, user claims, na
 	if ticket != "" {
 		t, err := f.m.sign.verify(purposeTicket, ticket)
 		if err != nil || t.Connector != name || t.Subject != user.Subject {
-			f.log.Warn("connections: connect link used by another user; refused", zap.String("sub", user.Subject), zap.String("connector", name))
+			f.log.Warn("connections: connect link used by another user; refused", zap.String("subject", user.Subject), zap.String("connector", name))
 			page(w, http.StatusForbidden, "Wrong account", "This connect link was made for another vmcp account than the one you signed in with. Nothing was connected.")
 			return
 		}
@@ -288,11 +288,11 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		f.log.Warn("connections: connecting failed", zap.String("sub", p.Subject), zap.String("connector", p.Connector), zap.Error(sanitize(err)))
+		f.log.Warn("connections: connecting failed", zap.String("subject", p.Subject), zap.String("connector", p.Connector), zap.Error(sanitize(err)))
 		page(w, http.StatusBadGateway, "Not connected", "vmcp could not complete the connection to “"+p.Connector+"”. Try again.")
 		return
 	}
-	f.log.Info("connections: connected", zap.String("sub", p.Subject), zap.String("connector", p.Connector))
+	f.log.Info("connections: connected", zap.String("subject", p.Subject), zap.String("connector", p.Connector))
 	page(w, http.StatusOK, "Connected", "Your account is connected to “"+p.Connector+"”. You can close this page and return to your application.")
 }
 

@@ -216,7 +216,7 @@ func (m *Manager) Token(ctx context.Context, subject, connectorName string) (str
 		return t.AccessToken, t.Expiry, nil
 	}
 	if t.RefreshToken == "" {
-		m.log.Info("connections: access token expired and no refresh token; not connected", zap.String("sub", subject), zap.String("connector", connectorName))
+		m.log.Info("connections: access token expired and no refresh token; not connected", zap.String("subject", subject), zap.String("connector", connectorName))
 		return "", time.Time{}, m.notConnected(settings, subject, connectorName)
 	}
 	nt, err := m.refresh(ctx, conn, t.RefreshToken)
@@ -228,7 +228,7 @@ func (m *Manager) Token(ctx context.Context, subject, connectorName string) (str
 			return t2.AccessToken, t2.Expiry, nil
 		}
 		m.log.Info("connections: refresh refused by the authorization server; the user must connect again",
-			zap.String("sub", subject), zap.String("connector", connectorName), zap.String("error", rerr.ErrorCode))
+			zap.String("subject", subject), zap.String("connector", connectorName), zap.String("error", rerr.ErrorCode))
 		if err := m.store.DeleteConnection(ctx, subject, connectorName); err != nil {
 			m.log.Warn("connections: could not delete a dead connection", zap.Error(err))
 		}
@@ -240,7 +240,7 @@ func (m *Manager) Token(ctx context.Context, subject, connectorName string) (str
 	if err := m.save(ctx, settings, subject, connectorName, nt); err != nil {
 		return "", time.Time{}, err
 	}
-	m.log.Info("connections: access token refreshed", zap.String("sub", subject), zap.String("connector", connectorName))
+	m.log.Info("connections: access token refreshed", zap.String("subject", subject), zap.String("connector", connectorName))
 	return nt.AccessToken, nt.Expiry, nil
 }
 
@@ -258,7 +258,7 @@ func (m *Manager) load(ctx context.Context, settings *settings, subject, connect
 		// The key was dropped from the ring (or the row was tampered with): the user connects
 		// again, which is better than failing every call.
 		m.log.Warn("connections: stored tokens cannot be decrypted; treating as not connected",
-			zap.String("sub", subject), zap.String("connector", connectorName), zap.String("key_id", rec.KeyID))
+			zap.String("subject", subject), zap.String("connector", connectorName), zap.String("key_id", rec.KeyID))
 		return rec, Tokens{}, m.notConnected(settings, subject, connectorName)
 	}
 	var t Tokens
@@ -297,7 +297,7 @@ func (m *Manager) Disconnect(ctx context.Context, subject, connectorName string)
 		return err
 	}
 	m.notify(subject, connectorName)
-	m.log.Info("connections: disconnected", zap.String("sub", subject), zap.String("connector", connectorName))
+	m.log.Info("connections: disconnected", zap.String("subject", subject), zap.String("connector", connectorName))
 	if conn := settings.connectors[connectorName]; conn != nil && loadErr == nil {
 		m.revoke(ctx, settings, conn, subject, t)
 	}
@@ -312,7 +312,7 @@ const revokeTimeout = 5 * time.Second
 func (m *Manager) revoke(ctx context.Context, settings *settings, conn *connector, subject string, t Tokens) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
-	log := m.log.With(zap.String("sub", subject), zap.String("connector", conn.name))
+	log := m.log.With(zap.String("subject", subject), zap.String("connector", conn.name))
 	ep, err := m.endpoints(ctx, conn)
 	if err == nil && ep.RevocationURL == "" {
 		log.Info("connections: tokens not revoked at the authorization server: it has no revocation endpoint")
