@@ -16,8 +16,10 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/toolpolicy"
 )
 
-// compiled is the request-ready configuration, swapped atomically on reload.
-type compiled struct {
+// catalog is what the aggregator serves from one configuration, swapped atomically on reload:
+// the virtual servers with their connectors, the tool policy, and the caches of connectors'
+// lists and search indexes that a reload starts afresh.
+type catalog struct {
 	byPath map[string]*virtualServer
 	byName map[string]*virtualServer
 	tools  *toolpolicy.Policy
@@ -57,7 +59,7 @@ type connector struct {
 
 // compile compiles cfg with routes, the routing Table compiled from the same cfg: the tool
 // names and policy the lists are made with are the ones extproc routes calls by.
-func compile(cfg *config.Config, routes *routing.Table) (*compiled, error) {
+func compile(cfg *config.Config, routes *routing.Table) (*catalog, error) {
 	conns := map[string]*connector{}
 	for _, c := range cfg.Connectors {
 		u, _ := url.Parse(c.URL) // validated at load
@@ -65,9 +67,9 @@ func compile(cfg *config.Config, routes *routing.Table) (*compiled, error) {
 		if path == "" {
 			path = "/"
 		}
-		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout.D()}
+		conns[c.Name] = &connector{name: c.Name, path: path, timeout: c.Timeout}
 	}
-	out := &compiled{maxBody: cfg.Server.MaxRequestBytes, byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: routes.Policy(), lists: &listCache{}, indexes: &indexCache{}}
+	catalog := &catalog{maxBody: cfg.Server.MaxRequestBytes, byPath: map[string]*virtualServer{}, byName: map[string]*virtualServer{}, tools: routes.Policy(), lists: &listCache{}, indexes: &indexCache{}}
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		route := routes.ByName(vs.Name)
@@ -82,8 +84,8 @@ func compile(cfg *config.Config, routes *routing.Table) (*compiled, error) {
 		for _, name := range vs.Tools.Pinned {
 			v.pinned[name] = true
 		}
-		out.byPath[vs.Path] = v
-		out.byName[vs.Name] = v
+		catalog.byPath[vs.Path] = v
+		catalog.byName[vs.Name] = v
 	}
-	return out, nil
+	return catalog, nil
 }

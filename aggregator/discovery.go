@@ -165,7 +165,7 @@ func (s *Server) callTool(ctx context.Context, req *request, msg *jsonrpc.Messag
 		limit = *args.Limit
 	}
 	visible := s.discoveryView(ctx, req)
-	ix := req.state.indexes.get(visible)
+	ix := req.catalog.indexes.get(visible)
 	found := []json.RawMessage{}
 	for _, r := range ix.Search(*args.Query, limit) {
 		found = append(found, visible[r.Index])

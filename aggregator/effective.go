@@ -18,12 +18,12 @@ const effectiveTTL = time.Minute
 // (`vmcp policy tools`, the admin API's effective-tools); the caller's groups are what the admin
 // says, not from a token.
 func (s *Server) EffectiveTools(ctx context.Context, caller identity.Identity, vsName string) ([]json.RawMessage, error) {
-	st := s.state.Load()
-	if st == nil {
+	catalog := s.state.Load()
+	if catalog == nil {
 		return nil, fmt.Errorf("vmcp is not configured yet")
 	}
 	var vs *virtualServer
-	for _, v := range st.byPath {
+	for _, v := range catalog.byPath {
 		if v.name == vsName {
 			vs = v
 		}
@@ -37,7 +37,7 @@ func (s *Server) EffectiveTools(ctx context.Context, caller identity.Identity, v
 	if err != nil {
 		return nil, err
 	}
-	req := &request{vs: vs, state: st, caller: caller, signed: signed, method: "tools/list"}
+	req := &request{vs: vs, catalog: catalog, caller: caller, signed: signed, method: "tools/list"}
 	tools, _ := s.toolsView(ctx, req)
 	return tools, nil
 }

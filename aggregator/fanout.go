@@ -76,7 +76,7 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 		c.health.observe(err, time.Now())
 		return a, err
 	})
-	st := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{},
+	sess := session.State{Subject: req.caller.Subject, VirtualServer: req.vs.name, ProtocolVersion: version, Upstream: map[string]string{},
 		URLElicitation: session.DeclaresURLElicitation(params.Capabilities)}
 	var caps []map[string]json.RawMessage
 	for _, o := range outcomes {
@@ -85,11 +85,11 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, req *request
 		}
 		a := o.value.(*initAnswer)
 		if a.sessionID != "" {
-			st.Upstream[o.connector.name] = a.sessionID
+			sess.Upstream[o.connector.name] = a.sessionID
 		}
 		caps = append(caps, a.caps)
 	}
-	sid, err := s.sessions.Seal(st)
+	sid, err := s.sessions.Seal(sess)
 	if err != nil {
 		writeError(w, 200, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "cannot create session"))
 		return
@@ -179,7 +179,7 @@ func (s *Server) listedTo(ctx context.Context, req *request, key string) func(co
 	return func(connector string, name json.RawMessage) bool {
 		var n string
 		json.Unmarshal(name, &n)
-		d, err := req.state.tools.DecidePrimitive(ctx, toolpolicy.PrimitiveInput{
+		d, err := req.catalog.tools.DecidePrimitive(ctx, toolpolicy.PrimitiveInput{
 			Action: toolpolicy.ActionList, Primitive: primitive, Scope: scope, Connector: connector, Name: n,
 		})
 		if err != nil {
@@ -249,11 +249,11 @@ func (s *Server) listEverywhere(ctx context.Context, req *request, method, key s
 // one of a resting connector, or asked for afresh.
 func (s *Server) listOne(ctx context.Context, req *request, c *connector, method, key string) ([]map[string]json.RawMessage, error) {
 	now := time.Now()
-	if items, ok := req.state.lists.get(c.name, method, now); ok {
+	if items, ok := req.catalog.lists.get(c.name, method, now); ok {
 		return items, nil
 	}
 	if c.health.resting(now) {
-		if items, ok := req.state.lists.stale(c.name, method); ok {
+		if items, ok := req.catalog.lists.stale(c.name, method); ok {
 			return items, nil
 		}
 		return nil, errResting
@@ -266,8 +266,8 @@ func (s *Server) listOne(ctx context.Context, req *request, c *connector, method
 		return err
 	})
 	c.health.observe(err, now)
-	if err == nil && req.state.lists.put(c.name, method, items, time.Now()) {
-		s.listChangedAt(req.state, c.name, strings.TrimSuffix(key, "Templates"))
+	if err == nil && req.catalog.lists.put(c.name, method, items, time.Now()) {
+		s.listChangedAt(req.catalog, c.name, strings.TrimSuffix(key, "Templates"))
 	}
 	return items, err
 }
@@ -293,7 +293,7 @@ func (s *Server) visibleTools(ctx context.Context, req *request) []json.RawMessa
 			if !visible {
 				continue
 			}
-			d, err := req.state.tools.Decide(ctx, toolpolicy.Input{
+			d, err := req.catalog.tools.Decide(ctx, toolpolicy.Input{
 				Action: toolpolicy.ActionList, Scope: scope,
 				Connector: o.connector.name, Tool: original, Exposed: exposed,
 			})

@@ -38,7 +38,7 @@ func (s *Server) indexOf(req *request, outcomes []outcome, kind string) *toolnam
 	if names.Static() {
 		return nil
 	}
-	gen := req.state.lists.generation()
+	gen := req.catalog.lists.generation()
 	if e := holder.p.Load(); e != nil && e.gen == gen && !e.partial && time.Since(e.built) < listCacheTTL {
 		return e.idx
 	}
@@ -92,7 +92,7 @@ func (s *Server) HasTool(ctx context.Context, signedIdentity, subject, vs, conne
 	if err != nil {
 		return false, err
 	}
-	if found, cached := req.state.lists.has(connectorName, "tools/list", original, time.Now()); cached {
+	if found, cached := req.catalog.lists.has(connectorName, "tools/list", original, time.Now()); cached {
 		return found, nil
 	}
 	i := slices.IndexFunc(req.vs.connectors, func(c *connector) bool { return c.name == connectorName })
@@ -114,13 +114,13 @@ func (s *Server) HasTool(ctx context.Context, signedIdentity, subject, vs, conne
 
 // requestFor is a request on behalf of a caller that extproc has already let through.
 func (s *Server) requestFor(signedIdentity, subject, vs string) (*request, error) {
-	st := s.state.Load()
-	if st == nil {
+	catalog := s.state.Load()
+	if catalog == nil {
 		return nil, fmt.Errorf("not configured")
 	}
-	v := st.byName[vs]
+	v := catalog.byName[vs]
 	if v == nil {
 		return nil, fmt.Errorf("no virtual server %q", vs)
 	}
-	return &request{vs: v, state: st, caller: identity.Identity{Subject: subject, VirtualServer: vs}, signed: signedIdentity}, nil
+	return &request{vs: v, catalog: catalog, caller: identity.Identity{Subject: subject, VirtualServer: vs}, signed: signedIdentity}, nil
 }

@@ -115,11 +115,11 @@ func (t *keptSessions) forget(subject, vs, connector string) {
 // a client speaking 2026-07-28 (modern) and a connector that does too, there is no session:
 // the answer is "" and that revision, and the request goes on as the client sent it.
 func (s *Server) ConnectorSession(ctx context.Context, signedIdentity, subject, vs, connector string, modern bool) (sessionID, version string, err error) {
-	st := s.state.Load()
-	if st == nil {
+	catalog := s.state.Load()
+	if catalog == nil {
 		return "", "", fmt.Errorf("not configured")
 	}
-	if v := st.byName[vs]; v != nil {
+	if v := catalog.byName[vs]; v != nil {
 		for _, c := range v.connectors {
 			if c.name == connector {
 				ctx, cancel := context.WithTimeout(ctx, c.timeout)

@@ -13,11 +13,11 @@ import (
 // tool lists already cached (an expired list still counts: it names what the connector had). It
 // never asks a connector.
 func (s *Server) KnownTool(vs, tool string) bool {
-	st := s.state.Load()
-	if st == nil {
+	catalog := s.state.Load()
+	if catalog == nil {
 		return false
 	}
-	v := st.byName[vs]
+	v := catalog.byName[vs]
 	if v == nil {
 		return false
 	}
@@ -30,7 +30,7 @@ func (s *Server) KnownTool(vs, tool string) bool {
 		idx = e.idx
 	}
 	conn, original, ok := v.names.Resolve(tool, idx)
-	return ok && st.lists.listed(conn, "tools/list", original)
+	return ok && catalog.lists.listed(conn, "tools/list", original)
 }
 
 // KeptSessions counts the unexpired connector sessions kept for session-less clients.
@@ -57,12 +57,12 @@ func (s *Server) OpenStreams() int {
 // ConnectorHealth calls f for every configured connector, of a virtual server, once, with whether its latest request
 // succeeded.
 func (s *Server) ConnectorHealth(f func(connector string, up bool)) {
-	st := s.state.Load()
-	if st == nil {
+	catalog := s.state.Load()
+	if catalog == nil {
 		return
 	}
 	seen := map[string]bool{}
-	for _, vs := range st.byName {
+	for _, vs := range catalog.byName {
 		for _, c := range vs.connectors {
 			if !seen[c.name] {
 				seen[c.name] = true

@@ -79,8 +79,8 @@ func TestConnectorHealthReportsEachConnectorOnce(t *testing.T) {
 	if len(got) != 10 || !got["slack"] || !got["github"] {
 		t.Fatalf("health before any request = %v, want 10 connectors up", got)
 	}
-	st := b.agg.state.Load()
-	slack := st.byName["plain"].connectors[0]
+	catalog := b.agg.state.Load()
+	slack := catalog.byName["plain"].connectors[0]
 	slack.health.observe(fmt.Errorf("connector slack: %w", errUpstream), time.Now())
 	if got := health(); got["slack"] || !got["github"] {
 		t.Fatalf("after slack failed: %v, want slack down, github up", got)

@@ -61,8 +61,8 @@ func (h *hub) publish(vs, kind string) {
 
 // listChangedAt tells the clients of every virtual server with connector that its kind of list
 // changed.
-func (s *Server) listChangedAt(st *compiled, connector, kind string) {
-	for name, vs := range st.byName {
+func (s *Server) listChangedAt(catalog *catalog, connector, kind string) {
+	for name, vs := range catalog.byName {
 		for _, c := range vs.connectors {
 			if c.name == connector {
 				s.hub.publish(name, kind)

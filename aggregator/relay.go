@@ -25,10 +25,10 @@ var relayRetry = time.Second
 // list_changed is not passed on as it is: it empties vmcp's cache of that list and every client
 // of a virtual server with the connector hears of it from vmcp. A Last-Event-ID that vmcp minted
 // resumes only the connector that sent that event.
-func (s *Server) relayStreams(ctx context.Context, req *request, st *session.State, lastEventID string, out chan<- []byte) {
+func (s *Server) relayStreams(ctx context.Context, req *request, sess *session.State, lastEventID string, out chan<- []byte) {
 	resume, resumeID, resuming := relay.ParseEventID(lastEventID)
 	for _, c := range req.vs.connectors {
-		sid := st.Upstream[c.name]
+		sid := sess.Upstream[c.name]
 		if sid == "" || (resuming && c.name != resume) {
 			continue
 		}
@@ -37,12 +37,12 @@ func (s *Server) relayStreams(ctx context.Context, req *request, st *session.Sta
 			last = resumeID
 		}
 		ref := s.sessionRef(req, c, sid)
-		cl := call{connector: c, sessionID: s.remaps.current(ref.Subject, ref.VirtualServer, c.name, sid), protocolVersion: st.ProtocolVersion, identity: req.signed}
-		go s.relayOne(ctx, req.state, cl, ref, last, out)
+		cl := call{connector: c, sessionID: s.remaps.current(ref.Subject, ref.VirtualServer, c.name, sid), protocolVersion: sess.ProtocolVersion, identity: req.signed}
+		go s.relayOne(ctx, req.catalog, cl, ref, last, out)
 	}
 }
 
-func (s *Server) relayOne(ctx context.Context, st *compiled, cl call, ref connsession.Ref, last string, out chan<- []byte) {
+func (s *Server) relayOne(ctx context.Context, catalog *catalog, cl call, ref connsession.Ref, last string, out chan<- []byte) {
 	// No translation (internal/translate): the connector session was opened in the client's own
 	// revision, or an older 2025 one whose messages the client reads as they are.
 	rw := &relay.Rewriter{Connector: cl.connector.name}
@@ -70,7 +70,7 @@ func (s *Server) relayOne(ctx context.Context, st *compiled, cl call, ref connse
 			// there is nothing to relay.
 			return
 		} else {
-			last = s.relayEvents(ctx, st, cl.connector.name, resp, rw, last, out)
+			last = s.relayEvents(ctx, catalog, cl.connector.name, resp, rw, last, out)
 			resp.Body.Close()
 		}
 		select {
@@ -82,7 +82,7 @@ func (s *Server) relayOne(ctx context.Context, st *compiled, cl call, ref connse
 
 // relayEvents passes one open GET stream on and returns the id of the last event seen, to resume
 // from.
-func (s *Server) relayEvents(ctx context.Context, st *compiled, connector string, resp *http.Response, rw *relay.Rewriter, last string, out chan<- []byte) string {
+func (s *Server) relayEvents(ctx context.Context, catalog *catalog, connector string, resp *http.Response, rw *relay.Rewriter, last string, out chan<- []byte) string {
 	r := sse.NewReader(resp.Body)
 	for {
 		ev, err := r.Next()
@@ -97,8 +97,8 @@ func (s *Server) relayEvents(ctx context.Context, st *compiled, connector string
 		}
 		if m, err := jsonrpc.Parse(ev.Data); err == nil && m.IsNotification() && strings.HasSuffix(m.Method, "/list_changed") {
 			kind := strings.TrimSuffix(strings.TrimPrefix(m.Method, "notifications/"), "/list_changed")
-			st.lists.drop(connector, kind)
-			s.listChangedAt(st, connector, kind)
+			catalog.lists.drop(connector, kind)
+			s.listChangedAt(catalog, connector, kind)
 			continue
 		}
 		select {

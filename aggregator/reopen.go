@@ -50,8 +50,8 @@ type RemapStore interface {
 }
 
 // SetRemapStore makes replacements of forgotten connector sessions visible to every replica that
-// shares st. Without one they stay in this replica.
-func (s *Server) SetRemapStore(st RemapStore) { s.remaps.store = st }
+// shares remapStore. Without one they stay in this replica.
+func (s *Server) SetRemapStore(remapStore RemapStore) { s.remaps.store = remapStore }
 
 type remapKey struct{ subject, vs, connector, sealed string }
 
@@ -125,14 +125,14 @@ func (s *Server) replace(ctx context.Context, c *connector, ref connsession.Ref)
 		return "", "", false, fmt.Errorf("connector %q: new session: %w", c.name, err)
 	}
 	sid = a.sessionID
-	if st := s.remaps.store; st != nil {
+	if remapStore := s.remaps.store; remapStore != nil {
 		sealed, err := s.sessions.Seal(session.State{Subject: ref.Subject, VirtualServer: ref.VirtualServer, Upstream: map[string]string{ref.Connector: sid}})
 		if err != nil {
 			return "", "", false, err
 		}
-		if perr := st.PutGrant(ctx, remapGrant, chainKey(k, ref.Stale), []byte(sealed), ref.Expires); perr != nil {
+		if perr := remapStore.PutGrant(ctx, remapGrant, chainKey(k, ref.Stale), []byte(sealed), ref.Expires); perr != nil {
 			// Another replica replaced the same session first: use its session, end ours.
-			winner, err := s.chainNext(ctx, st, k, ref.Stale)
+			winner, err := s.chainNext(ctx, remapStore, k, ref.Stale)
 			if err != nil || winner == "" {
 				return "", "", false, fmt.Errorf("connector %q: record the new session: %w", c.name, errors.Join(perr, err))
 			}
@@ -148,12 +148,12 @@ func (s *Server) replace(ctx context.Context, c *connector, ref connsession.Ref)
 // latest follows the chain in the store from connector session sid to the last session that
 // replaced it (sid itself when none did, or without a store).
 func (s *Server) latest(ctx context.Context, k remapKey, sid string) string {
-	st := s.remaps.store
-	if st == nil {
+	remapStore := s.remaps.store
+	if remapStore == nil {
 		return sid
 	}
 	for range maxChain {
-		next, err := s.chainNext(ctx, st, k, sid)
+		next, err := s.chainNext(ctx, remapStore, k, sid)
 		if err != nil || next == "" {
 			break
 		}
@@ -172,8 +172,8 @@ func (s *Server) currentEverywhere(ctx context.Context, subject, vs, connector, 
 }
 
 // chainNext reads the session that replaced stale, or "" when none did.
-func (s *Server) chainNext(ctx context.Context, st RemapStore, k remapKey, stale string) (string, error) {
-	v, err := st.Grant(ctx, remapGrant, chainKey(k, stale))
+func (s *Server) chainNext(ctx context.Context, remapStore RemapStore, k remapKey, stale string) (string, error) {
+	v, err := remapStore.Grant(ctx, remapGrant, chainKey(k, stale))
 	if err != nil {
 		return "", err
 	}
@@ -273,11 +273,11 @@ func (s *Server) RetryInNewSession(ctx context.Context, ref connsession.Ref, pro
 }
 
 func (s *Server) connectorNamed(vs, name string) *connector {
-	st := s.state.Load()
-	if st == nil || st.byName[vs] == nil {
+	catalog := s.state.Load()
+	if catalog == nil || catalog.byName[vs] == nil {
 		return nil
 	}
-	for _, c := range st.byName[vs].connectors {
+	for _, c := range catalog.byName[vs].connectors {
 		if c.name == name {
 			return c
 		}

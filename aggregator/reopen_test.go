@@ -53,7 +53,7 @@ type replica struct {
 	signed string
 }
 
-func newReplica(t *testing.T, egress string, st store.Store) *replica {
+func newReplica(t *testing.T, egress string, db store.Store) *replica {
 	t.Helper()
 	cfg, err := config.Load("t.yaml", []byte(`
 connectors: [{name: weather, url: "http://`+egress+`/mcp"}]
@@ -65,7 +65,7 @@ virtual_servers: [{name: demo, connectors: [weather]}]
 	signer, _ := identity.NewSigner([]byte(strings.Repeat("i", 32)))
 	codec, _ := session.NewCodec([]byte(strings.Repeat("s", 32)), time.Hour)
 	r := &replica{t: t, agg: NewServer(egress, signer, codec, "test", nil, zaptest.NewLogger(t)), cfg: cfg}
-	r.agg.SetRemapStore(st)
+	r.agg.SetRemapStore(db)
 	r.reload()
 	r.signed, _ = signer.Sign(identity.Identity{Subject: "alice", VirtualServer: "demo", Expiry: time.Now().Add(time.Hour).Unix()})
 	return r
@@ -115,12 +115,12 @@ func TestAForgottenConnectorSessionIsReplacedOnceForEveryReplica(t *testing.T) {
 	srv := httptest.NewServer(conn)
 	defer srv.Close()
 	egress := strings.TrimPrefix(srv.URL, "http://")
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	a, b := newReplica(t, egress, st), newReplica(t, egress, st)
+	defer db.Close()
+	a, b := newReplica(t, egress, db), newReplica(t, egress, db)
 
 	_, sid := a.post("", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
 	state, err := a.agg.sessions.Open(sid, "alice", "demo")
@@ -174,7 +174,7 @@ func TestAForgottenConnectorSessionIsReplacedOnceForEveryReplica(t *testing.T) {
 
 	// A replica that never saw a replacement ends the latest one when the client ends its
 	// session, not the forgotten one.
-	c := newReplica(t, egress, st)
+	c := newReplica(t, egress, db)
 	del := httptest.NewRequest(http.MethodDelete, "/v/demo/mcp", nil)
 	del.Header.Set("x-vmcp-identity", c.signed)
 	del.Header.Set("Mcp-Session-Id", sid)

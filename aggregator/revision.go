@@ -90,11 +90,11 @@ func (s *Server) speaksModern(ctx context.Context, c *connector, signedIdentity 
 // requests, from what speaksModern learned; it never asks the connector (authz calls it on every
 // hinted Check).
 func (s *Server) SpeaksModern(vs, connector string) bool {
-	st := s.state.Load()
-	if st == nil {
+	catalog := s.state.Load()
+	if catalog == nil {
 		return false
 	}
-	v := st.byName[vs]
+	v := catalog.byName[vs]
 	if v == nil {
 		return false
 	}

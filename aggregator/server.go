@@ -27,7 +27,7 @@ import (
 
 // Server is the aggregator's HTTP handler for every virtual server path.
 type Server struct {
-	state    atomic.Pointer[compiled]
+	state    atomic.Pointer[catalog]
 	up       *upstreamClient
 	signer   *identity.Signer
 	sessions *session.Codec
@@ -69,12 +69,12 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 // PrepareRoutes compiles cfg with routes, its routing Table, which extproc shares; the returned
 // commit swaps it in.
 func (s *Server) PrepareRoutes(cfg *config.Config, routes *routing.Table) (func(), error) {
-	c, err := compile(cfg, routes)
+	catalog, err := compile(cfg, routes)
 	if err != nil {
 		return nil, err
 	}
 	return func() {
-		if old := s.state.Swap(c); old != nil {
+		if old := s.state.Swap(catalog); old != nil {
 			// A reload can change any list a client sees (connectors, renames, policy).
 			for kind := range listChanged {
 				s.hub.publish("", kind)
@@ -86,7 +86,7 @@ func (s *Server) PrepareRoutes(cfg *config.Config, routes *routing.Table) (func(
 // request is one client request with everything decided about it so far.
 type request struct {
 	vs       *virtualServer
-	state    *compiled
+	catalog  *catalog
 	caller   identity.Identity
 	signed   string
 	session  *session.State
@@ -103,12 +103,12 @@ type request struct {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := s.state.Load()
-	if st == nil {
+	catalog := s.state.Load()
+	if catalog == nil {
 		writeError(w, http.StatusServiceUnavailable, nil, jsonrpc.Errorf(jsonrpc.CodeInternalError, "vmcp is not configured yet"))
 		return
 	}
-	vs := st.byPath[r.URL.Path]
+	vs := catalog.byPath[r.URL.Path]
 	if vs == nil {
 		http.NotFound(w, r)
 		return
@@ -121,7 +121,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "unauthenticated: the request did not come through vmcp's edge"))
 		return
 	}
-	req := &request{vs: vs, state: st, caller: caller, signed: signed, rawID: r.Header.Get(headers.SessionID), protocol: r.Header.Get(headers.ProtocolVersion)}
+	req := &request{vs: vs, catalog: catalog, caller: caller, signed: signed, rawID: r.Header.Get(headers.SessionID), protocol: r.Header.Get(headers.ProtocolVersion)}
 	// Every request that passed authz is one audit event, refusals included. A GET stream or a
 	// DELETE carries no JSON-RPC method: its HTTP method stands for it.
 	started := time.Now()
@@ -151,7 +151,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
-	maxRequestBody := req.state.maxBody
+	maxRequestBody := req.catalog.maxBody
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(maxRequestBody)+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, nil, jsonrpc.Errorf(jsonrpc.CodeParseError, "cannot read body"))
@@ -197,16 +197,16 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, req *request) {
 		return
 	}
 	if req.rawID != "" {
-		st, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
+		sess, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
 		if err != nil {
 			// MCP transports: an unknown or expired session is 404 so the client starts over.
 			req.errCode = jsonrpc.CodeInvalidRequest
 			writeError(w, http.StatusNotFound, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found: %v", err))
 			return
 		}
-		req.session = &st
+		req.session = &sess
 		if req.protocol == "" {
-			req.protocol = st.ProtocolVersion
+			req.protocol = sess.ProtocolVersion
 		}
 	}
 	if msg.Method == "subscriptions/listen" && req.modern {
@@ -328,32 +328,32 @@ func (s *Server) openSession(w http.ResponseWriter, req *request) (session.State
 		writeError(w, http.StatusBadRequest, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "missing Mcp-Session-Id"))
 		return session.State{}, false
 	}
-	st, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
+	sess, err := s.sessions.Open(req.rawID, req.caller.Subject, req.vs.name)
 	if err != nil {
 		writeError(w, http.StatusNotFound, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found"))
 		return session.State{}, false
 	}
-	return st, true
+	return sess, true
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request) {
-	st, ok := s.openSession(w, req)
+	sess, ok := s.openSession(w, req)
 	if !ok {
 		return
 	}
 	// MCP transports: after a DELETE the session id is refused (404) on every later request,
 	// on every replica; the record is shared through the store.
-	if err := s.sessions.End(r.Context(), req.rawID, st); err != nil {
+	if err := s.sessions.End(r.Context(), req.rawID, sess); err != nil {
 		s.log.Error("aggregator: session not ended", zap.String("vs", req.vs.name), zap.Error(err))
 		http.Error(w, "the session could not be ended; try again", http.StatusServiceUnavailable)
 		return
 	}
 	s.fanOut(r.Context(), req.vs, func(ctx context.Context, c *connector) (any, error) {
-		sid := s.currentEverywhere(ctx, req.caller.Subject, req.vs.name, c.name, st.Upstream[c.name])
+		sid := s.currentEverywhere(ctx, req.caller.Subject, req.vs.name, c.name, sess.Upstream[c.name])
 		if sid == "" {
 			return nil, nil
 		}
-		return nil, s.up.terminate(ctx, call{connector: c, sessionID: sid, protocolVersion: st.ProtocolVersion, identity: req.signed})
+		return nil, s.up.terminate(ctx, call{connector: c, sessionID: sid, protocolVersion: sess.ProtocolVersion, identity: req.signed})
 	})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -102,14 +102,14 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request, req *request, ms
 // getStream serves the GET stream of the 2025 revisions: server-initiated messages for a
 // session, which from vmcp are the list_changed notifications.
 func (s *Server) getStream(w http.ResponseWriter, r *http.Request, req *request) {
-	st, ok := s.openSession(w, req)
+	sess, ok := s.openSession(w, req)
 	if !ok {
 		return
 	}
 	relayed := make(chan []byte, 16)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	s.relayStreams(ctx, req, &st, r.Header.Get("Last-Event-ID"), relayed)
+	s.relayStreams(ctx, req, &sess, r.Header.Get("Last-Event-ID"), relayed)
 	s.stream(w, r, req, nil, func(string) bool { return true }, relayed, nil, nil)
 }
 

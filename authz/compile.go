@@ -20,8 +20,10 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/toolnames"
 )
 
-// compiled is the request-ready form of the configuration, swapped atomically on reload.
-type compiled struct {
+// gate is what Check decides with, built from one configuration and swapped atomically on
+// reload: the virtual servers by path, the token issuers, the vmcp.authz policy, the token
+// cache and the browser origins allowed.
+type gate struct {
 	byPath  map[string]*virtualServer
 	issuers map[string]*issuer
 	policy  *policy
@@ -120,14 +122,14 @@ func challengeFor(base string, vs *config.VirtualServer) spelling {
 	return spelling{challenge: `Bearer resource_metadata="` + meta + `", scope="mcp"`, metadata: meta}
 }
 
-// compile builds the request-ready state. remotes carries the previous configuration's key sets
+// compile builds the gate for cfg. remotes carries the previous configuration's key sets
 // over, so that a reload does not forget keys (or refetch them) for unchanged issuers.
-func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, map[string]*remoteKeys, error) {
+func (s *Server) compile(ctx context.Context, cfg *config.Config) (*gate, map[string]*remoteKeys, error) {
 	pol, err := loadPolicy(ctx, cfg.ActivePolicies, cfg.PolicyDir())
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &compiled{
+	gate := &gate{
 		byPath:  make(map[string]*virtualServer, len(cfg.VirtualServers)),
 		issuers: map[string]*issuer{},
 		policy:  pol,
@@ -137,25 +139,25 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 
 		passSubjectToken: exchangesTokens(cfg),
 	}
-	leeway := cfg.Auth.Leeway.D()
+	leeway := cfg.Auth.Leeway
 	for _, name := range append([]string{cfg.Auth.Issuer}, cfg.Issuers()...) {
-		c.issuers[name] = &issuer{
+		gate.issuers[name] = &issuer{
 			name: name, account: cfg.Auth.Issuer, groupsClaim: "groups", rolesClaim: "roles",
 			own: s.keys, leeway: leeway, now: s.clock,
 		}
 	}
 	remotes := map[string]*remoteKeys{}
 	for _, ti := range cfg.Auth.TrustedIssuers {
-		key := ti.JWKSURL + " " + ti.MinRefreshInterval.D().String() + " " + ti.RefreshInterval.D().String()
+		key := ti.JWKSURL + " " + ti.MinRefreshInterval.String() + " " + ti.RefreshInterval.String()
 		rk := s.remotes[key]
 		if rk == nil {
-			rk = newRemoteKeys(ti.JWKSURL, ti.RefreshInterval.D(), ti.MinRefreshInterval.D(), &http.Client{Timeout: 10 * time.Second}, s.log, s.clock)
+			rk = newRemoteKeys(ti.JWKSURL, ti.RefreshInterval, ti.MinRefreshInterval, &http.Client{Timeout: 10 * time.Second}, s.log, s.clock)
 			fetchCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			rk.refresh(fetchCtx) // a failure is logged; tokens from this issuer fail until it answers
 			cancel()
 		}
 		remotes[key] = rk
-		c.issuers[ti.Issuer] = &issuer{
+		gate.issuers[ti.Issuer] = &issuer{
 			name: ti.Issuer, account: ti.Issuer, groupsClaim: ti.GroupsClaim, rolesClaim: ti.RolesClaim,
 			remote: rk, algs: ti.Algorithms, leeway: leeway, now: s.clock,
 		}
@@ -189,7 +191,7 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*compiled, ma
 		if names := toolnames.New(vs); names.Static() {
 			v.names = names
 		}
-		c.byPath[vs.Path] = v
+		gate.byPath[vs.Path] = v
 	}
-	return c, remotes, nil
+	return gate, remotes, nil
 }

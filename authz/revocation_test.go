@@ -17,14 +17,14 @@ import (
 // token was verified and cached before — and the tokens around it are not.
 func TestARevokedTokenIsRefusedEvenWhenCached(t *testing.T) {
 	f := newFixture(t)
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { db.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go f.srv.WatchRevocations(ctx, st, 10*time.Millisecond)
+	go f.srv.WatchRevocations(ctx, db, 10*time.Millisecond)
 
 	const aud = "https://mcp.example.com/v/eng/mcp"
 	revoked, kept := f.token(t, aud), f.token(t, aud)
@@ -45,7 +45,7 @@ func TestARevokedTokenIsRefusedEvenWhenCached(t *testing.T) {
 		{Kind: store.RevokedToken, ID: claims.ID, Expires: time.Now().Add(time.Hour)},
 		{Kind: store.RevokedFamily, ID: "fam-1", Expires: time.Now().Add(time.Hour)},
 	} {
-		if err := st.Revoke(context.Background(), r); err != nil {
+		if err := db.Revoke(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -28,7 +28,7 @@ import (
 // Server implements envoy.service.auth.v3.Authorization.
 type Server struct {
 	authv3.UnimplementedAuthorizationServer
-	state     atomic.Pointer[compiled]
+	state     atomic.Pointer[gate]
 	keys      KeySource
 	signer    *identity.Signer
 	log       *zap.Logger
@@ -82,7 +82,7 @@ func (s *Server) clock() time.Time { return s.now() }
 func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, remotes, err := s.compile(context.Background(), cfg)
+	gate, remotes, err := s.compile(context.Background(), cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -90,29 +90,29 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.remotes = remotes
-		s.state.Store(c)
-		s.log.Info("authz: configuration applied", zap.String("policy", c.policy.source), zap.Int("issuers", len(c.issuers)))
+		s.state.Store(gate)
+		s.log.Info("authz: configuration applied", zap.String("policy", gate.policy.source), zap.Int("issuers", len(gate.issuers)))
 	}, nil
 }
 
 // Check decides one request: find the virtual server → verify the token → ask the policy →
 // answer.
 func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
-	st := s.state.Load()
+	gate := s.state.Load()
 	httpReq := req.GetAttributes().GetRequest().GetHttp()
 	ctx, span := tracing.StartGRPC(ctx, "envoy.service.auth.v3.Authorization", "Check", httpReq.GetHeaders())
 	defer span.End()
-	if st == nil || httpReq == nil {
+	if gate == nil || httpReq == nil {
 		return denied(http.StatusServiceUnavailable, "temporarily_unavailable", "", "vmcp is not configured yet"), nil
 	}
 	path, _, _ := strings.Cut(httpReq.GetPath(), "?")
-	vs := st.byPath[path]
+	vs := gate.byPath[path]
 	if vs == nil {
 		return denied(http.StatusNotFound, "not_found", "", "no virtual MCP server at this path"), nil
 	}
 	hdrs := httpReq.GetHeaders()
 	ev := auditEvent{vs: vs.name, counted: vs.decisions, requestID: hdrs["x-request-id"], mcpMethod: mcpMethod(httpReq.GetMethod(), hdrs), span: span}
-	if !st.origins.Allow(hdrs["origin"]) {
+	if !gate.origins.Allow(hdrs["origin"]) {
 		// Before the token: a page on a rebound or foreign origin learns nothing, not even
 		// whether the browser's token is good.
 		ev.decision, ev.reason = "deny", "origin not allowed"
@@ -127,7 +127,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		return unauthorized(vs.spelledFor(httpReq.GetHost()), ""), nil
 	}
 	now := s.clock()
-	v, key, err := st.verify(ctx, vs, token, now)
+	v, key, err := gate.verify(ctx, vs, token, now)
 	if err != nil {
 		reason := "token is invalid"
 		if ie := (*tokens.InvalidError)(nil); errors.As(err, &ie) {
@@ -150,43 +150,43 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		s.record(ev)
 		return rateLimited(wait), nil
 	}
-	if g := v.grant; g != nil && st.policy.perCaller {
+	if g := v.grant; g != nil && gate.policy.perCaller {
 		// The policy's answer depends on nothing this request could change.
-		ev.decision, ev.reason, ev.policy, ev.revision = "allow", g.d.reason, st.policy.source, g.d.revision
+		ev.decision, ev.reason, ev.policy, ev.revision = "allow", g.d.reason, gate.policy.source, g.d.revision
 		h := s.routeHint(vs, httpReq)
 		ev.folded = h.direct
 		s.record(ev)
 		resp := allowed(g.signed, hdrs, g.d.headers, h)
-		st.passSubjectTokenOn(resp, v, token)
+		gate.passSubjectTokenOn(resp, v, token)
 		return resp, nil
 	}
 
 	in := buildInput(vs, v, httpReq.GetMethod(), path, hdrs)
 	started := time.Now()
-	d, err := st.policy.decide(ctx, in)
+	d, err := gate.policy.decide(ctx, in)
 	s.metrics.policy.Observe(time.Since(started).Seconds())
 	if err != nil {
 		// Fail closed: a policy that cannot decide denies.
 		s.log.Error("authz: policy failed; denying", zap.String("vs", vs.name), zap.Error(err))
-		ev.decision, ev.reason, ev.policy = "error", "policy evaluation failed", st.policy.source
+		ev.decision, ev.reason, ev.policy = "error", "policy evaluation failed", gate.policy.source
 		ev.revision, ev.decisionID = d.revision, d.id
 		s.record(ev)
 		return denied(http.StatusForbidden, "access_denied", "", "the access policy could not decide"), nil
 	}
 	ev.revision, ev.decisionID = d.revision, d.id
 	if !d.allow {
-		ev.decision, ev.reason, ev.policy = "deny", d.reason, st.policy.source
+		ev.decision, ev.reason, ev.policy = "deny", d.reason, gate.policy.source
 		s.record(ev)
 		return forbidden(vs.spelledFor(httpReq.GetHost()), d), nil
 	}
-	resp, err := s.allow(ev, vs, v, d, st, httpReq, key)
+	resp, err := s.allow(ev, vs, v, d, gate, httpReq, key)
 	if err == nil {
-		st.passSubjectTokenOn(resp, v, token)
+		gate.passSubjectTokenOn(resp, v, token)
 	}
 	return resp, err
 }
 
-func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision, st *compiled, httpReq *authv3.AttributeContext_HttpRequest, key [sha256.Size]byte) (*authv3.CheckResponse, error) {
+func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision, gate *gate, httpReq *authv3.AttributeContext_HttpRequest, key [sha256.Size]byte) (*authv3.CheckResponse, error) {
 	hdrs := httpReq.GetHeaders()
 	id := identity.Identity{
 		Subject:       v.claims.Subject,
@@ -201,10 +201,10 @@ func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision,
 		s.log.Error("authz: sign identity", zap.Error(err))
 		return denied(http.StatusInternalServerError, "server_error", "", "internal error"), nil
 	}
-	if st.policy.perCaller {
-		st.cache.setGrant(key, &grant{d: d, signed: signed})
+	if gate.policy.perCaller {
+		gate.cache.setGrant(key, &grant{d: d, signed: signed})
 	}
-	ev.decision, ev.reason, ev.policy = "allow", d.reason, st.policy.source
+	ev.decision, ev.reason, ev.policy = "allow", d.reason, gate.policy.source
 	h := s.routeHint(vs, httpReq)
 	ev.folded = h.direct
 	s.record(ev)
@@ -214,26 +214,26 @@ func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision,
 // verify checks token for vs, from the cache when it was verified before. A token signed by a
 // key the issuer's set lacks triggers one (rate-limited) refetch of that issuer's keys: that is
 // how a rotated key becomes usable.
-func (c *compiled) verify(ctx context.Context, vs *virtualServer, token string, now time.Time) (verified, [sha256.Size]byte, error) {
+func (gate *gate) verify(ctx context.Context, vs *virtualServer, token string, now time.Time) (verified, [sha256.Size]byte, error) {
 	key := cacheKey(vs.resource, token)
-	if v, ok := c.cache.get(key, now); ok {
+	if v, ok := gate.cache.get(key, now); ok {
 		return v, key, nil
 	}
-	v, err := c.verifyUncached(ctx, vs, token)
+	v, err := gate.verifyUncached(ctx, vs, token)
 	if err == nil {
-		c.cache.put(key, v, now)
+		gate.cache.put(key, v, now)
 	}
 	return v, key, err
 }
 
-func (c *compiled) verifyUncached(ctx context.Context, vs *virtualServer, token string) (verified, error) {
+func (gate *gate) verifyUncached(ctx context.Context, vs *virtualServer, token string) (verified, error) {
 	iss, wellFormed := peekIssuer(token)
 	if !wellFormed {
 		// Said as it is: "issuer is not trusted" would send the user looking for a
 		// configuration problem when the client sent something that is not a JWT at all.
 		return verified{}, tokens.Invalid("token is malformed (not a JWT)")
 	}
-	is := c.issuers[iss]
+	is := gate.issuers[iss]
 	if is == nil {
 		return verified{}, tokens.Invalid("token issuer is not trusted")
 	}

@@ -35,12 +35,12 @@ virtual_servers:
 // newKeys opens a real SQLite store in a temp dir and loads a key ring from it.
 func newKeys(t *testing.T) *tokens.Keys {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	keys, err := tokens.LoadKeys(context.Background(), st, 24*time.Hour, time.Hour)
+	t.Cleanup(func() { db.Close() })
+	keys, err := tokens.LoadKeys(context.Background(), db, 24*time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	commit()
-	return &fixture{srv: srv, minter: tokens.NewMinter(keys, cfg.Auth.Issuer, cfg.Auth.TokenTTL.D()), signer: signer, cfg: cfg}
+	return &fixture{srv: srv, minter: tokens.NewMinter(keys, cfg.Auth.Issuer, cfg.Auth.TokenTTL), signer: signer, cfg: cfg}
 }
 
 func (f *fixture) token(t *testing.T, aud string) string {

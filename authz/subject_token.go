@@ -10,8 +10,8 @@ import (
 
 // passSubjectTokenOn adds the caller's token to an allow answer when it came from a trusted
 // issuer and some connector exchanges tokens.
-func (c *compiled) passSubjectTokenOn(resp *authv3.CheckResponse, v verified, token string) {
-	if !c.passSubjectToken || v.issuer.remote == nil || resp.GetOkResponse() == nil {
+func (gate *gate) passSubjectTokenOn(resp *authv3.CheckResponse, v verified, token string) {
+	if !gate.passSubjectToken || v.issuer.remote == nil || resp.GetOkResponse() == nil {
 		return
 	}
 	if resp.DynamicMetadata == nil {

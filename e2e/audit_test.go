@@ -31,12 +31,12 @@ func TestEveryRequestIsAuditedByItsUser(t *testing.T) {
 		t.Fatalf("converting below absolute zero did not fail: %v", res.Content)
 	}
 
-	st := s.openStore(t)
-	defer st.Close()
+	db := s.openStore(t)
+	defer db.Close()
 	var events []audit.Event
 	harness.Eventually(t, 10*time.Second, func() error {
 		var err error
-		events, err = auditEvents(st, audit.Filter{Subject: "frank"})
+		events, err = auditEvents(db, audit.Filter{Subject: "frank"})
 		if err != nil {
 			return err
 		}

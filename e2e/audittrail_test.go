@@ -69,19 +69,19 @@ func (s *system) awaitAudit(t *testing.T, want int, match func(audit.Event) bool
 // trail and its keys, for a test to read directly; the caller closes it.
 func (s *system) openStore(t testing.TB) store.Store {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(s.dir, "data", "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return db
 }
 
-// auditEvents is every audit event in st that f matches, read page by page.
-func auditEvents(st store.Store, f audit.Filter) ([]audit.Event, error) {
+// auditEvents is every audit event in db that f matches, read page by page.
+func auditEvents(db store.Store, f audit.Filter) ([]audit.Event, error) {
 	f.Limit = 1000
 	var all []audit.Event
 	for {
-		evs, next, err := st.QueryAuditEvents(context.Background(), f)
+		evs, next, err := db.QueryAuditEvents(context.Background(), f)
 		if err != nil {
 			return nil, err
 		}

@@ -121,7 +121,7 @@ func TestTheWebConsoleInChromium(t *testing.T) {
 	})
 	t.Logf("console screenshots (%d) in %s: %v", len(run.Screenshots), shots, run.Screenshots)
 	for _, f := range run.Screenshots {
-		if st, err := os.Stat(f); err != nil || st.Size() < 1000 {
+		if info, err := os.Stat(f); err != nil || info.Size() < 1000 {
 			t.Errorf("screenshot %s missing or empty: %v", f, err)
 		}
 	}

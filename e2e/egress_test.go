@@ -19,9 +19,9 @@ import (
 // virtual server included.
 func (s *system) vmcpSigner(t *testing.T) *identity.Signer {
 	t.Helper()
-	st := s.openStore(t)
-	defer st.Close()
-	key, err := st.Secret(context.Background(), "identity-hmac-1", func() ([]byte, error) { return nil, errors.New("vmcp made no identity key") })
+	db := s.openStore(t)
+	defer db.Close()
+	key, err := db.Secret(context.Background(), "identity-hmac-1", func() ([]byte, error) { return nil, errors.New("vmcp made no identity key") })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -203,9 +203,9 @@ func (s *system) restartVMCP() {
 // tools/call events for tool.
 func (s *system) auditedCities(user, tool string) map[string]int {
 	s.t.Helper()
-	st := s.openStore(s.t)
-	defer st.Close()
-	evs, err := auditEvents(st, audit.Filter{Subject: user, Target: tool})
+	db := s.openStore(s.t)
+	defer db.Close()
+	evs, err := auditEvents(db, audit.Filter{Subject: user, Target: tool})
 	if err != nil {
 		s.t.Fatal(err)
 	}

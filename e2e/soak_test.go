@@ -202,11 +202,11 @@ func TestSoak(t *testing.T) {
 	}
 
 	// One authz audit event per request sent, no more, no fewer.
-	st := s.openStore(t)
-	defer st.Close()
+	db := s.openStore(t)
+	defer db.Close()
 	var authzEvents int
 	harness.Eventually(t, 30*time.Second, func() error {
-		evs, err := auditEvents(st, audit.Filter{Subject: user, Kind: audit.KindAuthz})
+		evs, err := auditEvents(db, audit.Filter{Subject: user, Kind: audit.KindAuthz})
 		if err != nil {
 			return err
 		}

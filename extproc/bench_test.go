@@ -17,18 +17,18 @@ import (
 // edge listener (without gRPC): request headers, the buffered request body (parse, policy,
 // session, rewrite), the connector's response headers and its JSON answer streamed back.
 func BenchmarkToolCall(b *testing.B) {
-	srv, st, call := benchToolCall(b)
+	srv, state, call := benchToolCall(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	defer cputime.Start(b)()
 	for b.Loop() {
-		call(b, srv.edgeExchange(ctx, st))
+		call(b, srv.edgeExchange(ctx, state))
 	}
 }
 
 // benchToolCall is a test server and one routed tools/call on it: call plays Envoy's four
 // messages to e and checks the call was rewritten and audited.
-func benchToolCall(b *testing.B) (*Server, *compiled, func(*testing.B, *edgeExchange)) {
+func benchToolCall(b *testing.B) (*Server, *rewrites, func(*testing.B, *edgeExchange)) {
 	srv, codec := newTestServer(b)
 	srv.log = zap.NewNop()
 	sid, err := codec.Seal(session.State{Subject: "alice", VirtualServer: "demo", ProtocolVersion: "2025-11-25",
@@ -71,7 +71,7 @@ func benchToolCall(b *testing.B) (*Server, *compiled, func(*testing.B, *edgeExch
 func BenchmarkToolCallPlain(b *testing.B) {
 	srv, _ := newTestServer(b)
 	srv.log = zap.NewNop()
-	st := srv.state.Load()
+	state := srv.state.Load()
 	md := plainMetadata("notes", map[string]string{"mcp-protocol-version": "2025-11-25", "content-type": "application/json", "x-request-id": "bench-1"})
 	reqBody := &extprocv3.ProcessingRequest{MetadataContext: md, Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{EndOfStream: true,
 		Body: []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"notes__add_note","arguments":{"title":"Quarterly report","body":"Numbers are up."}}}`)}}}
@@ -84,7 +84,7 @@ func BenchmarkToolCallPlain(b *testing.B) {
 	b.ReportAllocs()
 	defer cputime.Start(b)()
 	for b.Loop() {
-		e := srv.edgeExchange(ctx, st)
+		e := srv.edgeExchange(ctx, state)
 		if resp := e.handle(reqBody); resp.GetRequestBody().GetResponse().GetBodyMutation() == nil {
 			b.Fatalf("tools/call was not rewritten: %v", resp)
 		}

@@ -17,8 +17,10 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/toolnames"
 )
 
-// compiled is the request-ready configuration, swapped atomically on reload.
-type compiled struct {
+// rewrites is what extproc rewrites requests by — each virtual server's connectors, their
+// credentials and plain-route headers, and the routing Table that places a request — compiled
+// from one configuration and swapped atomically on reload.
+type rewrites struct {
 	byPath map[string]*virtualServer
 	// byName finds the virtual server an egress request's signed identity names.
 	byName     map[string]*virtualServer
@@ -55,8 +57,8 @@ type connector struct {
 }
 
 // compile compiles cfg with routes, the routing Table compiled from the same cfg.
-func compile(cfg *config.Config, routes *routing.Table) (*compiled, error) {
-	c := &compiled{
+func compile(cfg *config.Config, routes *routing.Table) (*rewrites, error) {
+	c := &rewrites{
 		byPath:     make(map[string]*virtualServer, len(cfg.VirtualServers)),
 		byName:     make(map[string]*virtualServer, len(cfg.VirtualServers)),
 		connectors: make(map[string]*connector, len(cfg.Connectors)),
@@ -68,7 +70,7 @@ func compile(cfg *config.Config, routes *routing.Table) (*compiled, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connector %q: %w", conn.Name, err)
 		}
-		cn := &connector{name: conn.Name, credential: hs, perUser: conn.Credential.Type.PerUser(), callTimeout: conn.CallTimeout.D()}
+		cn := &connector{name: conn.Name, credential: hs, perUser: conn.Credential.Type.PerUser(), callTimeout: conn.CallTimeout}
 		for _, h := range envoynames.PlainRouteHeaders(&conn) {
 			if cn.plainHeaders == nil {
 				cn.plainHeaders = map[string]bool{}

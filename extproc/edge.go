@@ -37,7 +37,7 @@ func mustJSON(v any) json.RawMessage {
 
 // edgeExchange follows one client request through its processing steps.
 type edgeExchange struct {
-	state        *compiled
+	state        *rewrites
 	sessions     *session.Codec
 	keptSessions KeptSessions
 	catalog      routing.Catalog
@@ -300,20 +300,20 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 	// The connector speaks the client's revision unless it is reached in a session vmcp keeps.
 	e.revisions = revisionPair{client: e.mirror.version, connector: e.mirror.version, method: msg.Method, logs: modern && translate.AsksForLogs(params)}
 	if e.sessionID != "" && !modern {
-		st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
+		sess, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
 		if err != nil {
 			// MCP transports: an unknown or expired session is 404, so the client re-initializes.
 			e.event.Reason = "session not found"
 			return e.refuse(http.StatusNotFound, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "session not found: %v", err), audit.OutcomeError)
 		}
-		upstream = st.Upstream[c.name]
+		upstream = sess.Upstream[c.name]
 		if e.revisions.client == "" {
-			e.revisions.client = st.ProtocolVersion
+			e.revisions.client = sess.ProtocolVersion
 		}
 		// The connector's session was opened in the revision the client's was.
-		e.revisions.connector = st.ProtocolVersion
+		e.revisions.connector = sess.ProtocolVersion
 		if upstream != "" {
-			e.inSession, e.stale = true, connsession.Ref{Sealed: upstream, Version: st.ProtocolVersion, Expires: time.Unix(st.Expiry, 0)}
+			e.inSession, e.stale = true, connsession.Ref{Sealed: upstream, Version: sess.ProtocolVersion, Expires: time.Unix(sess.Expiry, 0)}
 			if e.recovery != nil {
 				upstream = e.recovery.CurrentConnectorSession(e.subject, e.vs.name, c.name, upstream)
 			}

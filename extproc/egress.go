@@ -28,7 +28,7 @@ import (
 // of a pod or a docker-compose network namespace shares loopback) gets 403 and an audit record,
 // never the credential.
 type egressExchange struct {
-	state  *compiled
+	state  *rewrites
 	users  UserCredentials
 	signer *identity.Signer
 	audit  audit.Sink

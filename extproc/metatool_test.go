@@ -176,9 +176,9 @@ func TestCallToolOfTheModernRevisionGetsTheToolsOwnNameInMcpName(t *testing.T) {
     prefix: {mode: never}
     tools: {discovery: search}
 `)
-	st := srv.state.Load()
-	e := srv.edgeExchange(context.Background(), st)
-	e.catalog = fixedCatalog{names: st.byPath["/v/demo/mcp"].names, lists: map[string][]string{"notes": {"add_note"}, "weather": {"get_forecast"}}}
+	state := srv.state.Load()
+	e := srv.edgeExchange(context.Background(), state)
+	e.catalog = fixedCatalog{names: state.byPath["/v/demo/mcp"].names, lists: map[string][]string{"notes": {"add_note"}, "weather": {"get_forecast"}}}
 	e.handle(&extprocv3.ProcessingRequest{
 		Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
 			{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")},
@@ -205,15 +205,15 @@ func TestCallToolOfTheModernRevisionGetsTheToolsOwnNameInMcpName(t *testing.T) {
 // in every other prefix mode: it reaches no connector, directly or through call_tool.
 func TestAnUnknownToolBehindAKnownPrefixIsAnUnknownTool(t *testing.T) {
 	srv, _ := newTestServer(t)
-	st := srv.state.Load()
+	state := srv.state.Load()
 	for _, tc := range []struct{ name, want string }{
 		{"notes__add_note", "add_note"},
 		{"notes__no_such_tool", ""},
 		{"weather__get_forecast", "get_forecast"},
 		{"weather__add_note", ""},
 	} {
-		e := srv.edgeExchange(context.Background(), st)
-		e.catalog = fixedCatalog{names: st.byPath["/v/demo/mcp"].names, lists: map[string][]string{"notes": {"add_note"}, "weather": {"get_forecast"}}}
+		e := srv.edgeExchange(context.Background(), state)
+		e.catalog = fixedCatalog{names: state.byPath["/v/demo/mcp"].names, lists: map[string][]string{"notes": {"add_note"}, "weather": {"get_forecast"}}}
 		e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
 			{Key: ":path", RawValue: []byte("/v/demo/mcp")}, {Key: ":method", RawValue: []byte("POST")}, signedAs(identity.Identity{Subject: "alice", VirtualServer: "demo"})}}}}})
 		resp := e.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{

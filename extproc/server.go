@@ -24,7 +24,7 @@ import (
 // Server implements envoy.service.ext_proc.v3.ExternalProcessor.
 type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer
-	state     atomic.Pointer[compiled]
+	state     atomic.Pointer[rewrites]
 	sessions  *session.Codec
 	connector KeptSessions
 	catalog   routing.Catalog
@@ -91,19 +91,19 @@ func (s *Server) PrepareRoutes(cfg *config.Config, routes *routing.Table) (func(
 // Process handles one HTTP stream: Envoy sends the request headers, then (on the edge, for
 // requests with a body) the buffered body, then the response headers.
 func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
-	st := s.state.Load()
-	if st == nil {
+	state := s.state.Load()
+	if state == nil {
 		return status.Error(codes.Unavailable, "vmcp is not configured yet")
 	}
 	ctx, span := tracing.StartGRPC(stream.Context(), "envoy.service.ext_proc.v3.ExternalProcessor", "Process", nil)
 	defer span.End()
 	var handle func(*extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse
 	if listenerOf(ctx) == "egress" {
-		e := &egressExchange{state: st, users: s.users, signer: s.signer, audit: s.audit, ctx: ctx, log: s.log}
+		e := &egressExchange{state: state, users: s.users, signer: s.signer, audit: s.audit, ctx: ctx, log: s.log}
 		handle = e.handle
 		defer e.done()
 	} else {
-		e := s.edgeExchange(ctx, st)
+		e := s.edgeExchange(ctx, state)
 		e.send = stream.Send
 		handle = e.handle
 		defer e.done()
@@ -122,9 +122,9 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	}
 }
 
-// edgeExchange starts following one client request on the edge listener under configuration st.
-func (s *Server) edgeExchange(ctx context.Context, st *compiled) *edgeExchange {
-	return &edgeExchange{state: st, sessions: s.sessions, keptSessions: s.connector, catalog: s.catalog,
+// edgeExchange starts following one client request on the edge listener under configuration state.
+func (s *Server) edgeExchange(ctx context.Context, state *rewrites) *edgeExchange {
+	return &edgeExchange{state: state, sessions: s.sessions, keptSessions: s.connector, catalog: s.catalog,
 		audit: s.audit, log: s.log, ctx: ctx, users: s.users, signer: s.signer, recovery: s.recovery, outcomes: &s.outcomes}
 }
 

@@ -12,13 +12,13 @@ import (
 // span as Process starts it (context from Envoy's metadata) and the audit event's attributes on
 // it, on top of extproc's share of a routed tools/call.
 func BenchmarkToolCallTraced(b *testing.B) {
-	srv, st, call := benchToolCall(b)
+	srv, state, call := benchToolCall(b)
 	tracingtest.On(b)
 	b.ReportAllocs()
 	defer cputime.Start(b)()
 	for b.Loop() {
 		ctx, span := tracing.StartGRPC(tracingtest.EnvoyCall(), "envoy.service.ext_proc.v3.ExternalProcessor", "Process", nil)
-		call(b, srv.edgeExchange(ctx, st))
+		call(b, srv.edgeExchange(ctx, state))
 		span.End()
 	}
 }

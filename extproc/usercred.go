@@ -107,8 +107,8 @@ func (e *edgeExchange) declaresURLElicitation(msg *jsonrpc.Message) bool {
 	if e.sessionID == "" {
 		return false
 	}
-	st, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
-	return err == nil && st.URLElicitation
+	sess, err := e.sessions.Open(e.sessionID, e.subject, e.vs.name)
+	return err == nil && sess.URLElicitation
 }
 
 // egressUserCredential resolves the per-user credential of a fan-out request for the caller

@@ -11,7 +11,7 @@ const Scope = "mcp"
 // buildMetadata renders the RFC 8414 document of issuer once per configuration. The same document is
 // served on the OpenID discovery path too, which MCP clients also try (MCP 2025-11-25
 // authorization, "Authorization Server Metadata Discovery").
-func buildMetadata(c *compiled, issuer string) (oauthDoc, openIDDoc []byte, err error) {
+func buildMetadata(setup *setup, issuer string) (oauthDoc, openIDDoc []byte, err error) {
 	doc := map[string]any{
 		"issuer":                                         issuer,
 		"authorization_endpoint":                         issuer + "/oauth/authorize",
@@ -26,9 +26,9 @@ func buildMetadata(c *compiled, issuer string) (oauthDoc, openIDDoc []byte, err 
 		"revocation_endpoint_auth_methods_supported":     []string{"none", "client_secret_basic", "client_secret_post"},
 		"scopes_supported":                               []string{Scope},
 		"authorization_response_iss_parameter_supported": true,
-		"client_id_metadata_document_supported":          c.metadataDocs,
+		"client_id_metadata_document_supported":          setup.metadataDocs,
 	}
-	if c.dynamic {
+	if setup.dynamic {
 		doc["registration_endpoint"] = issuer + "/oauth/register"
 	}
 	if oauthDoc, err = json.Marshal(doc); err != nil {
@@ -43,13 +43,13 @@ func buildMetadata(c *compiled, issuer string) (oauthDoc, openIDDoc []byte, err 
 }
 
 func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
-	c := s.current(w)
-	if c == nil {
+	setup := s.current(w)
+	if setup == nil {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	v := c.viewFor(r)
+	v := setup.viewFor(r)
 	if r.URL.Path == "/.well-known/openid-configuration" {
 		w.Write(v.openIDMetadata)
 		return

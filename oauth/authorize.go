@@ -47,16 +47,16 @@ type codeGrant struct {
 // authorize validates an authorization request (RFC 6749 §4.1.1 with OAuth 2.1's mandatory
 // PKCE and RFC 8707 resource) and sends the user to sign in.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
-	c := s.current(w)
-	if c == nil {
+	setup := s.current(w)
+	if setup == nil {
 		return
 	}
-	if c.provider == nil {
+	if setup.provider == nil {
 		errorPage(w, http.StatusServiceUnavailable, "Sign-in is not configured on this vmcp: set auth.login.oidc (or, for vmcp dev, auth.login.dev_users).")
 		return
 	}
 	q := r.URL.Query()
-	cl, err := s.lookupClient(r.Context(), c, q.Get("client_id"))
+	cl, err := s.lookupClient(r.Context(), setup, q.Get("client_id"))
 	if err != nil {
 		s.log.Info("oauth: authorize for an unknown client", zap.Error(err))
 		errorPage(w, http.StatusBadRequest, "This application is not known to vmcp ("+err.Error()+").")
@@ -72,7 +72,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := q.Get("state")
-	v := c.viewFor(r)
+	v := setup.viewFor(r)
 	fail := func(code, desc string) { redirectError(w, r, redirectURI, state, v.issuer, code, desc) }
 	if q.Get("response_type") != "code" {
 		fail("unsupported_response_type", "only response_type=code is supported")
@@ -88,10 +88,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resource := q.Get("resource")
-	if resource == "" && c.onlyPath != "" {
-		resource = v.base + c.onlyPath
+	if resource == "" && setup.onlyPath != "" {
+		resource = v.base + setup.onlyPath
 	}
-	vs, ok := c.resources[strings.TrimSuffix(resource, "/")]
+	vs, ok := setup.resources[strings.TrimSuffix(resource, "/")]
 	if !ok {
 		fail("invalid_target", "resource must name one of this server's virtual MCP servers")
 		return
@@ -106,7 +106,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		fail("server_error", "could not start sign-in")
 		return
 	}
-	c.provider.Begin(w, r, id)
+	setup.provider.Begin(w, r, id)
 }
 
 func (s *Server) putPending(r *http.Request, id string, p pending) error {
@@ -130,15 +130,15 @@ func (s *Server) takePending(r *http.Request, id string) (pending, error) {
 // loginComplete receives the user back from sign-in, then asks for consent unless it was given
 // before for this client and virtual server.
 func (s *Server) loginComplete(w http.ResponseWriter, r *http.Request) {
-	c := s.current(w)
-	if c == nil {
+	setup := s.current(w)
+	if setup == nil {
 		return
 	}
-	if c.provider == nil {
+	if setup.provider == nil {
 		errorPage(w, http.StatusServiceUnavailable, "Sign-in is not configured on this vmcp.")
 		return
 	}
-	user, id, err := c.provider.Complete(w, r)
+	user, id, err := setup.provider.Complete(w, r)
 	if errors.Is(err, login.ErrShown) {
 		return
 	}
@@ -157,16 +157,16 @@ func (s *Server) loginComplete(w http.ResponseWriter, r *http.Request) {
 	p.User = &user
 	consented, err := s.store.HasConsent(r.Context(), user.Subject, p.ClientID, p.Resource)
 	if err != nil {
-		redirectError(w, r, p.RedirectURI, p.State, c.viewOfIssuer(p.Issuer).issuer, "server_error", "could not read consent")
+		redirectError(w, r, p.RedirectURI, p.State, setup.viewOfIssuer(p.Issuer).issuer, "server_error", "could not read consent")
 		return
 	}
 	if consented {
-		s.issueCode(w, r, c, p)
+		s.issueCode(w, r, setup, p)
 		return
 	}
 	next := randomToken()
 	if err := s.putPending(r, next, p); err != nil {
-		redirectError(w, r, p.RedirectURI, p.State, c.viewOfIssuer(p.Issuer).issuer, "server_error", "could not continue sign-in")
+		redirectError(w, r, p.RedirectURI, p.State, setup.viewOfIssuer(p.Issuer).issuer, "server_error", "could not continue sign-in")
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -220,8 +220,8 @@ func firstNonEmpty(a, b string) string {
 
 // consent records the user's answer.
 func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
-	c := s.current(w)
-	if c == nil {
+	setup := s.current(w)
+	if setup == nil {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -239,25 +239,25 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostForm.Get("decision") != "allow" {
-		s.log.Info("oauth: consent denied", zap.String("client_id", p.ClientID), zap.String("sub", p.User.Subject), zap.String("virtual_server", p.VirtualServer))
-		redirectError(w, r, p.RedirectURI, p.State, c.viewOfIssuer(p.Issuer).issuer, "access_denied", "the user denied access")
+		s.log.Info("oauth: consent denied", zap.String("client_id", p.ClientID), zap.String("subject", p.User.Subject), zap.String("vs", p.VirtualServer))
+		redirectError(w, r, p.RedirectURI, p.State, setup.viewOfIssuer(p.Issuer).issuer, "access_denied", "the user denied access")
 		return
 	}
 	if err := s.store.PutConsent(r.Context(), p.User.Subject, p.ClientID, p.Resource); err != nil {
-		redirectError(w, r, p.RedirectURI, p.State, c.viewOfIssuer(p.Issuer).issuer, "server_error", "could not record consent")
+		redirectError(w, r, p.RedirectURI, p.State, setup.viewOfIssuer(p.Issuer).issuer, "server_error", "could not record consent")
 		return
 	}
-	s.issueCode(w, r, c, p)
+	s.issueCode(w, r, setup, p)
 }
 
 // issueCode hands the client a single-use authorization code.
-func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, c *compiled, p pending) {
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, setup *setup, p pending) {
 	code := randomToken()
-	v := c.viewOfIssuer(p.Issuer)
+	v := setup.viewOfIssuer(p.Issuer)
 	g := codeGrant{ClientID: p.ClientID, RedirectURI: p.RedirectURI, CodeChallenge: p.CodeChallenge, Resource: p.Resource, Scope: p.Scope, User: *p.User, Issuer: v.issuer}
 	b, _ := json.Marshal(g)
-	if err := s.store.PutGrant(r.Context(), "code", code, b, time.Now().Add(c.codeTTL)); err != nil {
-		redirectError(w, r, p.RedirectURI, p.State, c.viewOfIssuer(p.Issuer).issuer, "server_error", "could not issue a code")
+	if err := s.store.PutGrant(r.Context(), "code", code, b, time.Now().Add(setup.codeTTL)); err != nil {
+		redirectError(w, r, p.RedirectURI, p.State, setup.viewOfIssuer(p.Issuer).issuer, "server_error", "could not issue a code")
 		return
 	}
 	u, _ := url.Parse(p.RedirectURI)
@@ -268,6 +268,6 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, c *compiled, 
 	}
 	q.Set("iss", v.issuer) // RFC 9207: lets the client detect mix-up attacks
 	u.RawQuery = q.Encode()
-	s.log.Info("oauth: authorization code issued", zap.String("client_id", p.ClientID), zap.String("sub", p.User.Subject), zap.String("virtual_server", p.VirtualServer))
+	s.log.Info("oauth: authorization code issued", zap.String("client_id", p.ClientID), zap.String("subject", p.User.Subject), zap.String("vs", p.VirtualServer))
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }

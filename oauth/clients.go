@@ -42,12 +42,12 @@ var errUnknownClient = errors.New("unknown client")
 
 // lookupClient resolves a client id: configured clients first, then a metadata document URL,
 // then dynamically registered clients.
-func (s *Server) lookupClient(ctx context.Context, c *compiled, id string) (*client, error) {
-	if cl := c.clients[id]; cl != nil {
+func (s *Server) lookupClient(ctx context.Context, setup *setup, id string) (*client, error) {
+	if cl := setup.clients[id]; cl != nil {
 		return cl, nil
 	}
 	if clientmeta.IsURLClientID(id) {
-		if !c.metadataDocs {
+		if !setup.metadataDocs {
 			return nil, fmt.Errorf("%w: client metadata documents are disabled", errUnknownClient)
 		}
 		doc, err := s.fetcher.Fetch(ctx, id)

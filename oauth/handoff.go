@@ -42,11 +42,11 @@ func (s *Server) HandOff(prefix string, finish func(w http.ResponseWriter, r *ht
 // BeginLogin sends the browser to sign in; the user comes back to the handler registered for
 // state's prefix. It writes the response, or returns ErrNoLogin having written nothing.
 func (s *Server) BeginLogin(w http.ResponseWriter, r *http.Request, state string) error {
-	c := s.state.Load()
-	if c == nil || c.provider == nil {
+	setup := s.state.Load()
+	if setup == nil || setup.provider == nil {
 		return ErrNoLogin
 	}
-	c.provider.Begin(w, r, state)
+	setup.provider.Begin(w, r, state)
 	return nil
 }
 

@@ -34,11 +34,11 @@ type registration struct {
 
 // register is RFC 7591 dynamic client registration.
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
-	c := s.current(w)
-	if c == nil {
+	setup := s.current(w)
+	if setup == nil {
 		return
 	}
-	if !c.dynamic {
+	if !setup.dynamic {
 		oauthError(w, http.StatusForbidden, "access_denied", "dynamic client registration is disabled on this server")
 		return
 	}

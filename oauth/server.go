@@ -37,7 +37,7 @@ type Server struct {
 	log     *zap.Logger
 	fetcher *clientmeta.Fetcher
 
-	state atomic.Pointer[compiled]
+	state atomic.Pointer[setup]
 
 	mu       sync.Mutex // serialises Prepare
 	provider login.Provider
@@ -49,8 +49,9 @@ type Server struct {
 	now func() time.Time
 }
 
-// compiled is the request-ready configuration.
-type compiled struct {
+// setup is the authorization server as one configuration sets it up: its issuer and the view
+// from each public URL, token lifetimes, resources, registered clients and the login provider.
+type setup struct {
 	issuer string // the canonical issuer (auth.issuer)
 	// views are the authorization server as seen from each public URL, by lower-case host;
 	// canonical is server.public_url's, also used for unknown hosts.
@@ -82,23 +83,23 @@ type view struct {
 
 // viewFor picks the view for the public URL the request came in on (its Host, which Envoy
 // forwards unchanged on the /oauth and well-known routes).
-func (c *compiled) viewFor(r *http.Request) *view {
-	if v, ok := c.views[strings.ToLower(r.Host)]; ok {
+func (setup *setup) viewFor(r *http.Request) *view {
+	if v, ok := setup.views[strings.ToLower(r.Host)]; ok {
 		return v
 	}
-	return c.canonical
+	return setup.canonical
 }
 
 // viewOfIssuer is the view whose issuer is iss: a sign-in started on one spelling finishes in
 // it whichever host the browser returns on. Grants stored before issuers were recorded carry
 // none and get the canonical view.
-func (c *compiled) viewOfIssuer(iss string) *view {
-	for _, v := range c.views {
+func (setup *setup) viewOfIssuer(iss string) *view {
+	for _, v := range setup.views {
 		if v.issuer == iss {
 			return v
 		}
 	}
-	return c.canonical
+	return setup.canonical
 }
 
 // Options configure a Server.
@@ -145,13 +146,13 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 		}
 		provider = p
 	}
-	c := &compiled{
+	setup := &setup{
 		issuer:       strings.TrimSuffix(cfg.Auth.Issuer, "/"),
 		views:        map[string]*view{},
-		accessTTL:    cfg.Auth.TokenTTL.D(),
-		refreshTTL:   cfg.Auth.RefreshTokenTTL.D(),
-		signInMaxAge: cfg.Auth.SignInMaxAge.D(),
-		codeTTL:      cfg.Auth.CodeTTL.D(),
+		accessTTL:    cfg.Auth.TokenTTL,
+		refreshTTL:   cfg.Auth.RefreshTokenTTL,
+		signInMaxAge: cfg.Auth.SignInMaxAge,
+		codeTTL:      cfg.Auth.CodeTTL,
 		resources:    map[string]string{},
 		clients:      map[string]*client{},
 		dynamic:      *cfg.Auth.DynamicRegistration,
@@ -161,18 +162,18 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		for _, res := range authz.ResourceURLs(cfg, vs) {
-			c.resources[res] = vs.Name
+			setup.resources[res] = vs.Name
 		}
 	}
 	if len(cfg.VirtualServers) == 1 {
-		c.onlyPath = cfg.VirtualServers[0].Path
+		setup.onlyPath = cfg.VirtualServers[0].Path
 	}
 	for _, cl := range cfg.Auth.Clients {
 		cc := &client{id: cl.ClientID, name: cl.Name, redirectURIs: cl.RedirectURIs, kind: "configured"}
 		if cl.ClientSecret.IsSet() {
 			cc.secretHash = hashSecret(cl.ClientSecret.Value())
 		}
-		c.clients[cl.ClientID] = cc
+		setup.clients[cl.ClientID] = cc
 	}
 	issuers := cfg.Issuers()
 	for _, base := range cfg.PublicURLs() {
@@ -180,27 +181,27 @@ func (s *Server) Prepare(cfg *config.Config) (func(), error) {
 		if err != nil {
 			return nil, err
 		}
-		if c.views[strings.ToLower(u.Host)] != nil {
+		if setup.views[strings.ToLower(u.Host)] != nil {
 			continue
 		}
-		v := &view{base: base, issuer: c.issuer}
+		v := &view{base: base, issuer: setup.issuer}
 		if slices.Contains(issuers, base) {
 			v.issuer = base
 		}
-		v.minter = tokens.NewMinter(s.keys, v.issuer, cfg.Auth.TokenTTL.D())
-		if v.metadata, v.openIDMetadata, err = buildMetadata(c, v.issuer); err != nil {
+		v.minter = tokens.NewMinter(s.keys, v.issuer, cfg.Auth.TokenTTL)
+		if v.metadata, v.openIDMetadata, err = buildMetadata(setup, v.issuer); err != nil {
 			return nil, err
 		}
-		c.views[strings.ToLower(u.Host)] = v
-		if c.canonical == nil {
-			c.canonical = v
+		setup.views[strings.ToLower(u.Host)] = v
+		if setup.canonical == nil {
+			setup.canonical = v
 		}
 	}
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.provider, s.loginCfg = provider, loginKey
-		s.state.Store(c)
+		s.state.Store(setup)
 	}, nil
 }
 
@@ -242,10 +243,10 @@ func (s *Server) mac(purpose, value string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (s *Server) current(w http.ResponseWriter) *compiled {
-	c := s.state.Load()
-	if c == nil {
+func (s *Server) current(w http.ResponseWriter) *setup {
+	setup := s.state.Load()
+	if setup == nil {
 		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the authorization server is not configured yet")
 	}
-	return c
+	return setup
 }

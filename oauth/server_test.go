@@ -54,12 +54,12 @@ func newAS(t *testing.T) *as { t.Helper(); return newASWith(t, nil) }
 // meta (nil: the production fetcher of vmcp dev).
 func newASWith(t *testing.T, meta *clientmeta.Options) *as {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	keys, err := tokens.LoadKeys(context.Background(), st, 24*time.Hour, time.Hour)
+	t.Cleanup(func() { db.Close() })
+	keys, err := tokens.LoadKeys(context.Background(), db, 24*time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func newASWith(t *testing.T, meta *clientmeta.Options) *as {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewServer(Options{Store: st, Keys: keys, SealKey: []byte(strings.Repeat("s", 32)), Dev: true, Log: zaptest.NewLogger(t), ClientMetadata: meta})
+	s := NewServer(Options{Store: db, Keys: keys, SealKey: []byte(strings.Repeat("s", 32)), Dev: true, Log: zaptest.NewLogger(t), ClientMetadata: meta})
 	commit, err := s.Prepare(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -392,12 +392,12 @@ func TestRegistrationRejectsUnsafeRedirectURIs(t *testing.T) {
 }
 
 func TestServeRefusesDevUsers(t *testing.T) {
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	keys, err := tokens.LoadKeys(context.Background(), st, time.Hour, time.Hour)
+	defer db.Close()
+	keys, err := tokens.LoadKeys(context.Background(), db, time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +405,7 @@ func TestServeRefusesDevUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewServer(Options{Store: st, Keys: keys, SealKey: []byte(strings.Repeat("s", 32)), Dev: false, Log: zaptest.NewLogger(t)})
+	s := NewServer(Options{Store: db, Keys: keys, SealKey: []byte(strings.Repeat("s", 32)), Dev: false, Log: zaptest.NewLogger(t)})
 	if _, err := s.Prepare(cfg); err == nil || !strings.Contains(err.Error(), "dev_users") {
 		t.Fatalf("Prepare with dev users outside dev mode = %v, want an error naming dev_users", err)
 	}

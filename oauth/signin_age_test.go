@@ -60,8 +60,8 @@ func TestRefreshStopsAtTheSignInMaxAgeAndSigningInAgainRereadsGroups(t *testing.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Auth.SignInMaxAge.D() != 24*time.Hour {
-		t.Fatalf("default sign_in_max_age = %v, want 24h", cfg.Auth.SignInMaxAge.D())
+	if cfg.Auth.SignInMaxAge != 24*time.Hour {
+		t.Fatalf("default sign_in_max_age = %v, want 24h", cfg.Auth.SignInMaxAge)
 	}
 	commit, err := a.server.Prepare(cfg)
 	if err != nil {

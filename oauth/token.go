@@ -34,8 +34,8 @@ type refreshGrant struct {
 // token is the token endpoint (RFC 6749 §3.2): authorization_code with PKCE, refresh_token with
 // rotation.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	c := s.current(w)
-	if c == nil {
+	setup := s.current(w)
+	if setup == nil {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -43,15 +43,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed token request")
 		return
 	}
-	cl, ok := s.authenticateClient(w, r, c)
+	cl, ok := s.authenticateClient(w, r, setup)
 	if !ok {
 		return
 	}
 	switch r.PostForm.Get("grant_type") {
 	case "authorization_code":
-		s.exchangeCode(w, r, c, cl)
+		s.exchangeCode(w, r, setup, cl)
 	case "refresh_token":
-		s.refresh(w, r, c, cl)
+		s.refresh(w, r, setup, cl)
 	default:
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
 	}
@@ -59,7 +59,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 
 // authenticateClient identifies the client: a confidential client by its secret (Basic or form),
 // a public client by its id alone — PKCE then binds the code to it.
-func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, c *compiled) (*client, bool) {
+func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, setup *setup) (*client, bool) {
 	id, secret, basic := r.BasicAuth()
 	if !basic {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
@@ -68,7 +68,7 @@ func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, c *c
 		oauthError(w, http.StatusBadRequest, "invalid_request", "client_id is required")
 		return nil, false
 	}
-	cl, err := s.lookupClient(r.Context(), c, id)
+	cl, err := s.lookupClient(r.Context(), setup, id)
 	if err != nil {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
 		return nil, false
@@ -80,7 +80,7 @@ func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, c *c
 	return cl, true
 }
 
-func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, c *compiled, cl *client) {
+func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, setup *setup, cl *client) {
 	f := r.PostForm
 	raw, err := s.store.TakeGrant(r.Context(), "code", f.Get("code"))
 	if err != nil {
@@ -104,7 +104,7 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, c *compile
 		oauthError(w, http.StatusBadRequest, "invalid_target", "resource differs from the authorization request")
 	default:
 		// A code lives a minute or so: its redemption time is the sign-in's, near enough.
-		s.issueTokens(w, r, c, refreshGrant{ClientID: g.ClientID, Resource: g.Resource, Scope: g.Scope, User: g.User, SignedInAt: s.now().Unix(), Issuer: g.Issuer}, randomToken())
+		s.issueTokens(w, r, setup, refreshGrant{ClientID: g.ClientID, Resource: g.Resource, Scope: g.Scope, User: g.User, SignedInAt: s.now().Unix(), Issuer: g.Issuer}, randomToken())
 	}
 }
 
@@ -121,11 +121,11 @@ func hmacEqual(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }
 
 // refresh rotates a refresh token. Presenting one that was already used means it leaked (or a
 // client raced itself): the whole family is revoked, so neither copy keeps working.
-func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *compiled, cl *client) {
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request, setup *setup, cl *client) {
 	f := r.PostForm
 	family, raw, err := s.store.UseRefreshToken(r.Context(), f.Get("refresh_token"))
 	if errors.Is(err, store.ErrReused) {
-		if rerr := s.revokeFamily(r.Context(), c, family); rerr != nil {
+		if rerr := s.revokeFamily(r.Context(), setup, family); rerr != nil {
 			s.log.Error("oauth: revoke refresh family", zap.Error(rerr))
 		}
 		s.log.Warn("oauth: refresh token reused; family revoked", zap.String("client_id", cl.id))
@@ -142,7 +142,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *compiled, cl
 		return
 	}
 	if g.ClientID != cl.id {
-		s.revokeFamily(r.Context(), c, family)
+		s.revokeFamily(r.Context(), setup, family)
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "the refresh token was issued to another client")
 		return
 	}
@@ -150,23 +150,23 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *compiled, cl
 		oauthError(w, http.StatusBadRequest, "invalid_target", "a refresh token is bound to the resource it was issued for")
 		return
 	}
-	if !s.now().Before(signInExpiry(g, c)) {
+	if !s.now().Before(signInExpiry(g, setup)) {
 		// The user's groups in this grant are as old as the sign-in. Signing in again reads
 		// them from the identity provider (silently, if the user's session there is alive);
 		// a grant stored before sign-in times were recorded has none and ends here too.
 		if err := s.store.RevokeRefreshFamily(r.Context(), family); err != nil {
 			s.log.Error("oauth: revoke refresh family", zap.Error(err))
 		}
-		s.log.Info("oauth: sign-in too old to refresh; the client must sign in again", zap.String("client_id", cl.id), zap.String("sub", g.User.Subject))
+		s.log.Info("oauth: sign-in too old to refresh; the client must sign in again", zap.String("client_id", cl.id), zap.String("subject", g.User.Subject))
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "the sign-in behind this refresh token is too old; sign in again")
 		return
 	}
-	s.issueTokens(w, r, c, g, family)
+	s.issueTokens(w, r, setup, g, family)
 }
 
 // issueTokens mints an access token for the grant and a new refresh token in family.
-func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, c *compiled, g refreshGrant, family string) {
-	access, err := c.viewOfIssuer(g.Issuer).minter.Mint(tokens.Claims{
+func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, setup *setup, g refreshGrant, family string) {
+	access, err := setup.viewOfIssuer(g.Issuer).minter.Mint(tokens.Claims{
 		Subject: g.User.Subject, Email: g.User.Email, Groups: g.User.Groups,
 		ClientID: g.ClientID, Scope: g.Scope, Audience: g.Resource, Family: familyDigest(family),
 	})
@@ -177,21 +177,21 @@ func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, c *compiled
 	refreshToken := randomToken()
 	raw, _ := json.Marshal(g)
 	// A refresh token is useless after the sign-in limit, so the store may forget it then.
-	expires := s.now().Add(c.refreshTTL)
-	if limit := signInExpiry(g, c); limit.Before(expires) {
+	expires := s.now().Add(setup.refreshTTL)
+	if limit := signInExpiry(g, setup); limit.Before(expires) {
 		expires = limit
 	}
 	if err := s.store.PutRefreshToken(r.Context(), refreshToken, family, raw, expires); err != nil {
 		oauthError(w, http.StatusInternalServerError, "server_error", "could not issue a token")
 		return
 	}
-	s.log.Info("oauth: tokens issued", zap.String("client_id", g.ClientID), zap.String("sub", g.User.Subject), zap.String("resource", g.Resource))
+	s.log.Info("oauth: tokens issued", zap.String("client_id", g.ClientID), zap.String("subject", g.User.Subject), zap.String("resource", g.Resource))
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(map[string]any{
 		"access_token":  access,
 		"token_type":    "Bearer",
-		"expires_in":    int(c.accessTTL.Seconds()),
+		"expires_in":    int(setup.accessTTL.Seconds()),
 		"refresh_token": refreshToken,
 		"scope":         g.Scope,
 	})
@@ -202,8 +202,8 @@ func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, c *compiled
 // within about a second (authz reads the store's revocation list). The answer is 200 whether
 // or not the token was known, as §2.2 requires, so it tells a prober nothing.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	c := s.current(w)
-	if c == nil {
+	setup := s.current(w)
+	if setup == nil {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -211,14 +211,14 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed revocation request")
 		return
 	}
-	cl, ok := s.authenticateClient(w, r, c)
+	cl, ok := s.authenticateClient(w, r, setup)
 	if !ok {
 		return
 	}
 	token := r.PostForm.Get("token")
 	if family, err := s.store.RefreshFamily(r.Context(), token); err == nil {
 		if s.tokenBelongsTo(r.Context(), token, cl) {
-			if err := s.revokeFamily(r.Context(), c, family); err != nil {
+			if err := s.revokeFamily(r.Context(), setup, family); err != nil {
 				oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again")
 				return
 			}
@@ -243,11 +243,11 @@ const revocationMargin = 10 * time.Minute
 
 // revokeFamily revokes a refresh family and every access token it issued: those carry the
 // family's digest (fid) and live at most one access token lifetime from now.
-func (s *Server) revokeFamily(ctx context.Context, c *compiled, family string) error {
+func (s *Server) revokeFamily(ctx context.Context, setup *setup, family string) error {
 	if err := s.store.RevokeRefreshFamily(ctx, family); err != nil {
 		return err
 	}
-	return s.store.Revoke(ctx, store.Revocation{Kind: store.RevokedFamily, ID: familyDigest(family), Expires: time.Now().Add(c.accessTTL + revocationMargin)})
+	return s.store.Revoke(ctx, store.Revocation{Kind: store.RevokedFamily, ID: familyDigest(family), Expires: time.Now().Add(setup.accessTTL + revocationMargin)})
 }
 
 // familyDigest is the fid claim of a family's access tokens: a digest, so that the token (which
@@ -268,6 +268,6 @@ func (s *Server) tokenBelongsTo(ctx context.Context, token string, cl *client) b
 }
 
 // signInExpiry is when g's family stops refreshing: auth.sign_in_max_age after the sign-in.
-func signInExpiry(g refreshGrant, c *compiled) time.Time {
-	return time.Unix(g.SignedInAt, 0).Add(c.signInMaxAge)
+func signInExpiry(g refreshGrant, setup *setup) time.Time {
+	return time.Unix(g.SignedInAt, 0).Add(setup.signInMaxAge)
 }

@@ -289,7 +289,7 @@ func connectorAction(c *config.Connector, u *upstream, rewritePath bool) *routev
 	a := &routev3.RouteAction{
 		ClusterSpecifier:     &routev3.RouteAction_Cluster{Cluster: ClusterName(c.Name)},
 		HostRewriteSpecifier: &routev3.RouteAction_HostRewriteLiteral{HostRewriteLiteral: u.authority},
-		Timeout:              durationpb.New(c.CallTimeout.D()),
+		Timeout:              durationpb.New(c.CallTimeout),
 	}
 	if rewritePath {
 		// With an exact path match, prefix_rewrite replaces the whole path.

@@ -115,7 +115,7 @@ func loadRun(ctx context.Context, out *os.File, vmcpBin string, clients, calls, 
 	if err != nil {
 		return err
 	}
-	defer m.st.Close()
+	defer m.db.Close()
 	loadToken, err := m.token("alice", "load")
 	if err != nil {
 		return err

@@ -254,7 +254,7 @@ func (s *system) url(vs string) string { return s.edge + "/v/" + vs + "/mcp" }
 type minter struct {
 	m   *tokens.Minter
 	cfg *config.Config
-	st  store.Store
+	db  store.Store
 }
 
 func (s *system) minter(ctx context.Context) (*minter, error) {
@@ -262,16 +262,16 @@ func (s *system) minter(ctx context.Context) (*minter, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg)
+	db, err := store.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := tokens.LoadKeys(ctx, st, cfg.Auth.KeyRotation.D(), gateway.KeyRetention(cfg))
+	keys, err := tokens.LoadKeys(ctx, db, cfg.Auth.KeyRotation, gateway.KeyRetention(cfg))
 	if err != nil {
-		st.Close()
+		db.Close()
 		return nil, err
 	}
-	return &minter{m: tokens.NewMinter(keys, cfg.Auth.Issuer, time.Hour), cfg: cfg, st: st}, nil
+	return &minter{m: tokens.NewMinter(keys, cfg.Auth.Issuer, time.Hour), cfg: cfg, db: db}, nil
 }
 
 // token is an access token for user on virtual server vs.

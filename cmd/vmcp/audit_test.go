@@ -30,7 +30,7 @@ func (discardRecorder) Record(audit.Event) {}
 // from now, and counts the requests it answers.
 func adminServer(t *testing.T, n int, extra ...audit.Event) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
-	st := audittest.NewMemStore()
+	store := audittest.NewMemStore()
 	now := time.Now().UTC().Truncate(time.Second)
 	evs := append([]audit.Event(nil), extra...)
 	for i := range n {
@@ -41,11 +41,11 @@ func adminServer(t *testing.T, n int, extra ...audit.Event) (*httptest.Server, *
 			Outcome: audit.OutcomeOK, LatencyMicros: 2500,
 		})
 	}
-	if err := st.InsertAuditEvents(context.Background(), evs); err != nil {
+	if err := store.InsertAuditEvents(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	h, err := admin.New(admin.Config{
-		Store: st, Recorder: discardRecorder{}, AdminGroups: []string{"vmcp-admins"},
+		Store: store, Recorder: discardRecorder{}, AdminGroups: []string{"vmcp-admins"},
 		Authenticate: func(r *http.Request) (string, []string, error) {
 			switch r.Header.Get("Authorization") {
 			case "Bearer " + cliAdminToken:

@@ -49,16 +49,16 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "vmcp token: no virtual server %q in %s\n", *vsName, cfg.Path)
 		return exitCode(1)
 	}
-	st, err := store.Open(ctx, cfg)
+	db, err := store.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	keys, err := tokens.LoadKeys(ctx, st, cfg.Auth.KeyRotation.D(), gateway.KeyRetention(cfg))
+	defer db.Close()
+	keys, err := tokens.LoadKeys(ctx, db, cfg.Auth.KeyRotation, gateway.KeyRetention(cfg))
 	if err != nil {
 		return err
 	}
-	lifetime := cfg.Auth.TokenTTL.D()
+	lifetime := cfg.Auth.TokenTTL
 	if *ttl > 0 {
 		lifetime = *ttl
 	}

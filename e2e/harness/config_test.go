@@ -63,8 +63,8 @@ func TestConfigRendersToAFileVMCPLoads(t *testing.T) {
 		t.Errorf("server = %+v", s)
 	}
 	a := got.Auth
-	if a.Leeway.D() != 30*time.Second || a.TokenTTL.D() != 8*time.Second || a.SignInMaxAge.D() != time.Minute {
-		t.Errorf("auth durations = %v %v %v", a.Leeway.D(), a.TokenTTL.D(), a.SignInMaxAge.D())
+	if a.Leeway != 30*time.Second || a.TokenTTL != 8*time.Second || a.SignInMaxAge != time.Minute {
+		t.Errorf("auth durations = %v %v %v", a.Leeway, a.TokenTTL, a.SignInMaxAge)
 	}
 	if u := a.Login.DevUsers; len(u) != 1 || u[0].Username != "alice" || u[0].PasswordHash != hash || u[0].Email != "alice@example.com" || !slices.Equal(u[0].Groups, []string{"eng", "sre"}) {
 		t.Errorf("dev users = %+v", u)
@@ -79,14 +79,14 @@ func TestConfigRendersToAFileVMCPLoads(t *testing.T) {
 		t.Fatalf("connectors = %+v", got.Connectors)
 	}
 	notes, weather, fs := got.Connectors[0], got.Connectors[1], got.Connectors[2]
-	if notes.Name != "notes" || notes.URL != "http://127.0.0.1:20009/mcp" || notes.Timeout.D() != 5*time.Second ||
+	if notes.Name != "notes" || notes.URL != "http://127.0.0.1:20009/mcp" || notes.Timeout != 5*time.Second ||
 		notes.Credential.Type != "bearer" || notes.Credential.Token.Value() != "secret-token" {
 		t.Errorf("notes = %+v", notes)
 	}
-	if weather.Timeout.D() != 2*time.Second || weather.CallTimeout.D() != 3*time.Second || weather.Credential.Type != "query" || weather.Credential.Param != "api_key" {
+	if weather.Timeout != 2*time.Second || weather.CallTimeout != 3*time.Second || weather.Credential.Type != "query" || weather.Credential.Param != "api_key" {
 		t.Errorf("weather = %+v", weather)
 	}
-	if !slices.Equal(fs.Command, []string{"node", "server.js", "/docs with space"}) || fs.Limits.RequestTimeout.D() != 3*time.Second || fs.Env["A"].Value() != "b" {
+	if !slices.Equal(fs.Command, []string{"node", "server.js", "/docs with space"}) || fs.Limits.RequestTimeout != 3*time.Second || fs.Env["A"].Value() != "b" {
 		t.Errorf("fs = %+v", fs)
 	}
 	if len(got.VirtualServers) != 2 {

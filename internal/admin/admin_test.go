@@ -71,8 +71,8 @@ func seedEvents() []audit.Event {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	st, sink := audittest.NewMemStore(), audittest.NewMemStore()
-	if err := st.InsertAuditEvents(context.Background(), seedEvents()); err != nil {
+	db, sink := audittest.NewMemStore(), audittest.NewMemStore()
+	if err := db.InsertAuditEvents(context.Background(), seedEvents()); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := audit.NewRecorder(sink, audit.Options{SpillDir: t.TempDir(), FlushInterval: time.Millisecond}, nil, nil)
@@ -93,7 +93,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(stop)
 	h, err := admin.New(admin.Config{
-		Store: st, Recorder: rec, Authenticate: authenticate, AdminGroups: []string{"vmcp-admins"},
+		Store: db, Recorder: rec, Authenticate: authenticate, AdminGroups: []string{"vmcp-admins"},
 		Now: func() time.Time { return now },
 	})
 	if err != nil {
@@ -101,7 +101,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, store: st, sink: sink, stop: stop}
+	return &fixture{srv: srv, store: db, sink: sink, stop: stop}
 }
 
 func (f *fixture) get(t *testing.T, token, path string, q url.Values) (*http.Response, []byte) {
@@ -419,12 +419,12 @@ func TestEveryAdminRequestIsAudited(t *testing.T) {
 
 // The real store's cursor refusal (audit.ErrBadCursor) is the caller's 400, not a 500.
 func TestABadCursorFromTheRealStoreIs400(t *testing.T) {
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	h, err := admin.New(admin.Config{Store: st, Recorder: nopRecorder{}, Authenticate: authenticate, AdminGroups: []string{"vmcp-admins"}})
+	defer db.Close()
+	h, err := admin.New(admin.Config{Store: db, Recorder: nopRecorder{}, Authenticate: authenticate, AdminGroups: []string{"vmcp-admins"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,12 +35,12 @@ type harness struct {
 	log  *zap.Logger
 }
 
-func newHarness(t *testing.T, st audit.Store, opts audit.Options) *harness {
+func newHarness(t *testing.T, store audit.Store, opts audit.Options) *harness {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
 	log := zap.New(core)
 	reg := prometheus.NewRegistry()
-	rec, err := audit.NewRecorder(st, opts, log, reg)
+	rec, err := audit.NewRecorder(store, opts, log, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,13 +34,13 @@ func TestMain(m *testing.M) {
 
 func recordUntilKilled(dir string) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "vmcp.db"))
+	db, err := store.OpenSQLite(ctx, filepath.Join(dir, "vmcp.db"))
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(2)
 	}
 	// The default flush interval: events wait up to 200 ms in memory for the store.
-	rec, err := audit.NewRecorder(st, audit.Options{SpillDir: filepath.Join(dir, "spill")}, zap.NewNop(), nil)
+	rec, err := audit.NewRecorder(db, audit.Options{SpillDir: filepath.Join(dir, "spill")}, zap.NewNop(), nil)
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(2)
@@ -104,17 +104,17 @@ func TestAnEventRecordedBeforeSIGKILLIsStoredExactlyOnceAfterTheRestart(t *testi
 	}
 
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "vmcp.db"))
+	db, err := store.OpenSQLite(ctx, filepath.Join(dir, "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer db.Close()
 	outcomes := map[string]string{}
 	stored := func() map[string]int {
 		seen := map[string]int{}
 		cursor := ""
 		for {
-			evs, next, err := st.QueryAuditEvents(ctx, audit.Filter{Subject: "crash", Limit: 1000, Cursor: cursor})
+			evs, next, err := db.QueryAuditEvents(ctx, audit.Filter{Subject: "crash", Limit: 1000, Cursor: cursor})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +129,7 @@ func TestAnEventRecordedBeforeSIGKILLIsStoredExactlyOnceAfterTheRestart(t *testi
 		}
 	}
 	before := len(stored())
-	h := newHarness(t, st, audit.Options{SpillDir: filepath.Join(dir, "spill"), FlushInterval: 2 * time.Millisecond})
+	h := newHarness(t, db, audit.Options{SpillDir: filepath.Join(dir, "spill"), FlushInterval: 2 * time.Millisecond})
 	stop := h.run(t)
 	missing := func(seen map[string]int) []string {
 		var out []string

@@ -28,19 +28,19 @@ func TestAPostgreSQLOutageSpillsAndLosesNothing(t *testing.T) {
 		pg.Stop()
 	})
 	dsn := pg.Database(t)
-	st, err := store.OpenPostgres(ctx, dsn)
+	db, err := store.OpenPostgres(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	h := newHarness(t, st, fast(t.TempDir()))
+	defer db.Close()
+	h := newHarness(t, db, fast(t.TempDir()))
 	stop := h.run(t)
 
 	stored := func() (n int, ids map[string]bool) {
 		ids = map[string]bool{}
 		cursor := ""
 		for {
-			evs, next, err := st.QueryAuditEvents(ctx, audit.Filter{Limit: 1000, Cursor: cursor})
+			evs, next, err := db.QueryAuditEvents(ctx, audit.Filter{Limit: 1000, Cursor: cursor})
 			if err != nil {
 				return -1, nil
 			}

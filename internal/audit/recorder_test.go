@@ -19,10 +19,10 @@ import (
 var errDown = errors.New("store is down")
 
 func TestEveryEventArrivesExactlyOnceUnderConcurrentLoad(t *testing.T) {
-	st := audittest.NewMemStore()
+	store := audittest.NewMemStore()
 	// A buffer much smaller than the load, so that part of it takes the overflow path through
 	// the spill file and back.
-	h := newHarness(t, st, fast(t.TempDir()))
+	h := newHarness(t, store, fast(t.TempDir()))
 	h.run(t)
 	const goroutines, each = 16, 2000
 	var wg sync.WaitGroup
@@ -36,9 +36,9 @@ func TestEveryEventArrivesExactlyOnceUnderConcurrentLoad(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	eventually(t, "every event is in the store", func() bool { return st.Len() >= goroutines*each })
+	eventually(t, "every event is in the store", func() bool { return store.Len() >= goroutines*each })
 
-	got := st.Events()
+	got := store.Events()
 	if len(got) != goroutines*each {
 		t.Fatalf("store holds %d events, want %d", len(got), goroutines*each)
 	}
@@ -56,7 +56,7 @@ func TestEveryEventArrivesExactlyOnceUnderConcurrentLoad(t *testing.T) {
 			}
 		}
 	}
-	if d := st.Duplicates(); d != 0 {
+	if d := store.Duplicates(); d != 0 {
 		t.Errorf("%d events were written twice", d)
 	}
 	if got := h.metric(t, "vmcp_audit_events_total", "kind", "mcp"); got != goroutines*each {
@@ -72,31 +72,31 @@ func TestEveryEventArrivesExactlyOnceUnderConcurrentLoad(t *testing.T) {
 
 func TestStoreOutageSpillsAndReplaysEverything(t *testing.T) {
 	dir := t.TempDir()
-	st := audittest.NewMemStore()
-	st.Fail(errDown)
-	h := newHarness(t, st, fast(dir))
+	store := audittest.NewMemStore()
+	store.Fail(errDown)
+	h := newHarness(t, store, fast(dir))
 	h.run(t)
 	const n = 3000
 	for i := range n {
 		h.rec.Record(mcpEvent("alice", i))
 	}
 	eventually(t, "every event is spilled", func() bool { return h.metric(t, "vmcp_audit_spilled_total") == n })
-	if st.Len() != 0 || len(segments(t, dir)) == 0 {
-		t.Fatalf("during the outage: %d events stored, %d spill files", st.Len(), len(segments(t, dir)))
+	if store.Len() != 0 || len(segments(t, dir)) == 0 {
+		t.Fatalf("during the outage: %d events stored, %d spill files", store.Len(), len(segments(t, dir)))
 	}
-	if calls, _ := st.InsertCalls(); calls == 0 {
+	if calls, _ := store.InsertCalls(); calls == 0 {
 		t.Fatal("the recorder never tried the store")
 	}
 	// Each event is a JSON line of well over 100 bytes.
 	eventually(t, "the spill files' size is reported", func() bool { return h.metric(t, "vmcp_audit_spill_bytes") > 100*n })
 
-	st.Fail(nil)
-	eventually(t, "the spill is replayed", func() bool { return st.Len() == n })
+	store.Fail(nil)
+	eventually(t, "the spill is replayed", func() bool { return store.Len() == n })
 	eventually(t, "replayed spill files are removed", func() bool { return len(segments(t, dir)) == 0 })
 	if got := h.metric(t, "vmcp_audit_spill_bytes"); got != 0 {
 		t.Errorf("vmcp_audit_spill_bytes = %v with no spill file left", got)
 	}
-	if d := st.Duplicates(); d != 0 {
+	if d := store.Duplicates(); d != 0 {
 		t.Errorf("%d events written twice", d)
 	}
 	if got := h.metric(t, "vmcp_audit_replayed_total"); got != n {
@@ -118,12 +118,12 @@ func TestStoreOutageSpillsAndReplaysEverything(t *testing.T) {
 }
 
 func TestSlowStoreNeverHoldsUpRecord(t *testing.T) {
-	st := audittest.NewMemStore()
-	entered, release := st.Stall()
+	store := audittest.NewMemStore()
+	entered, release := store.Stall()
 	defer release()
 	opts := fast(t.TempDir())
 	opts.Buffer, opts.BatchSize, opts.WriteTimeout = 8, 4, time.Minute
-	h := newHarness(t, st, opts)
+	h := newHarness(t, store, opts)
 	h.run(t)
 
 	h.rec.Record(mcpEvent("alice", 0))
@@ -147,8 +147,8 @@ func TestSlowStoreNeverHoldsUpRecord(t *testing.T) {
 		t.Errorf("only %v events took the overflow path while the store stalled", spilled)
 	}
 	release()
-	eventually(t, "everything arrives once the store answers", func() bool { return st.Len() == n+1 })
-	if d := st.Duplicates(); d != 0 {
+	eventually(t, "everything arrives once the store answers", func() bool { return store.Len() == n+1 })
+	if d := store.Duplicates(); d != 0 {
 		t.Errorf("%d duplicates", d)
 	}
 }
@@ -168,8 +168,8 @@ func TestEveryKindIsCounted(t *testing.T) {
 }
 
 func TestLossyModeDropsAndCounts(t *testing.T) {
-	st := audittest.NewMemStore()
-	h := newHarness(t, st, audit.Options{Mode: audit.Lossy, Buffer: 10})
+	store := audittest.NewMemStore()
+	h := newHarness(t, store, audit.Options{Mode: audit.Lossy, Buffer: 10})
 	// No Run yet: nothing drains the buffer.
 	for i := range 25 {
 		h.rec.Record(mcpEvent("alice", i))
@@ -192,8 +192,8 @@ func TestLossyModeDropsAndCounts(t *testing.T) {
 		return h.logs.FilterMessage("audit: events dropped").Len() > 0
 	})
 	stop()
-	if st.Len() != 10 {
-		t.Errorf("store holds %d events, want the 10 that fitted", st.Len())
+	if store.Len() != 10 {
+		t.Errorf("store holds %d events, want the 10 that fitted", store.Len())
 	}
 }
 
@@ -212,10 +212,10 @@ func TestTornLastLineIsSkippedNotFatal(t *testing.T) {
 	if err := os.WriteFile(seg, []byte(whole+strings.Replace(torn, "bob-0", "bob-3", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st := audittest.NewMemStore()
-	h := newHarness(t, st, fast(dir))
+	store := audittest.NewMemStore()
+	h := newHarness(t, store, fast(dir))
 	h.run(t)
-	eventually(t, "the whole lines are replayed", func() bool { return st.Len() == 3 })
+	eventually(t, "the whole lines are replayed", func() bool { return store.Len() == 3 })
 	eventually(t, "the file is removed", func() bool { return len(segments(t, dir)) == 0 })
 	warn := h.logs.FilterMessageSnippet("torn line")
 	if warn.Len() != 1 {
@@ -236,10 +236,10 @@ func TestDamagedLineInTheMiddleIsSkipped(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "spill-0.jsonl"), []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st := audittest.NewMemStore()
-	h := newHarness(t, st, fast(dir))
+	store := audittest.NewMemStore()
+	h := newHarness(t, store, fast(dir))
 	h.run(t)
-	eventually(t, "both events arrive", func() bool { return st.Len() == 2 })
+	eventually(t, "both events arrive", func() bool { return store.Len() == 2 })
 	eventually(t, "the damage is reported", func() bool {
 		return h.logs.FilterMessageSnippet("lines that are not events").Len() == 1
 	})
@@ -247,20 +247,20 @@ func TestDamagedLineInTheMiddleIsSkipped(t *testing.T) {
 
 func TestShutdownFlushesEverythingToTheStore(t *testing.T) {
 	dir := t.TempDir()
-	st := audittest.NewMemStore()
+	store := audittest.NewMemStore()
 	opts := fast(dir)
 	// No time-based flush before shutdown: whatever reaches the store after the last full
 	// batch was written by the shutdown itself.
 	opts.Buffer, opts.BatchSize, opts.FlushInterval = 5000, 500, time.Hour
-	h := newHarness(t, st, opts)
+	h := newHarness(t, store, opts)
 	stop := h.run(t)
 	const n = 1234
 	for i := range n {
 		h.rec.Record(mcpEvent("dave", i))
 	}
 	stop()
-	if st.Len() != n {
-		t.Fatalf("after shutdown the store holds %d events, want %d", st.Len(), n)
+	if store.Len() != n {
+		t.Fatalf("after shutdown the store holds %d events, want %d", store.Len(), n)
 	}
 	if s := segments(t, dir); len(s) != 0 {
 		t.Errorf("nothing should be spilled when the store is healthy: %v", s)
@@ -272,11 +272,11 @@ func TestShutdownFlushesEverythingToTheStore(t *testing.T) {
 
 func TestShutdownSpillsWhatTheStoreRefusesAndTheNextRunReplaysIt(t *testing.T) {
 	dir := t.TempDir()
-	st := audittest.NewMemStore()
-	st.Fail(errDown)
+	store := audittest.NewMemStore()
+	store.Fail(errDown)
 	opts := fast(dir)
 	opts.Buffer, opts.FlushInterval, opts.ShutdownTimeout = 1000, time.Hour, 200*time.Millisecond
-	h := newHarness(t, st, opts)
+	h := newHarness(t, store, opts)
 	stop := h.run(t)
 	for i := range 300 {
 		h.rec.Record(mcpEvent("erin", i))
@@ -287,17 +287,17 @@ func TestShutdownSpillsWhatTheStoreRefusesAndTheNextRunReplaysIt(t *testing.T) {
 	if err := h.rec.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if st.Len() != 0 || len(segments(t, dir)) == 0 {
-		t.Fatalf("store %d events, spill files %v", st.Len(), segments(t, dir))
+	if store.Len() != 0 || len(segments(t, dir)) == 0 {
+		t.Fatalf("store %d events, spill files %v", store.Len(), segments(t, dir))
 	}
 	if err := h.rec.Run(context.Background()); err == nil {
 		t.Error("Run after Close should fail")
 	}
 
-	st.Fail(nil)
-	next := newHarness(t, st, fast(dir))
+	store.Fail(nil)
+	next := newHarness(t, store, fast(dir))
 	next.run(t)
-	eventually(t, "the next run replays the previous run's spill", func() bool { return st.Len() == 301 })
+	eventually(t, "the next run replays the previous run's spill", func() bool { return store.Len() == 301 })
 	eventually(t, "and removes it", func() bool { return len(segments(t, dir)) == 0 })
 }
 
@@ -349,9 +349,9 @@ func TestRunTwiceFails(t *testing.T) {
 
 func TestAnEventTheStoreRefusesIsSetAsideAndTheRestArrive(t *testing.T) {
 	dir := t.TempDir()
-	st := audittest.NewMemStore()
-	st.Refuse(func(e audit.Event) bool { return e.RequestID == "poison" })
-	h := newHarness(t, st, fast(dir))
+	store := audittest.NewMemStore()
+	store.Refuse(func(e audit.Event) bool { return e.RequestID == "poison" })
+	h := newHarness(t, store, fast(dir))
 	h.run(t)
 	const n = 100
 	for i := range n {
@@ -370,7 +370,7 @@ func TestAnEventTheStoreRefusesIsSetAsideAndTheRestArrive(t *testing.T) {
 		h.rec.Record(mcpEvent("traffic", traffic))
 		return h.metric(t, "vmcp_audit_rejected_total") == 1
 	})
-	eventually(t, "every other event arrives", func() bool { return st.Len() == n+traffic })
+	eventually(t, "every other event arrives", func() bool { return store.Len() == n+traffic })
 	rejected := readFile(t, filepath.Join(dir, "rejected.jsonl"))
 	if strings.Count(rejected, "\n") != 1 || !strings.Contains(rejected, `"request_id":"poison"`) {
 		t.Errorf("rejected.jsonl = %q", rejected)
@@ -378,14 +378,14 @@ func TestAnEventTheStoreRefusesIsSetAsideAndTheRestArrive(t *testing.T) {
 }
 
 func TestRecordFillsIDAndTimeAndKeepsGivenOnes(t *testing.T) {
-	st := audittest.NewMemStore()
-	h := newHarness(t, st, fast(t.TempDir()))
+	store := audittest.NewMemStore()
+	h := newHarness(t, store, fast(t.TempDir()))
 	stop := h.run(t)
 	given := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	h.rec.Record(audit.Event{Kind: audit.KindMCP, RequestID: "a"})
 	h.rec.Record(audit.Event{Kind: audit.KindMCP, RequestID: "b", ID: "fixed-id", Time: given})
 	stop()
-	for _, e := range st.Events() {
+	for _, e := range store.Events() {
 		switch e.RequestID {
 		case "a":
 			if len(e.ID) != 26 || e.Time.IsZero() {
@@ -402,10 +402,10 @@ func TestRecordFillsIDAndTimeAndKeepsGivenOnes(t *testing.T) {
 func TestArgumentModesReachTheStoreAndTheLogRedacted(t *testing.T) {
 	for _, mode := range []audit.ArgumentMode{audit.ArgumentsOff, audit.ArgumentsKeys, audit.ArgumentsFull} {
 		t.Run(string(mode), func(t *testing.T) {
-			st := audittest.NewMemStore()
+			store := audittest.NewMemStore()
 			opts := fast(t.TempDir())
 			opts.Arguments = mode
-			h := newHarness(t, st, opts)
+			h := newHarness(t, store, opts)
 			stop := h.run(t)
 			h.rec.Record(audit.Event{
 				Kind: audit.KindMCP, Method: "resources/read", Subject: "hana",
@@ -413,7 +413,7 @@ func TestArgumentModesReachTheStoreAndTheLogRedacted(t *testing.T) {
 				Arguments: audit.SecretArguments(),
 			})
 			stop()
-			evs := st.Events()
+			evs := store.Events()
 			if len(evs) != 1 {
 				t.Fatalf("%d events stored", len(evs))
 			}

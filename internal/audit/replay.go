@@ -27,35 +27,35 @@ func (r *Recorder) replaySome(ctx context.Context, deadline time.Time) {
 	if r.spill == nil {
 		return
 	}
-	st := &r.replay
+	replay := &r.replay
 	for r.now().Before(deadline) && r.canWrite() {
-		if len(st.pending) == 0 && !r.readBatch() {
+		if len(replay.pending) == 0 && !r.readBatch() {
 			return
 		}
-		if len(st.pending) == 0 {
+		if len(replay.pending) == 0 {
 			continue // the segment ended; readBatch moved on
 		}
-		batch := st.pending[0]
+		batch := replay.pending[0]
 		err := r.write(ctx, batch, r.opts.WriteTimeout)
 		if err == nil {
 			r.m.replayed.Add(float64(len(batch)))
-			st.pending, st.failSeq = st.pending[1:], 0
+			replay.pending, replay.failSeq = replay.pending[1:], 0
 			continue
 		}
 		// The store accepted another write since this batch last failed: the batch, not the
 		// store, is the problem. Halve it until the refused event is alone.
-		if st.failSeq != 0 && r.okSeq > st.failSeq {
-			st.failSeq = r.writeSeq
+		if replay.failSeq != 0 && r.okSeq > replay.failSeq {
+			replay.failSeq = r.writeSeq
 			if len(batch) > 1 {
 				h := len(batch) / 2
-				st.pending = append([][]Event{batch[:h], batch[h:]}, st.pending[1:]...)
+				replay.pending = append([][]Event{batch[:h], batch[h:]}, replay.pending[1:]...)
 			} else {
 				r.refused(&batch[0], err)
-				st.pending, st.failSeq = st.pending[1:], 0
+				replay.pending, replay.failSeq = replay.pending[1:], 0
 			}
 			continue
 		}
-		st.failSeq = r.writeSeq
+		replay.failSeq = r.writeSeq
 		r.storeFailed(err, len(batch))
 		return
 	}
@@ -65,12 +65,12 @@ func (r *Recorder) replaySome(ctx context.Context, deadline time.Time) {
 // active one) when needed, and removes a segment once it is fully written. It reports false
 // when there is nothing to replay.
 func (r *Recorder) readBatch() bool {
-	st := &r.replay
-	if st.cur != nil && st.eof {
+	replay := &r.replay
+	if replay.cur != nil && replay.eof {
 		r.finishSegment()
 	}
-	if st.cur == nil {
-		if len(st.queue) == 0 {
+	if replay.cur == nil {
+		if len(replay.queue) == 0 {
 			p, err := r.spill.rotate()
 			if err != nil {
 				r.log.Error("audit: rotating the spill file for replay", zap.Error(err))
@@ -78,27 +78,27 @@ func (r *Recorder) readBatch() bool {
 			if p == "" {
 				return false
 			}
-			st.queue = append(st.queue, p)
+			replay.queue = append(replay.queue, p)
 		}
-		p := st.queue[0]
-		st.queue = st.queue[1:]
+		p := replay.queue[0]
+		replay.queue = replay.queue[1:]
 		cur, err := openSegmentReader(p)
 		if err != nil {
 			r.log.Error("audit: cannot open spill file; skipping it until the next run", zap.String("file", p), zap.Error(err))
 			return true
 		}
-		st.cur, st.eof = cur, false
+		replay.cur, replay.eof = cur, false
 	}
-	evs, eof, err := st.cur.next(r.opts.BatchSize)
+	evs, eof, err := replay.cur.next(r.opts.BatchSize)
 	if err != nil {
-		r.log.Error("audit: cannot read spill file; skipping it until the next run", zap.String("file", st.cur.path), zap.Error(err))
-		st.cur.close()
-		st.cur = nil
+		r.log.Error("audit: cannot read spill file; skipping it until the next run", zap.String("file", replay.cur.path), zap.Error(err))
+		replay.cur.close()
+		replay.cur = nil
 		return true
 	}
-	st.eof = eof
+	replay.eof = eof
 	if len(evs) > 0 {
-		st.pending = append(st.pending, evs)
+		replay.pending = append(replay.pending, evs)
 	}
 	return true
 }
@@ -107,9 +107,9 @@ func (r *Recorder) readBatch() bool {
 // last write, so a crash before it only means the segment is replayed again, which the store's
 // idempotent insert absorbs.
 func (r *Recorder) finishSegment() {
-	st := &r.replay
-	cur := st.cur
-	st.cur = nil
+	replay := &r.replay
+	cur := replay.cur
+	replay.cur = nil
 	cur.close()
 	if cur.skipped > 0 {
 		msg := "audit: spill file had lines that are not events; skipped them"

@@ -16,14 +16,14 @@ import (
 // retention working on what the recorder wrote.
 func TestRecorderOverSQLite(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer db.Close()
 	opts := fast(t.TempDir())
 	opts.Arguments = audit.ArgumentsFull
-	h := newHarness(t, st, opts)
+	h := newHarness(t, db, opts)
 	stop := h.run(t)
 	const goroutines, each = 8, 500
 	var wg sync.WaitGroup
@@ -42,7 +42,7 @@ func TestRecorderOverSQLite(t *testing.T) {
 	count := func() int {
 		n, cursor := 0, ""
 		for {
-			evs, next, err := st.QueryAuditEvents(ctx, audit.Filter{Limit: 1000, Cursor: cursor})
+			evs, next, err := db.QueryAuditEvents(ctx, audit.Filter{Limit: 1000, Cursor: cursor})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +58,7 @@ func TestRecorderOverSQLite(t *testing.T) {
 	if n := count(); n != goroutines*each {
 		t.Fatalf("%d events stored, want %d", n, goroutines*each)
 	}
-	evs, _, err := st.QueryAuditEvents(ctx, audit.Filter{Subject: "u3", Limit: 1})
+	evs, _, err := db.QueryAuditEvents(ctx, audit.Filter{Subject: "u3", Limit: 1})
 	if err != nil || len(evs) != 1 || evs[0].Arguments["password"] != audit.Redacted {
 		t.Fatalf("query by user: %v %+v", err, evs)
 	}

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"path/filepath"
 	"time"
 
@@ -47,28 +46,28 @@ func applyDefaults(c *Config) {
 		c.Audit.Buffer = 10000
 	}
 	if c.Audit.Retention == 0 {
-		c.Audit.Retention = Duration(90 * 24 * time.Hour)
+		c.Audit.Retention = 90 * 24 * time.Hour
 	}
 	if len(c.Audit.AdminGroups) == 0 {
 		c.Audit.AdminGroups = []string{"vmcp-admins"}
 	}
 	if c.Auth.TokenTTL == 0 {
-		c.Auth.TokenTTL = Duration(time.Hour)
+		c.Auth.TokenTTL = time.Hour
 	}
 	if c.Auth.Leeway == 0 {
-		c.Auth.Leeway = Duration(30 * time.Second)
+		c.Auth.Leeway = 30 * time.Second
 	}
 	if c.Auth.RefreshTokenTTL == 0 {
-		c.Auth.RefreshTokenTTL = Duration(30 * 24 * time.Hour)
+		c.Auth.RefreshTokenTTL = 30 * 24 * time.Hour
 	}
 	if c.Auth.SignInMaxAge == 0 {
-		c.Auth.SignInMaxAge = Duration(24 * time.Hour)
+		c.Auth.SignInMaxAge = 24 * time.Hour
 	}
 	if c.Auth.CodeTTL == 0 {
-		c.Auth.CodeTTL = Duration(time.Minute)
+		c.Auth.CodeTTL = time.Minute
 	}
 	if c.Auth.KeyRotation == 0 {
-		c.Auth.KeyRotation = Duration(30 * 24 * time.Hour)
+		c.Auth.KeyRotation = 30 * 24 * time.Hour
 	}
 	if c.Auth.DynamicRegistration == nil {
 		c.Auth.DynamicRegistration = ptr(true)
@@ -86,7 +85,7 @@ func applyDefaults(c *Config) {
 		c.Auth.TokenCacheSize = 10000
 	}
 	if c.Auth.Connections.TicketTTL == 0 {
-		c.Auth.Connections.TicketTTL = Duration(10 * time.Minute)
+		c.Auth.Connections.TicketTTL = 10 * time.Minute
 	}
 	for i := range c.Auth.TrustedIssuers {
 		ti := &c.Auth.TrustedIssuers[i]
@@ -96,19 +95,19 @@ func applyDefaults(c *Config) {
 		setDefault(&ti.GroupsClaim, "groups")
 		setDefault(&ti.RolesClaim, "roles")
 		if ti.RefreshInterval == 0 {
-			ti.RefreshInterval = Duration(15 * time.Minute)
+			ti.RefreshInterval = 15 * time.Minute
 		}
 		if ti.MinRefreshInterval == 0 {
-			ti.MinRefreshInterval = Duration(30 * time.Second)
+			ti.MinRefreshInterval = 30 * time.Second
 		}
 	}
 	for i := range c.Connectors {
 		conn := &c.Connectors[i]
 		if conn.Timeout == 0 {
-			conn.Timeout = Duration(10 * time.Second)
+			conn.Timeout = 10 * time.Second
 		}
 		if conn.CallTimeout == 0 {
-			conn.CallTimeout = Duration(5 * time.Minute)
+			conn.CallTimeout = 5 * time.Minute
 		}
 		if conn.Credential.Type == "" {
 			conn.Credential.Type = CredentialNone
@@ -134,19 +133,6 @@ func setDefault(v *string, def string) {
 		*v = def
 	}
 }
-
-// UnmarshalYAML reads a Go duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration", n.Line, n.Value)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalYAML writes the duration as a Go duration string.
-func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
 
 // UnmarshalYAML accepts either a bare connector name or a mapping.
 func (r *ConnectorRef) UnmarshalYAML(n *yaml.Node) error {

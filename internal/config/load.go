@@ -166,7 +166,7 @@ func (l *loader) typeErrors(err error) {
 
 var (
 	secretType    = reflect.TypeOf(Secret{})
-	durationType  = reflect.TypeOf(Duration(0))
+	durationType  = reflect.TypeOf(time.Duration(0))
 	connRefType   = reflect.TypeOf(ConnectorRef{})
 	byteSizeType  = reflect.TypeOf(ByteSize(0))
 	scalarAllowed = map[reflect.Type]bool{secretType: true, durationType: true, connRefType: true, byteSizeType: true}
@@ -195,6 +195,10 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 		case d < 0:
 			// A negative timeout or lifetime would make every request fail at once.
 			l.addAt(n, "%s: %q must not be negative", displayPath(path), n.Value)
+		default:
+			// yaml.v3 decodes a string into a time.Duration with time.ParseDuration but refuses
+			// an integer, so a bare 0, which ParseDuration accepts, is handed over as a string.
+			n.Tag = "!!str"
 		}
 		return
 	case t == byteSizeType:

@@ -40,7 +40,7 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 		Store: Store{Driver: "sqlite"},
 		Audit: Audit{
 			Arguments: "keys", Buffer: 10000, Mode: "lossless", SpillDir: ".vmcp/audit-spill",
-			Retention: Duration(90 * 24 * time.Hour), AdminGroups: []string{"vmcp-admins"},
+			Retention: 90 * 24 * time.Hour, AdminGroups: []string{"vmcp-admins"},
 		},
 		Auth: Auth{
 			Login: Login{DevUsers: []DevUser{
@@ -48,15 +48,15 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 				{Username: "bob", PasswordHash: "$2a$10$JBvaaCy/NbLGqBJapQU6mep6/.0mW/y2efdFKQMmQhnusg6u7EZfS", Email: "bob@example.com", Groups: []string{"sales"}},
 			}},
 			Issuer:         "http://127.0.0.1:8080", // defaults to public_url
-			TokenTTL:       Duration(time.Hour),
-			Leeway:         Duration(30 * time.Second),
+			TokenTTL:       time.Hour,
+			Leeway:         30 * time.Second,
 			TokenCacheSize: 10000,
-			Connections:    Connections{TicketTTL: Duration(10 * time.Minute)},
+			Connections:    Connections{TicketTTL: 10 * time.Minute},
 
-			RefreshTokenTTL:         Duration(30 * 24 * time.Hour),
-			SignInMaxAge:            Duration(24 * time.Hour),
-			CodeTTL:                 Duration(time.Minute),
-			KeyRotation:             Duration(30 * 24 * time.Hour),
+			RefreshTokenTTL:         30 * 24 * time.Hour,
+			SignInMaxAge:            24 * time.Hour,
+			CodeTTL:                 time.Minute,
+			KeyRotation:             30 * 24 * time.Hour,
 			DynamicRegistration:     ptr(true),
 			ClientMetadataDocuments: ptr(true),
 		},
@@ -64,8 +64,8 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 			{
 				Name:        "notes",
 				URL:         "http://127.0.0.1:19001/mcp",
-				Timeout:     Duration(5 * time.Second),
-				CallTimeout: Duration(5 * time.Minute), // default
+				Timeout:     5 * time.Second,
+				CallTimeout: 5 * time.Minute, // default
 				Credential: Credential{
 					Type: CredentialBearer,
 					// The relative reference is resolved against the file's directory, not the
@@ -76,8 +76,8 @@ func TestTheExampleConfigurationLoadsWithItsDefaults(t *testing.T) {
 			{
 				Name:        "weather",
 				URL:         "http://127.0.0.1:19002/mcp",
-				Timeout:     Duration(5 * time.Second),
-				CallTimeout: Duration(5 * time.Minute),
+				Timeout:     5 * time.Second,
+				CallTimeout: 5 * time.Minute,
 				Credential:  Credential{Type: CredentialNone},
 			},
 		},
@@ -130,6 +130,19 @@ func TestAnEmptyFileIsTheDefaultConfiguration(t *testing.T) {
 				t.Errorf("defaults differ from %s:\n--- got\n%s--- want\n%s", golden, got, want)
 			}
 		})
+	}
+}
+
+// Durations are Go duration strings however YAML spells them: plain, quoted, through an alias,
+// or a bare 0, which YAML reads as an integer (and which, like an absent key, means the default).
+func TestDurationsDecodeFromEverySpelling(t *testing.T) {
+	cfg, err := Load("vmcp.yaml", []byte("auth:\n  leeway: 0\n  token_ttl: \"90s\"\n  code_ttl: 1m30s\n  key_rotation: &r 720h\n  refresh_token_ttl: *r\n"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	a := cfg.Auth
+	if a.Leeway != 30*time.Second || a.TokenTTL != 90*time.Second || a.CodeTTL != 90*time.Second || a.KeyRotation != 720*time.Hour || a.RefreshTokenTTL != 720*time.Hour {
+		t.Errorf("leeway, token_ttl, code_ttl, key_rotation, refresh_token_ttl = %v %v %v %v %v", a.Leeway, a.TokenTTL, a.CodeTTL, a.KeyRotation, a.RefreshTokenTTL)
 	}
 }
 

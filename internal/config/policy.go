@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 )
 
 // Policy selects where vmcp's Rego policies come from, when not from auth.policies (a directory)
@@ -28,8 +29,8 @@ type PolicyBundle struct {
 	// Token is a bearer token for the bundle service, by reference (${env:…} or ${file:…}).
 	Token Secret `yaml:"token"`
 	// MinDelay and MaxDelay bound the polling interval (default 10s–20s).
-	MinDelay Duration `yaml:"min_delay"`
-	MaxDelay Duration `yaml:"max_delay"`
+	MinDelay time.Duration `yaml:"min_delay"`
+	MaxDelay time.Duration `yaml:"max_delay"`
 	// Signing, when set, makes vmcp reject any bundle without a valid signature by this key.
 	Signing *BundleSigning `yaml:"signing"`
 }
@@ -58,8 +59,8 @@ type DecisionLogs struct {
 	// decision leaves the process (default /system/log/mask, OPA's default).
 	MaskDecision string `yaml:"mask_decision"`
 	// MinDelay and MaxDelay bound the upload interval (default 1s–5s).
-	MinDelay Duration `yaml:"min_delay"`
-	MaxDelay Duration `yaml:"max_delay"`
+	MinDelay time.Duration `yaml:"min_delay"`
+	MaxDelay time.Duration `yaml:"max_delay"`
 }
 
 // BundleSigningAlgorithms are the algorithms OPA verifies bundle signatures with.

@@ -38,7 +38,7 @@ type Limits struct {
 	// (its answer, or a progress notification for it) before it fails with a clear error and
 	// the process is checked with a ping; one that does not answer the ping either is
 	// restarted.
-	RequestTimeout Duration `yaml:"request_timeout"`
+	RequestTimeout time.Duration `yaml:"request_timeout"`
 }
 
 // DefaultRequestTimeout is a command connector's default Limits.RequestTimeout.
@@ -99,7 +99,7 @@ func (c *Connector) Environ() []string {
 
 func applyCommandDefaults(conn *Connector) {
 	if conn.IsCommand() && conn.Limits.RequestTimeout == 0 {
-		conn.Limits.RequestTimeout = Duration(DefaultRequestTimeout)
+		conn.Limits.RequestTimeout = DefaultRequestTimeout
 	}
 }
 

@@ -39,7 +39,7 @@ virtual_servers:
 	if want := []string{"KEY=file-secret", "NODE_ENV=production", "TOKEN=env-secret"}; !reflect.DeepEqual(c.Environ(), want) {
 		t.Errorf("Environ() = %v, want %v", c.Environ(), want)
 	}
-	if want := (Limits{Memory: 512 << 20, OpenFiles: 256, RequestTimeout: Duration(DefaultRequestTimeout)}); c.Limits != want {
+	if want := (Limits{Memory: 512 << 20, OpenFiles: 256, RequestTimeout: DefaultRequestTimeout}); c.Limits != want {
 		t.Errorf("limits %+v, want %+v", c.Limits, want)
 	}
 	if got := cfg.Resolve(c.Dir); got != filepath.Join(dir, "work") {

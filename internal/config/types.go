@@ -90,7 +90,7 @@ type Audit struct {
 	// SpillDir holds the spill file; default data_dir/audit-spill.
 	SpillDir string `yaml:"spill_dir"`
 	// Retention deletes events older than this; 0 keeps them forever.
-	Retention Duration `yaml:"retention"`
+	Retention time.Duration `yaml:"retention"`
 	// AdminGroups may read the audit API (GET /admin/api/audit, /admin/api/usage).
 	AdminGroups []string `yaml:"admin_groups"`
 }
@@ -123,9 +123,9 @@ type Auth struct {
 	// Issuer is the `iss` of tokens vmcp issues; it defaults to Server.PublicURL.
 	Issuer string `yaml:"issuer"`
 	// TokenTTL is the lifetime of issued access tokens.
-	TokenTTL Duration `yaml:"token_ttl"`
+	TokenTTL time.Duration `yaml:"token_ttl"`
 	// Leeway is the clock skew tolerated on exp, nbf and iat.
-	Leeway Duration `yaml:"leeway"`
+	Leeway time.Duration `yaml:"leeway"`
 	// TrustedIssuers are identity providers whose JWTs vmcp accepts directly, besides its own.
 	// Their tokens must still name the virtual server's resource URL as audience.
 	TrustedIssuers []TrustedIssuer `yaml:"trusted_issuers"`
@@ -138,18 +138,18 @@ type Auth struct {
 	// The authorization server MCP clients sign in through.
 
 	// RefreshTokenTTL is how long a refresh token (and its rotated successors) stays usable.
-	RefreshTokenTTL Duration `yaml:"refresh_token_ttl"`
+	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
 	// SignInMaxAge is how long after a user signed in their client may keep refreshing tokens.
 	// Then the refresh is refused and the client signs in again, which reads the user's groups
 	// (and whether they may still sign in at all) from the identity provider afresh: a refresh
 	// token carries the groups of its sign-in, so without this bound a group removed at the IdP
 	// would keep working for the whole refresh_token_ttl. Default 24h.
-	SignInMaxAge Duration `yaml:"sign_in_max_age"`
+	SignInMaxAge time.Duration `yaml:"sign_in_max_age"`
 	// CodeTTL is the lifetime of an authorization code.
-	CodeTTL Duration `yaml:"code_ttl"`
+	CodeTTL time.Duration `yaml:"code_ttl"`
 	// KeyRotation is how often a new signing key is made; old public keys stay published until
 	// every token they signed has expired.
-	KeyRotation Duration `yaml:"key_rotation"`
+	KeyRotation time.Duration `yaml:"key_rotation"`
 	// Login says how users prove who they are.
 	Login Login `yaml:"login"`
 	// Clients are pre-registered OAuth clients.
@@ -210,10 +210,10 @@ type TrustedIssuer struct {
 	GroupsClaim string `yaml:"groups_claim"`
 	RolesClaim  string `yaml:"roles_claim"`
 	// RefreshInterval is how often the keys are fetched again in the background.
-	RefreshInterval Duration `yaml:"refresh_interval"`
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
 	// MinRefreshInterval limits refetches triggered by tokens with an unknown key id, so that
 	// a flood of made-up key ids cannot hammer the identity provider.
-	MinRefreshInterval Duration `yaml:"min_refresh_interval"`
+	MinRefreshInterval time.Duration `yaml:"min_refresh_interval"`
 }
 
 // Connector is one upstream MCP server reached over Streamable HTTP.
@@ -222,11 +222,11 @@ type Connector struct {
 	// URL is the connector's MCP endpoint, http or https.
 	URL string `yaml:"url"`
 	// Timeout bounds each fan-out request (initialize, lists) to this connector.
-	Timeout Duration `yaml:"timeout"`
+	Timeout time.Duration `yaml:"timeout"`
 	// CallTimeout bounds a whole routed call (tools/call and friends), streamed response
 	// included.
-	CallTimeout Duration   `yaml:"call_timeout"`
-	Credential  Credential `yaml:"credential"`
+	CallTimeout time.Duration `yaml:"call_timeout"`
+	Credential  Credential    `yaml:"credential"`
 
 	// Command, instead of URL, runs a local MCP server that speaks stdio (argv; the first
 	// element is the program). vmcp supervises it and serves it over Streamable HTTP on
@@ -272,9 +272,9 @@ type Credential struct {
 	TokenURL         string   `yaml:"token_url"`
 	// RevocationURL is the RFC 7009 endpoint a disconnect revokes the user's tokens at; with
 	// token_url unset it is discovered (revocation_endpoint) like the others.
-	RevocationURL string   `yaml:"revocation_url"`
-	Audience      string   `yaml:"audience"`
-	TTL           Duration `yaml:"ttl"`
+	RevocationURL string        `yaml:"revocation_url"`
+	Audience      string        `yaml:"audience"`
+	TTL           time.Duration `yaml:"ttl"`
 }
 
 // PrefixMode says when a tool name gets its connector's prefix.
@@ -356,9 +356,3 @@ type Prefix struct {
 	Mode      PrefixMode `yaml:"mode"`
 	Separator string     `yaml:"separator"`
 }
-
-// Duration is a time.Duration written in YAML as a Go duration string ("30s", "5m").
-type Duration time.Duration
-
-// D returns the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -35,7 +35,7 @@ type Connections struct {
 	// uses credential type oauth.
 	EncryptionKeys []Secret `yaml:"encryption_keys"`
 	// TicketTTL bounds how long a connect link handed to a client stays usable.
-	TicketTTL Duration `yaml:"ticket_ttl"`
+	TicketTTL time.Duration `yaml:"ticket_ttl"`
 }
 
 // DefaultAssertionTTL is the lifetime of an identity assertion when ttl is not set: short, since
@@ -96,7 +96,7 @@ func (l *loader) validateUserCredential(c *Config, p string, cr *Credential) {
 		if cr.Header != "" && (!headerNameRE.MatchString(cr.Header) || strings.HasPrefix(strings.ToLower(cr.Header), "x-vmcp-")) {
 			l.add(p+".header", "%s.header: %q is not a usable header name", p, cr.Header)
 		}
-		if cr.TTL.D() > time.Hour {
+		if cr.TTL > time.Hour {
 			l.add(p+".ttl", "%s.ttl: an identity assertion lives at most 1h (it is minted again when it nears expiry)", p)
 		}
 	}

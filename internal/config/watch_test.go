@@ -146,7 +146,7 @@ func TestWatchAppliesAnEditedFile(t *testing.T) {
 			w := startWatch(t)
 			tc.write(t, w.path, watchConfig("7s"))
 			got := w.waitApplied(t, 1)
-			if d := got.Connectors[0].Timeout.D(); d != 7*time.Second {
+			if d := got.Connectors[0].Timeout; d != 7*time.Second {
 				t.Errorf("applied timeout %v, want 7s", d)
 			}
 			if got.Path != w.path {
@@ -154,7 +154,7 @@ func TestWatchAppliesAnEditedFile(t *testing.T) {
 			}
 			// A second edit after the first is applied too: the watch survives a rename.
 			tc.write(t, w.path, watchConfig("9s"))
-			if d := w.waitApplied(t, 2).Connectors[0].Timeout.D(); d != 9*time.Second {
+			if d := w.waitApplied(t, 2).Connectors[0].Timeout; d != 9*time.Second {
 				t.Errorf("second applied timeout %v, want 9s", d)
 			}
 			if n := w.logs.FilterMessage("config reloaded").Len(); n != 2 {
@@ -188,7 +188,7 @@ func TestWatchKeepsTheLastGoodConfigurationWhenTheFileIsBroken(t *testing.T) {
 
 	// The next valid edit is applied.
 	writeFile(t, w.path, watchConfig("8s"))
-	if d := w.waitApplied(t, 2).Connectors[0].Timeout.D(); d != 8*time.Second {
+	if d := w.waitApplied(t, 2).Connectors[0].Timeout; d != 8*time.Second {
 		t.Errorf("applied timeout %v, want 8s", d)
 	}
 }
@@ -231,7 +231,7 @@ func TestWatchLogsAnApplyErrorAndAppliesTheNextEdit(t *testing.T) {
 
 	w.setRefuse(false)
 	writeFile(t, w.path, watchConfig("8s"))
-	if d := w.waitApplied(t, 1).Connectors[0].Timeout.D(); d != 8*time.Second {
+	if d := w.waitApplied(t, 1).Connectors[0].Timeout; d != 8*time.Second {
 		t.Errorf("applied timeout %v, want 8s", d)
 	}
 }

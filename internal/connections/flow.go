@@ -99,8 +99,8 @@ type pendingAuth struct {
 
 func (f *Flow) start(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("connector")
-	c := f.m.state.Load()
-	if c == nil || c.connectors[name] == nil {
+	settings := f.m.state.Load()
+	if settings == nil || settings.connectors[name] == nil {
 		page(w, http.StatusNotFound, "Unknown connector", "There is no connector called “"+name+"” that you connect your own account to.")
 		return
 	}
@@ -161,7 +161,7 @@ func (f *Flow) confirmed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil || !csrf.Valid(f.m.sign.key, user.Nonce, r.PostForm.Get("csrf")) {
-		f.log.Info("connections: form refused (bad CSRF token)", zap.String("sub", user.Subject), zap.String("connector", name))
+		f.log.Info("connections: form refused (bad CSRF token)", zap.String("subject", user.Subject), zap.String("connector", name))
 		page(w, http.StatusForbidden, "Form expired", "This form is not valid any more (or did not come from vmcp). Open /connect/"+name+" again. Nothing was changed.")
 		return
 	}
@@ -193,7 +193,7 @@ func (f *Flow) FinishLogin(w http.ResponseWriter, r *http.Request, u login.User,
 	})
 	if p.Ticket != "" {
 		if t, err := f.m.sign.verify(purposeTicket, p.Ticket); err != nil || t.Subject != user.Subject {
-			f.log.Warn("connections: connect link used by another user; refused", zap.String("sub", user.Subject), zap.String("connector", p.Connector))
+			f.log.Warn("connections: connect link used by another user; refused", zap.String("subject", user.Subject), zap.String("connector", p.Connector))
 			page(w, http.StatusForbidden, "Wrong account", "This connect link was made for another vmcp account than the one you signed in with. Nothing was connected.")
 			return
 		}
@@ -218,20 +218,20 @@ func (f *Flow) authorize(w http.ResponseWriter, r *http.Request, user claims, na
 	if ticket != "" {
 		t, err := f.m.sign.verify(purposeTicket, ticket)
 		if err != nil || t.Connector != name || t.Subject != user.Subject {
-			f.log.Warn("connections: connect link used by another user; refused", zap.String("sub", user.Subject), zap.String("connector", name))
+			f.log.Warn("connections: connect link used by another user; refused", zap.String("subject", user.Subject), zap.String("connector", name))
 			page(w, http.StatusForbidden, "Wrong account", "This connect link was made for another vmcp account than the one you signed in with. Nothing was connected.")
 			return
 		}
 	}
-	c := f.m.state.Load()
-	conn := c.connectors[name]
+	settings := f.m.state.Load()
+	conn := settings.connectors[name]
 	if conn == nil {
 		page(w, http.StatusNotFound, "Unknown connector", "There is no connector called “"+name+"” that you connect your own account to.")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	conf, err := f.m.oauthConfig(ctx, c, conn)
+	conf, err := f.m.oauthConfig(ctx, settings, conn)
 	if err != nil {
 		f.log.Warn("connections: authorization server unknown", zap.String("connector", name), zap.Error(err))
 		page(w, http.StatusBadGateway, "Connector unavailable", "vmcp could not find the sign-in page of “"+name+"”. Try again later, or ask your administrator.")
@@ -270,34 +270,34 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusOK, "Not connected", "“"+p.Connector+"” did not grant access ("+truncate(code, 64)+"). Nothing was connected.")
 		return
 	}
-	c := f.m.state.Load()
-	conn := c.connectors[p.Connector]
+	settings := f.m.state.Load()
+	conn := settings.connectors[p.Connector]
 	if conn == nil {
 		page(w, http.StatusNotFound, "Unknown connector", "The connector was removed from vmcp's configuration.")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	conf, err := f.m.oauthConfig(ctx, c, conn)
+	conf, err := f.m.oauthConfig(ctx, settings, conn)
 	if err == nil {
 		var tok *oauth2.Token
 		tok, err = conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, f.m.http), q.Get("code"),
 			oauth2.VerifierOption(p.Verifier), oauth2.SetAuthURLParam("resource", conn.resource))
 		if err == nil {
-			err = f.m.save(r.Context(), c, p.Subject, p.Connector, tok)
+			err = f.m.save(r.Context(), settings, p.Subject, p.Connector, tok)
 		}
 	}
 	if err != nil {
-		f.log.Warn("connections: connecting failed", zap.String("sub", p.Subject), zap.String("connector", p.Connector), zap.Error(sanitize(err)))
+		f.log.Warn("connections: connecting failed", zap.String("subject", p.Subject), zap.String("connector", p.Connector), zap.Error(sanitize(err)))
 		page(w, http.StatusBadGateway, "Not connected", "vmcp could not complete the connection to “"+p.Connector+"”. Try again.")
 		return
 	}
-	f.log.Info("connections: connected", zap.String("sub", p.Subject), zap.String("connector", p.Connector))
+	f.log.Info("connections: connected", zap.String("subject", p.Subject), zap.String("connector", p.Connector))
 	page(w, http.StatusOK, "Connected", "Your account is connected to “"+p.Connector+"”. You can close this page and return to your application.")
 }
 
 func (f *Flow) disconnect(w http.ResponseWriter, r *http.Request, user claims, name string) {
-	if c := f.m.state.Load(); c == nil || c.connectors[name] == nil {
+	if settings := f.m.state.Load(); settings == nil || settings.connectors[name] == nil {
 		page(w, http.StatusNotFound, "Unknown connector", "There is no connector called “"+name+"” that you connect your own account to.")
 		return
 	}

@@ -45,7 +45,7 @@ type Manager struct {
 	sign  signer
 	now   func() time.Time
 
-	state atomic.Pointer[compiled]
+	state atomic.Pointer[settings]
 	// discovered holds each connector's endpoints found through its metadata, by connector URL.
 	discovered sync.Map
 	// clients holds vmcp's dynamically registered clients, by connector, URL and key id.
@@ -54,7 +54,9 @@ type Manager struct {
 	changed atomic.Pointer[func(subject, connector string)]
 }
 
-type compiled struct {
+// settings are what the connect flow takes from one configuration: the connectors with
+// credential type oauth, the keyring sealing their tokens, the public URL and the ticket TTL.
+type settings struct {
 	keys       *Keyring
 	connectors map[string]*connector
 	publicURL  string
@@ -109,7 +111,7 @@ const KeyFile = "connections.key"
 
 // Prepare compiles cfg. dev allows a key generated into data_dir when auth.connections has none.
 func (m *Manager) Prepare(cfg *config.Config, dev bool) (func(), error) {
-	c := &compiled{connectors: map[string]*connector{}, publicURL: strings.TrimSuffix(cfg.Server.PublicURL, "/"), ticketTTL: cfg.Auth.Connections.TicketTTL.D()}
+	settings := &settings{connectors: map[string]*connector{}, publicURL: strings.TrimSuffix(cfg.Server.PublicURL, "/"), ticketTTL: cfg.Auth.Connections.TicketTTL}
 	for _, conn := range cfg.Connectors {
 		cr := conn.Credential
 		if cr.Type != config.CredentialOAuth {
@@ -119,7 +121,7 @@ func (m *Manager) Prepare(cfg *config.Config, dev bool) (func(), error) {
 			// /connect/callback is the flow's own redirect URI.
 			return nil, fmt.Errorf("connector %q: the name callback is reserved for credential type oauth", conn.Name)
 		}
-		c.connectors[conn.Name] = &connector{
+		settings.connectors[conn.Name] = &connector{
 			name: conn.Name, resource: conn.URL, clientID: cr.ClientID, clientSecret: cr.ClientSecret.Value(),
 			scopes: cr.Scopes, configured: Endpoints{AuthorizationURL: cr.AuthorizationURL, TokenURL: cr.TokenURL, RevocationURL: cr.RevocationURL},
 		}
@@ -134,7 +136,7 @@ func (m *Manager) Prepare(cfg *config.Config, dev bool) (func(), error) {
 	}
 	switch {
 	case len(keys) > 0:
-	case len(c.connectors) == 0:
+	case len(settings.connectors) == 0:
 		// Nothing to encrypt; a ring is made anyway so that the flow's pages work.
 		keys = [][]byte{make([]byte, 32)}
 		rand.Read(keys[0])
@@ -151,8 +153,8 @@ func (m *Manager) Prepare(cfg *config.Config, dev bool) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	c.keys = ring
-	return func() { m.state.Store(c) }, nil
+	settings.keys = ring
+	return func() { m.state.Store(settings) }, nil
 }
 
 // devKey reads or creates `vmcp dev`'s key file in dataDir.
@@ -201,12 +203,12 @@ var ErrUnknownConnector = errors.New("connections: not a connector with per-user
 // refused (revoked, expired), gets a *credential.NotConnectedError carrying the connect link.
 // Callers serialise calls per user and connector (the resolver's single flight).
 func (m *Manager) Token(ctx context.Context, subject, connectorName string) (string, time.Time, error) {
-	c := m.state.Load()
-	conn := c.connectors[connectorName]
+	settings := m.state.Load()
+	conn := settings.connectors[connectorName]
 	if conn == nil {
 		return "", time.Time{}, ErrUnknownConnector
 	}
-	rec, t, err := m.load(ctx, c, subject, connectorName)
+	rec, t, err := m.load(ctx, settings, subject, connectorName)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -214,54 +216,54 @@ func (m *Manager) Token(ctx context.Context, subject, connectorName string) (str
 		return t.AccessToken, t.Expiry, nil
 	}
 	if t.RefreshToken == "" {
-		m.log.Info("connections: access token expired and no refresh token; not connected", zap.String("sub", subject), zap.String("connector", connectorName))
-		return "", time.Time{}, m.notConnected(c, subject, connectorName)
+		m.log.Info("connections: access token expired and no refresh token; not connected", zap.String("subject", subject), zap.String("connector", connectorName))
+		return "", time.Time{}, m.notConnected(settings, subject, connectorName)
 	}
 	nt, err := m.refresh(ctx, conn, t.RefreshToken)
 	var rerr *oauth2.RetrieveError
 	if errors.As(err, &rerr) && rerr.Response != nil && rerr.Response.StatusCode >= 400 && rerr.Response.StatusCode < 500 {
 		// Refused: revoked, expired, or already rotated by another replica a moment ago. In the
 		// last case the store holds the newer tokens.
-		if again, t2, err2 := m.load(ctx, c, subject, connectorName); err2 == nil && !bytes.Equal(again.Sealed, rec.Sealed) && m.now().Add(refreshMargin).Before(t2.Expiry) {
+		if again, t2, err2 := m.load(ctx, settings, subject, connectorName); err2 == nil && !bytes.Equal(again.Sealed, rec.Sealed) && m.now().Add(refreshMargin).Before(t2.Expiry) {
 			return t2.AccessToken, t2.Expiry, nil
 		}
 		m.log.Info("connections: refresh refused by the authorization server; the user must connect again",
-			zap.String("sub", subject), zap.String("connector", connectorName), zap.String("error", rerr.ErrorCode))
+			zap.String("subject", subject), zap.String("connector", connectorName), zap.String("error", rerr.ErrorCode))
 		if err := m.store.DeleteConnection(ctx, subject, connectorName); err != nil {
 			m.log.Warn("connections: could not delete a dead connection", zap.Error(err))
 		}
-		return "", time.Time{}, m.notConnected(c, subject, connectorName)
+		return "", time.Time{}, m.notConnected(settings, subject, connectorName)
 	}
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("connector %q: refresh failed: %w", connectorName, sanitize(err))
 	}
-	if err := m.save(ctx, c, subject, connectorName, nt); err != nil {
+	if err := m.save(ctx, settings, subject, connectorName, nt); err != nil {
 		return "", time.Time{}, err
 	}
-	m.log.Info("connections: access token refreshed", zap.String("sub", subject), zap.String("connector", connectorName))
+	m.log.Info("connections: access token refreshed", zap.String("subject", subject), zap.String("connector", connectorName))
 	return nt.AccessToken, nt.Expiry, nil
 }
 
 // load reads and opens a user's stored tokens.
-func (m *Manager) load(ctx context.Context, c *compiled, subject, connectorName string) (store.Connection, Tokens, error) {
+func (m *Manager) load(ctx context.Context, settings *settings, subject, connectorName string) (store.Connection, Tokens, error) {
 	rec, err := m.store.Connection(ctx, subject, connectorName)
 	if errors.Is(err, store.ErrNotFound) {
-		return rec, Tokens{}, m.notConnected(c, subject, connectorName)
+		return rec, Tokens{}, m.notConnected(settings, subject, connectorName)
 	}
 	if err != nil {
 		return rec, Tokens{}, err
 	}
-	plain, err := c.keys.Open(rec.KeyID, subject, connectorName, rec.Sealed)
+	plain, err := settings.keys.Open(rec.KeyID, subject, connectorName, rec.Sealed)
 	if err != nil {
 		// The key was dropped from the ring (or the row was tampered with): the user connects
 		// again, which is better than failing every call.
 		m.log.Warn("connections: stored tokens cannot be decrypted; treating as not connected",
-			zap.String("sub", subject), zap.String("connector", connectorName), zap.String("key_id", rec.KeyID))
-		return rec, Tokens{}, m.notConnected(c, subject, connectorName)
+			zap.String("subject", subject), zap.String("connector", connectorName), zap.String("key_id", rec.KeyID))
+		return rec, Tokens{}, m.notConnected(settings, subject, connectorName)
 	}
 	var t Tokens
 	if err := json.Unmarshal(plain, &t); err != nil || t.AccessToken == "" {
-		return rec, Tokens{}, m.notConnected(c, subject, connectorName)
+		return rec, Tokens{}, m.notConnected(settings, subject, connectorName)
 	}
 	return rec, t, nil
 }
@@ -271,9 +273,9 @@ func (m *Manager) Save(ctx context.Context, subject, connectorName string, t *oa
 	return m.save(ctx, m.state.Load(), subject, connectorName, t)
 }
 
-func (m *Manager) save(ctx context.Context, c *compiled, subject, connectorName string, t *oauth2.Token) error {
+func (m *Manager) save(ctx context.Context, settings *settings, subject, connectorName string, t *oauth2.Token) error {
 	plain, _ := json.Marshal(Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry})
-	keyID, sealed, err := c.keys.Seal(subject, connectorName, plain)
+	keyID, sealed, err := settings.keys.Seal(subject, connectorName, plain)
 	if err != nil {
 		return err
 	}
@@ -289,15 +291,15 @@ func (m *Manager) save(ctx context.Context, c *compiled, subject, connectorName 
 // should not stay usable by whoever holds a copy of its tokens. Revocation is best effort — the
 // user is disconnected from vmcp whatever the authorization server answers — and logged.
 func (m *Manager) Disconnect(ctx context.Context, subject, connectorName string) error {
-	c := m.state.Load()
-	_, t, loadErr := m.load(ctx, c, subject, connectorName)
+	settings := m.state.Load()
+	_, t, loadErr := m.load(ctx, settings, subject, connectorName)
 	if err := m.store.DeleteConnection(ctx, subject, connectorName); err != nil {
 		return err
 	}
 	m.notify(subject, connectorName)
-	m.log.Info("connections: disconnected", zap.String("sub", subject), zap.String("connector", connectorName))
-	if conn := c.connectors[connectorName]; conn != nil && loadErr == nil {
-		m.revoke(ctx, c, conn, subject, t)
+	m.log.Info("connections: disconnected", zap.String("subject", subject), zap.String("connector", connectorName))
+	if conn := settings.connectors[connectorName]; conn != nil && loadErr == nil {
+		m.revoke(ctx, settings, conn, subject, t)
 	}
 	return nil
 }
@@ -307,10 +309,10 @@ const revokeTimeout = 5 * time.Second
 
 // revoke asks conn's authorization server to revoke t: the refresh token, which revokes the grant
 // (RFC 7009 §2.1), or the access token when there is none.
-func (m *Manager) revoke(ctx context.Context, c *compiled, conn *connector, subject string, t Tokens) {
+func (m *Manager) revoke(ctx context.Context, settings *settings, conn *connector, subject string, t Tokens) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
-	log := m.log.With(zap.String("sub", subject), zap.String("connector", conn.name))
+	log := m.log.With(zap.String("subject", subject), zap.String("connector", conn.name))
 	ep, err := m.endpoints(ctx, conn)
 	if err == nil && ep.RevocationURL == "" {
 		log.Info("connections: tokens not revoked at the authorization server: it has no revocation endpoint")
@@ -318,7 +320,7 @@ func (m *Manager) revoke(ctx context.Context, c *compiled, conn *connector, subj
 	}
 	var conf *oauth2.Config
 	if err == nil {
-		conf, err = m.oauthConfig(ctx, c, conn)
+		conf, err = m.oauthConfig(ctx, settings, conn)
 	}
 	if err != nil {
 		log.Warn("connections: tokens not revoked at the authorization server", zap.Error(err))
@@ -356,9 +358,9 @@ func (m *Manager) revoke(ctx context.Context, c *compiled, conn *connector, subj
 
 // Connected lists the oauth connectors and whether subject is connected to each.
 func (m *Manager) Connected(ctx context.Context, subject string) (map[string]bool, error) {
-	c := m.state.Load()
-	out := make(map[string]bool, len(c.connectors))
-	for name := range c.connectors {
+	settings := m.state.Load()
+	out := make(map[string]bool, len(settings.connectors))
+	for name := range settings.connectors {
 		out[name] = false
 	}
 	list, err := m.store.ConnectionsOf(ctx, subject)
@@ -376,12 +378,12 @@ func (m *Manager) Connected(ctx context.Context, subject string) (map[string]boo
 // ConnectURL is the link that connects subject to connector: vmcp's /connect page, with a
 // short-lived signed ticket naming subject, so that only that user can complete it.
 func (m *Manager) ConnectURL(subject, connectorName string) string {
-	c := m.state.Load()
-	t := m.sign.sign(purposeTicket, claims{Subject: subject, Connector: connectorName, Expiry: m.now().Add(c.ticketTTL).Unix()})
-	return c.publicURL + "/connect/" + url.PathEscape(connectorName) + "?ticket=" + url.QueryEscape(t)
+	settings := m.state.Load()
+	t := m.sign.sign(purposeTicket, claims{Subject: subject, Connector: connectorName, Expiry: m.now().Add(settings.ticketTTL).Unix()})
+	return settings.publicURL + "/connect/" + url.PathEscape(connectorName) + "?ticket=" + url.QueryEscape(t)
 }
 
-func (m *Manager) notConnected(c *compiled, subject, connectorName string) error {
+func (m *Manager) notConnected(settings *settings, subject, connectorName string) error {
 	return &credential.NotConnectedError{Connector: connectorName, URL: m.ConnectURL(subject, connectorName)}
 }
 
@@ -402,14 +404,14 @@ func (m *Manager) endpoints(ctx context.Context, conn *connector) (Endpoints, er
 }
 
 // oauthConfig is the OAuth client configuration for conn, its endpoints discovered if need be.
-func (m *Manager) oauthConfig(ctx context.Context, c *compiled, conn *connector) (*oauth2.Config, error) {
+func (m *Manager) oauthConfig(ctx context.Context, settings *settings, conn *connector) (*oauth2.Config, error) {
 	ep, err := m.endpoints(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
 	client := clientCredentials{ID: conn.clientID, Secret: conn.clientSecret}
 	if client.ID == "" {
-		cl, err := m.registeredClient(ctx, c, conn, ep)
+		cl, err := m.registeredClient(ctx, settings, conn, ep)
 		if err != nil {
 			return nil, err
 		}
@@ -418,7 +420,7 @@ func (m *Manager) oauthConfig(ctx context.Context, c *compiled, conn *connector)
 	return &oauth2.Config{
 		ClientID: client.ID, ClientSecret: client.Secret, Scopes: conn.scopes,
 		Endpoint:    oauth2.Endpoint{AuthURL: ep.AuthorizationURL, TokenURL: ep.TokenURL},
-		RedirectURL: c.publicURL + CallbackPath,
+		RedirectURL: settings.publicURL + CallbackPath,
 	}, nil
 }
 

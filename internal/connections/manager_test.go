@@ -109,22 +109,22 @@ func startTokenServer(t *testing.T, resource string) *tokenServer {
 
 func newTestManager(t *testing.T, resource string) (*Manager, store.Store) {
 	t.Helper()
-	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	return newManagerOn(t, st, resource, "vmcp"), st
+	t.Cleanup(func() { db.Close() })
+	return newManagerOn(t, db, resource, "vmcp"), db
 }
 
-// newManagerOn is one more Manager (a replica) on st for a github connector at resource.
-func newManagerOn(t *testing.T, st store.Store, resource, clientID string) *Manager {
+// newManagerOn is one more Manager (a replica) on db for a github connector at resource.
+func newManagerOn(t *testing.T, db store.Store, resource, clientID string) *Manager {
 	t.Helper()
-	m := NewManager(Options{Store: st, MACKey: key(9)})
+	m := NewManager(Options{Store: db, MACKey: key(9)})
 	cfg := &config.Config{Connectors: []config.Connector{{Name: "github", URL: resource, Credential: config.Credential{Type: config.CredentialOAuth, ClientID: clientID}}}}
 	cfg.Server.PublicURL = "https://vmcp.example"
 	cfg.Server.DataDir = t.TempDir()
-	cfg.Auth.Connections.TicketTTL = config.Duration(time.Minute)
+	cfg.Auth.Connections.TicketTTL = time.Minute
 	cfg.Auth.Connections.EncryptionKeys = []config.Secret{config.NewSecret("${env:K}", strings.Repeat("ab", 32))}
 	commit, err := m.Prepare(cfg, false)
 	if err != nil {
@@ -151,7 +151,7 @@ func TestAUserWhoNeverConnectedGetsALinkForThemselves(t *testing.T) {
 func TestAnExpiringTokenIsRefreshedThroughDiscoveredEndpointsAndStoredSealed(t *testing.T) {
 	// The token server also plays the connector publishing its metadata.
 	ts := startTokenServer(t, "")
-	m, st := newTestManager(t, ts.url+"/mcp")
+	m, db := newTestManager(t, ts.url+"/mcp")
 	if err := m.Save(t.Context(), "alice", "github", &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(10 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestAnExpiringTokenIsRefreshedThroughDiscoveredEndpointsAndStoredSealed(t *
 	if tok != "at-1" || n != 1 {
 		t.Fatalf("a fresh token was refreshed again (%q, %d refreshes)", tok, n)
 	}
-	rec, err := st.Connection(t.Context(), "alice", "github")
+	rec, err := db.Connection(t.Context(), "alice", "github")
 	if err != nil || strings.Contains(string(rec.Sealed), "at-1") || strings.Contains(string(rec.Sealed), "rt-1") {
 		t.Fatalf("stored record %v, %v: want it sealed", rec.KeyID, err)
 	}
@@ -174,7 +174,7 @@ func TestAnExpiringTokenIsRefreshedThroughDiscoveredEndpointsAndStoredSealed(t *
 
 func TestARevokedRefreshTokenMeansNotConnected(t *testing.T) {
 	ts := startTokenServer(t, "")
-	m, st := newTestManager(t, ts.url+"/mcp")
+	m, db := newTestManager(t, ts.url+"/mcp")
 	m.Save(t.Context(), "alice", "github", &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute)})
 	ts.mu.Lock()
 	ts.revoked = true
@@ -184,7 +184,7 @@ func TestARevokedRefreshTokenMeansNotConnected(t *testing.T) {
 	if !errors.As(err, &nc) {
 		t.Fatalf("Token = %v, want NotConnectedError", err)
 	}
-	if _, err := st.Connection(t.Context(), "alice", "github"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.Connection(t.Context(), "alice", "github"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the dead connection is still stored: %v", err)
 	}
 }
@@ -237,12 +237,12 @@ func TestEncryptionKeysAreRequiredOutsideDevAndGeneratedOnceInDev(t *testing.T) 
 
 func TestWithoutAClientIDVMCPRegistersOnceForEveryReplica(t *testing.T) {
 	ts := startTokenServer(t, "")
-	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	a, b := newManagerOn(t, st, ts.url+"/mcp", ""), newManagerOn(t, st, ts.url+"/mcp", "")
+	defer db.Close()
+	a, b := newManagerOn(t, db, ts.url+"/mcp", ""), newManagerOn(t, db, ts.url+"/mcp", "")
 	a.Save(t.Context(), "alice", "github", &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute)})
 	if tok, _, err := a.Token(t.Context(), "alice", "github"); err != nil || tok != "at-1" {
 		t.Fatalf("replica a: %q, %v", tok, err)
@@ -268,7 +268,7 @@ func TestWithoutAClientIDVMCPRegistersOnceForEveryReplica(t *testing.T) {
 // cannot revoke does not keep the user connected to vmcp.
 func TestDisconnectRevokesTheGrantAtTheAuthorizationServer(t *testing.T) {
 	ts := startTokenServer(t, "")
-	m, st := newTestManager(t, ts.url+"/mcp")
+	m, db := newTestManager(t, ts.url+"/mcp")
 	for _, user := range []string{"alice", "bob"} {
 		if err := m.Save(t.Context(), user, "github", &oauth2.Token{AccessToken: "at-" + user, RefreshToken: "rt-" + user, Expiry: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)
@@ -284,13 +284,13 @@ func TestDisconnectRevokesTheGrantAtTheAuthorizationServer(t *testing.T) {
 	if want := []string{"vmcp:rt-alice:refresh_token"}; !slices.Equal(revoked, want) {
 		t.Fatalf("revoked %v, want %v (alice's refresh token, by vmcp's client)", revoked, want)
 	}
-	if _, err := st.Connection(t.Context(), "alice", "github"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.Connection(t.Context(), "alice", "github"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("alice's connection is still stored: %v", err)
 	}
 	if err := m.Disconnect(t.Context(), "bob", "github"); err != nil {
 		t.Fatalf("a revocation endpoint that is down failed the disconnect: %v", err)
 	}
-	if _, err := st.Connection(t.Context(), "bob", "github"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.Connection(t.Context(), "bob", "github"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("bob is still connected after the authorization server failed to revoke: %v", err)
 	}
 }

@@ -24,8 +24,8 @@ type clientCredentials struct {
 // registered once through RFC 7591 dynamic client registration, as MCP clients do, and kept in
 // the store (sealed with the connection key ring; the first replica's registration wins), so
 // every replica and restart uses the same client.
-func (m *Manager) registeredClient(ctx context.Context, c *compiled, conn *connector, ep Endpoints) (clientCredentials, error) {
-	cacheKey := conn.name + "\x00" + conn.resource + "\x00" + c.keys.Current()
+func (m *Manager) registeredClient(ctx context.Context, settings *settings, conn *connector, ep Endpoints) (clientCredentials, error) {
+	cacheKey := conn.name + "\x00" + conn.resource + "\x00" + settings.keys.Current()
 	if v, ok := m.clients.Load(cacheKey); ok {
 		return v.(clientCredentials), nil
 	}
@@ -35,14 +35,14 @@ func (m *Manager) registeredClient(ctx context.Context, c *compiled, conn *conne
 	h := sha256.Sum256([]byte(conn.resource + "\x00" + ep.RegistrationURL))
 	// The key id is part of the name: after a key rotation vmcp registers anew rather than hold
 	// a client it can no longer decrypt.
-	name := "connector-client/" + conn.name + "/" + hex.EncodeToString(h[:8]) + "/" + c.keys.Current()
+	name := "connector-client/" + conn.name + "/" + hex.EncodeToString(h[:8]) + "/" + settings.keys.Current()
 	stored, err := m.store.Secret(ctx, name, func() ([]byte, error) {
-		cl, err := m.register(ctx, c, ep.RegistrationURL)
+		cl, err := m.register(ctx, settings, ep.RegistrationURL)
 		if err != nil {
 			return nil, err
 		}
 		plain, _ := json.Marshal(cl)
-		keyID, sealed, err := c.keys.Seal("", name, plain)
+		keyID, sealed, err := settings.keys.Seal("", name, plain)
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +56,7 @@ func (m *Manager) registeredClient(ctx context.Context, c *compiled, conn *conne
 	if err != nil {
 		return clientCredentials{}, ErrUndecryptable
 	}
-	plain, err := c.keys.Open(keyID, "", name, sealed)
+	plain, err := settings.keys.Open(keyID, "", name, sealed)
 	if err != nil {
 		return clientCredentials{}, err
 	}
@@ -69,10 +69,10 @@ func (m *Manager) registeredClient(ctx context.Context, c *compiled, conn *conne
 }
 
 // register performs RFC 7591 registration for vmcp's connect flow.
-func (m *Manager) register(ctx context.Context, c *compiled, registrationURL string) (clientCredentials, error) {
+func (m *Manager) register(ctx context.Context, settings *settings, registrationURL string) (clientCredentials, error) {
 	body, _ := json.Marshal(map[string]any{
 		"client_name":                "vmcp",
-		"redirect_uris":              []string{c.publicURL + CallbackPath},
+		"redirect_uris":              []string{settings.publicURL + CallbackPath},
 		"grant_types":                []string{"authorization_code", "refresh_token"},
 		"response_types":             []string{"code"},
 		"token_endpoint_auth_method": "client_secret_basic",

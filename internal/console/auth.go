@@ -26,24 +26,24 @@ type view struct {
 	CSRF    string
 	Message string
 	Data    any
-	c       *compiled
+	site    *site
 }
 
 // user admits signed-in browsers. A GET without a session is sent to sign in and brought back;
 // anything else gets 401, since a form post cannot be resumed after a sign-in.
 func (h *Handler) user(serve page) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c := h.state.Load()
+		site := h.state.Load()
 		s := h.session(r)
 		if s == nil {
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, Prefix+"signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			h.render(w, http.StatusUnauthorized, "problem", &view{Title: "Sign-in required", c: c, Message: "Your console session has ended. Sign in again."})
+			h.render(w, http.StatusUnauthorized, "problem", &view{Title: "Sign-in required", site: site, Message: "Your console session has ended. Sign in again."})
 			return
 		}
-		serve(w, r, &view{User: s, Admin: isAdmin(c, s.Groups), CSRF: h.sessions.csrf(s), c: c})
+		serve(w, r, &view{User: s, Admin: isAdmin(site, s.Groups), CSRF: h.sessions.csrf(s), site: site})
 	}
 }
 
@@ -92,7 +92,7 @@ func (h *Handler) session(r *http.Request) *session {
 	return s
 }
 
-func isAdmin(c *compiled, groups []string) bool { return admin.IsAdmin(c.adminGroups, groups) }
+func isAdmin(site *site, groups []string) bool { return admin.IsAdmin(site.adminGroups, groups) }
 
 // signIn starts vmcp's login for the console; next (a console path) is where the browser
 // returns. It travels in the login state, which the login provider binds to this browser.
@@ -100,7 +100,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	state := LoginPrefix + base64.RawURLEncoding.EncodeToString([]byte(next))
 	if err := h.cfg.BeginLogin(w, r, state); err != nil {
-		h.render(w, http.StatusServiceUnavailable, "problem", &view{Title: "Sign-in unavailable", c: h.state.Load(),
+		h.render(w, http.StatusServiceUnavailable, "problem", &view{Title: "Sign-in unavailable", site: h.state.Load(),
 			Message: "Sign-in is not configured on this vmcp: set auth.login.oidc (or, for vmcp dev, auth.login.dev_users)."})
 	}
 }
@@ -134,7 +134,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request, v *view) {
-	http.SetCookie(w, cookie("", h.cfg.Now(), v.c.secure))
+	http.SetCookie(w, cookie("", h.cfg.Now(), v.site.secure))
 	h.cfg.Log.Info("console: signed out", zap.String("subject", v.User.Subject))
 	v.Title, v.Message, v.User, v.Admin = "Signed out", "You have signed out of the vmcp console.", nil, false
 	h.render(w, http.StatusOK, "problem", v)

@@ -32,7 +32,7 @@ type connectorRow struct {
 }
 
 func (h *Handler) connectorsPage(w http.ResponseWriter, r *http.Request, v *view) {
-	cfg := v.c.cfg
+	cfg := v.site.cfg
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.QueryTimeout)
 	defer cancel()
 	now := h.cfg.Now()
@@ -92,7 +92,7 @@ func (h *Handler) toolCounts(ctx context.Context, v *view) map[string]int {
 	if h.cfg.EffectiveTools == nil {
 		return counts
 	}
-	cfg := v.c.cfg
+	cfg := v.site.cfg
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		tools, err := h.cfg.EffectiveTools(ctx, v.User.Subject, v.User.Groups, vs.Name)

@@ -90,12 +90,12 @@ type Config struct {
 type Handler struct {
 	cfg      Config
 	sessions codec
-	state    atomic.Pointer[compiled]
+	state    atomic.Pointer[site]
 	mux      *http.ServeMux
 }
 
-// compiled is what the pages need from one configuration.
-type compiled struct {
+// site is what the console's pages need from one configuration.
+type site struct {
 	cfg         *config.Config
 	publicURL   string
 	secure      bool
@@ -149,17 +149,17 @@ func (h *Handler) routes() {
 
 // Prepare compiles cfg; the returned commit makes it live.
 func (h *Handler) Prepare(cfg *config.Config) (func(), error) {
-	c := &compiled{
+	site := &site{
 		cfg:         cfg,
 		publicURL:   strings.TrimSuffix(cfg.Server.PublicURL, "/"),
 		secure:      strings.HasPrefix(cfg.Server.PublicURL, "https://"),
 		adminGroups: append([]string(nil), cfg.Audit.AdminGroups...),
 		sessionTTL:  sessionTTL,
 	}
-	if m := cfg.Auth.SignInMaxAge.D(); m > 0 && m < c.sessionTTL {
-		c.sessionTTL = m
+	if m := cfg.Auth.SignInMaxAge; m > 0 && m < site.sessionTTL {
+		site.sessionTTL = m
 	}
-	return func() { h.state.Store(c) }, nil
+	return func() { h.state.Store(site) }, nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -182,17 +182,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // FinishLogin receives a browser back from vmcp's login (registered with oauth.Server.HandOff
 // for LoginPrefix): it sets the session cookie and returns the browser to the page it asked for.
 func (h *Handler) FinishLogin(w http.ResponseWriter, r *http.Request, user login.User, state string) {
-	c := h.state.Load()
-	if c == nil || user.Subject == "" {
+	site := h.state.Load()
+	if site == nil || user.Subject == "" {
 		http.Error(w, "console is not configured yet", http.StatusServiceUnavailable)
 		return
 	}
 	now := h.cfg.Now()
 	s := session{
 		Subject: user.Subject, Email: user.Email, Name: user.Name, Groups: user.Groups,
-		Expires: now.Add(c.sessionTTL).Unix(), Nonce: newNonce(),
+		Expires: now.Add(site.sessionTTL).Unix(), Nonce: newNonce(),
 	}
-	http.SetCookie(w, cookie(h.sessions.encode(s), now.Add(c.sessionTTL), c.secure))
-	h.cfg.Log.Info("console: signed in", zap.String("subject", s.Subject), zap.Bool("admin", isAdmin(c, s.Groups)))
+	http.SetCookie(w, cookie(h.sessions.encode(s), now.Add(site.sessionTTL), site.secure))
+	h.cfg.Log.Info("console: signed in", zap.String("subject", s.Subject), zap.Bool("admin", isAdmin(site, s.Groups)))
 	http.Redirect(w, r, nextFromState(state), http.StatusSeeOther)
 }

@@ -84,12 +84,12 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "vmcp.db"))
+	db, err := store.OpenSQLite(ctx, filepath.Join(dir, "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	keys, err := tokens.LoadKeys(ctx, st, 24*time.Hour, time.Hour)
+	t.Cleanup(func() { db.Close() })
+	keys, err := tokens.LoadKeys(ctx, db, 24*time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := os.WriteFile(filepath.Join(dir, "notes-token"), []byte(notesSecret), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, srv: srv, store: st, cfgPath: filepath.Join(dir, "vmcp.yaml"),
+	f := &fixture{t: t, srv: srv, store: db, cfgPath: filepath.Join(dir, "vmcp.yaml"),
 		tools: &effectiveTools{}, conns: &memConnections{m: map[string]map[string]bool{}}, recorded: &memRecorder{}}
 	data := fmt.Sprintf(configYAML, srv.URL, filepath.Join(dir, "data"), hash("alice-pw"), hash("root-pw"))
 	if err := os.WriteFile(f.cfgPath, []byte(data), 0o600); err != nil {
@@ -117,7 +117,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	as := oauth.NewServer(oauth.Options{Store: st, Keys: keys, SealKey: []byte(strings.Repeat("s", 32)), Dev: true, Log: zaptest.NewLogger(t)})
+	as := oauth.NewServer(oauth.Options{Store: db, Keys: keys, SealKey: []byte(strings.Repeat("s", 32)), Dev: true, Log: zaptest.NewLogger(t)})
 	commit, err := as.Prepare(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ func newFixture(t *testing.T) *fixture {
 	f.clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skip) }
 	f.skip = func(d time.Duration) { mu.Lock(); defer mu.Unlock(); skip += d }
 	h, err := console.New(console.Config{
-		Store: st, SessionKey: []byte(strings.Repeat("k", 32)), BeginLogin: as.BeginLogin,
+		Store: db, SessionKey: []byte(strings.Repeat("k", 32)), BeginLogin: as.BeginLogin,
 		EffectiveTools: f.tools.list, Connections: f.conns, Recorder: f.recorded, Log: zaptest.NewLogger(t), Now: f.clock,
 	})
 	if err != nil {

@@ -164,14 +164,14 @@ func TestFormsWithoutTheSessionsCSRFTokenAreRefused(t *testing.T) {
 			t.Errorf("%s CSRF token: %d", name, p.status)
 		}
 	}
-	if st, _ := f.conns.Connected(context.Background(), "dev:alice"); !st["notes"] {
+	if connected, _ := f.conns.Connected(context.Background(), "dev:alice"); !connected["notes"] {
 		t.Fatal("a refused form disconnected alice")
 	}
 	p := alice.post("/console/connections/disconnect", url.Values{"csrf": {alice.csrf(t)}, "connector": {"notes"}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("disconnect with the right token: %d %s", p.status, p.body)
 	}
-	if st, _ := f.conns.Connected(context.Background(), "dev:alice"); st["notes"] {
+	if connected, _ := f.conns.Connected(context.Background(), "dev:alice"); connected["notes"] {
 		t.Error("alice is still connected to notes")
 	}
 	page := alice.get("/console/connections")

@@ -36,13 +36,13 @@ const (
 )
 
 func (h *Handler) proposePage(w http.ResponseWriter, r *http.Request, v *view) {
-	p := &proposal{Action: actionRename, Path: v.c.cfg.Path}
+	p := &proposal{Action: actionRename, Path: v.site.cfg.Path}
 	h.renderProposal(w, http.StatusOK, v, p)
 }
 
 func (h *Handler) renderProposal(w http.ResponseWriter, status int, v *view, p *proposal) {
-	for i := range v.c.cfg.VirtualServers {
-		p.Servers = append(p.Servers, serverRowOf(v.c, &v.c.cfg.VirtualServers[i]))
+	for i := range v.site.cfg.VirtualServers {
+		p.Servers = append(p.Servers, serverRowOf(v.site, &v.site.cfg.VirtualServers[i]))
 	}
 	v.Title, v.Nav, v.Data = "Propose a curation change", "propose", p
 	h.render(w, status, "propose", v)
@@ -52,9 +52,9 @@ func (h *Handler) propose(w http.ResponseWriter, r *http.Request, v *view) {
 	f := r.PostForm
 	p := &proposal{
 		VirtualServer: f.Get("vs"), Connector: f.Get("connector"), Tool: strings.TrimSpace(f.Get("tool")),
-		Action: f.Get("action"), Name: strings.TrimSpace(f.Get("name")), Path: v.c.cfg.Path,
+		Action: f.Get("action"), Name: strings.TrimSpace(f.Get("name")), Path: v.site.cfg.Path,
 	}
-	diff, err := proposeDiff(v.c.cfg, p)
+	diff, err := proposeDiff(v.site.cfg, p)
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {

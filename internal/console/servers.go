@@ -52,10 +52,10 @@ type toolRow struct {
 type restriction struct{ Pattern, Groups string }
 
 func (h *Handler) serversPage(w http.ResponseWriter, r *http.Request, v *view) {
-	cfg := v.c.cfg
+	cfg := v.site.cfg
 	d := serversData{}
 	for i := range cfg.VirtualServers {
-		d.Servers = append(d.Servers, serverRowOf(v.c, &cfg.VirtualServers[i]))
+		d.Servers = append(d.Servers, serverRowOf(v.site, &cfg.VirtualServers[i]))
 	}
 	q := r.URL.Query()
 	if name := q.Get("vs"); name != "" {
@@ -73,8 +73,8 @@ func (h *Handler) serversPage(w http.ResponseWriter, r *http.Request, v *view) {
 	h.render(w, http.StatusOK, "servers", v)
 }
 
-func serverRowOf(c *compiled, vs *config.VirtualServer) serverRow {
-	row := serverRow{Name: vs.Name, URL: c.publicURL + vs.Path, Groups: vs.Access.Groups}
+func serverRowOf(site *site, vs *config.VirtualServer) serverRow {
+	row := serverRow{Name: vs.Name, URL: site.publicURL + vs.Path, Groups: vs.Access.Groups}
 	for _, ref := range vs.Connectors {
 		row.Connectors = append(row.Connectors, ref.Name)
 	}
@@ -107,7 +107,7 @@ func snippets(name, url string) []snippet {
 // serverDetail lists the tools user (default: the admin) in groups (comma-separated; default:
 // the admin's) would see, and marks what curation and policy did to the list.
 func (h *Handler) serverDetail(ctx context.Context, v *view, vs *config.VirtualServer, user, groups string) *serverDetail {
-	row := serverRowOf(v.c, vs)
+	row := serverRowOf(v.site, vs)
 	d := &serverDetail{serverRow: row, Snippets: snippets(vs.Name, row.URL), AsUser: user, AsGroups: groups}
 	if d.AsUser == "" {
 		d.AsUser = v.User.Subject

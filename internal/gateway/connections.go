@@ -21,8 +21,8 @@ type userCredentials struct {
 	dev      bool
 }
 
-func (g *Gateway) initUserCredentials(ctx context.Context, st store.Store, opts Options) error {
-	macKey, err := st.Secret(ctx, "connect-mac-1", func() ([]byte, error) {
+func (g *Gateway) initUserCredentials(ctx context.Context, db store.Store, opts Options) error {
+	macKey, err := db.Secret(ctx, "connect-mac-1", func() ([]byte, error) {
 		b := make([]byte, 32)
 		_, err := rand.Read(b)
 		return b, err
@@ -30,7 +30,7 @@ func (g *Gateway) initUserCredentials(ctx context.Context, st store.Store, opts 
 	if err != nil {
 		return err
 	}
-	m := connections.NewManager(connections.Options{Store: st, MACKey: macKey, Log: g.log.Named("connections")})
+	m := connections.NewManager(connections.Options{Store: db, MACKey: macKey, Log: g.log.Named("connections")})
 	r := usercred.NewResolver(m, g.keys, nil)
 	m.OnChange(r.Forget)
 	g.users = &userCredentials{manager: m, resolver: r, flow: connections.NewFlow(m, g.oauth), dev: opts.Dev}

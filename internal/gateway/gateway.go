@@ -113,20 +113,20 @@ type Options struct {
 
 // New builds a gateway for cfg. Nothing listens until Run.
 func New(ctx context.Context, cfg *config.Config, log *zap.Logger, opts Options) (*Gateway, error) {
-	st, err := store.Open(ctx, cfg)
+	db, err := store.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	g, err := newWithStore(ctx, cfg, st, log, opts)
+	g, err := newWithStore(ctx, cfg, db, log, opts)
 	if err != nil {
-		st.Close()
+		db.Close()
 		return nil, err
 	}
 	return g, nil
 }
 
-func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *zap.Logger, opts Options) (*Gateway, error) {
-	keys, err := tokens.LoadKeys(ctx, st, cfg.Auth.KeyRotation.D(), KeyRetention(cfg))
+func newWithStore(ctx context.Context, cfg *config.Config, db store.Store, log *zap.Logger, opts Options) (*Gateway, error) {
+	keys, err := tokens.LoadKeys(ctx, db, cfg.Auth.KeyRotation, KeyRetention(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -135,15 +135,15 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		_, err := rand.Read(b)
 		return b, err
 	}
-	idKey, err := st.Secret(ctx, "identity-hmac-1", random32)
+	idKey, err := db.Secret(ctx, "identity-hmac-1", random32)
 	if err != nil {
 		return nil, err
 	}
-	sessKey, err := st.Secret(ctx, "session-aes-1", random32)
+	sessKey, err := db.Secret(ctx, "session-aes-1", random32)
 	if err != nil {
 		return nil, err
 	}
-	sealKey, err := st.Secret(ctx, "login-seal-1", random32)
+	sealKey, err := db.Secret(ctx, "login-seal-1", random32)
 	if err != nil {
 		return nil, err
 	}
@@ -155,12 +155,12 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 	if err != nil {
 		return nil, err
 	}
-	ended := session.NewEnded(st, log.Named("session"))
+	ended := session.NewEnded(db, log.Named("session"))
 	sessions.TrackEnded(ended)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The recorder names its own "audit" logger.
-	recorder, err := audit.NewRecorder(st, audit.OptionsFromConfig(cfg.Audit), log, reg)
+	recorder, err := audit.NewRecorder(db, audit.OptionsFromConfig(cfg.Audit), log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 	}
 	g := &Gateway{
 		log:        log,
-		store:      st,
+		store:      db,
 		keys:       keys,
 		metrics:    reg,
 		requests:   requests,
@@ -182,7 +182,7 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		xds:        xds.NewServer(log.Named("xds")),
 		authz:      authz.NewServer(keys, signer, log.Named("authz"), reg, requests),
 		metadata:   &oauth.Metadata{},
-		oauth:      oauth.NewServer(oauth.Options{Store: st, Keys: keys, SealKey: sealKey, Dev: opts.Dev, Log: log.Named("oauth")}),
+		oauth:      oauth.NewServer(oauth.Options{Store: db, Keys: keys, SealKey: sealKey, Dev: opts.Dev, Log: log.Named("oauth")}),
 		aggregator: aggregator.NewServer(cfg.Server.Envoy.Egress, signer, sessions, Version, requests, log.Named("aggregator")),
 		stdio:      newStdioConnectors(log.Named("stdio"), Version),
 		ended:      ended,
@@ -194,14 +194,14 @@ func newWithStore(ctx context.Context, cfg *config.Config, st store.Store, log *
 		return nil, err
 	}
 	// Connector sessions that replace ones their connector forgot are found by every replica.
-	g.aggregator.SetRemapStore(st)
+	g.aggregator.SetRemapStore(db)
 	g.extproc = extproc.NewServer(sessions, signer, g.aggregator, requests, log.Named("extproc"))
 	// Routing asks the aggregator's lists what a name or URI is.
 	g.extproc.SetCatalog(g.aggregator)
 	// authz sends a call to its connector's direct route once the aggregator knows the
 	// connector speaks the client's revision.
 	g.authz.SetConnectorRevisions(g.aggregator)
-	if err := g.initUserCredentials(ctx, st, opts); err != nil {
+	if err := g.initUserCredentials(ctx, db, opts); err != nil {
 		return nil, err
 	}
 	if err := g.initConsole(ctx, random32); err != nil {
@@ -276,7 +276,7 @@ func AdminAudience(cfg *config.Config) string {
 // newAdmin builds the admin API for cfg: callers present a vmcp token for AdminAudience whose
 // groups include one of audit.admin_groups.
 func (g *Gateway) newAdmin(cfg *config.Config) (*admin.Handler, error) {
-	aud, issuer, leeway := AdminAudience(cfg), cfg.Auth.Issuer, cfg.Auth.Leeway.D()
+	aud, issuer, leeway := AdminAudience(cfg), cfg.Auth.Issuer, cfg.Auth.Leeway
 	return admin.New(admin.Config{
 		Store:          g.store,
 		Recorder:       g.recorder,
@@ -340,7 +340,7 @@ func restartRequired(old, cur *config.Config) error {
 // KeyRetention is how long a retired signing key stays published: long enough for every token it
 // signed to expire.
 func KeyRetention(cfg *config.Config) time.Duration {
-	return cfg.Auth.TokenTTL.D() + cfg.Auth.Leeway.D()
+	return cfg.Auth.TokenTTL + cfg.Auth.Leeway
 }
 
 // Run serves until ctx is done, reloading configuration from the file it came from whenever it
@@ -409,7 +409,7 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 		}
 		run("config watch", func() error { return config.Watch(ctx, cfg.Path, data, g.log.Named("config"), g.Apply) })
 	}
-	run("maintenance", func() error { g.maintain(ctx, cfg.Auth.KeyRotation.D()); return nil })
+	run("maintenance", func() error { g.maintain(ctx, cfg.Auth.KeyRotation); return nil })
 	run("ended sessions", func() error { g.ended.Run(ctx, EndedSessionsSync); return nil })
 	run("revocations", func() error { g.authz.WatchRevocations(ctx, g.store, RevocationPoll); return nil })
 	// The audit pipeline runs on its own context: on shutdown it must outlive the servers so
@@ -433,7 +433,7 @@ func (g *Gateway) Run(ctx context.Context, watchFile bool) error {
 		}
 	}()
 	run("audit retention", func() error {
-		return audit.RunRetention(ctx, g.store, cfg.Audit.Retention.D(), 1000, time.Hour, g.log.Named("audit"))
+		return audit.RunRetention(ctx, g.store, cfg.Audit.Retention, 1000, time.Hour, g.log.Named("audit"))
 	})
 	g.mu.Lock()
 	g.runCtx = ctx

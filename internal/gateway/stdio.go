@@ -61,7 +61,7 @@ func specOf(cfg *config.Config, c *config.Connector) bridgeSpec {
 	if c.Dir != "" {
 		dir = cfg.Resolve(c.Dir)
 	}
-	return bridgeSpec{argv: argv, env: c.Environ(), dir: dir, limits: c.Limits, requestTimeout: c.Limits.RequestTimeout.D()}
+	return bridgeSpec{argv: argv, env: c.Environ(), dir: dir, limits: c.Limits, requestTimeout: c.Limits.RequestTimeout}
 }
 
 // prepare returns a copy of cfg whose command connectors point at their bridges, starting a

@@ -42,7 +42,7 @@ func TestDecisionsReachTheCollectorInOPAFormatWithMaskedFields(t *testing.T) {
 	cfg := &config.Config{Path: filepath.Join(dir, "vmcp.yaml")}
 	cfg.Policy.Bundle = &config.PolicyBundle{File: "vmcp.tar.gz"}
 	cfg.Policy.DecisionLogs = &config.DecisionLogs{URL: col.URL, Labels: map[string]string{"env": "test"},
-		MinDelay: config.Duration(time.Second), MaxDelay: config.Duration(time.Second)}
+		MinDelay: time.Second, MaxDelay: time.Second}
 
 	rt, err := New(cfg, zaptest.NewLogger(t))
 	if err != nil {
@@ -119,7 +119,7 @@ func TestMaskRulesInAPolicyDirectoryApplyToItsDecisionLogs(t *testing.T) {
 	}
 	cfg := &config.Config{Path: filepath.Join(dir, "vmcp.yaml")}
 	cfg.Auth.Policies = "."
-	cfg.Policy.DecisionLogs = &config.DecisionLogs{URL: col.URL, MinDelay: config.Duration(time.Second), MaxDelay: config.Duration(time.Second)}
+	cfg.Policy.DecisionLogs = &config.DecisionLogs{URL: col.URL, MinDelay: time.Second, MaxDelay: time.Second}
 	rt, err := New(cfg, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)

@@ -99,12 +99,11 @@ func orDefault(s, def string) string {
 }
 
 // seconds is d in whole seconds (OPA's unit), at least 1, def when unset.
-func seconds(d config.Duration, def time.Duration) int64 {
-	v := d.D()
-	if v == 0 {
-		v = def
+func seconds(d, def time.Duration) int64 {
+	if d == 0 {
+		d = def
 	}
-	return max(int64(v/time.Second), 1)
+	return max(int64(d/time.Second), 1)
 }
 
 // instanceID is OPA's "id" label of this process's decision logs: which replica decided.

@@ -101,7 +101,7 @@ func bundleConfig(t *testing.T, url string, key *opatest.Key) *config.Config {
 	cfg := &config.Config{Path: filepath.Join(dir, "vmcp.yaml")}
 	cfg.Policy.Bundle = &config.PolicyBundle{
 		URL: url, Resource: "bundles/vmcp.tar.gz",
-		MinDelay: config.Duration(time.Second), MaxDelay: config.Duration(time.Second),
+		MinDelay: time.Second, MaxDelay: time.Second,
 		Signing: &config.BundleSigning{PublicKeyFile: keyFile},
 	}
 	return cfg
@@ -150,8 +150,8 @@ func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamp
 	published := time.Now()
 	srv.Set(opatest.Build(t, r2, key))
 	harness.Eventually(t, 10*time.Second, func() error {
-		if st := rt.Status(); st.Revision != "r2" {
-			return fmt.Errorf("revision %q", st.Revision)
+		if status := rt.Status(); status.Revision != "r2" {
+			return fmt.Errorf("revision %q", status.Revision)
 		}
 		return nil
 	})
@@ -167,14 +167,14 @@ func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamp
 	// A bundle whose policies were changed after signing is refused; r2 keeps deciding.
 	srv.Set(opatest.Tampered(t, revisionBundle("r3", "developer", "operator"), r2, key))
 	harness.Eventually(t, 10*time.Second, func() error {
-		if st := rt.Status(); st.LastError == "" {
+		if status := rt.Status(); status.LastError == "" {
 			return errors.New("tampered bundle not reported yet")
 		}
 		return nil
 	})
-	st := rt.Status()
-	if st.Revision != "r2" || !strings.Contains(st.LastError, "digest") {
-		t.Fatalf("status after tampering = %+v; want r2 still active and a digest mismatch reported", st)
+	status := rt.Status()
+	if status.Revision != "r2" || !strings.Contains(status.LastError, "digest") {
+		t.Fatalf("status after tampering = %+v; want r2 still active and a digest mismatch reported", status)
 	}
 	if active, _ := rt.SetFor(cfg); active.Revision != "r2" {
 		t.Fatalf("active revision %q after a tampered bundle, want r2", active.Revision)
@@ -183,8 +183,8 @@ func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamp
 	// An unsigned bundle is refused too.
 	srv.Set(opatest.Build(t, revisionBundle("r4", "developer"), nil))
 	harness.Eventually(t, 10*time.Second, func() error {
-		if st := rt.Status(); !strings.Contains(st.LastError, "signature") {
-			return fmt.Errorf("last error %q", st.LastError)
+		if status := rt.Status(); !strings.Contains(status.LastError, "signature") {
+			return fmt.Errorf("last error %q", status.LastError)
 		}
 		return nil
 	})
@@ -195,13 +195,13 @@ func TestABundleServiceIsPolledAndASignedChangeIsAppliedWithoutRestartWhileATamp
 	a.mu.Unlock()
 	srv.Set(opatest.Build(t, revisionBundle("r5", "developer"), key))
 	harness.Eventually(t, 10*time.Second, func() error {
-		if st := rt.Status(); !strings.Contains(st.LastError, "refused by vmcp") {
-			return fmt.Errorf("last error %q", st.LastError)
+		if status := rt.Status(); !strings.Contains(status.LastError, "refused by vmcp") {
+			return fmt.Errorf("last error %q", status.LastError)
 		}
 		return nil
 	})
-	if st := rt.Status(); st.Revision != "r2" {
-		t.Fatalf("revision %q after a refused apply, want r2", st.Revision)
+	if status := rt.Status(); status.Revision != "r2" {
+		t.Fatalf("revision %q after a refused apply, want r2", status.Revision)
 	}
 }
 
@@ -238,8 +238,8 @@ func TestABundleFileIsReadAndAReplacedFileIsPickedUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	harness.Eventually(t, 10*time.Second, func() error {
-		if st := rt.Status(); st.Revision != "f2" {
-			return fmt.Errorf("revision %q", st.Revision)
+		if status := rt.Status(); status.Revision != "f2" {
+			return fmt.Errorf("revision %q", status.Revision)
 		}
 		return nil
 	})

@@ -23,26 +23,26 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func encode(st State) []byte {
-	size := 16 + len(st.Subject) + len(st.VirtualServer) + len(st.ProtocolVersion)
-	names := make([]string, 0, len(st.Upstream))
-	for name, sid := range st.Upstream {
+func encode(sess State) []byte {
+	size := 16 + len(sess.Subject) + len(sess.VirtualServer) + len(sess.ProtocolVersion)
+	names := make([]string, 0, len(sess.Upstream))
+	for name, sid := range sess.Upstream {
 		names = append(names, name)
 		size += 4 + len(name) + len(sid)
 	}
 	sort.Strings(names) // deterministic, for tests and for equal states giving equal records
 	b := make([]byte, 0, size)
-	b = binary.AppendUvarint(b, uint64(st.Expiry))
-	b = appendString(b, st.Subject)
-	b = appendString(b, st.VirtualServer)
-	b = appendString(b, st.ProtocolVersion)
+	b = binary.AppendUvarint(b, uint64(sess.Expiry))
+	b = appendString(b, sess.Subject)
+	b = appendString(b, sess.VirtualServer)
+	b = appendString(b, sess.ProtocolVersion)
 	b = binary.AppendUvarint(b, uint64(len(names)))
 	for _, name := range names {
 		b = appendString(b, name)
-		b = appendString(b, st.Upstream[name])
+		b = appendString(b, sess.Upstream[name])
 	}
 	var flags uint64
-	if st.URLElicitation {
+	if sess.URLElicitation {
 		flags |= flagURLElicitation
 	}
 	return binary.AppendUvarint(b, flags)
@@ -79,25 +79,25 @@ func (r *reader) string() string {
 
 func decode(b []byte) (State, error) {
 	r := &reader{b: b}
-	st := State{Expiry: int64(r.uvarint())}
-	st.Subject = r.string()
-	st.VirtualServer = r.string()
-	st.ProtocolVersion = r.string()
+	sess := State{Expiry: int64(r.uvarint())}
+	sess.Subject = r.string()
+	sess.VirtualServer = r.string()
+	sess.ProtocolVersion = r.string()
 	n := r.uvarint()
 	if r.err == nil && n > uint64(len(r.b)) {
 		r.err = errShort // each entry takes at least two bytes; refuse absurd counts early
 	}
 	if n > 0 && r.err == nil {
-		st.Upstream = make(map[string]string, n)
+		sess.Upstream = make(map[string]string, n)
 		for i := uint64(0); i < n && r.err == nil; i++ {
 			name := r.string()
-			st.Upstream[name] = r.string()
+			sess.Upstream[name] = r.string()
 		}
 	}
 	flags := r.uvarint()
-	st.URLElicitation = flags&flagURLElicitation != 0
+	sess.URLElicitation = flags&flagURLElicitation != 0
 	if r.err != nil || len(r.b) != 0 || flags&^flagURLElicitation != 0 {
 		return State{}, errShort
 	}
-	return st, nil
+	return sess, nil
 }

@@ -39,9 +39,9 @@ type Ended struct {
 	synced time.Time        // when the last successful sync began
 }
 
-// NewEnded returns an empty set that shares ended sessions through st.
-func NewEnded(st EndedStore, log *zap.Logger) *Ended {
-	return &Ended{store: st, log: log, keys: map[string]int64{}}
+// NewEnded returns an empty set that shares ended sessions through db.
+func NewEnded(db EndedStore, log *zap.Logger) *Ended {
+	return &Ended{store: db, log: log, keys: map[string]int64{}}
 }
 
 // Has reports whether the session named key has ended.

@@ -17,14 +17,14 @@ import (
 // real SQLite store: as two replicas of vmcp share one database.
 func twoReplicas(t testing.TB) (a, b *Codec, endedA, endedB *Ended) {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { db.Close() })
 	now := time.Now()
 	a, b = newCodec(t, key, &now), newCodec(t, key, &now)
-	endedA, endedB = NewEnded(st, zap.NewNop()), NewEnded(st, zap.NewNop())
+	endedA, endedB = NewEnded(db, zap.NewNop()), NewEnded(db, zap.NewNop())
 	a.TrackEnded(endedA)
 	b.TrackEnded(endedB)
 	return a, b, endedA, endedB
@@ -37,11 +37,11 @@ func TestAnEndedSessionIsRefusedHereAtOnceAndOnAnotherReplicaAfterItSyncs(t *tes
 		t.Fatal(err)
 	}
 	other, _ := a.Seal(aliceState())
-	st, err := a.Open(id, "alice", "eng")
+	sess, err := a.Open(id, "alice", "eng")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.End(context.Background(), id, st); err != nil {
+	if err := a.End(context.Background(), id, sess); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Open(id, "alice", "eng"); !errors.Is(err, ErrEnded) {
@@ -66,9 +66,9 @@ func TestAnEndedSessionIsRefusedHereAtOnceAndOnAnotherReplicaAfterItSyncs(t *tes
 
 func TestSyncForgetsSessionsThatHaveExpiredAnyway(t *testing.T) {
 	a, _, endedA, _ := twoReplicas(t)
-	st := aliceState()
-	st.Expiry = time.Now().Add(-time.Minute).Unix()
-	if err := a.End(context.Background(), "AAAAAAAAAAAAAAAAAAAA", st); err != nil {
+	sess := aliceState()
+	sess.Expiry = time.Now().Add(-time.Minute).Unix()
+	if err := a.End(context.Background(), "AAAAAAAAAAAAAAAAAAAA", sess); err != nil {
 		t.Fatal(err)
 	}
 	if !endedA.Has("AAAAAAAAAAAAAAAA") {

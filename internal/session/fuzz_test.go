@@ -12,12 +12,12 @@ func FuzzOpen(f *testing.F) {
 	now := epoch
 	c := newCodec(f, key, &now)
 	f.Fuzz(func(t *testing.T, id string) {
-		st, err := c.Open(id, "alice", "eng")
+		sess, err := c.Open(id, "alice", "eng")
 		if err == nil {
-			t.Fatalf("Open accepted an id it never sealed: %q -> %+v", id, st)
+			t.Fatalf("Open accepted an id it never sealed: %q -> %+v", id, sess)
 		}
-		if !reflect.DeepEqual(st, State{}) {
-			t.Fatalf("Open returned state %+v with error %v", st, err)
+		if !reflect.DeepEqual(sess, State{}) {
+			t.Fatalf("Open returned state %+v with error %v", sess, err)
 		}
 		if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotYours) && !errors.Is(err, ErrExpired) {
 			t.Fatalf("Open returned an undocumented error %v", err)

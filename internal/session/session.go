@@ -62,14 +62,14 @@ const keyLen = 16
 // End ends the session id, whose state Open returned: from now on Open refuses it, here at once
 // and on other replicas once they sync. Without TrackEnded (a codec with no store) it does
 // nothing, and the id stays valid until it expires.
-func (c *Codec) End(ctx context.Context, id string, st State) error {
+func (c *Codec) End(ctx context.Context, id string, sess State) error {
 	if c.ended == nil {
 		return nil
 	}
 	if len(id) < keyLen {
 		return ErrMalformed
 	}
-	return c.ended.end(ctx, id[:keyLen], st.Expiry)
+	return c.ended.end(ctx, id[:keyLen], sess.Expiry)
 }
 
 // NewCodec returns a codec for a 32-byte key and a session lifetime.
@@ -88,10 +88,10 @@ func NewCodec(key []byte, ttl time.Duration) (*Codec, error) {
 	return &Codec{aead: aead, ttl: ttl, now: time.Now}, nil
 }
 
-// Seal returns a new session id for st, setting its expiry from the codec's TTL.
-func (c *Codec) Seal(st State) (string, error) {
-	st.Expiry = c.now().Add(c.ttl).Unix()
-	plain := encode(st)
+// Seal returns a new session id for sess, setting its expiry from the codec's TTL.
+func (c *Codec) Seal(sess State) (string, error) {
+	sess.Expiry = c.now().Add(c.ttl).Unix()
+	plain := encode(sess)
 	ns := c.aead.NonceSize()
 	buf := make([]byte, ns, ns+len(plain)+c.aead.Overhead())
 	if _, err := rand.Read(buf); err != nil {
@@ -104,29 +104,29 @@ func (c *Codec) Seal(st State) (string, error) {
 // Open decrypts id and checks that it belongs to subject on virtualServer and has not expired.
 // Session ids are visible ASCII per the MCP transport spec; base64url satisfies that.
 func (c *Codec) Open(id, subject, virtualServer string) (State, error) {
-	var st State
+	var sess State
 	raw, err := base64.RawURLEncoding.DecodeString(id)
 	ns := c.aead.NonceSize()
 	if err != nil || len(raw) < ns+c.aead.Overhead() {
-		return st, ErrMalformed
+		return sess, ErrMalformed
 	}
 	plain, err := c.aead.Open(nil, raw[:ns], raw[ns:], additionalData)
 	if err != nil {
-		return st, ErrMalformed
+		return sess, ErrMalformed
 	}
-	st, err = decode(plain)
+	sess, err = decode(plain)
 	if err != nil {
 		return State{}, ErrMalformed
 	}
-	if st.Subject != subject || st.VirtualServer != virtualServer {
+	if sess.Subject != subject || sess.VirtualServer != virtualServer {
 		return State{}, ErrNotYours
 	}
-	if c.now().Unix() > st.Expiry {
+	if c.now().Unix() > sess.Expiry {
 		return State{}, ErrExpired
 	}
 	// A valid id is longer than keyLen: it holds the nonce, the GCM tag and the state.
 	if c.ended != nil && c.ended.Has(id[:keyLen]) {
 		return State{}, ErrEnded
 	}
-	return st, nil
+	return sess, nil
 }

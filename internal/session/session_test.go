@@ -59,9 +59,9 @@ func TestASealedSessionOpensForItsOwner(t *testing.T) {
 func TestSealSetsTheExpiryFromTheCodecNotTheCaller(t *testing.T) {
 	now := epoch
 	c := newCodec(t, key, &now)
-	st := aliceState()
-	st.Expiry = epoch.Add(100 * 365 * 24 * time.Hour).Unix()
-	id, err := c.Seal(st)
+	sess := aliceState()
+	sess.Expiry = epoch.Add(100 * 365 * 24 * time.Hour).Unix()
+	id, err := c.Seal(sess)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,12 +92,12 @@ func TestOpenRefusesSessionsThatAreNotTheCallers(t *testing.T) {
 		{"a subject differing only in case", "Alice", "eng", ErrNotYours},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := c.Open(id, tc.subject, tc.vs)
+			sess, err := c.Open(id, tc.subject, tc.vs)
 			if !errors.Is(err, tc.want) {
 				t.Errorf("Open = %v, want %v", err, tc.want)
 			}
-			if !reflect.DeepEqual(st, State{}) {
-				t.Errorf("Open returned state %+v with an error", st)
+			if !reflect.DeepEqual(sess, State{}) {
+				t.Errorf("Open returned state %+v with an error", sess)
 			}
 		})
 	}
@@ -121,12 +121,12 @@ func TestOpenRefusesExpiredSessions(t *testing.T) {
 				t.Fatal(err)
 			}
 			now = epoch.Add(tc.after)
-			st, err := c.Open(id, "alice", "eng")
+			sess, err := c.Open(id, "alice", "eng")
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Open = %v, want %v", err, tc.want)
 			}
-			if tc.want != nil && !reflect.DeepEqual(st, State{}) {
-				t.Errorf("Open returned state %+v with an error", st)
+			if tc.want != nil && !reflect.DeepEqual(sess, State{}) {
+				t.Errorf("Open returned state %+v with an error", sess)
 			}
 		})
 	}
@@ -189,12 +189,12 @@ func TestOpenRefusesMalformedIDs(t *testing.T) {
 		{"an id with white space around it", " " + id},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := c.Open(tc.id, "alice", "eng")
+			sess, err := c.Open(tc.id, "alice", "eng")
 			if !errors.Is(err, ErrMalformed) {
 				t.Errorf("Open = %v, want ErrMalformed", err)
 			}
-			if !reflect.DeepEqual(st, State{}) {
-				t.Errorf("Open returned state %+v with an error", st)
+			if !reflect.DeepEqual(sess, State{}) {
+				t.Errorf("Open returned state %+v with an error", sess)
 			}
 		})
 	}
@@ -203,12 +203,12 @@ func TestOpenRefusesMalformedIDs(t *testing.T) {
 func TestSessionIDsAreVisibleURLSafeASCII(t *testing.T) {
 	now := epoch
 	c := newCodec(t, key, &now)
-	for _, st := range []State{
+	for _, sess := range []State{
 		{},
 		aliceState(),
 		{Subject: "ü/é?&=+", VirtualServer: "eng", Upstream: map[string]string{"x": strings.Repeat("\x00\xff", 100)}},
 	} {
-		id, err := c.Seal(st)
+		id, err := c.Seal(sess)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,11 +273,11 @@ func TestNewCodecNeedsA32ByteKey(t *testing.T) {
 func BenchmarkSealOpen(b *testing.B) {
 	now := epoch
 	c := newCodec(b, key, &now)
-	st := aliceState()
+	sess := aliceState()
 	b.ReportAllocs()
 	defer cputime.Start(b)()
 	for b.Loop() {
-		id, err := c.Seal(st)
+		id, err := c.Seal(sess)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -294,13 +294,13 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		st, err := decode(b)
+		sess, err := decode(b)
 		if err != nil {
 			return
 		}
-		again, err := decode(encode(st))
-		if err != nil || !reflect.DeepEqual(again, st) {
-			t.Fatalf("decode(%x) = %+v does not survive a round trip: %+v, %v", b, st, again, err)
+		again, err := decode(encode(sess))
+		if err != nil || !reflect.DeepEqual(again, sess) {
+			t.Fatalf("decode(%x) = %+v does not survive a round trip: %+v, %v", b, sess, again, err)
 		}
 	})
 }
@@ -309,9 +309,9 @@ func TestTheURLElicitationCapabilityTravelsInTheSession(t *testing.T) {
 	now := epoch
 	c := newCodec(t, key, &now)
 	for _, declared := range []bool{true, false} {
-		st := aliceState()
-		st.URLElicitation = declared
-		id, err := c.Seal(st)
+		sess := aliceState()
+		sess.URLElicitation = declared
+		id, err := c.Seal(sess)
 		if err != nil {
 			t.Fatal(err)
 		}

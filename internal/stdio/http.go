@@ -247,15 +247,15 @@ func (b *Bridge) get(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	st := s.openStream()
-	defer s.closeStream(st)
+	stream := s.openStream()
+	defer s.closeStream(stream)
 	out := responder{w: w, sse: true}
 	out.start()
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()
 	for {
 		select {
-		case msg := <-st:
+		case msg := <-stream:
 			out.note(msg)
 		case <-tick.C:
 			io.WriteString(w, ": keep-alive\n\n")

@@ -27,9 +27,9 @@ const streamBuffer = 64
 func (s *session) deliver(msg []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, st := range s.streams {
+	for _, stream := range s.streams {
 		select {
-		case st <- msg:
+		case stream <- msg:
 			return true
 		default:
 		}
@@ -40,16 +40,16 @@ func (s *session) deliver(msg []byte) bool {
 func (s *session) openStream() chan []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := make(chan []byte, streamBuffer)
-	s.streams = append(s.streams, st)
-	return st
+	stream := make(chan []byte, streamBuffer)
+	s.streams = append(s.streams, stream)
+	return stream
 }
 
-func (s *session) closeStream(st chan []byte) {
+func (s *session) closeStream(stream chan []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, o := range s.streams {
-		if o == st {
+		if o == stream {
 			s.streams = append(s.streams[:i], s.streams[i+1:]...)
 			return
 		}

@@ -20,26 +20,26 @@ func TestAuditCompletenessUnderConcurrentLoadOnBothBackends(t *testing.T) {
 	t.Parallel()
 	backends := map[string]func(t *testing.T) store.Store{
 		"sqlite": func(t *testing.T) store.Store {
-			st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "vmcp.db"))
+			db, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "vmcp.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			return st
+			return db
 		},
 		"postgres": func(t *testing.T) store.Store {
-			st, err := store.OpenPostgres(t.Context(), pg.Server(t).Database(t))
+			db, err := store.OpenPostgres(t.Context(), pg.Server(t).Database(t))
 			if err != nil {
 				t.Fatal(err)
 			}
-			return st
+			return db
 		},
 	}
 	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			st := open(t)
-			defer st.Close()
-			rec, err := audit.NewRecorder(st, audit.Options{Arguments: audit.ArgumentsKeys, Mode: audit.Lossless, Buffer: 256, SpillDir: t.TempDir()}, zap.NewNop(), nil)
+			db := open(t)
+			defer db.Close()
+			rec, err := audit.NewRecorder(db, audit.Options{Arguments: audit.ArgumentsKeys, Mode: audit.Lossless, Buffer: 256, SpillDir: t.TempDir()}, zap.NewNop(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +63,7 @@ func TestAuditCompletenessUnderConcurrentLoadOnBothBackends(t *testing.T) {
 			var seen map[string]bool
 			deadline := time.Now().Add(30 * time.Second)
 			for {
-				seen = storedIDs(t, st)
+				seen = storedIDs(t, db)
 				if len(seen) >= workers*each || time.Now().After(deadline) {
 					break
 				}
@@ -82,12 +82,12 @@ func TestAuditCompletenessUnderConcurrentLoadOnBothBackends(t *testing.T) {
 }
 
 // storedIDs reads every stored event id, failing on a duplicate.
-func storedIDs(t *testing.T, st store.Store) map[string]bool {
+func storedIDs(t *testing.T, db store.Store) map[string]bool {
 	t.Helper()
 	seen := map[string]bool{}
 	f := audit.Filter{Limit: 1000, Since: time.Now().Add(-time.Hour)}
 	for {
-		page, next, err := st.QueryAuditEvents(context.Background(), f)
+		page, next, err := db.QueryAuditEvents(context.Background(), f)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,18 +17,18 @@ var benchBackends = []struct {
 	open func(b *testing.B) store.Store
 }{
 	{"sqlite", func(b *testing.B) store.Store {
-		st, err := store.OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "vmcp.db"))
+		db, err := store.OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "vmcp.db"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		return st
+		return db
 	}},
 	{"postgres", func(b *testing.B) store.Store {
-		st, err := store.OpenPostgres(b.Context(), pg.Server(b).Database(b))
+		db, err := store.OpenPostgres(b.Context(), pg.Server(b).Database(b))
 		if err != nil {
 			b.Fatal(err)
 		}
-		return st
+		return db
 	}},
 }
 
@@ -39,8 +39,8 @@ func BenchmarkInsertAuditEvents(b *testing.B) {
 	for _, be := range benchBackends {
 		for _, size := range []int{1, audit.DefaultBatchSize} {
 			b.Run(fmt.Sprintf("%s/batch=%d", be.name, size), func(b *testing.B) {
-				st := be.open(b)
-				defer st.Close()
+				db := be.open(b)
+				defer db.Close()
 				now := time.Now()
 				batch := make([]audit.Event, size)
 				n := 0
@@ -55,7 +55,7 @@ func BenchmarkInsertAuditEvents(b *testing.B) {
 							Arguments: map[string]any{"title": nil},
 						}
 					}
-					if err := st.InsertAuditEvents(context.Background(), batch); err != nil {
+					if err := db.InsertAuditEvents(context.Background(), batch); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -70,40 +70,40 @@ func BenchmarkInsertAuditEvents(b *testing.B) {
 func BenchmarkPointQueries(b *testing.B) {
 	for _, be := range benchBackends {
 		b.Run(be.name+"/Grant", func(b *testing.B) {
-			st := be.open(b)
-			defer st.Close()
+			db := be.open(b)
+			defer db.Close()
 			ctx := context.Background()
-			if err := st.PutGrant(ctx, "code", "k", []byte("v"), time.Now().Add(time.Hour)); err != nil {
+			if err := db.PutGrant(ctx, "code", "k", []byte("v"), time.Now().Add(time.Hour)); err != nil {
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				if _, err := st.Grant(ctx, "code", "k"); err != nil {
+				if _, err := db.Grant(ctx, "code", "k"); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 		b.Run(be.name+"/UseRefreshToken", func(b *testing.B) {
-			st := be.open(b)
-			defer st.Close()
+			db := be.open(b)
+			defer db.Close()
 			ctx := context.Background()
 			n := 0
 			for b.Loop() {
 				n++
 				tok := fmt.Sprintf("t-%d", n)
-				if err := st.PutRefreshToken(ctx, tok, "f", []byte("g"), time.Now().Add(time.Hour)); err != nil {
+				if err := db.PutRefreshToken(ctx, tok, "f", []byte("g"), time.Now().Add(time.Hour)); err != nil {
 					b.Fatal(err)
 				}
-				if _, _, err := st.UseRefreshToken(ctx, tok); err != nil {
+				if _, _, err := db.UseRefreshToken(ctx, tok); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 		b.Run(be.name+"/RevocationsVersion", func(b *testing.B) {
-			st := be.open(b)
-			defer st.Close()
+			db := be.open(b)
+			defer db.Close()
 			ctx := context.Background()
 			for b.Loop() {
-				if _, err := st.RevocationsVersion(ctx); err != nil {
+				if _, err := db.RevocationsVersion(ctx); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -55,7 +55,7 @@ func TestOpenChoosesTheConfiguredBackend(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &config.Config{Store: tc.store}
 			cfg.Server.DataDir = dataDir
-			st, err := store.Open(t.Context(), cfg)
+			db, err := store.Open(t.Context(), cfg)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("got %v, want an error with %q", err, tc.wantErr)
@@ -65,8 +65,8 @@ func TestOpenChoosesTheConfiguredBackend(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer st.Close()
-			if _, err := st.Secret(t.Context(), "k", func() ([]byte, error) { return []byte("v"), nil }); err != nil {
+			defer db.Close()
+			if _, err := db.Secret(t.Context(), "k", func() ([]byte, error) { return []byte("v"), nil }); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -29,7 +29,7 @@ type KeyStore interface {
 // Keys is vmcp's ring of token signing keys: the newest signs, and every key young enough to
 // have signed a still-valid token stays in the public set, so rotation never breaks a client.
 type Keys struct {
-	st       KeyStore
+	store    KeyStore
 	rotation time.Duration
 	retain   time.Duration
 	now      func() time.Time
@@ -47,8 +47,8 @@ type keyState struct {
 // LoadKeys loads the ring from the store, creating the first key (or a new one, when the newest
 // is older than rotation). retain is how long a retired key stays published: at least the
 // longest access token lifetime.
-func LoadKeys(ctx context.Context, st KeyStore, rotation, retain time.Duration) (*Keys, error) {
-	k := &Keys{st: st, rotation: rotation, retain: retain, now: time.Now}
+func LoadKeys(ctx context.Context, db KeyStore, rotation, retain time.Duration) (*Keys, error) {
+	k := &Keys{store: db, rotation: rotation, retain: retain, now: time.Now}
 	if err := k.Rotate(ctx); err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func LoadKeys(ctx context.Context, st KeyStore, rotation, retain time.Duration) 
 func (k *Keys) Rotate(ctx context.Context) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	stored, err := k.st.SigningKeys(ctx)
+	stored, err := k.store.SigningKeys(ctx)
 	if err != nil {
 		return err
 	}
@@ -72,14 +72,14 @@ func (k *Keys) Rotate(ctx context.Context) error {
 		}
 		// Two replicas rotating at once each add a key; both get published and the newest
 		// signs, which is harmless.
-		if err := k.st.AddSigningKey(ctx, fresh); err != nil {
+		if err := k.store.AddSigningKey(ctx, fresh); err != nil {
 			return err
 		}
-		if stored, err = k.st.SigningKeys(ctx); err != nil {
+		if stored, err = k.store.SigningKeys(ctx); err != nil {
 			return err
 		}
 	}
-	st := &keyState{public: jwk.NewSet()}
+	state := &keyState{public: jwk.NewSet()}
 	for i, sk := range stored {
 		// A key retired at the moment its successor was created signs nothing newer than
 		// that; it is needed for retain after.
@@ -90,8 +90,8 @@ func (k *Keys) Rotate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if st.private == nil {
-			st.private = priv
+		if state.private == nil {
+			state.private = priv
 		}
 		pub, err := priv.PublicKey()
 		if err != nil {
@@ -100,11 +100,11 @@ func (k *Keys) Rotate(ctx context.Context) error {
 		if err := pub.Set(jwk.KeyUsageKey, jwk.ForSignature); err != nil {
 			return err
 		}
-		if err := st.public.AddKey(pub); err != nil {
+		if err := state.public.AddKey(pub); err != nil {
 			return err
 		}
 	}
-	k.state.Store(st)
+	k.state.Store(state)
 	k.lastLoad = now
 	return nil
 }

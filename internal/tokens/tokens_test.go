@@ -33,12 +33,12 @@ const (
 // openStore opens a real SQLite store in a temp dir.
 func openStore(t *testing.T) store.Store {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func loadKeys(t *testing.T) *Keys {
@@ -51,16 +51,16 @@ func loadKeys(t *testing.T) *Keys {
 }
 
 func TestLoadKeysGeneratesOnceAndReuses(t *testing.T) {
-	st := openStore(t)
-	first, err := LoadKeys(context.Background(), st, 24*time.Hour, time.Hour)
+	db := openStore(t)
+	first, err := LoadKeys(context.Background(), db, 24*time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := LoadKeys(context.Background(), st, 24*time.Hour, time.Hour)
+	second, err := LoadKeys(context.Background(), db, 24*time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, _ := st.SigningKeys(context.Background())
+	stored, _ := db.SigningKeys(context.Background())
 	if len(stored) != 1 {
 		t.Fatalf("the store holds %d keys, want 1", len(stored))
 	}
@@ -78,9 +78,9 @@ func TestLoadKeysGeneratesOnceAndReuses(t *testing.T) {
 }
 
 func TestRotationKeepsOldTokensValidUntilTheirKeyRetires(t *testing.T) {
-	st := openStore(t)
+	db := openStore(t)
 	now := time.Now()
-	k := &Keys{st: st, rotation: time.Hour, retain: 2 * time.Hour, now: func() time.Time { return now }}
+	k := &Keys{store: db, rotation: time.Hour, retain: 2 * time.Hour, now: func() time.Time { return now }}
 	if err := k.Rotate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +114,11 @@ func TestRotationKeepsOldTokensValidUntilTheirKeyRetires(t *testing.T) {
 }
 
 func TestLoadKeysRefusesAnUnreadableStoredKey(t *testing.T) {
-	st := openStore(t)
-	if err := st.AddSigningKey(context.Background(), store.SigningKey{KID: "broken", PrivateDER: []byte("not a key"), Created: time.Now()}); err != nil {
+	db := openStore(t)
+	if err := db.AddSigningKey(context.Background(), store.SigningKey{KID: "broken", PrivateDER: []byte("not a key"), Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	k, err := LoadKeys(context.Background(), st, 24*time.Hour, time.Hour)
+	k, err := LoadKeys(context.Background(), db, 24*time.Hour, time.Hour)
 	if err == nil || !strings.Contains(err.Error(), "stored signing key broken is unreadable") {
 		t.Errorf("LoadKeys = %v, %v; want an error naming the unreadable key", k, err)
 	}

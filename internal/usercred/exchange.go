@@ -30,12 +30,12 @@ const assertionTTL = time.Minute
 // §2.1). The subject token is the caller's own IdP access token when they came with one (the
 // IdP's token service trusts its own tokens); otherwise a short-lived JWT naming the caller,
 // signed by vmcp (verifiable with vmcp's JWKS) and addressed to the token service.
-func (r *Resolver) exchange(ctx context.Context, c *compiled, s *strategy, caller Caller) (_ []credential.Header, _ time.Time, err error) {
+func (r *Resolver) exchange(ctx context.Context, strategies *strategies, s *strategy, caller Caller) (_ []credential.Header, _ time.Time, err error) {
 	ctx, span := tracing.StartClient(ctx, "token exchange")
 	defer func() { span.Error(err); span.End() }()
 	subjectToken, subjectType := caller.SubjectToken, typeAccessToken
 	if subjectToken == "" {
-		jwt, err := tokens.NewMinter(r.keys, c.issuer, assertionTTL).Mint(tokens.Claims{Subject: caller.Subject, Email: caller.Email, Groups: caller.Groups, Audience: s.tokenURL})
+		jwt, err := tokens.NewMinter(r.keys, strategies.issuer, assertionTTL).Mint(tokens.Claims{Subject: caller.Subject, Email: caller.Email, Groups: caller.Groups, Audience: s.tokenURL})
 		if err != nil {
 			return nil, time.Time{}, fmt.Errorf("connector %q: subject token: %w", s.name, err)
 		}

@@ -47,10 +47,12 @@ type Resolver struct {
 	now    func() time.Time
 	flight singleflight.Group
 
-	state atomic.Pointer[compiled]
+	state atomic.Pointer[strategies]
 }
 
-type compiled struct {
+// strategies are the per-user credential strategies of one configuration, by connector, and
+// the cache of the credentials they produced.
+type strategies struct {
 	issuer     string
 	connectors map[string]*strategy
 	// cache is replaced on every configuration change: a changed strategy must not be served
@@ -94,27 +96,27 @@ func NewResolver(oauth OAuthTokens, keys *tokens.Keys, httpClient *http.Client) 
 
 // Prepare compiles cfg; the commit swaps it in and empties the cache.
 func (r *Resolver) Prepare(cfg *config.Config) (func(), error) {
-	c := &compiled{issuer: cfg.Auth.Issuer, connectors: map[string]*strategy{}, cache: &sync.Map{}}
+	strategies := &strategies{issuer: cfg.Auth.Issuer, connectors: map[string]*strategy{}, cache: &sync.Map{}}
 	for _, conn := range cfg.Connectors {
 		cr := conn.Credential
 		if !cr.Type.PerUser() {
 			continue
 		}
-		s := &strategy{name: conn.Name, kind: cr.Type, url: conn.URL, header: strings.ToLower(cr.Header), ttl: cr.TTL.D(),
+		s := &strategy{name: conn.Name, kind: cr.Type, url: conn.URL, header: strings.ToLower(cr.Header), ttl: cr.TTL,
 			tokenURL: cr.TokenURL, clientID: cr.ClientID, clientSecret: cr.ClientSecret.Value(), audience: cr.Audience, scope: strings.Join(cr.Scopes, " ")}
 		if s.ttl == 0 {
 			s.ttl = config.DefaultAssertionTTL
 		}
-		c.connectors[conn.Name] = s
+		strategies.connectors[conn.Name] = s
 	}
-	return func() { r.state.Store(c) }, nil
+	return func() { r.state.Store(strategies) }, nil
 }
 
 // Headers returns the headers carrying caller's credential for connector. A user who must first
 // connect their account gets a *credential.NotConnectedError.
 func (r *Resolver) Headers(ctx context.Context, caller Caller, connector string) (_ []credential.Header, err error) {
-	c := r.state.Load()
-	s := c.connectors[connector]
+	strategies := r.state.Load()
+	s := strategies.connectors[connector]
 	if s == nil {
 		return nil, fmt.Errorf("connector %q has no per-user credential", connector)
 	}
@@ -122,7 +124,7 @@ func (r *Resolver) Headers(ctx context.Context, caller Caller, connector string)
 	defer func() { span.Error(err); span.End() }()
 	key := caller.Subject + "\x00" + connector
 	now := r.now()
-	if v, ok := c.cache.Load(key); ok && now.Before(v.(*entry).until) {
+	if v, ok := strategies.cache.Load(key); ok && now.Before(v.(*entry).until) {
 		span.Cached(true)
 		return v.(*entry).headers, nil
 	}
@@ -132,10 +134,10 @@ func (r *Resolver) Headers(ctx context.Context, caller Caller, connector string)
 	shared := context.WithoutCancel(ctx)
 	v, err, _ := r.flight.Do(key, func() (any, error) {
 		// A caller that waited on another's miss finds its result here.
-		if v, ok := c.cache.Load(key); ok && r.now().Before(v.(*entry).until) {
+		if v, ok := strategies.cache.Load(key); ok && r.now().Before(v.(*entry).until) {
 			return v, nil
 		}
-		hs, expiry, err := r.resolve(shared, c, s, caller)
+		hs, expiry, err := r.resolve(shared, strategies, s, caller)
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +151,7 @@ func (r *Resolver) Headers(ctx context.Context, caller Caller, connector string)
 		if !expiry.IsZero() && expiry.Add(-margin).Before(e.until) {
 			e.until = expiry.Add(-margin)
 		}
-		c.cache.Store(key, e)
+		strategies.cache.Store(key, e)
 		return e, nil
 	})
 	if err != nil {
@@ -160,12 +162,12 @@ func (r *Resolver) Headers(ctx context.Context, caller Caller, connector string)
 
 // Forget drops a cached credential (the user disconnected or reconnected).
 func (r *Resolver) Forget(subject, connector string) {
-	if c := r.state.Load(); c != nil {
-		c.cache.Delete(subject + "\x00" + connector)
+	if strategies := r.state.Load(); strategies != nil {
+		strategies.cache.Delete(subject + "\x00" + connector)
 	}
 }
 
-func (r *Resolver) resolve(ctx context.Context, c *compiled, s *strategy, caller Caller) ([]credential.Header, time.Time, error) {
+func (r *Resolver) resolve(ctx context.Context, strategies *strategies, s *strategy, caller Caller) ([]credential.Header, time.Time, error) {
 	switch s.kind {
 	case config.CredentialOAuth:
 		tok, exp, err := r.oauth.Token(ctx, caller.Subject, s.name)
@@ -174,7 +176,7 @@ func (r *Resolver) resolve(ctx context.Context, c *compiled, s *strategy, caller
 		}
 		return bearer(tok), exp, nil
 	case config.CredentialIdentityAssertion:
-		jwt, err := tokens.NewMinter(r.keys, c.issuer, s.ttl).Mint(tokens.Claims{Subject: caller.Subject, Email: caller.Email, Groups: caller.Groups, Audience: s.url})
+		jwt, err := tokens.NewMinter(r.keys, strategies.issuer, s.ttl).Mint(tokens.Claims{Subject: caller.Subject, Email: caller.Email, Groups: caller.Groups, Audience: s.url})
 		if err != nil {
 			return nil, time.Time{}, fmt.Errorf("connector %q: identity assertion: %w", s.name, err)
 		}
@@ -184,7 +186,7 @@ func (r *Resolver) resolve(ctx context.Context, c *compiled, s *strategy, caller
 		}
 		return bearer(jwt), exp, nil
 	case config.CredentialTokenExchange:
-		return r.exchange(ctx, c, s, caller)
+		return r.exchange(ctx, strategies, s, caller)
 	}
 	return nil, time.Time{}, errors.New("unknown per-user credential type")
 }

@@ -22,12 +22,12 @@ const issuer = "https://vmcp.example"
 
 func loadKeys(t testing.TB) *tokens.Keys {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "vmcp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	keys, err := tokens.LoadKeys(context.Background(), st, 24*time.Hour, time.Hour)
+	t.Cleanup(func() { db.Close() })
+	keys, err := tokens.LoadKeys(context.Background(), db, 24*time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestAnIdentityAssertionNamesTheUserForThatConnectorAndVerifiesWithVMCPsKeys
 	r := NewResolver(nil, keys, nil)
 	cfg := &config.Config{Connectors: []config.Connector{
 		{Name: "internal", URL: "https://internal.example/mcp", Credential: config.Credential{Type: config.CredentialIdentityAssertion}},
-		{Name: "legacy", URL: "https://legacy.example/mcp", Credential: config.Credential{Type: config.CredentialIdentityAssertion, Header: "X-User-Assertion", TTL: config.Duration(time.Minute)}},
+		{Name: "legacy", URL: "https://legacy.example/mcp", Credential: config.Credential{Type: config.CredentialIdentityAssertion, Header: "X-User-Assertion", TTL: time.Minute}},
 	}}
 	cfg.Auth.Issuer = issuer
 	commit, _ := r.Prepare(cfg)

@@ -27,16 +27,16 @@ func ev(id string, at time.Time, set func(*audit.Event)) audit.Event {
 	return e
 }
 
-func insert(t *testing.T, st store.Store, events ...audit.Event) {
+func insert(t *testing.T, db store.Store, events ...audit.Event) {
 	t.Helper()
-	if err := st.InsertAuditEvents(t.Context(), events); err != nil {
+	if err := db.InsertAuditEvents(t.Context(), events); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func queryIDs(t *testing.T, st store.Store, f audit.Filter) []string {
+func queryIDs(t *testing.T, db store.Store, f audit.Filter) []string {
 	t.Helper()
-	events, _, err := st.QueryAuditEvents(t.Context(), f)
+	events, _, err := db.QueryAuditEvents(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func ids(events []audit.Event) []string {
 
 var auditInsertTests = []test{
 	{"every field of an event round-trips, time to the microsecond", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		in := audit.Event{
 			ID: "e1", Time: base.Add(123456789 * time.Nanosecond), Kind: audit.KindMCP, RequestID: "req-1",
 			Subject: "alice", Email: "alice@example.com", ClientID: "client-1", VirtualServer: "team",
@@ -63,8 +63,8 @@ var auditInsertTests = []test{
 			Arguments: map[string]any{"query": "q4 report", "limit": 10.0, "deep": map[string]any{"token": "[redacted]"},
 				"tags": []any{"a", true, nil}},
 		}
-		insert(t, st, in)
-		got, next, err := st.QueryAuditEvents(t.Context(), audit.Filter{})
+		insert(t, db, in)
+		got, next, err := db.QueryAuditEvents(t.Context(), audit.Filter{})
 		if err != nil || len(got) != 1 || next != "" {
 			t.Fatalf("got %d events, cursor %q, err %v", len(got), next, err)
 		}
@@ -79,11 +79,11 @@ var auditInsertTests = []test{
 		}
 	}},
 	{"an event recorded without arguments comes back without arguments", func(t *testing.T, e *env) {
-		st := e.store()
-		insert(t, st, ev("none", base, nil), ev("keys", base.Add(time.Second), func(e *audit.Event) {
+		db := e.store()
+		insert(t, db, ev("none", base, nil), ev("keys", base.Add(time.Second), func(e *audit.Event) {
 			e.Arguments = map[string]any{"path": nil}
 		}))
-		got, _, err := st.QueryAuditEvents(t.Context(), audit.Filter{})
+		got, _, err := db.QueryAuditEvents(t.Context(), audit.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,13 +92,13 @@ var auditInsertTests = []test{
 		}
 	}},
 	{"inserting an event id again keeps the first event and adds nothing", func(t *testing.T, e *env) {
-		st := e.store()
-		insert(t, st, ev("e1", base, nil), ev("e2", base.Add(time.Second), nil))
+		db := e.store()
+		insert(t, db, ev("e1", base, nil), ev("e2", base.Add(time.Second), nil))
 		// A replayed spill file: e1 again (changed, even) together with a new event, and a
 		// duplicate inside one batch.
-		insert(t, st, ev("e1", base, func(e *audit.Event) { e.Subject = "mallory" }), ev("e3", base.Add(2*time.Second), nil),
+		insert(t, db, ev("e1", base, func(e *audit.Event) { e.Subject = "mallory" }), ev("e3", base.Add(2*time.Second), nil),
 			ev("e3", base.Add(2*time.Second), nil))
-		got, _, err := st.QueryAuditEvents(t.Context(), audit.Filter{})
+		got, _, err := db.QueryAuditEvents(t.Context(), audit.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,23 +132,23 @@ var auditInsertTests = []test{
 		}
 	}},
 	{"a batch with one bad event stores none of its events", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		for _, bad := range []audit.Event{
 			ev("", base, nil), // no id: could never be deduplicated
 			ev("unencodable", base, func(e *audit.Event) { e.Arguments = map[string]any{"f": func() {}} }),
 			ev("nan", base, func(e *audit.Event) { e.Arguments = map[string]any{"x": math.NaN()} }),
 		} {
-			if err := st.InsertAuditEvents(t.Context(), []audit.Event{ev("good", base, nil), bad}); err == nil {
+			if err := db.InsertAuditEvents(t.Context(), []audit.Event{ev("good", base, nil), bad}); err == nil {
 				t.Fatalf("batch with bad event %q was accepted", bad.ID)
 			}
 		}
-		if got := queryIDs(t, st, audit.Filter{}); len(got) != 0 {
+		if got := queryIDs(t, db, audit.Filter{}); len(got) != 0 {
 			t.Fatalf("stored %v from rejected batches", got)
 		}
 	}},
 	{"an empty batch is a no-op", func(t *testing.T, e *env) {
-		st := e.store()
-		if err := st.InsertAuditEvents(t.Context(), nil); err != nil {
+		db := e.store()
+		if err := db.InsertAuditEvents(t.Context(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}},
@@ -170,8 +170,8 @@ func filterEvents() []audit.Event {
 
 var auditQueryTests = []test{
 	{"each filter field selects only matching events, newest first", func(t *testing.T, e *env) {
-		st := e.store()
-		insert(t, st, filterEvents()...)
+		db := e.store()
+		insert(t, db, filterEvents()...)
 		for _, tc := range []struct {
 			name string
 			f    audit.Filter
@@ -190,72 +190,72 @@ var auditQueryTests = []test{
 			{"fields combine with and", audit.Filter{Subject: "bob", Connector: "slack"}, "[e7]"},
 			{"a filter nothing matches returns nothing", audit.Filter{Subject: "carol"}, "[]"},
 		} {
-			if got := fmt.Sprint(queryIDs(t, st, tc.f)); got != tc.want {
+			if got := fmt.Sprint(queryIDs(t, db, tc.f)); got != tc.want {
 				t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
 			}
 		}
 	}},
 	{"pages walk every event once, newest first, ties in time ordered by id", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		var events []audit.Event
 		for i := range 25 {
 			// Five events share each timestamp, so pages split ties.
 			events = append(events, ev(fmt.Sprintf("e%02d", i), base.Add(time.Duration(i/5)*time.Millisecond), nil))
 		}
-		insert(t, st, events...)
+		insert(t, db, events...)
 		var want []string
 		for i := 24; i >= 0; i-- {
 			want = append(want, fmt.Sprintf("e%02d", i))
 		}
-		got, pages := walk(t, st, audit.Filter{Limit: 7}, func(int) {})
+		got, pages := walk(t, db, audit.Filter{Limit: 7}, func(int) {})
 		if !slices.Equal(got, want) || pages != 4 {
 			t.Fatalf("got %v in %d pages, want %v in 4", got, pages, want)
 		}
 	}},
 	{"events arriving during pagination do not shift later pages", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		for i := range 10 {
-			insert(t, st, ev(fmt.Sprintf("old%d", i), base.Add(time.Duration(i)*time.Second), nil))
+			insert(t, db, ev(fmt.Sprintf("old%d", i), base.Add(time.Duration(i)*time.Second), nil))
 		}
-		got, _ := walk(t, st, audit.Filter{Limit: 3}, func(page int) {
-			insert(t, st, ev(fmt.Sprintf("new%d", page), base.Add(time.Hour+time.Duration(page)*time.Second), nil))
+		got, _ := walk(t, db, audit.Filter{Limit: 3}, func(page int) {
+			insert(t, db, ev(fmt.Sprintf("new%d", page), base.Add(time.Hour+time.Duration(page)*time.Second), nil))
 		})
 		if want := "[old9 old8 old7 old6 old5 old4 old3 old2 old1 old0]"; fmt.Sprint(got) != want {
 			t.Fatalf("got %v, want %s", got, want)
 		}
 	}},
 	{"pages of a filtered query contain only matching events", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		for i := range 20 {
 			who := []string{"alice", "bob"}[i%2]
-			insert(t, st, ev(fmt.Sprintf("e%02d", i), base.Add(time.Duration(i)*time.Second), func(e *audit.Event) { e.Subject = who }))
+			insert(t, db, ev(fmt.Sprintf("e%02d", i), base.Add(time.Duration(i)*time.Second), func(e *audit.Event) { e.Subject = who }))
 		}
-		got, pages := walk(t, st, audit.Filter{Subject: "bob", Limit: 4}, func(int) {})
+		got, pages := walk(t, db, audit.Filter{Subject: "bob", Limit: 4}, func(int) {})
 		if want := "[e19 e17 e15 e13 e11 e09 e07 e05 e03 e01]"; fmt.Sprint(got) != want || pages != 3 {
 			t.Fatalf("got %v in %d pages, want %s in 3", got, pages, want)
 		}
 	}},
 	{"the page size defaults to 100 and is capped at 1000", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		events := make([]audit.Event, 1005)
 		for i := range events {
 			events[i] = ev(fmt.Sprintf("e%04d", i), base.Add(time.Duration(i)*time.Millisecond), nil)
 		}
-		insert(t, st, events...)
+		insert(t, db, events...)
 		for _, tc := range []struct {
 			limit, want int
 		}{{0, 100}, {-1, 100}, {5, 5}, {1000, 1000}, {5000, 1000}} {
-			got, next, err := st.QueryAuditEvents(t.Context(), audit.Filter{Limit: tc.limit})
+			got, next, err := db.QueryAuditEvents(t.Context(), audit.Filter{Limit: tc.limit})
 			if err != nil || len(got) != tc.want || next == "" {
 				t.Errorf("Limit %d: %d events, cursor %q, err %v; want %d and a cursor", tc.limit, len(got), next, err, tc.want)
 			}
 		}
 	}},
 	{"a cursor the store did not hand out is refused", func(t *testing.T, e *env) {
-		st := e.store()
-		insert(t, st, ev("e1", base, nil))
+		db := e.store()
+		insert(t, db, ev("e1", base, nil))
 		for _, c := range []string{"not base64!", "bm8tY29sb24", "eDppZA", "MTI6"} { // "no-colon", "x:id", "12:"
-			if _, _, err := st.QueryAuditEvents(t.Context(), audit.Filter{Cursor: c}); !errors.Is(err, audit.ErrBadCursor) {
+			if _, _, err := db.QueryAuditEvents(t.Context(), audit.Filter{Cursor: c}); !errors.Is(err, audit.ErrBadCursor) {
 				t.Errorf("cursor %q: %v, want audit.ErrBadCursor", c, err)
 			}
 		}
@@ -264,11 +264,11 @@ var auditQueryTests = []test{
 
 // walk follows cursors from f to the end, calling between(n) after page n, and returns every id
 // and the number of pages. It fails on a repeated id or a page over the limit.
-func walk(t *testing.T, st store.Store, f audit.Filter, between func(page int)) ([]string, int) {
+func walk(t *testing.T, db store.Store, f audit.Filter, between func(page int)) ([]string, int) {
 	t.Helper()
 	var all []string
 	for pages := 1; ; pages++ {
-		events, next, err := st.QueryAuditEvents(t.Context(), f)
+		events, next, err := db.QueryAuditEvents(t.Context(), f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +294,7 @@ func walk(t *testing.T, st store.Store, f audit.Filter, between func(page int)) 
 
 var auditUsageTests = []test{
 	{"usage counts calls, errors and denials and interpolates latency percentiles per group", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		var events []audit.Event
 		// alice: 100 calls at 1, 2, …, 100 ms; 2 JSON-RPC errors, 1 tool error, 1 upstream
 		// failure, 3 denials.
@@ -322,7 +322,7 @@ var auditUsageTests = []test{
 			ev("authz", base.Add(time.Second), func(e *audit.Event) { e.Kind = audit.KindAuthz; e.Outcome = audit.OutcomeDenied }),
 			ev("before", base.Add(-time.Microsecond), nil),
 			ev("at-until", base.Add(time.Hour), nil))
-		insert(t, st, events...)
+		insert(t, db, events...)
 
 		since, until := base, base.Add(time.Hour)
 		for _, tc := range []struct {
@@ -349,7 +349,7 @@ var auditUsageTests = []test{
 				{Key: "sales", Calls: 40, Denials: 1, P50Millis: 80.5, P95Millis: 98.05},
 			}},
 		} {
-			got, err := st.AuditUsage(t.Context(), tc.by, since, until)
+			got, err := db.AuditUsage(t.Context(), tc.by, since, until)
 			if err != nil {
 				t.Fatalf("by %s: %v", tc.by, err)
 			}
@@ -359,19 +359,19 @@ var auditUsageTests = []test{
 		}
 	}},
 	{"usage of a window without events is empty", func(t *testing.T, e *env) {
-		st := e.store()
-		insert(t, st, ev("e1", base, nil))
-		got, err := st.AuditUsage(t.Context(), audit.BySubject, base.Add(time.Hour), base.Add(2*time.Hour))
+		db := e.store()
+		insert(t, db, ev("e1", base, nil))
+		got, err := db.AuditUsage(t.Context(), audit.BySubject, base.Add(time.Hour), base.Add(2*time.Hour))
 		if err != nil || len(got) != 0 {
 			t.Fatalf("got %v, %v", got, err)
 		}
 	}},
 	{"usage groups of equal size are ordered by key", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		for i, who := range []string{"carol", "Bob", "alice"} {
-			insert(t, st, ev(fmt.Sprint(i), base, func(e *audit.Event) { e.Subject = who }))
+			insert(t, db, ev(fmt.Sprint(i), base, func(e *audit.Event) { e.Subject = who }))
 		}
-		got, err := st.AuditUsage(t.Context(), audit.BySubject, base, base.Add(time.Second))
+		got, err := db.AuditUsage(t.Context(), audit.BySubject, base, base.Add(time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -385,8 +385,8 @@ var auditUsageTests = []test{
 		}
 	}},
 	{"usage by an unknown dimension is refused", func(t *testing.T, e *env) {
-		st := e.store()
-		if _, err := st.AuditUsage(t.Context(), audit.GroupBy("email; DROP TABLE audit_events"), base, base.Add(time.Hour)); err == nil ||
+		db := e.store()
+		if _, err := db.AuditUsage(t.Context(), audit.GroupBy("email; DROP TABLE audit_events"), base, base.Add(time.Hour)); err == nil ||
 			!strings.Contains(err.Error(), "cannot group by") {
 			t.Fatalf("got %v", err)
 		}
@@ -410,14 +410,14 @@ func usageEqual(got, want []audit.Usage) bool {
 
 var auditRetentionTests = []test{
 	{"retention deletes old events in batches of at most the limit, oldest first", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		for i := range 10 {
-			insert(t, st, ev(fmt.Sprintf("old%d", i), base.Add(time.Duration(i-10)*time.Minute), nil))
+			insert(t, db, ev(fmt.Sprintf("old%d", i), base.Add(time.Duration(i-10)*time.Minute), nil))
 		}
-		insert(t, st, ev("at-cutoff", base, nil), ev("new", base.Add(time.Minute), nil))
+		insert(t, db, ev("at-cutoff", base, nil), ev("new", base.Add(time.Minute), nil))
 		var batches []int
 		for {
-			n, err := st.DeleteAuditEventsBefore(t.Context(), base, 4)
+			n, err := db.DeleteAuditEventsBefore(t.Context(), base, 4)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -427,7 +427,7 @@ var auditRetentionTests = []test{
 			}
 			if len(batches) == 1 {
 				// The oldest go first.
-				if got := fmt.Sprint(queryIDs(t, st, audit.Filter{Until: base})); got != "[old9 old8 old7 old6 old5 old4]" {
+				if got := fmt.Sprint(queryIDs(t, db, audit.Filter{Until: base})); got != "[old9 old8 old7 old6 old5 old4]" {
 					t.Fatalf("after the first batch: %s", got)
 				}
 			}
@@ -435,19 +435,19 @@ var auditRetentionTests = []test{
 		if fmt.Sprint(batches) != "[4 4 2 0]" {
 			t.Fatalf("batches %v, want [4 4 2 0]", batches)
 		}
-		if got := fmt.Sprint(queryIDs(t, st, audit.Filter{})); got != "[new at-cutoff]" {
+		if got := fmt.Sprint(queryIDs(t, db, audit.Filter{})); got != "[new at-cutoff]" {
 			t.Fatalf("left %s, want [new at-cutoff]", got)
 		}
 	}},
 	{"a retention batch without a positive limit is refused", func(t *testing.T, e *env) {
-		st := e.store()
-		insert(t, st, ev("old", base, nil))
+		db := e.store()
+		insert(t, db, ev("old", base, nil))
 		for _, limit := range []int{0, -1} {
-			if _, err := st.DeleteAuditEventsBefore(t.Context(), base.Add(time.Hour), limit); err == nil {
+			if _, err := db.DeleteAuditEventsBefore(t.Context(), base.Add(time.Hour), limit); err == nil {
 				t.Errorf("limit %d accepted", limit)
 			}
 		}
-		if got := queryIDs(t, st, audit.Filter{}); len(got) != 1 {
+		if got := queryIDs(t, db, audit.Filter{}); len(got) != 1 {
 			t.Fatalf("events deleted: %v left", got)
 		}
 	}},

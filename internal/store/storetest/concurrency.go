@@ -18,16 +18,16 @@ const racers = 32
 
 var concurrencyTests = []test{
 	{"of many concurrent redemptions of one code exactly one wins", func(t *testing.T, e *env) {
-		st := e.store()
-		takeRace(t, []store.Store{st})
+		db := e.store()
+		takeRace(t, []store.Store{db})
 	}},
 	{"of many concurrent uses of one refresh token exactly one wins and the rest see reuse", func(t *testing.T, e *env) {
-		st := e.store()
-		refreshRace(t, []store.Store{st})
+		db := e.store()
+		refreshRace(t, []store.Store{db})
 	}},
 	{"many concurrent creators of one secret all get the same single value", func(t *testing.T, e *env) {
-		st := e.store()
-		secretRace(t, []store.Store{st})
+		db := e.store()
+		secretRace(t, []store.Store{db})
 	}},
 }
 

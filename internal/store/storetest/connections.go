@@ -11,13 +11,13 @@ import (
 
 var connectionTests = []test{
 	{"a connection round-trips and is found by subject and connector only", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		exp := time.Now().Add(time.Hour).Truncate(time.Second)
 		in := store.Connection{Subject: "alice", Connector: "github", KeyID: "k1", Sealed: []byte{0, 1, 2, 0xff}, Expires: exp}
-		if err := st.PutConnection(t.Context(), in); err != nil {
+		if err := db.PutConnection(t.Context(), in); err != nil {
 			t.Fatal(err)
 		}
-		got, err := st.Connection(t.Context(), "alice", "github")
+		got, err := db.Connection(t.Context(), "alice", "github")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -25,20 +25,20 @@ var connectionTests = []test{
 			t.Fatalf("got %+v, want %+v with an update time", got, in)
 		}
 		for _, k := range [][2]string{{"bob", "github"}, {"alice", "jira"}} {
-			if _, err := st.Connection(t.Context(), k[0], k[1]); !errors.Is(err, store.ErrNotFound) {
+			if _, err := db.Connection(t.Context(), k[0], k[1]); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("Connection(%s, %s) = %v, want ErrNotFound", k[0], k[1], err)
 			}
 		}
 	}},
 	{"putting a connection again replaces it (a refresh, a reconnect, a re-encryption)", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		for i, keyID := range []string{"old", "new"} {
 			c := store.Connection{Subject: "alice", Connector: "github", KeyID: keyID, Sealed: []byte{byte(i)}}
-			if err := st.PutConnection(t.Context(), c); err != nil {
+			if err := db.PutConnection(t.Context(), c); err != nil {
 				t.Fatal(err)
 			}
 		}
-		got, err := st.Connection(t.Context(), "alice", "github")
+		got, err := db.Connection(t.Context(), "alice", "github")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,22 +47,22 @@ var connectionTests = []test{
 		}
 	}},
 	{"deleting a connection forgets it, and deleting none is not an error", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		for _, conn := range []string{"github", "jira"} {
-			if err := st.PutConnection(t.Context(), store.Connection{Subject: "alice", Connector: conn, KeyID: "k", Sealed: []byte("x")}); err != nil {
+			if err := db.PutConnection(t.Context(), store.Connection{Subject: "alice", Connector: conn, KeyID: "k", Sealed: []byte("x")}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := st.DeleteConnection(t.Context(), "alice", "github"); err != nil {
+		if err := db.DeleteConnection(t.Context(), "alice", "github"); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.DeleteConnection(t.Context(), "alice", "github"); err != nil {
+		if err := db.DeleteConnection(t.Context(), "alice", "github"); err != nil {
 			t.Fatalf("deleting again: %v", err)
 		}
-		if _, err := st.Connection(t.Context(), "alice", "github"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := db.Connection(t.Context(), "alice", "github"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("after delete: %v, want ErrNotFound", err)
 		}
-		list, err := st.ConnectionsOf(t.Context(), "alice")
+		list, err := db.ConnectionsOf(t.Context(), "alice")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,9 +9,9 @@ import (
 	"github.com/vmcp-dev/vmcp/internal/store"
 )
 
-func revocationIDs(t *testing.T, st store.Store) []string {
+func revocationIDs(t *testing.T, db store.Store) []string {
 	t.Helper()
-	rs, err := st.Revocations(t.Context())
+	rs, err := db.Revocations(t.Context())
 	if err != nil {
 		t.Fatalf("Revocations: %v", err)
 	}
@@ -23,9 +23,9 @@ func revocationIDs(t *testing.T, st store.Store) []string {
 	return ids
 }
 
-func version(t *testing.T, st store.Store) store.RevocationsVersion {
+func version(t *testing.T, db store.Store) store.RevocationsVersion {
 	t.Helper()
-	v, err := st.RevocationsVersion(t.Context())
+	v, err := db.RevocationsVersion(t.Context())
 	if err != nil {
 		t.Fatalf("RevocationsVersion: %v", err)
 	}
@@ -50,18 +50,18 @@ var revocationTests = []test{
 		}
 	}},
 	{"revoking twice keeps one entry with the later expiry, whichever came first", func(t *testing.T, e *env) {
-		st := e.store()
+		db := e.store()
 		earlier := time.Now().Add(time.Hour).Truncate(time.Second)
 		later := earlier.Add(time.Hour)
 		for _, order := range [][]time.Time{{later, earlier}, {earlier, later}} {
 			id := fmt.Sprintf("j-%d", order[0].Unix())
 			for _, exp := range order {
-				if err := st.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: id, Expires: exp}); err != nil {
+				if err := db.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: id, Expires: exp}); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
-		rs, err := st.Revocations(t.Context())
+		rs, err := db.Revocations(t.Context())
 		if err != nil || len(rs) != 2 {
 			t.Fatalf("Revocations: %+v %v, want two entries", rs, err)
 		}
@@ -72,21 +72,21 @@ var revocationTests = []test{
 		}
 	}},
 	{"an expired revocation is not listed and is deleted with the expired state", func(t *testing.T, e *env) {
-		st := e.store()
-		if err := st.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: "old", Expires: time.Now().Add(-time.Minute)}); err != nil {
+		db := e.store()
+		if err := db.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: "old", Expires: time.Now().Add(-time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: "live", Expires: time.Now().Add(time.Hour)}); err != nil {
+		if err := db.Revoke(t.Context(), store.Revocation{Kind: store.RevokedToken, ID: "live", Expires: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
-		if got := revocationIDs(t, st); !slices.Equal(got, []string{"jti:live"}) {
+		if got := revocationIDs(t, db); !slices.Equal(got, []string{"jti:live"}) {
 			t.Fatalf("listed %v", got)
 		}
-		before := version(t, st)
-		if err := st.DeleteExpired(t.Context()); err != nil {
+		before := version(t, db)
+		if err := db.DeleteExpired(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		if after := version(t, st); after.Count != before.Count-1 {
+		if after := version(t, db); after.Count != before.Count-1 {
 			t.Fatalf("DeleteExpired left %+v (before %+v)", after, before)
 		}
 	}},

@@ -65,12 +65,12 @@ type env struct {
 // store opens one more Store on the test's database, closed when the test ends.
 func (e *env) store() store.Store {
 	e.t.Helper()
-	st, err := e.open(e.t.Context())
+	db, err := e.open(e.t.Context())
 	if err != nil {
 		e.t.Fatalf("open store: %v", err)
 	}
-	e.t.Cleanup(func() { st.Close() })
-	return st
+	e.t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // together runs f(i) for i in [0, n) in n goroutines released at the same instant, and waits.
