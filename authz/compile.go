@@ -54,6 +54,9 @@ type virtualServer struct {
 	// names maps tool names to connectors when that follows from the configuration alone (the
 	// connector prefix is always there), for the route hint (hint.go); nil otherwise.
 	names *toolnames.Map
+	// maxBody is server.max_request_bytes: a call declaring a larger body gets no route hint
+	// (hint.go).
+	maxBody int64
 	// decisions are vmcp_authz_decisions_total's series of this virtual server, by decision,
 	// resolved once: counting a Check is then an atomic add, not a label hash under the
 	// vector's lock.
@@ -175,6 +178,7 @@ func (s *Server) compile(ctx context.Context, cfg *config.Config) (*gate, map[st
 			byHost:    map[string]spelling{},
 			access:    vs.Access,
 			limits:    newLimiters(vs.RateLimit),
+			maxBody:   int64(cfg.Server.MaxRequestBytes),
 		}
 		for _, base := range cfg.PublicURLs() {
 			if u, err := url.Parse(base); err == nil {

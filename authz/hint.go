@@ -2,6 +2,7 @@ package authz
 
 import (
 	"net/http"
+	"strconv"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 
@@ -50,6 +51,13 @@ type hint struct {
 func (s *Server) routeHint(vs *virtualServer, r *authv3.AttributeContext_HttpRequest) hint {
 	hs := r.GetHeaders()
 	if vs.names == nil || r.GetMethod() != http.MethodPost || hs[headers.Method] != "tools/call" {
+		return hint{}
+	}
+	if n, err := strconv.ParseInt(hs["content-length"], 10, 64); err == nil && n > vs.maxBody {
+		// Too large: the general route, where extproc refuses it with 413 from its headers
+		// before Envoy buffers any of it. A plain route sends extproc no headers, so Envoy
+		// would buffer the body first, and one still uploading when the buffer filled waited
+		// for the request timeout (408) instead.
 		return hint{}
 	}
 	connector, _, ok := vs.names.Resolve(hs[headers.Name], nil)

@@ -47,6 +47,9 @@ func TestAToolCallNamingAConnectorGetsItsRouteHint(t *testing.T) {
 		"a name of no connector":  {"mcp-method": "tools/call", "mcp-name": "nobody__x"},
 		"no mirrored headers":     {},
 		"a hint the client wrote": {headers.RouteHint: "notes"},
+		// extproc refuses it from its headers on the general route (413), before Envoy
+		// buffers it.
+		"a body over max_request_bytes": {"mcp-method": "tools/call", "mcp-name": "notes__add_note", "content-length": "5242880"},
 	} {
 		got, removed, _ := hint(hs)
 		if got != "" {
