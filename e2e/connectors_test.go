@@ -36,6 +36,17 @@ func newGate() *gate { return &gate{started: make(chan struct{}, 16), release: m
 // gatedConnector is an MCP server with one tool, "wait", that answers only once g is released
 // (or its request is cancelled): a slow tool call whose timing the test controls.
 func gatedConnector(g *gate) http.Handler {
+	srv := gatedServer(g)
+	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+}
+
+// statelessGatedConnector is gatedConnector serving the session-less revision, 2026-07-28.
+func statelessGatedConnector(g *gate) http.Handler {
+	srv := gatedServer(g)
+	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Stateless: true})
+}
+
+func gatedServer(g *gate) *mcp.Server {
 	srv := mcp.NewServer(&mcp.Implementation{Name: "gated", Version: "1"}, nil)
 	type in struct{}
 	type out struct {
@@ -51,7 +62,7 @@ func gatedConnector(g *gate) http.Handler {
 				return nil, out{}, ctx.Err()
 			}
 		})
-	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	return srv
 }
 
 // stalled never answers: it holds each request until the caller gives up.

@@ -145,16 +145,18 @@ func answerOutcome(ev *audit.Event, entry *accesslogdatav3.HTTPAccessLogEntry) {
 	code := int(resp.GetResponseCode().GetValue())
 	details := resp.GetResponseCodeDetails()
 	switch {
+	case details != "" && details != "via_upstream":
+		// Envoy answered for the connector (down, slower than its call timeout, an answer too
+		// large to read): its local reply carries a JSON-RPC error in a 200, which the answer
+		// readers read too, but the connector failed.
+		ev.Outcome, ev.UpstreamStatus, ev.Reason = audit.OutcomeUpstream, localReplyStatus(details, code), "connector unavailable: "+details
+		ev.ErrorCode = int(answer[envoynames.AnswerErrorCode].GetNumberValue())
 	case answer[envoynames.AnswerErrorCode] != nil:
 		ev.Outcome, ev.ErrorCode = audit.OutcomeError, int(answer[envoynames.AnswerErrorCode].GetNumberValue())
 	case answer[envoynames.AnswerIsError].GetBoolValue():
 		ev.Outcome = audit.OutcomeToolError
 	case answer[envoynames.AnswerAnswered].GetBoolValue():
 		ev.Outcome = audit.OutcomeOK
-	case details != "" && details != "via_upstream":
-		// Envoy answered for the connector (down, slower than its call timeout, an answer too
-		// large to read): the local reply carries a JSON-RPC error, in a 200.
-		ev.Outcome, ev.UpstreamStatus, ev.Reason = audit.OutcomeUpstream, localReplyStatus(details, code), "connector unavailable: "+details
 	case common.GetResponseFlags().GetDownstreamConnectionTermination():
 		ev.Outcome = audit.OutcomeAbandoned
 	case code < 200 || code > 299:
@@ -179,7 +181,8 @@ func readableAnswer(entry *accesslogdatav3.HTTPAccessLogEntry) bool {
 // local_reply_config made it a 200 carrying a JSON-RPC error.
 func localReplyStatus(details string, code int) int {
 	switch {
-	case details == "upstream_response_timeout":
+	case details == "response_timeout" || details == "upstream_response_timeout" || details == "upstream_per_try_timeout":
+		// Envoy 1.40 says response_timeout for a route's timeout.
 		return http.StatusGatewayTimeout
 	case details == "response_payload_too_large":
 		return http.StatusInternalServerError

@@ -53,7 +53,9 @@ func TestADirectCallsOutcomeIsReadFromItsLogEntry(t *testing.T) {
 		{"a JSON-RPC error in a 400", logEntry("r", 400, "via_upstream", "application/json", map[string]any{"answered": true, "error_code": -32020}), audit.OutcomeError, -32020, 0},
 		{"the connector's own 502", logEntry("r", 502, "via_upstream", "text/html", nil), audit.OutcomeUpstream, 0, 502},
 		{"Envoy's reply for a connector that is down", logEntry("r", 200, "upstream_reset_before_response_started{connection_refused}", "application/json", nil), audit.OutcomeUpstream, 0, 503},
-		{"Envoy's reply for a slow connector", logEntry("r", 200, "upstream_response_timeout", "application/json", nil), audit.OutcomeUpstream, 0, 504},
+		{"Envoy's reply for a slow connector", logEntry("r", 200, "response_timeout", "application/json", nil), audit.OutcomeUpstream, 0, 504},
+		// The answer readers read Envoy's own JSON-RPC error too: the connector still failed.
+		{"Envoy's reply for a slow connector, as the readers saw it", logEntry("r", 200, "response_timeout", "application/json", map[string]any{"answered": true, "error_code": -32603}), audit.OutcomeUpstream, -32603, 504},
 		{"an answer too large to read", logEntry("r", 200, "via_upstream", "text/event-stream", nil), audit.OutcomeOK, 0, 0},
 		{"an answer that is not MCP", logEntry("r", 200, "via_upstream", "text/plain", nil), audit.OutcomeUpstream, 0, 0},
 	} {
