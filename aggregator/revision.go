@@ -90,11 +90,7 @@ func (s *Server) speaksModern(ctx context.Context, c *connector, signedIdentity 
 // requests, from what speaksModern learned; it never asks the connector (authz calls it on every
 // hinted Check).
 func (s *Server) SpeaksModern(vs, connector string) bool {
-	catalog := s.state.Load()
-	if catalog == nil {
-		return false
-	}
-	v := catalog.byName[vs]
+	v := s.virtualServerNamed(vs)
 	if v == nil {
 		return false
 	}
@@ -104,4 +100,12 @@ func (s *Server) SpeaksModern(vs, connector string) bool {
 		}
 	}
 	return false
+}
+
+// virtualServerNamed is virtual server vs of the configuration in force, or nil.
+func (s *Server) virtualServerNamed(vs string) *virtualServer {
+	if catalog := s.state.Load(); catalog != nil {
+		return catalog.byName[vs]
+	}
+	return nil
 }

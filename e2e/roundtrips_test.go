@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
+	"github.com/vmcp-dev/vmcp/examples/connectors/notes"
 	"github.com/vmcp-dev/vmcp/examples/connectors/weather"
 	"github.com/vmcp-dev/vmcp/internal/audit"
 )
@@ -34,35 +35,49 @@ func envoyCounters(t *testing.T, admin, prefix string) map[string]int {
 	return out
 }
 
+// edgeRoundTrips runs do and returns how much each of the edge's ext_authz and ext_proc
+// counters (named without their http.edge.ext_ prefix: "authz.ok", "proc.stream_msgs_sent")
+// grew meanwhile, as Envoy counts them.
+func (s *system) edgeRoundTrips(t *testing.T, do func()) func(counter string) int {
+	t.Helper()
+	const prefix = `http\.edge\.ext_(authz|proc)\.`
+	before := envoyCounters(t, s.addrs["admin"], prefix)
+	do()
+	after := envoyCounters(t, s.addrs["admin"], prefix)
+	return func(k string) int { return after["http.edge.ext_"+k] - before["http.edge.ext_"+k] }
+}
+
 // A routed tools/call's round trips to vmcp, counted by Envoy itself: one ext_authz check, then
 // on the connector's plain route (authz hinted its connector from Mcp-Name) extproc gets no
-// headers message, only the body, the answer's headers and the answer. Four ext_proc messages
-// (the request's headers too) would mean the route hint stopped working.
+// headers message, only the body, the answer's headers and the answer. The connector answers in
+// JSON, in one piece: an SSE answer may reach Envoy as its data and then its end, two messages,
+// which would blur the count. Four ext_proc messages (the request's headers too) would mean the
+// route hint stopped working.
 func TestARoutedCallCostsOneCheckAndNoHeadersMessage(t *testing.T) {
 	s := startSystem(t)
-	token := s.token("alice", "demo")
-	const prefix = `http\.edge\.ext_(authz|proc)\.`
-	for _, name := range []string{"notes__add_note", "weather__get_forecast"} {
-		t.Run(name, func(t *testing.T) {
-			before := envoyCounters(t, s.addrs["admin"], prefix)
-			// The headers a 2026-07-28 client sends, which mirror the body and give authz the
-			// tool's name.
-			mirror := map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": name}
-			if status, _, body := rawRPC(t, s.url("demo"), token, callBody(name), mirror); status != http.StatusOK || strings.Contains(string(body), `"error"`) {
-				t.Fatalf("routed call: HTTP %d %s", status, body)
-			}
-			after := envoyCounters(t, s.addrs["admin"], prefix)
-			delta := func(k string) int { return after["http.edge.ext_"+k] - before["http.edge.ext_"+k] }
-			if n := delta("authz.ok"); n != 1 {
-				t.Errorf("ext_authz checks: %d, want 1", n)
-			}
-			if n := delta("proc.streams_started"); n != 1 {
-				t.Errorf("ext_proc streams: %d, want 1", n)
-			}
-			if n := delta("proc.stream_msgs_sent"); n < 1 || n > 3 {
-				t.Errorf("ext_proc messages: %d, want 1 to 3 (the body, the answer's headers and its one chunk)", n)
-			}
-		})
+	s.addConnector(harness.Connector{Name: "jnotes", Timeout: 5 * time.Second, Credential: notesCredential},
+		notes.New(notes.Options{Token: notesToken, JSONResponse: true}))
+	s.reload(func() {
+		s.writeConfig(harness.VirtualServer{Name: "json", Connectors: []string{"jnotes"}, Prefix: "always"})
+	})
+	token, url := s.token("alice", "json"), s.url("json")
+	const name = "jnotes__add_note"
+	delta := s.edgeRoundTrips(t, func() {
+		// The headers a 2026-07-28 client sends, which mirror the body and give authz the
+		// tool's name.
+		mirror := map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": name}
+		if status, _, body := rawRPC(t, url, token, callBody(name), mirror); status != http.StatusOK || strings.Contains(string(body), `"error"`) {
+			t.Fatalf("routed call: HTTP %d %s", status, body)
+		}
+	})
+	if n := delta("authz.ok"); n != 1 {
+		t.Errorf("ext_authz checks: %d, want 1", n)
+	}
+	if n := delta("proc.streams_started"); n != 1 {
+		t.Errorf("ext_proc streams: %d, want 1", n)
+	}
+	if n := delta("proc.stream_msgs_sent"); n != 3 {
+		t.Errorf("ext_proc messages: %d, want 3 (the body, the answer's headers and the answer)", n)
 	}
 }
 
@@ -89,13 +104,11 @@ func TestADirectCallCostsOneCheckAndOneMessageAndIsAuditedOnce(t *testing.T) {
 	// The first call teaches vmcp the connector's revision (server/discover).
 	call("Oslo")
 
-	const prefix = `http\.edge\.ext_(authz|proc)\.`
-	before := envoyCounters(t, s.addrs["admin"], prefix)
-	if res := call("Lisbon"); res["isError"] == true {
-		t.Fatalf("a forecast for Lisbon failed: %v", res)
-	}
-	after := envoyCounters(t, s.addrs["admin"], prefix)
-	delta := func(k string) int { return after["http.edge.ext_"+k] - before["http.edge.ext_"+k] }
+	delta := s.edgeRoundTrips(t, func() {
+		if res := call("Lisbon"); res["isError"] == true {
+			t.Fatalf("a forecast for Lisbon failed: %v", res)
+		}
+	})
 	if n := delta("authz.ok"); n != 1 {
 		t.Errorf("ext_authz checks: %d, want 1", n)
 	}
@@ -167,11 +180,9 @@ func TestADirectCallToASlowConnectorGetsItsJSONRPCErrorAndIsAudited(t *testing.T
 	// The first call (on the plain route) teaches vmcp the connector's revision.
 	call()
 
-	const prefix = `http\.edge\.ext_proc\.`
-	before := envoyCounters(t, s.addrs["admin"], prefix)
-	m := call()
-	after := envoyCounters(t, s.addrs["admin"], prefix)
-	if n := after["http.edge.ext_proc.stream_msgs_sent"] - before["http.edge.ext_proc.stream_msgs_sent"]; n != 1 {
+	var m map[string]any
+	delta := s.edgeRoundTrips(t, func() { m = call() })
+	if n := delta("proc.stream_msgs_sent"); n != 1 {
 		t.Errorf("ext_proc messages: %d, want 1 (a direct call)", n)
 	}
 	rpcErr, _ := m["error"].(map[string]any)
