@@ -242,13 +242,17 @@ func postRaw(t *testing.T, url, authorization string) (int, http.Header, []byte)
 	return postMCP(t, url, []byte(pingBody), hdr)
 }
 
-// modernRequest is the body of a 2026-07-28 request: params (none if nil) with the revision in
-// _meta.
+// modernRequest is the body of a 2026-07-28 request (id 1): params (none if nil) with the _meta
+// a 2026-07-28 server requires (the revision, the client's info and capabilities).
 func modernRequest(method string, params map[string]any) []byte {
 	if params == nil {
 		params = map[string]any{}
 	}
-	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+	params["_meta"] = map[string]any{
+		"io.modelcontextprotocol/protocolVersion":    "2026-07-28",
+		"io.modelcontextprotocol/clientInfo":         map[string]any{"name": "e2e", "version": "1"},
+		"io.modelcontextprotocol/clientCapabilities": map[string]any{},
+	}
 	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
 	return b
 }

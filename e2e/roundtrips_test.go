@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -95,7 +94,7 @@ func TestADirectCallCostsOneCheckAndOneMessageAndIsAuditedOnce(t *testing.T) {
 	const tool = "forecast__get_forecast"
 	call := func(city string) map[string]any {
 		t.Helper()
-		status, m := rawPost(t, url, token, modernCall(tool, map[string]any{"city": city, "days": 1}), modernHeaders("tools/call", tool))
+		status, m := rawPost(t, url, token, modernRequest("tools/call", map[string]any{"name": tool, "arguments": map[string]any{"city": city, "days": 1}}), modernHeaders("tools/call", tool))
 		if status != http.StatusOK || m["result"] == nil {
 			t.Fatalf("direct call for %q: HTTP %d %v", city, status, m)
 		}
@@ -142,20 +141,6 @@ func TestADirectCallCostsOneCheckAndOneMessageAndIsAuditedOnce(t *testing.T) {
 	}
 }
 
-// modernCall is the body of a 2026-07-28 client's tools/call (id 7), with all the _meta a
-// 2026-07-28 server requires.
-func modernCall(tool string, args map[string]any) []byte {
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": map[string]any{
-		"name": tool, "arguments": args,
-		"_meta": map[string]any{
-			"io.modelcontextprotocol/protocolVersion":    "2026-07-28",
-			"io.modelcontextprotocol/clientInfo":         map[string]any{"name": "e2e", "version": "1"},
-			"io.modelcontextprotocol/clientCapabilities": map[string]any{},
-		},
-	}})
-	return body
-}
-
 // A direct call whose connector does not answer within its call timeout fails alone, with the
 // JSON-RPC error the edge's local_reply_config makes of Envoy's 504 (the call's own id, the
 // connector named, as extproc says it on the other routes), and is audited as a connector
@@ -171,7 +156,7 @@ func TestADirectCallToASlowConnectorGetsItsJSONRPCErrorAndIsAudited(t *testing.T
 	token, url := s.token("alice", "modern"), s.url("modern")
 	call := func() map[string]any {
 		t.Helper()
-		status, m := rawPost(t, url, token, modernCall("slow__wait", map[string]any{}), modernHeaders("tools/call", "slow__wait"))
+		status, m := rawPost(t, url, token, modernRequest("tools/call", map[string]any{"name": "slow__wait", "arguments": map[string]any{}}), modernHeaders("tools/call", "slow__wait"))
 		if status != http.StatusOK {
 			t.Fatalf("a call slower than its call timeout: HTTP %d %v, want 200 with a JSON-RPC error", status, m)
 		}
@@ -186,8 +171,8 @@ func TestADirectCallToASlowConnectorGetsItsJSONRPCErrorAndIsAudited(t *testing.T
 		t.Errorf("ext_proc messages: %d, want 1 (a direct call)", n)
 	}
 	rpcErr, _ := m["error"].(map[string]any)
-	if id, _ := m["id"].(float64); id != 7 || rpcErr == nil || !strings.Contains(fmt.Sprint(rpcErr["message"]), `connector "slow" did not answer within its call timeout`) {
-		t.Errorf("answer %v: want id 7 and the JSON-RPC error naming the connector's call timeout", m)
+	if id, _ := m["id"].(float64); id != 1 || rpcErr == nil || !strings.Contains(fmt.Sprint(rpcErr["message"]), `connector "slow" did not answer within its call timeout`) {
+		t.Errorf("answer %v: want id 1 and the JSON-RPC error naming the connector's call timeout", m)
 	}
 	s.awaitAudit(t, 2, func(ev audit.Event) bool {
 		return ev.Target == "slow__wait" && ev.Outcome == audit.OutcomeUpstream && ev.UpstreamStatus == http.StatusGatewayTimeout
