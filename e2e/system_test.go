@@ -149,8 +149,8 @@ func (s *system) start() {
 	t := s.t
 	t.Helper()
 	// vmcp and Envoy bind their own ports, picked free just before; another process on this
-	// machine can take one in between. That shows as Envoy's "Address already in use", and only
-	// then is the start retried on fresh ports.
+	// machine can take one in between. That shows as Envoy's "Address already in use" or vmcp's
+	// own "address already in use" (Go's), and only then is the start retried on fresh ports.
 	for attempt := 1; ; attempt++ {
 		for _, name := range []string{"edge", "egress", "admin", "xds", "authz", "extproc", "http"} {
 			s.addrs[name] = harness.FreeAddr(t)
@@ -163,7 +163,7 @@ func (s *system) start() {
 		if err == nil {
 			return
 		}
-		if attempt < 3 && strings.Contains(s.vmcp.Output(), "Address already in use") {
+		if attempt < 3 && strings.Contains(strings.ToLower(s.vmcp.Output()), "address already in use") {
 			s.vmcp.Stop()
 			continue
 		}
