@@ -257,8 +257,10 @@ func soakWorker(stop context.Context, w int, connect func(context.Context) (*mcp
 				}
 				return err
 			}},
-			{"notes__add_note", func() error {
-				res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "notes__add_note", Arguments: map[string]any{"title": fmt.Sprint("w", w), "body": "soak"}})
+			// A search, not add_note: the example notes store holds 10,000 notes, which a soak
+			// of a few minutes would fill (each add_note then a tool error).
+			{"notes__search_notes", func() error {
+				res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "notes__search_notes", Arguments: map[string]any{"query": fmt.Sprint("w", w)}})
 				if err == nil && res.IsError {
 					err = errors.New("tool error")
 				}
