@@ -75,10 +75,14 @@ try {
     hidden: await text(page, '[data-testid="hidden-tool"]'),
     detail: await detail.innerText(),
   };
-  // The copy button copies the URL (the fallback path on a plain-http console).
+  // The copy button copies the URL. It says so once the clipboard write resolves (asynchronous
+  // on a secure origin such as 127.0.0.1, which has the clipboard API), and for 1.5 s: wait for
+  // it rather than read the label at once, which raced the write.
   await adminCtx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
-  await detail.locator("p button.copy").first().click();
-  out.servers.copyButton = await detail.locator("p button.copy").first().innerText();
+  const copy = detail.locator("p button.copy").first();
+  await copy.click();
+  out.servers.copyButton = await copy.filter({ hasText: "Copied" }).waitFor({ timeout: 5000 })
+    .then(() => "Copied", async () => copy.innerText());
   await shot(page, "04-admin-virtual-servers");
 
   await page.goto(BASE + "/console/connectors");
