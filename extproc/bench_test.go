@@ -44,27 +44,37 @@ func benchToolCall(b *testing.B) (*Server, *rewrites, func(*testing.B, *edgeExch
 			signedAs(identity.Identity{Subject: "alice", Email: "alice@example.com", VirtualServer: "demo", Groups: []string{"eng"}}),
 		}}}},
 	}
-	reqBody := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{EndOfStream: true,
-		Body: []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"notes__add_note","arguments":{"title":"Quarterly report","body":"Numbers are up."}}}`)}}}
-	respHeaders := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
-		{Key: ":status", RawValue: []byte("200")}, {Key: "content-type", RawValue: []byte("application/json")},
-		{Key: "mcp-session-id", RawValue: []byte("up-notes-1")},
-	}}}}}
-	respBody := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: &extprocv3.HttpBody{EndOfStream: true,
-		Body: []byte(`{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"note 17 saved"}],"isError":false}}`)}}}
+	reqBody := benchCallBody(nil)
+	respHeaders := benchAnswerHeaders(&corev3.HeaderValue{Key: "mcp-session-id", RawValue: []byte("up-notes-1")})
 	return srv, srv.state.Load(), func(b *testing.B, e *edgeExchange) {
 		e.handle(reqHeaders)
 		if resp := e.handle(reqBody); resp.GetRequestBody().GetResponse().GetBodyMutation() == nil {
 			b.Fatalf("tools/call was not rewritten: %v", resp)
 		}
 		e.handle(respHeaders)
-		e.handle(respBody)
+		e.handle(benchAnswer)
 		e.done()
 		if !e.recorded {
 			b.Fatal("the call was not audited")
 		}
 	}
 }
+
+// benchCallBody is the benchmarks' tools/call body, with the metadata Envoy forwards (md).
+func benchCallBody(md *corev3.Metadata) *extprocv3.ProcessingRequest {
+	return &extprocv3.ProcessingRequest{MetadataContext: md, Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{EndOfStream: true,
+		Body: []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"notes__add_note","arguments":{"title":"Quarterly report","body":"Numbers are up."}}}`)}}}
+}
+
+// benchAnswerHeaders are the headers of the connector's JSON answer, and extra.
+func benchAnswerHeaders(extra ...*corev3.HeaderValue) *extprocv3.ProcessingRequest {
+	hs := append([]*corev3.HeaderValue{{Key: ":status", RawValue: []byte("200")}, {Key: "content-type", RawValue: []byte("application/json")}}, extra...)
+	return &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hs}}}}
+}
+
+// benchAnswer is the connector's answer to the benchmarks' tools/call.
+var benchAnswer = &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: &extprocv3.HttpBody{EndOfStream: true,
+	Body: []byte(`{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"note 17 saved"}],"isError":false}}`)}}}
 
 // BenchmarkToolCallPlain is extproc's share of a routed tools/call on a connector's plain route:
 // the body alone, with the headers authz passed on as metadata, then the answer.
@@ -73,13 +83,8 @@ func BenchmarkToolCallPlain(b *testing.B) {
 	srv.log = zap.NewNop()
 	state := srv.state.Load()
 	md := plainMetadata("notes", map[string]string{"mcp-protocol-version": "2025-11-25", "content-type": "application/json", "x-request-id": "bench-1"})
-	reqBody := &extprocv3.ProcessingRequest{MetadataContext: md, Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{EndOfStream: true,
-		Body: []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"notes__add_note","arguments":{"title":"Quarterly report","body":"Numbers are up."}}}`)}}}
-	respHeaders := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
-		{Key: ":status", RawValue: []byte("200")}, {Key: "content-type", RawValue: []byte("application/json")},
-	}}}}}
-	respBody := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: &extprocv3.HttpBody{EndOfStream: true,
-		Body: []byte(`{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"note 17 saved"}],"isError":false}}`)}}}
+	reqBody := benchCallBody(md)
+	respHeaders := benchAnswerHeaders()
 	ctx := context.Background()
 	b.ReportAllocs()
 	defer cputime.Start(b)()
@@ -89,7 +94,7 @@ func BenchmarkToolCallPlain(b *testing.B) {
 			b.Fatalf("tools/call was not rewritten: %v", resp)
 		}
 		e.handle(respHeaders)
-		e.handle(respBody)
+		e.handle(benchAnswer)
 		e.done()
 		if !e.recorded {
 			b.Fatal("the call was not audited")
