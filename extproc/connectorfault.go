@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -37,10 +38,19 @@ func (e *edgeExchange) placing() (context.Context, context.CancelFunc) {
 	return context.WithDeadline(e.ctx, e.placeBy)
 }
 
+// mediaType is a Content-Type value's media type, lower-cased and without parameters.
+func mediaType(contentType string) string {
+	ct, _, _ := strings.Cut(contentType, ";")
+	return strings.TrimSpace(strings.ToLower(ct))
+}
+
+// mcpAnswer says whether media type ct is one MCP answers in (JSON, or an SSE stream).
+func mcpAnswer(ct string) bool { return ct == "application/json" || ct == "text/event-stream" }
+
 // connectorFault is the JSON-RPC error for a routed call's answer with HTTP status and
 // (lower-cased, parameter-free) content type ct, or nil when the answer can stand.
 func connectorFault(connector string, status int, ct string) *jsonrpc.Error {
-	readable := ct == "application/json" || ct == "text/event-stream"
+	readable := mcpAnswer(ct)
 	switch {
 	case status == http.StatusGatewayTimeout && !readable:
 		return jsonrpc.Errorf(jsonrpc.CodeInternalError, "connector %q did not answer within its call timeout", connector)

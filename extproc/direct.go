@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -161,20 +160,13 @@ func answerOutcome(ev *audit.Event, entry *accesslogdatav3.HTTPAccessLogEntry) {
 		ev.Outcome = audit.OutcomeAbandoned
 	case code < 200 || code > 299:
 		ev.Outcome, ev.UpstreamStatus = audit.OutcomeUpstream, code
-	case readableAnswer(entry):
+	case mcpAnswer(mediaType(entry.GetResponse().GetResponseHeaders()["content-type"])):
 		// An answer too large to read, or without the call's answer in it: the HTTP outcome, as
 		// on every other route (outcomeReader).
 		ev.Outcome = audit.OutcomeOK
 	default:
 		ev.Outcome, ev.Reason = audit.OutcomeUpstream, "the connector's answer is not an MCP message"
 	}
-}
-
-// readableAnswer says whether the answer's content type is one MCP answers in.
-func readableAnswer(entry *accesslogdatav3.HTTPAccessLogEntry) bool {
-	ct, _, _ := strings.Cut(entry.GetResponse().GetResponseHeaders()["content-type"], ";")
-	ct = strings.TrimSpace(strings.ToLower(ct))
-	return ct == "text/event-stream" || ct == "application/json"
 }
 
 // localReplyStatus is the status Envoy's reply for the connector had before the bootstrap's

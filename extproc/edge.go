@@ -430,8 +430,7 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 	// A 2xx JSON or SSE answer is read as it streams by, to record the call's real outcome (a
 	// JSON-RPC error or a tool error travels in a 200). Anything else is recorded now.
 	var override *extprocfilterv3.ProcessingMode
-	ct, _, _ := strings.Cut(headerValue(h.GetHeaders(), "content-type"), ";")
-	ct = strings.TrimSpace(strings.ToLower(ct))
+	ct := mediaType(headerValue(h.GetHeaders(), "content-type"))
 	if code, err := strconv.Atoi(status); err == nil {
 		if fault := connectorFault(e.routed.name, code, ct); fault != nil {
 			return e.failRoutedCall(fault)
@@ -447,7 +446,7 @@ func (e *edgeExchange) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 			e.rewriter.AnswerID, e.rewriter.ClientID = json.RawMessage(e.rpcID), e.clientID
 		}
 	}
-	if e.event.Outcome == audit.OutcomeOK && (ct == "application/json" || ct == "text/event-stream") || e.rewriter != nil {
+	if e.event.Outcome == audit.OutcomeOK && mcpAnswer(ct) || e.rewriter != nil {
 		e.outcome = &outcomeReader{id: e.rpcID, sse: ct == "text/event-stream"}
 		override = &extprocfilterv3.ProcessingMode{
 			ResponseHeaderMode:  extprocfilterv3.ProcessingMode_SEND,
