@@ -95,12 +95,16 @@ func TestAModernCallToAModernConnectorIsSentToItsDirectRoute(t *testing.T) {
 		t.Errorf("a modern call to a modern connector: direct %v, hint %q; want direct to notes", got, hint)
 	}
 	for name, hs := range map[string]map[string]string{
-		"a 2025 client":                   {"mcp-method": "tools/call", "mcp-name": "notes__add_note", "mcp-protocol-version": "2025-11-25"},
-		"a connector not known as modern": {"mcp-method": "tools/call", "mcp-name": "weather__forecast", "mcp-protocol-version": "2026-07-28"},
-		"a client asking for it":          {"mcp-method": "tools/list", headers.DirectAnswer: "1"},
+		"a 2025 client":          {"mcp-method": "tools/call", "mcp-name": "notes__add_note", "mcp-protocol-version": "2025-11-25"},
+		"a client asking for it": {"mcp-method": "tools/list", headers.DirectAnswer: "1"},
 	} {
 		if got, _ := direct(hs); got {
 			t.Errorf("%s: sent to a direct route", name)
 		}
+	}
+	// The same call, to a connector not known to be modern: its plain route.
+	f.srv.SetConnectorRevisions(modernConnectors{})
+	if got, hint := direct(modern); got || hint != "notes" {
+		t.Errorf("a modern call to a connector not known as modern: direct %v, hint %q; want the plain route to notes", got, hint)
 	}
 }
