@@ -60,7 +60,7 @@ func (p *pendingOutcomes) park(ev audit.Event, sink audit.Sink, log *zap.Logger,
 	if ps, ok := sink.(audit.PendingSink); ok {
 		// Journaled now, so that a vmcp killed before the outcome comes still has the call.
 		held := ev
-		held.Reason = "vmcp stopped before the call's outcome arrived"
+		held.Reason = stoppedFirst
 		held = ps.Pending(held)
 		ev.ID, ev.Time = held.ID, held.Time
 	}
@@ -94,11 +94,18 @@ func (p *pendingOutcomes) expire(requestID string, c *parkedCall) {
 	}
 	delete(p.calls, requestID)
 	p.mu.Unlock()
-	c.event.Outcome = audit.OutcomeUnknown
-	c.event.Reason = "the call's outcome did not arrive from Envoy's access log"
 	if c.log != nil {
 		c.log.Warn("extproc: a direct call's outcome never arrived; recorded without it", zap.String("request_id", requestID), zap.String("vs", c.event.VirtualServer), zap.String("connector", c.event.Connector))
 	}
+	c.recordWithoutOutcome("the call's outcome did not arrive from Envoy's access log")
+}
+
+// stoppedFirst is why a call is recorded without its outcome when vmcp stops first.
+const stoppedFirst = "vmcp stopped before the call's outcome arrived"
+
+// recordWithoutOutcome records the call as audit.OutcomeUnknown, for reason.
+func (c *parkedCall) recordWithoutOutcome(reason string) {
+	c.event.Outcome, c.event.Reason = audit.OutcomeUnknown, reason
 	c.sink.Record(c.event)
 }
 
@@ -110,9 +117,7 @@ func (p *pendingOutcomes) flush() {
 	p.mu.Unlock()
 	for _, c := range calls {
 		c.timer.Stop()
-		c.event.Outcome = audit.OutcomeUnknown
-		c.event.Reason = "vmcp stopped before the call's outcome arrived"
-		c.sink.Record(c.event)
+		c.recordWithoutOutcome(stoppedFirst)
 	}
 }
 
