@@ -317,6 +317,10 @@ func (s *Server) record(r *http.Request, req *request, cw *countingWriter, start
 		span.SetName(tracing.MCPName(req.method, req.target))
 		span.Session(req.rawID)
 	}
+	if h, ok := audit.ParseHandoff(r.Header.Get(headers.Decision)); ok {
+		// In place of authz's decision on the request.
+		h.Apply(&ev)
+	}
 	tracing.Audited(r.Context(), &ev)
 	s.audit.Record(ev)
 }

@@ -117,18 +117,18 @@ func quoteSafe(s string) string {
 // verified identity on as a signed header, which extproc and the aggregator verify. Not as
 // dynamic metadata: Envoy would copy it into every ext_proc message of the request, and decoding
 // it there four times cost more than verifying one signature.
-func allowed(signed string, in map[string]string, extra map[string]string, h hint) *authv3.CheckResponse {
+func allowed(signed string, in map[string]string, extra map[string]string, h hint, handoff string) *authv3.CheckResponse {
 	remove := []string{headers.Authorization}
 	for name := range in {
 		if h.connector != "" && (strings.EqualFold(name, headers.RouteHint) || h.direct && strings.EqualFold(name, headers.DirectAnswer)) {
 			// Overwritten below, for the same reason as the identity.
 			continue
 		}
-		// The identity header is overwritten below, not removed: Envoy applies
-		// headers_to_remove after the headers it sets, so removing it would drop vmcp's own
-		// signed identity whenever a client sent a forged one (found by e2e
+		// The identity and decision headers are overwritten below, not removed: Envoy applies
+		// headers_to_remove after the headers it sets, so removing one would drop vmcp's own
+		// whenever a client sent a forged one (found by e2e
 		// TestSpoofedInternalHeadersAreStrippedAtTheEdge: the aggregator answered 401).
-		if headers.IsInternal(name) && !strings.EqualFold(name, headers.Identity) {
+		if headers.IsInternal(name) && !strings.EqualFold(name, headers.Identity) && !strings.EqualFold(name, headers.Decision) {
 			remove = append(remove, name)
 		} else if h.connector != "" && headers.Unforwarded(strings.ToLower(name)) {
 			// The hinted connector's plain route: extproc cannot remove headers there, so
@@ -136,7 +136,7 @@ func allowed(signed string, in map[string]string, extra map[string]string, h hin
 			remove = append(remove, name)
 		}
 	}
-	set := []*corev3.HeaderValueOption{header(headers.Identity, signed)}
+	set := []*corev3.HeaderValueOption{header(headers.Identity, signed), header(headers.Decision, handoff)}
 	if h.connector != "" {
 		set = append(set, header(headers.RouteHint, h.connector))
 	}
@@ -159,7 +159,7 @@ func allowed(signed string, in map[string]string, extra map[string]string, h hin
 	}
 	if h.connector != "" {
 		resp.DynamicMetadata = &structpb.Struct{Fields: map[string]*structpb.Value{
-			headers.RequestHeadersMetadata: structpb.NewStringValue(plainRequestHeaders(in, signed, h)),
+			headers.RequestHeadersMetadata: structpb.NewStringValue(plainRequestHeaders(in, signed, handoff, h)),
 		}}
 	}
 	return resp
@@ -170,7 +170,7 @@ func allowed(signed string, in map[string]string, extra map[string]string, h hin
 // identity and route hint. One string (headers.EncodeList), not a struct of many fields:
 // Envoy forwards this metadata with every ext_proc message of the request, and a struct's map
 // costs each side far more to encode and decode than the message it saves.
-func plainRequestHeaders(in map[string]string, signed string, h hint) string {
+func plainRequestHeaders(in map[string]string, signed, handoff string, h hint) string {
 	list := make([]string, 0, 2*len(in)+4)
 	for k, v := range in {
 		k = strings.ToLower(k)
@@ -178,7 +178,7 @@ func plainRequestHeaders(in map[string]string, signed string, h hint) string {
 			list = append(list, k, v)
 		}
 	}
-	list = append(list, headers.Identity, signed, headers.RouteHint, h.connector)
+	list = append(list, headers.Identity, signed, headers.Decision, handoff, headers.RouteHint, h.connector)
 	if h.direct {
 		list = append(list, headers.DirectAnswer, "1")
 	}

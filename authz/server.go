@@ -153,10 +153,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	if g := v.grant; g != nil && gate.policy.perCaller {
 		// The policy's answer depends on nothing this request could change.
 		ev.decision, ev.reason, ev.policy, ev.revision = "allow", g.d.reason, gate.policy.source, g.d.revision
-		h := s.routeHint(vs, httpReq)
-		ev.folded = h.direct
-		s.record(ev)
-		resp := allowed(g.signed, hdrs, g.d.headers, h)
+		resp := allowed(g.signed, hdrs, g.d.headers, s.routeHint(vs, httpReq), s.recordAllowed(&ev, now))
 		gate.passSubjectTokenOn(resp, v, token)
 		return resp, nil
 	}
@@ -205,10 +202,7 @@ func (s *Server) allow(ev auditEvent, vs *virtualServer, v verified, d decision,
 		gate.cache.setGrant(key, &grant{d: d, signed: signed})
 	}
 	ev.decision, ev.reason, ev.policy = "allow", d.reason, gate.policy.source
-	h := s.routeHint(vs, httpReq)
-	ev.folded = h.direct
-	s.record(ev)
-	return allowed(signed, hdrs, d.headers, h), nil
+	return allowed(signed, hdrs, d.headers, s.routeHint(vs, httpReq), s.recordAllowed(&ev, s.clock())), nil
 }
 
 // verify checks token for vs, from the cache when it was verified before. A token signed by a
@@ -298,9 +292,17 @@ type auditEvent struct {
 	span tracing.Span
 	// counted are the virtual server's decision counters (virtualServer.decisions).
 	counted map[string]prometheus.Counter
-	// folded is set for a call allowed onto a connector's direct route: its one audit event is
-	// extproc's, which the call's outcome completes, so authz writes none of its own.
-	folded bool
+	// id is the event's id: set for a request authz allowed, which hands it on (recordAllowed).
+	id string
+}
+
+// recordAllowed records ev, a request authz allowed, and returns the hand-off the request
+// carries on (headers.Decision): whatever records the request itself does so under ev's id, and
+// its event takes the place of this one in the audit trail (audit.Handoff).
+func (s *Server) recordAllowed(ev *auditEvent, now time.Time) string {
+	ev.id = audit.NewID(now)
+	s.record(*ev)
+	return audit.Handoff{ID: ev.id, Policy: ev.policy, Reason: ev.reason, PolicyRevision: ev.revision, DecisionID: ev.decisionID}.Encode()
 }
 
 func (s *Server) record(ev auditEvent) {
@@ -314,6 +316,7 @@ func (s *Server) record(ev auditEvent) {
 		outcome = audit.OutcomeDenied
 	}
 	e := audit.Event{
+		ID:             ev.id,
 		Kind:           audit.KindAuthz,
 		RequestID:      ev.requestID,
 		Subject:        ev.subject,
@@ -329,7 +332,5 @@ func (s *Server) record(ev auditEvent) {
 		Outcome:        outcome,
 	}
 	ev.span.Audited(&e)
-	if !ev.folded {
-		s.audit.Record(e)
-	}
+	s.audit.Record(e)
 }

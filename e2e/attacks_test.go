@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vmcp-dev/vmcp/e2e/harness"
+	"github.com/vmcp-dev/vmcp/internal/audit"
 )
 
 // These tests are the attacks a security reviewer tries first, each made through the real Envoy
@@ -23,6 +24,7 @@ func TestSpoofedInternalHeadersAreStrippedAtTheEdge(t *testing.T) {
 		"x-vmcp-connector": "notes",
 		"X-VMCP-Identity":  "eyJzdWIiOiJhZG1pbiJ9.forged",
 		"x-vmcp-listener":  "egress",
+		"x-vmcp-decision":  "id=01FORGED&policy=forged&reason=trust+me",
 	}
 	// A tools/list with a routing header would reach the notes connector directly, past the
 	// aggregator and the tool policy: it must be the merged, prefixed list instead.
@@ -46,6 +48,13 @@ func TestSpoofedInternalHeadersAreStrippedAtTheEdge(t *testing.T) {
 					t.Errorf("a connector saw the internal header %s", k)
 				}
 			}
+		}
+	}
+	// A forged decision hand-off neither names nor decides the requests' audit events: each
+	// of the two requests authz allowed has one event, under the id authz gave it.
+	for _, ev := range s.awaitAudit(t, 2, func(ev audit.Event) bool { return ev.Kind != audit.KindEgress }, "--user", "mallory") {
+		if ev.ID == "01FORGED" || ev.Policy == "forged" || ev.Reason == "trust me" {
+			t.Errorf("a forged decision header reached the audit trail: %+v", ev)
 		}
 	}
 }

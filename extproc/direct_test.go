@@ -168,7 +168,8 @@ func TestADirectRouteHoldsTheCallsEventUntilItsOutcome(t *testing.T) {
 	srv.audit = sink
 	srv.connector = modernConnector{}
 	hs := map[string]string{"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "notes__add_note",
-		headers.DirectAnswer: "1", "x-request-id": "req-1"}
+		headers.DirectAnswer: "1", "x-request-id": "req-1",
+		headers.Decision: audit.Handoff{ID: "01AUTHZ", Policy: "authz", Reason: "member", PolicyRevision: "r1"}.Encode()}
 	body := `{"jsonrpc":"2.0","id":"abc","method":"tools/call","params":{"name":"notes__add_note","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`
 
 	resp := plainBody(srv, "notes", hs, body)
@@ -187,6 +188,11 @@ func TestADirectRouteHoldsTheCallsEventUntilItsOutcome(t *testing.T) {
 	}
 	if ev := sink.last(t); ev.Outcome != audit.OutcomeOK || ev.Connector != "notes" || ev.Target != "notes__add_note" || ev.Subject != "alice" {
 		t.Errorf("recorded %+v", ev)
+	}
+	// In place of authz's decision on the call: under its id, with the tool policy's decision,
+	// the more specific one.
+	if ev := sink.last(t); ev.ID != "01AUTHZ" || ev.Decision != "allow" || ev.Policy != "data.vmcp.tools.decision" {
+		t.Errorf("recorded %+v; want it under authz's id, with the tool policy's decision", ev)
 	}
 
 	srv.connector = keptSessions{version: "2025-11-25"}

@@ -222,7 +222,7 @@ func buildEdgeRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Rout
 				},
 				Action: &routev3.Route_Route{Route: connectorAction(c, u, true)},
 				// The routing tag has done its job; the connector must not see it.
-				RequestHeadersToRemove: []string{headers.Connector, headers.Identity},
+				RequestHeadersToRemove: vmcpHeaders(),
 				TypedPerFilterConfig:   virtualServer,
 			})
 		}
@@ -269,7 +269,7 @@ func buildEgressRoutes(cfg *config.Config, ups map[string]*upstream) *routev3.Ro
 				Headers:       []*routev3.HeaderMatcher{exactHeader(headers.Connector, c.Name)},
 			},
 			Action:                 &routev3.Route_Route{Route: connectorAction(c, ups[c.Name], false)},
-			RequestHeadersToRemove: []string{headers.Connector, headers.Identity},
+			RequestHeadersToRemove: vmcpHeaders(),
 		})
 	}
 	routes = append(routes, &routev3.Route{
@@ -297,6 +297,10 @@ func connectorAction(c *config.Connector, u *upstream, rewritePath bool) *routev
 	}
 	return a
 }
+
+// vmcpHeaders are vmcp's own request headers, which a connector must not see: the routing tag,
+// the caller's signed identity and authz's decision (its audit hand-off).
+func vmcpHeaders() []string { return []string{headers.Connector, headers.Identity, headers.Decision} }
 
 func exactHeader(name, value string) *routev3.HeaderMatcher {
 	return &routev3.HeaderMatcher{
@@ -385,7 +389,7 @@ func plainRoute(vs *config.VirtualServer, c *config.Connector, u *upstream, name
 			Headers:       []*routev3.HeaderMatcher{exactHeader(headers.RouteHint, c.Name)},
 		},
 		Action:                 &routev3.Route_Route{Route: connectorAction(c, u, true)},
-		RequestHeadersToRemove: []string{headers.RouteHint, headers.DirectAnswer, headers.Connector, headers.Identity},
+		RequestHeadersToRemove: append(vmcpHeaders(), headers.RouteHint, headers.DirectAnswer),
 		TypedPerFilterConfig:   plainFilterOverrides(),
 	}
 	r.RequestHeadersToRemove = append(r.RequestHeadersToRemove, names...)

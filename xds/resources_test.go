@@ -41,12 +41,25 @@ func TestConnectorRouteRewritesPathAndHostAndNeedsTheRoutingHeader(t *testing.T)
 	if a.GetCluster() != "connector_search" || a.PrefixRewrite != "/v1/mcp" || a.GetHostRewriteLiteral() != "search.example.com" {
 		t.Errorf("action = cluster %q rewrite %q host %q", a.GetCluster(), a.PrefixRewrite, a.GetHostRewriteLiteral())
 	}
-	removed := map[string]bool{}
-	for _, h := range r.RequestHeadersToRemove {
-		removed[h] = true
+	// Every route to a connector, on the edge or egress, strips vmcp's own headers.
+	routes := 0
+	for _, rc := range res.Routes {
+		for _, r := range rc.VirtualHosts[0].Routes {
+			if !strings.HasPrefix(r.GetRoute().GetCluster(), "connector_") {
+				continue
+			}
+			routes++
+			removed := map[string]bool{}
+			for _, h := range r.RequestHeadersToRemove {
+				removed[h] = true
+			}
+			if !removed[headers.Connector] || !removed[headers.Identity] || !removed[headers.Decision] {
+				t.Errorf("connector route %s must strip vmcp's headers, strips %v", r.Name, r.RequestHeadersToRemove)
+			}
+		}
 	}
-	if !removed[headers.Connector] || !removed[headers.Identity] {
-		t.Errorf("connector route must strip internal headers, strips %v", r.RequestHeadersToRemove)
+	if routes < 2 {
+		t.Errorf("checked %d connector routes; want the edge's and egress's", routes)
 	}
 }
 

@@ -251,6 +251,7 @@ func (r *Recorder) flush(ctx context.Context, batch []Event) {
 	for i := range batch {
 		logEvent(r.audit, &batch[i])
 	}
+	batch = coalesce(batch)
 	if r.canWrite() {
 		err := r.write(ctx, batch, r.opts.WriteTimeout)
 		if err == nil {
@@ -259,6 +260,27 @@ func (r *Recorder) flush(ctx context.Context, batch []Event) {
 		r.storeFailed(err, len(batch))
 	}
 	r.spillBatch(batch)
+}
+
+// coalesce drops, in place, each event of batch that a later one of the same id replaces
+// (Replaces): the store would keep only the later one, so writing the first is wasted. That is
+// the common case for a request authz allowed: its decision and the request's own event are
+// recorded a few milliseconds apart (Handoff).
+func coalesce(batch []Event) []Event {
+	if len(batch) < 2 {
+		return batch
+	}
+	at := make(map[string]int, len(batch))
+	out := batch[:0]
+	for _, ev := range batch {
+		if i, ok := at[ev.ID]; ok && Replaces(&ev, &out[i]) {
+			out[i] = ev
+			continue
+		}
+		at[ev.ID] = len(out)
+		out = append(out, ev)
+	}
+	return out
 }
 
 // write is one store write with its own deadline. Detached from ctx so that a write in flight

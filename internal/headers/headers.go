@@ -25,6 +25,10 @@ const (
 	// Identity carries the caller's verified identity, signed by authz, to the aggregator and
 	// through the egress listener back to extproc.
 	Identity = "x-vmcp-identity"
+	// Decision carries authz's decision on a request it allowed (audit.Handoff) to what records
+	// the request itself, extproc or the aggregator, whose audit event replaces authz's. Set by
+	// ext_authz over anything the client sent; the connector routes remove it.
+	Decision = "x-vmcp-decision"
 	// RPCMethod names the JSON-RPC method of an aggregator request on egress, for its audit
 	// record (extproc reads no bodies there); extproc removes it before the connector.
 	RPCMethod = "x-vmcp-rpc-method"

@@ -241,11 +241,13 @@ func readEvents(rows rows, limit int) ([]audit.Event, string, error) {
 }
 
 // insertAudit inserts one event; an id already stored is skipped, so a replayed batch stores
-// nothing twice. The one exception: a stored event whose outcome is unknown (audit.Recorder's
-// Pending, replayed after vmcp died) gives way to the complete event of its id.
+// nothing twice. The exceptions are audit.Replaces: a request's own event takes the place of
+// authz's decision on it (audit.Handoff), and a complete event that of one recorded without its
+// outcome (audit.Recorder's Pending, replayed after vmcp died).
 var insertAudit = "INSERT INTO audit_events (" + auditColumns + ") VALUES (" +
 	strings.TrimSuffix(strings.Repeat("?, ", auditColumnCount), ", ") + ") ON CONFLICT (id) DO UPDATE SET " +
-	updateAuditColumns() + " WHERE audit_events.outcome = '" + audit.OutcomeUnknown + "' AND excluded.outcome <> '" + audit.OutcomeUnknown + "'"
+	updateAuditColumns() + " WHERE (audit_events.kind = '" + string(audit.KindAuthz) + "' AND excluded.kind <> '" + string(audit.KindAuthz) + "')" +
+	" OR (audit_events.outcome = '" + audit.OutcomeUnknown + "' AND excluded.outcome <> '" + audit.OutcomeUnknown + "')"
 
 // updateAuditColumns sets every column but the id from the row that was not inserted.
 func updateAuditColumns() string {

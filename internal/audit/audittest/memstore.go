@@ -19,7 +19,7 @@ import (
 )
 
 // MemStore is an audit.Store in memory. It pages newest first by (time, id), as the real stores
-// do, and inserts idempotently by id.
+// do, and inserts idempotently by id but for the replacements audit.Replaces allows.
 type MemStore struct {
 	mu      sync.Mutex
 	byID    map[string]audit.Event
@@ -135,7 +135,7 @@ func (s *MemStore) InsertAuditEvents(ctx context.Context, events []audit.Event) 
 		}
 	}
 	for _, e := range events {
-		if _, ok := s.byID[e.ID]; ok {
+		if stored, ok := s.byID[e.ID]; ok && !audit.Replaces(&e, &stored) {
 			s.dups++
 			continue
 		}

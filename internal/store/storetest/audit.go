@@ -131,6 +131,32 @@ var auditInsertTests = []test{
 			t.Errorf("done: outcome %q; want ok, unreplaced", d.Outcome)
 		}
 	}},
+	{"a request's own event takes the place of authz's decision on it, and nothing takes its place", func(t *testing.T, e *env) {
+		st := e.store()
+		decision := func(e *audit.Event) { e.Kind, e.Decision, e.Policy = audit.KindAuthz, "allow", "authz" }
+		call := func(e *audit.Event) {
+			e.Kind, e.Method, e.Decision, e.Policy = audit.KindMCP, "tools/call", "allow", "tools"
+		}
+		// One request's decision and call in separate batches, another's in one batch; then
+		// both decisions again (a replayed spill file), and a changed call of the first.
+		insert(t, st, ev("r1", base, decision))
+		insert(t, st, ev("r1", base.Add(time.Millisecond), call))
+		insert(t, st, ev("r2", base.Add(time.Second), decision), ev("r2", base.Add(time.Second), call))
+		insert(t, st, ev("r1", base, decision), ev("r2", base.Add(time.Second), decision),
+			ev("r1", base, func(e *audit.Event) { call(e); e.Subject = "mallory" }))
+		got, _, err := st.QueryAuditEvents(t.Context(), audit.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("got %d events %v; want one per request", len(got), ids(got))
+		}
+		for _, g := range got {
+			if g.Kind != audit.KindMCP || g.Policy != "tools" || g.Subject != "alice" {
+				t.Errorf("%s: %+v; want the request's own event, as first stored", g.ID, g)
+			}
+		}
+	}},
 	{"a batch with one bad event stores none of its events", func(t *testing.T, e *env) {
 		db := e.store()
 		for _, bad := range []audit.Event{
