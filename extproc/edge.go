@@ -368,11 +368,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		}
 	}
 	if paramsChanged {
-		newParams, err := json.Marshal(params)
-		if err != nil {
-			return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"), audit.OutcomeError)
-		}
-		msg.Params = newParams
+		msg.Params = jsonrpc.EncodeObject(params)
 	}
 	if e.kept && msg.IsRequest() {
 		// The session is shared by every sessionless client of this user: ids the clients
@@ -380,10 +376,7 @@ func (e *edgeExchange) forward(msg *jsonrpc.Message, c *connector, params map[st
 		// the client's back).
 		e.clientID, msg.ID = msg.ID, keptRequestID()
 	}
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return e.refuse(http.StatusOK, msg.ID, jsonrpc.Errorf(jsonrpc.CodeInternalError, "rewrite failed"), audit.OutcomeError)
-	}
+	body := msg.Encode()
 	remove = withoutUnforwarded(e.clientHeaders, set, remove)
 	e.routed = c
 	e.rpcID = string(msg.ID)

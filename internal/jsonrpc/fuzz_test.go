@@ -44,6 +44,16 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-marshal: %v", err)
 		}
+		// Encode writes what json.Marshal writes, but for white space in the raw members.
+		if enc := m.Encode(); !json.Valid(enc) || !sameJSON(t, enc, out) {
+			t.Fatalf("Encode wrote %s; json.Marshal %s", enc, out)
+		}
+		if params != nil {
+			want, _ := json.Marshal(params)
+			if enc := EncodeObject(params); !json.Valid(enc) || !sameJSON(t, enc, want) {
+				t.Fatalf("EncodeObject wrote %s; json.Marshal %s", enc, want)
+			}
+		}
 		again, err := Parse(out)
 		if err != nil {
 			t.Fatalf("re-marshalled message %s does not parse: %v", out, err)
