@@ -12,10 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -34,15 +31,7 @@ type Identity struct {
 type Signer struct {
 	key []byte
 	now func() time.Time
-	// verified are identities that verified, by their signed form: authz signs one per
-	// caller and token and sends it with each of their requests, which extproc, the aggregator
-	// and the egress path each verify again. Bounded by maxVerified (emptied when full).
-	verified  sync.Map // string → Identity
-	nVerified atomic.Int64
 }
-
-// maxVerified bounds the identities a Signer remembers having verified: about 1 KiB each.
-const maxVerified = 4096
 
 // NewSigner returns a signer over key, which must be at least 32 bytes of secret randomness.
 func NewSigner(key []byte) (*Signer, error) {
@@ -76,31 +65,8 @@ func (s *Signer) Sign(id Identity) (string, error) {
 	return string(out), nil
 }
 
-// Verify checks the signature and expiry of a signed identity. The Groups of what it returns
-// are shared with other calls: read them, do not change them.
+// Verify checks the signature and expiry of a signed identity.
 func (s *Signer) Verify(signed string) (Identity, error) {
-	if v, ok := s.verified.Load(signed); ok {
-		// Verified before: only its expiry can have changed.
-		id := v.(Identity)
-		if s.now().Unix() > id.Expiry {
-			s.verified.Delete(signed)
-			return Identity{}, ErrInvalid
-		}
-		return id, nil
-	}
-	id, err := s.verify(signed)
-	if err == nil {
-		if s.nVerified.Add(1) > maxVerified {
-			s.verified.Clear()
-			s.nVerified.Store(1)
-		}
-		id.Groups = slices.Clip(id.Groups)
-		s.verified.Store(signed, id)
-	}
-	return id, err
-}
-
-func (s *Signer) verify(signed string) (Identity, error) {
 	var id Identity
 	body, sig, ok := strings.Cut(signed, ".")
 	if !ok {
