@@ -22,6 +22,7 @@ import (
 
 	"github.com/vmcp-dev/vmcp/internal/config"
 	"github.com/vmcp-dev/vmcp/internal/envoynames"
+	"github.com/vmcp-dev/vmcp/internal/headers"
 	"github.com/vmcp-dev/vmcp/xds"
 )
 
@@ -514,8 +515,17 @@ func TestIstioServiceAndRoutesFitTogether(t *testing.T) {
 		// Like vmcp's xDS routes: a connector never sees vmcp's internal headers.
 		for _, h := range vs.Spec.HTTP {
 			for _, m := range h.Match {
-				if _, ok := m.Headers["x-vmcp-connector"]; ok && (h.Headers == nil || len(h.Headers.Request.Remove) == 0) {
-					t.Errorf("route %s forwards vmcp's internal headers to a connector", h.Name)
+				if _, ok := m.Headers[headers.Connector]; !ok {
+					continue
+				}
+				var removed []string
+				if h.Headers != nil {
+					removed = h.Headers.Request.Remove
+				}
+				for _, name := range []string{headers.Connector, headers.Identity, headers.Decision} {
+					if !slices.Contains(removed, name) {
+						t.Errorf("route %s forwards vmcp's %s header to a connector", h.Name, name)
+					}
 				}
 			}
 		}
