@@ -126,8 +126,8 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		{"vs", "virtual_server", "only this virtual server"},
 		{"connector", "connector", "only this connector"},
 		{"tool", "tool", "only this tool (or prompt, or resource)"},
-		{"outcome", "outcome", "ok, error, tool_error, denied, upstream or abandoned"},
-		{"kind", "kind", "mcp (requests), authz (access decisions) or egress (vmcp's requests to connectors)"},
+		{"outcome", "outcome", "ok, error, tool_error, denied, upstream, abandoned or unknown"},
+		{"kind", "kind", "mcp (requests, with the access decision that let them in), authz (access refusals, and allowed requests that went no further) or egress (vmcp's requests to connectors)"},
 	} {
 		filters[p.param] = fs.String(p.flag, "", p.help)
 	}
