@@ -1,6 +1,9 @@
 package audit
 
-import "net/url"
+import (
+	"net/url"
+	"strings"
+)
 
 // A request authz allows gets one row in the audit trail, not two. authz records its decision
 // at once, under an id it picks, and hands that id and the decision on with the request
@@ -20,15 +23,22 @@ type Handoff struct {
 	DecisionID     string
 }
 
-// Encode writes h as one header value (URL query encoding: any text survives it).
+// Encode writes h as one header value (URL query encoding: any text survives it). Written by
+// hand rather than through url.Values, which costs authz a map and a sort per allowed request.
 func (h Handoff) Encode() string {
-	v := url.Values{"id": {h.ID}}
-	for k, s := range map[string]string{"policy": h.Policy, "reason": h.Reason, "revision": h.PolicyRevision, "decision_id": h.DecisionID} {
-		if s != "" {
-			v[k] = []string{s}
+	var b strings.Builder
+	b.Grow(len(h.ID) + len(h.Policy) + len(h.Reason) + len(h.PolicyRevision) + len(h.DecisionID) + 48)
+	b.WriteString("id=")
+	b.WriteString(url.QueryEscape(h.ID))
+	for _, f := range [...]struct{ key, value string }{
+		{"policy", h.Policy}, {"reason", h.Reason}, {"revision", h.PolicyRevision}, {"decision_id", h.DecisionID},
+	} {
+		if f.value != "" {
+			b.WriteString("&" + f.key + "=")
+			b.WriteString(url.QueryEscape(f.value))
 		}
 	}
-	return v.Encode()
+	return b.String()
 }
 
 // ParseHandoff reads a header value Encode wrote; false when there is none or it has no id.
