@@ -120,15 +120,14 @@ func quoteSafe(s string) string {
 func allowed(signed string, in map[string]string, extra map[string]string, h hint, handoff string) *authv3.CheckResponse {
 	remove := []string{headers.Authorization}
 	for name := range in {
-		if h.connector != "" && (strings.EqualFold(name, headers.RouteHint) || h.direct && strings.EqualFold(name, headers.DirectAnswer)) {
-			// Overwritten below, for the same reason as the identity.
+		if setByAuthz(name, h) {
+			// Overwritten below, not removed: Envoy applies headers_to_remove after the
+			// headers it sets, so removing one would drop vmcp's own whenever a client sent a
+			// forged one (found by e2e TestSpoofedInternalHeadersAreStrippedAtTheEdge: the
+			// aggregator answered 401).
 			continue
 		}
-		// The identity and decision headers are overwritten below, not removed: Envoy applies
-		// headers_to_remove after the headers it sets, so removing one would drop vmcp's own
-		// whenever a client sent a forged one (found by e2e
-		// TestSpoofedInternalHeadersAreStrippedAtTheEdge: the aggregator answered 401).
-		if headers.IsInternal(name) && !strings.EqualFold(name, headers.Identity) && !strings.EqualFold(name, headers.Decision) {
+		if headers.IsInternal(name) {
 			remove = append(remove, name)
 		} else if h.connector != "" && headers.Unforwarded(strings.ToLower(name)) {
 			// The hinted connector's plain route: extproc cannot remove headers there, so
@@ -163,6 +162,14 @@ func allowed(signed string, in map[string]string, extra map[string]string, h hin
 		}}
 	}
 	return resp
+}
+
+// setByAuthz says whether allowed sets header name itself for this request: the identity and
+// the decision always, the route hint and the direct-answer mark when h picks them.
+func setByAuthz(name string, h hint) bool {
+	return strings.EqualFold(name, headers.Identity) || strings.EqualFold(name, headers.Decision) ||
+		h.connector != "" && strings.EqualFold(name, headers.RouteHint) ||
+		h.direct && strings.EqualFold(name, headers.DirectAnswer)
 }
 
 // plainRequestHeaders are the request headers extproc reads on a plain route, as they will be
