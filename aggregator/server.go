@@ -317,10 +317,7 @@ func (s *Server) record(r *http.Request, req *request, cw *countingWriter, start
 		span.SetName(tracing.MCPName(req.method, req.target))
 		span.Session(req.rawID)
 	}
-	if h, ok := audit.ParseHandoff(r.Header.Get(headers.Decision)); ok {
-		// In place of authz's decision on the request.
-		h.Apply(&ev)
-	}
+	audit.TakeOver(&ev, r.Header.Get(headers.Decision))
 	tracing.Audited(r.Context(), &ev)
 	s.audit.Record(ev)
 }

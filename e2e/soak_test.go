@@ -213,7 +213,7 @@ func TestSoak(t *testing.T) {
 		}
 		n = 0
 		for _, e := range evs {
-			if e.Kind != audit.KindEgress { // the aggregator's own requests for the user's
+			if e.Kind != audit.KindEgress { // not the aggregator's own requests for the user
 				n++
 			}
 		}

@@ -232,7 +232,7 @@ func parkedOutcome(entry *accesslogdatav3.HTTPAccessLogEntry) bool {
 // ended the call, and outcomeGrace.
 func (e *edgeExchange) parkForOutcome(c *connector) {
 	e.recorded = true
-	e.takeOverDecision()
+	audit.TakeOver(&e.event, e.handoff)
 	span := tracing.FromContext(e.ctx)
 	span.Session(e.sessionID)
 	span.Audited(&e.event)

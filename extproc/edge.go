@@ -47,9 +47,9 @@ type edgeExchange struct {
 	users        UserCredentials
 	signer       *identity.Signer
 	// event is the audit record of this request, filled in as it goes; sent when the outcome is
-	// known, in place of authz's decision on it (handoff).
+	// known, in place of authz's decision on it (handoff, the x-vmcp-decision value).
 	event   audit.Event
-	handoff audit.Handoff
+	handoff string
 	started time.Time
 
 	vs        *virtualServer
@@ -194,7 +194,7 @@ func (e *edgeExchange) noteHeaders(req *extprocv3.ProcessingRequest, h *extprocv
 	e.mirror.method, e.mirror.hasMethod = headerLookup(h.GetHeaders(), headers.Method)
 	e.mirror.name, e.mirror.hasName = headerLookup(h.GetHeaders(), headers.Name)
 	e.identify(req, headerValue(h.GetHeaders(), headers.Identity))
-	e.handoff, _ = audit.ParseHandoff(headerValue(h.GetHeaders(), headers.Decision))
+	e.handoff = headerValue(h.GetHeaders(), headers.Decision)
 	e.awaitingBody = !h.GetEndOfStream()
 	e.httpMethod = headerValue(h.GetHeaders(), ":method")
 	if e.vs != nil {
@@ -578,17 +578,9 @@ func (e *edgeExchange) record() {
 	}
 	e.recorded = true
 	e.event.LatencyMicros = time.Since(e.started).Microseconds()
-	e.takeOverDecision()
+	audit.TakeOver(&e.event, e.handoff)
 	span := tracing.FromContext(e.ctx)
 	span.Session(e.sessionID)
 	span.Audited(&e.event)
 	e.audit.Record(e.event)
-}
-
-// takeOverDecision makes the request's event the one that replaces authz's decision on it, when
-// authz handed one on (audit.Handoff).
-func (e *edgeExchange) takeOverDecision() {
-	if e.handoff.ID != "" {
-		e.handoff.Apply(&e.event)
-	}
 }

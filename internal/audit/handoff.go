@@ -53,6 +53,15 @@ func ParseHandoff(s string) (Handoff, bool) {
 	return Handoff{ID: v.Get("id"), Policy: v.Get("policy"), Reason: v.Get("reason"), PolicyRevision: v.Get("revision"), DecisionID: v.Get("decision_id")}, true
 }
 
+// TakeOver makes ev the event that replaces authz's decision handed on in header (the
+// x-vmcp-decision value, as Encode wrote it), when there is one: see Apply. Read when ev is
+// recorded, so that a request recorded elsewhere costs nothing here.
+func TakeOver(ev *Event, header string) {
+	if h, ok := ParseHandoff(header); ok {
+		h.Apply(ev)
+	}
+}
+
 // Apply makes ev the event that replaces authz's: the same id, and authz's decision unless ev
 // has a decision of its own (a tools/call's tool policy, which is the more specific one).
 func (h Handoff) Apply(ev *Event) {
